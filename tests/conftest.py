@@ -1,0 +1,29 @@
+"""Shared fixtures. Tests that need the real data mirror fail (never skip) when it is absent."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MIRROR = REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def mirror() -> Path:
+    """The real-data mirror: $IOT_BOTNET_DATA_DIR, else ../shared/data beside the repository."""
+    path = Path(os.environ.get("IOT_BOTNET_DATA_DIR") or DEFAULT_MIRROR)
+    if not (path / "iot23").is_dir():
+        pytest.fail(
+            f"real-data mirror not found at {path}: set IOT_BOTNET_DATA_DIR to a folder with the layout of "
+            f"shared/data (iot23/, cicids2017/, botiot/)"
+        )
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Each test session parses into its own Parquet cache, never the user's data/cache."""
+    monkeypatch.setenv("IOT_BOTNET_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
