@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from lib import registry
 
@@ -133,13 +133,16 @@ def locate(dataset: str, data_dir: str | os.PathLike | None = None, download: bo
     raise FileNotFoundError(f"no {dataset} files found under {root}. {how}")
 
 
-def expand_files(spec: str | Iterable[str | os.PathLike]) -> list[Path]:
-    """Paths from a comma-separated string or a list; folders and glob patterns are expanded."""
+def expand_files(spec: str | Iterable[str | os.PathLike], folder_glob: str | None = None) -> list[Path]:
+    """Paths from a comma-separated string or a list; glob patterns are expanded, and folders searched for
+    ``folder_glob`` (default: CSV, TSV and Parquet files)."""
     items = [s.strip() for s in spec.split(",")] if isinstance(spec, str) else [str(s) for s in spec]
     paths: list[Path] = []
     for item in filter(None, items):
         p = Path(item).expanduser()
-        if p.is_dir():
+        if p.is_dir() and folder_glob:
+            paths += sorted(q for q in p.glob(folder_glob) if q.is_file())
+        elif p.is_dir():
             paths += sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() in {".csv", ".tsv", ".parquet"})
         elif any(ch in item for ch in "*?["):
             paths += sorted(Path(m) for m in glob.glob(item, recursive=True))
@@ -178,7 +181,7 @@ def load(
         paths = expand_files(files)
     elif dataset in registry.DATASETS:
         reader = _READERS[dataset]
-        paths = expand_files(files) if files else locate(dataset, data_dir)
+        paths = expand_files(files, registry.DATASETS[dataset].file_glob) if files else locate(dataset, data_dir)
     else:
         raise ValueError(f"unknown DATASET {dataset!r}: choose one of {sorted(registry.DATASETS)} or 'csv'")
     root = resolve_data_dir(data_dir) / dataset if dataset != "csv" else Path(".").resolve()

@@ -261,10 +261,8 @@ def build_preprocessor(numeric: list[str], categorical: list[str], max_categorie
             ),
         ]
     )
-    return ColumnTransformer(
-        [("num", numeric_steps, numeric), ("cat", categorical_steps, categorical)],
-        verbose_feature_names_out=False,
-    )
+    parts = [("num", numeric_steps, numeric), ("cat", categorical_steps, categorical)]
+    return ColumnTransformer([part for part in parts if part[2]], verbose_feature_names_out=False)
 
 
 def smote(X: np.ndarray, y: np.ndarray, seed: int, k: int = 5) -> tuple[np.ndarray, np.ndarray]:

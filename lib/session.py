@@ -27,6 +27,21 @@ def seed_everything(seed: int) -> None:
         sys.modules["keras"].utils.set_random_seed(seed)
 
 
+def resolve_run_dir(run_dir: str | Path) -> Path:
+    """``RUN_DIR`` as an absolute path (relative paths are taken from the repository root) and created."""
+    path = Path(run_dir)
+    path = path if path.is_absolute() else REPO_ROOT / path
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def peak_memory_mib() -> float:
+    """Peak resident memory of this process so far, in MiB (Linux ru_maxrss is in KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def versions(*names: str) -> dict[str, str]:
     """Installed versions of the named packages (those already imported or importable)."""
     found = {"python": sys.version.split()[0]}

@@ -1,0 +1,135 @@
+"""Run the numbered notebooks in order with papermill: the project's main command.
+
+    python -m lib.runner --dataset iot23                      # every notebook, default parameters
+    python -m lib.runner --dataset cicids2017 -p SAMPLE_ROWS 20000 --only 01
+    python -m lib.runner --dataset csv -p DATA_FILES my.csv -p LABEL_COLUMN label -p BENIGN_LABELS normal
+
+Parameters come from ``notebooks/params/<dataset>.yaml`` (if present), then from ``-p NAME VALUE``.
+Each notebook is passed the names its ``parameters`` cell declares; a name that no notebook declares is an
+error (papermill itself only warns about an unknown name, so a typo would pass silently). Executed notebooks are written to ``runs/<dataset>/``
+(or ``RUN_DIR``), one progress line per notebook; a failure names the notebook and the cell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import functools
+import sys
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import papermill
+import yaml
+
+from lib.session import REPO_ROOT
+
+NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+PARAMS_DIR = NOTEBOOK_DIR / "params"
+
+
+def notebooks(only: Iterable[str] | None = None) -> list[Path]:
+    """The numbered notebooks (``NN_name.ipynb``) in order; ``only`` keeps those whose name starts with one of them."""
+    found = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+    if only:
+        prefixes = tuple(only)
+        found = [p for p in found if p.name.startswith(prefixes)]
+    return found
+
+
+def notebook_parameters(path: Path) -> dict[str, dict]:
+    return papermill.inspect_notebook(str(path))
+
+
+def check_parameters(path: Path, parameters: dict) -> None:
+    """Raise if a name in ``parameters`` is not in the notebook's parameters cell."""
+    declared = notebook_parameters(path)
+    unknown = sorted(set(parameters) - set(declared))
+    if unknown:
+        raise ValueError(
+            f"{path.name}: parameter(s) {unknown} are not in its parameters cell (it has: {', '.join(declared)})"
+        )
+
+
+def dataset_parameters(dataset: str) -> dict:
+    """Defaults for one data set from ``notebooks/params/<dataset>.yaml`` (empty if there is none)."""
+    path = PARAMS_DIR / f"{dataset}.yaml"
+    return (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
+
+
+def run(
+    dataset: str,
+    parameters: dict | None = None,
+    only: Iterable[str] | None = None,
+    output_dir: str | Path | None = None,
+    per_notebook: dict[str, dict] | None = None,
+    log=None,
+) -> list[Path]:
+    """Execute the notebooks in order; return the executed copies. ``per_notebook`` maps a notebook name
+    prefix (``"03"``) to extra parameters for that notebook only."""
+    log = log or functools.partial(print, flush=True)
+    params = {"DATASET": dataset, "RUN_DIR": f"runs/{dataset}", **dataset_parameters(dataset), **(parameters or {})}
+    run_dir = Path(params["RUN_DIR"])
+    out_dir = Path(output_dir) if output_dir else (run_dir if run_dir.is_absolute() else REPO_ROOT / run_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    selected = notebooks(only)
+    if not selected:
+        raise FileNotFoundError(f"no notebook matches {list(only or [])} in {NOTEBOOK_DIR}")
+    declared = {path: notebook_parameters(path) for path in selected}
+    unknown = sorted(set(params) - {name for names in declared.values() for name in names})
+    if unknown:
+        raise ValueError(
+            f"parameter(s) {unknown} are in no notebook's parameters cell ({', '.join(p.name for p in selected)})"
+        )
+    plans = []
+    for path in selected:
+        extra = next((v for k, v in (per_notebook or {}).items() if path.name.startswith(k)), {})
+        check_parameters(path, extra)
+        # each notebook gets the shared names and those of its own it declares
+        these = {k: v for k, v in params.items() if k in declared[path]} | extra
+        plans.append((path, these))
+    executed = []
+    for i, (path, these) in enumerate(plans, 1):
+        target = out_dir / path.name
+        start = time.perf_counter()
+        log(f"[{i}/{len(plans)}] {path.name} ...")
+        try:
+            papermill.execute_notebook(
+                str(path), str(target), parameters=these, cwd=str(REPO_ROOT), progress_bar=False, kernel_name="python3"
+            )
+        except papermill.PapermillExecutionError as err:
+            raise RuntimeError(
+                f"{path.name} failed in cell {err.exec_count} ({err.ename}: {err.evalue}). "
+                f"The executed notebook with the traceback is {target}"
+            ) from err
+        log(f"[{i}/{len(plans)}] {path.name} done in {time.perf_counter() - start:.0f} s -> {target}")
+        executed.append(target)
+    return executed
+
+
+def _parse_value(text: str):
+    """``-p`` values: Python literals (numbers, True/False, quoted strings), else the raw string."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", default="iot23", help="iot23, cicids2017, botiot or csv")
+    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
+    parser.add_argument("--only", nargs="*", help="notebook name prefixes to run, e.g. 01 02")
+    args = parser.parse_args(argv)
+    params = {name: _parse_value(value) for name, value in args.parameter}
+    try:
+        run(args.dataset, params, only=args.only)
+    except (RuntimeError, ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
