@@ -25,7 +25,7 @@ test: setup lint
 
 lint: setup
 	$(BIN)/ruff check lib tests notebooks
-	$(BIN)/ruff format --check lib tests
+	$(BIN)/ruff format --check lib tests notebooks
 
 ## data: download the IoT-23 scenarios of the registry into data/ (sha256 checked)
 data: setup

@@ -76,11 +76,11 @@ def run(
     selected = notebooks(only)
     if not selected:
         raise FileNotFoundError(f"no notebook matches {list(only or [])} in {NOTEBOOK_DIR}")
-    declared = {path: notebook_parameters(path) for path in selected}
+    declared = {path: notebook_parameters(path) for path in notebooks()}
     unknown = sorted(set(params) - {name for names in declared.values() for name in names})
     if unknown:
         raise ValueError(
-            f"parameter(s) {unknown} are in no notebook's parameters cell ({', '.join(p.name for p in selected)})"
+            f"parameter(s) {unknown} are in no notebook's parameters cell ({', '.join(p.name for p in declared)})"
         )
     plans = []
     for path in selected:

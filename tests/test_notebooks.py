@@ -18,8 +18,9 @@ TINY = {
     "N_SEEDS": 1,
     "BATCH_SIZE": 256,
     "SVM_MAX_ROWS": 2000,
+    "SVM_N_COMPONENTS": 50,
     "RF_TREES": 20,
-    "N_ESTIMATORS": 20,
+    "XGB_TREES": 20,
 }
 
 
@@ -35,6 +36,19 @@ def test_every_notebook_has_the_shared_parameters():
     for path in books:
         missing = shared - set(runner.notebook_parameters(path))
         assert not missing, f"{path.name} lacks shared parameter(s) {sorted(missing)}"
+
+
+def test_papermill_sees_every_parameter_line():
+    """papermill silently skips a parameter line it cannot parse (e.g. a comment holding '='); catch it."""
+    import ast
+
+    import nbformat
+
+    for path in runner.notebooks():
+        nb = nbformat.read(path, as_version=4)
+        cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+        assigned = {node.target.id for node in ast.parse(cell.source).body if isinstance(node, ast.AnnAssign)}
+        assert assigned == set(runner.notebook_parameters(path)), f"{path.name}: papermill misses some parameters"
 
 
 def test_unknown_parameter_is_refused():

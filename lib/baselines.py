@@ -1,0 +1,146 @@
+"""Classical baselines on the same preprocessed features as the deep models: Random Forest, SVM, XGBoost.
+
+Backs ``notebooks/02_baselines.ipynb``. Section II.B of Suryawanshi & Jagtap names Random Forest and SVM as
+the "standard machine learning" baselines (Table 1 has a Random Forest row but no SVM row); XGBoost is not
+a baseline of the paper (it appears in its "decision fusion layer", Section I.C) and is added here as a
+strong tabular reference.
+
+SVM at scale. A kernel (RBF) ``SVC`` costs O(n^2) memory and between O(n^2) and O(n^3) time, which rules it
+out for the millions of flows of IoT-23 and CICIDS2017. :func:`svm` therefore approximates the RBF kernel:
+``Nystroem`` maps each row to ``n_components`` features whose dot products approximate the RBF kernel (the
+map is built from ``n_components`` training rows drawn with ``seed``), and a linear SVM (``LinearSVC``,
+squared hinge loss, solved in the primal) is fitted on them. Cost is linear in the number of rows, and
+with enough components the decision function is close to that of the exact kernel SVM, unlike a kernel SVC
+on a small subsample, which throws most of the training data away. A linear SVM has no probabilities, so
+the pipeline is wrapped in ``CalibratedClassifierCV`` (Platt/sigmoid scaling, 3 stratified folds, the same
+method ``SVC(probability=True)`` uses): ``predict_proba`` then gives scores for ROC and PR curves.
+:func:`stratified_subsample` can still cap the SVM's training rows on a small machine (notebook parameter
+``SVM_MAX_ROWS``); by default it sees all of them.
+
+No TensorFlow here. Fit with :func:`fit` and read probabilities with :func:`predict_proba`: together they
+keep the columns aligned with the class ids of the prepared data even when a class is missing from the
+training rows (a small sample of a multi-class data set).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.kernel_approximation import Nystroem
+from sklearn.pipeline import make_pipeline
+from sklearn.svm import LinearSVC
+from xgboost import XGBClassifier
+
+BASELINE_BUILDERS = ("random_forest", "svm", "xgboost")
+
+
+def random_forest(
+    seed: int,
+    *,
+    n_estimators: int = 100,
+    max_depth: int | None = None,
+    n_jobs: int = -1,
+) -> RandomForestClassifier:
+    """Random Forest with scikit-learn's defaults (the paper gives no settings), seeded with ``seed``."""
+    return RandomForestClassifier(n_estimators=n_estimators, max_depth=max_depth, n_jobs=n_jobs, random_state=seed)
+
+
+def svm(
+    seed: int,
+    *,
+    n_components: int = 300,
+    gamma: float | None = None,
+    C: float = 1.0,
+    calibration_folds: int = 3,
+) -> CalibratedClassifierCV:
+    """RBF-kernel SVM approximated by ``Nystroem`` + ``LinearSVC``, calibrated to probabilities (module docstring).
+
+    ``gamma=None`` means 1 / n_features, the usual RBF width for features scaled to [0, 1].
+    ``n_components`` trades fidelity to the exact kernel against time (linear in it).
+    """
+    pipeline = make_pipeline(
+        Nystroem(kernel="rbf", gamma=gamma, n_components=n_components, random_state=seed),
+        LinearSVC(C=C, dual=False, random_state=seed),
+    )
+    return CalibratedClassifierCV(pipeline, method="sigmoid", cv=calibration_folds)
+
+
+def xgboost(
+    seed: int,
+    *,
+    n_estimators: int = 300,
+    max_depth: int = 6,
+    learning_rate: float = 0.1,
+    n_jobs: int = -1,
+) -> XGBClassifier:
+    """Gradient-boosted trees (histogram method), a reference beside the paper's baselines."""
+    return XGBClassifier(
+        n_estimators=n_estimators,
+        max_depth=max_depth,
+        learning_rate=learning_rate,
+        tree_method="hist",
+        n_jobs=n_jobs,
+        random_state=seed,
+    )
+
+
+def build(name: str, seed: int, **hyperparameters: Any) -> Any:
+    """Build one of :data:`BASELINE_BUILDERS` by name with ``seed`` and the given hyperparameters."""
+    if name not in BASELINE_BUILDERS:
+        raise ValueError(f"unknown baseline {name!r}; choose one of {BASELINE_BUILDERS}")
+    return globals()[name](seed, **hyperparameters)
+
+
+def fit(model: Any, X: np.ndarray, y: np.ndarray) -> Any:
+    """Fit ``model`` on ``(X, y)`` and remember which class ids it saw (``model.class_ids_``); return it.
+
+    XGBoost insists on labels 0..k-1, so when a class id is absent from ``y`` the labels are renumbered for
+    the fit; :func:`predict_proba` maps the columns back.
+    """
+    y = np.asarray(y, dtype=np.int64)
+    class_ids = np.unique(y)
+    if len(class_ids) < 2:
+        raise ValueError(f"the training rows hold a single class ({class_ids.tolist()}): nothing to learn")
+    if isinstance(model, XGBClassifier):
+        model.fit(X, np.searchsorted(class_ids, y))
+    else:
+        model.fit(X, y)
+    model.class_ids_ = class_ids
+    return model
+
+
+def stratified_subsample(
+    X: np.ndarray, y: np.ndarray, max_rows: int, seed: int, min_per_class: int = 3
+) -> tuple[np.ndarray, np.ndarray]:
+    """At most about ``max_rows`` rows of ``(X, y)``, every class keeping its share (``max_rows <= 0``: all rows).
+
+    Each class keeps at least ``min_per_class`` rows (or all it has), so a rare class survives and the SVM's
+    3-fold calibration still finds it in every fold. Rows keep their original order.
+    """
+    y = np.asarray(y)
+    if max_rows <= 0 or len(y) <= max_rows:
+        return X, y
+    rng = np.random.default_rng(seed)
+    classes, counts = np.unique(y, return_counts=True)
+    quotas = np.minimum(counts, np.maximum(min_per_class, np.floor(counts * max_rows / len(y)).astype(int)))
+    keep = [rng.choice(np.flatnonzero(y == c), size=q, replace=False) for c, q in zip(classes, quotas, strict=True)]
+    rows = np.sort(np.concatenate(keep))
+    return X[rows], y[rows]
+
+
+def predict_proba(model: Any, X: np.ndarray, n_classes: int) -> np.ndarray:
+    """Probabilities of a model fitted by :func:`fit`, shape ``(n, n_classes)``; classes unseen in training get 0."""
+    raw = np.asarray(model.predict_proba(X), dtype=np.float64)
+    class_ids = getattr(model, "class_ids_", None)
+    if class_ids is None:
+        class_ids = np.asarray(model.classes_, dtype=np.int64)
+    if raw.shape[1] != len(class_ids):
+        raise ValueError(f"model returned {raw.shape[1]} columns for {len(class_ids)} classes")
+    if class_ids.max() >= n_classes:
+        raise ValueError(f"model knows class id {class_ids.max()} but n_classes is {n_classes}")
+    proba = np.zeros((raw.shape[0], n_classes))
+    proba[:, class_ids] = raw
+    return proba

@@ -1,0 +1,304 @@
+"""Scores of Section II.B-E and Table 1 of Suryawanshi & Jagtap, summaries over seeds, and timing.
+
+Used by ``notebooks/02_baselines.ipynb`` and ``notebooks/03_cnn_lstm.ipynb``. Conventions:
+
+* class id 0 is benign traffic; in the binary setting class 1 (attack) is the positive class, so precision,
+  recall and F1 are those of the attack class, exactly the formulas of Section II.B;
+* in the multi-class setting the headline ``precision``/``recall``/``f1`` are macro averages (every class
+  counts the same, so rare attacks are not hidden by the large ones); weighted averages are given too;
+* a class neither in ``y_true`` nor predicted is left out of the macro/weighted averages (as scikit-learn
+  does by default) but listed in ``per_class``;
+* ``fpr`` is the false-alarm rate: benign rows flagged as any attack, over all benign rows;
+* ``roc_auc`` and ``pr_auc`` (average precision) are computed from the probabilities, one-vs-rest and
+  macro-averaged over the classes present in ``y_true`` in the multi-class setting.
+
+Degenerate cases (a single class predicted, a class absent from ``y_true``) never raise: they give a
+``warnings.warn`` with the reason, a defined value (``nan`` where a score does not exist, 0 where
+scikit-learn's ``zero_division`` convention applies) and a line in the result's ``notes``.
+
+No TensorFlow here.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn.metrics import (
+    accuracy_score,
+    average_precision_score,
+    confusion_matrix,
+    precision_recall_fscore_support,
+    roc_auc_score,
+)
+
+#: Table 1 of the paper, in percent. The paper has no SVM row and reports no spread or number of runs.
+PAPER1_TABLE1: dict[str, dict[str, float]] = {
+    "Random Forest": {"Accuracy": 89.5, "Precision": 87.2, "Recall": 85.4, "F1-Score": 86.3},
+    "CNN-Only": {"Accuracy": 91.2, "Precision": 89.5, "Recall": 88.1, "F1-Score": 88.8},
+    "LSTM-Only": {"Accuracy": 92.1, "Precision": 90.3, "Recall": 89.8, "F1-Score": 90.0},
+    "CNN-LSTM Hybrid": {"Accuracy": 96.5, "Precision": 94.8, "Recall": 95.1, "F1-Score": 95.0},
+}
+
+#: Model ids used in file names and CSVs -> the names Table 1 uses (baselines the paper lacks included).
+MODEL_NAMES: dict[str, str] = {
+    "random_forest": "Random Forest",
+    "svm": "SVM",
+    "xgboost": "XGBoost",
+    "cnn_only": "CNN-Only",
+    "lstm_only": "LSTM-Only",
+    "cnn_lstm": "CNN-LSTM Hybrid",
+}
+
+#: Table 1 column -> key of :func:`evaluate`'s result.
+TABLE1_COLUMNS: dict[str, str] = {
+    "Accuracy": "accuracy",
+    "Precision": "precision",
+    "Recall": "recall",
+    "F1-Score": "f1",
+}
+
+
+class MetricWarning(UserWarning):
+    """A score is undefined or degenerate for the given labels/predictions (see the result's ``notes``)."""
+
+
+def _note(notes: list[str], message: str) -> None:
+    notes.append(message)
+    warnings.warn(message, MetricWarning, stacklevel=3)
+
+
+def _check_inputs(y_true: np.ndarray, proba: np.ndarray, class_names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    y_true = np.asarray(y_true).astype(np.int64).ravel()
+    proba = np.asarray(proba, dtype=np.float64)
+    n_classes = len(class_names)
+    if n_classes < 2:
+        raise ValueError(f"need at least two class names, got {list(class_names)}")
+    if proba.ndim != 2 or proba.shape != (len(y_true), n_classes):
+        raise ValueError(f"proba must have shape (n, n_classes) = ({len(y_true)}, {n_classes}), got {proba.shape}")
+    if len(y_true) == 0:
+        raise ValueError("y_true is empty")
+    if y_true.min() < 0 or y_true.max() >= n_classes:
+        raise ValueError(f"class ids in y_true must lie in 0..{n_classes - 1}")
+    if not np.isfinite(proba).all():
+        raise ValueError("proba holds NaN or infinite values")
+    return y_true, proba
+
+
+def _ranking_scores(y_true: np.ndarray, proba: np.ndarray, class_names: Sequence[str], notes: list[str]):
+    """ROC-AUC and average precision: attack-vs-benign (binary) or macro one-vs-rest over present classes."""
+    n_classes = len(class_names)
+    if n_classes == 2:
+        positives = y_true == 1
+        if not positives.any():
+            _note(notes, f"y_true holds no {class_names[1]!r} rows: ROC-AUC and PR-AUC are undefined (nan)")
+            return float("nan"), float("nan")
+        ap = float(average_precision_score(positives, proba[:, 1]))
+        if positives.all():
+            _note(notes, f"y_true holds only {class_names[1]!r} rows: ROC-AUC is undefined (nan)")
+            return float("nan"), ap
+        return float(roc_auc_score(positives, proba[:, 1])), ap
+    present = np.unique(y_true)
+    absent = [class_names[c] for c in range(n_classes) if c not in present]
+    if absent:
+        _note(notes, f"classes absent from y_true: {absent}; ROC-AUC and PR-AUC are averaged over the other classes")
+    if len(present) < 2:
+        _note(
+            notes, f"y_true holds only class {class_names[int(present[0])]!r}: ROC-AUC and PR-AUC are undefined (nan)"
+        )
+        return float("nan"), float("nan")
+    rocs = [roc_auc_score(y_true == c, proba[:, c]) for c in present]
+    aps = [average_precision_score(y_true == c, proba[:, c]) for c in present]
+    return float(np.mean(rocs)), float(np.mean(aps))
+
+
+def evaluate(y_true: np.ndarray, proba: np.ndarray, class_names: Sequence[str]) -> dict[str, Any]:
+    """Every score of the paper for one model on one test set; predictions are ``argmax(proba)``.
+
+    Returns a dict with ``accuracy``, ``precision``, ``recall``, ``f1``, ``roc_auc``, ``pr_auc``, ``fpr``
+    (floats; multi-class adds ``*_macro`` and ``*_weighted``), ``confusion_matrix`` (list of lists, rows =
+    true class, columns = predicted class, in ``class_names`` order), ``per_class`` ({name: precision,
+    recall, f1, support}), ``average`` ("binary" or "macro"), ``n`` and ``notes`` (why a value is nan/0).
+    """
+    y_true, proba = _check_inputs(y_true, proba, class_names)
+    n_classes = len(class_names)
+    labels = np.arange(n_classes)
+    y_pred = proba.argmax(axis=1)
+    notes: list[str] = []
+
+    predicted = np.unique(y_pred)
+    if len(predicted) == 1:
+        _note(notes, f"the model predicts only class {class_names[int(predicted[0])]!r} for every row")
+    present = np.unique(y_true)
+    for c in labels:
+        name = class_names[c]
+        if c not in predicted and c in present:
+            _note(notes, f"class {name!r} is never predicted: its precision is set to 0 (undefined)")
+        elif c not in present and c in predicted:
+            _note(notes, f"class {name!r} is absent from y_true but predicted: its recall is set to 0 (undefined)")
+        elif c not in present and n_classes > 2:
+            _note(notes, f"class {name!r} is absent from y_true and never predicted: left out of the averages")
+
+    cm = confusion_matrix(y_true, y_pred, labels=labels)
+    result: dict[str, Any] = {"n": len(y_true), "accuracy": float(accuracy_score(y_true, y_pred))}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # our own notes above say the same, once, in plain words
+        p_c, r_c, f_c, s_c = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+        if n_classes == 2:
+            p, r, f, _ = precision_recall_fscore_support(
+                y_true, y_pred, labels=labels, pos_label=1, average="binary", zero_division=0
+            )
+            result.update(average="binary", precision=float(p), recall=float(r), f1=float(f))
+        else:
+            result["average"] = "macro"
+            seen = np.union1d(present, predicted)  # scikit-learn's default: classes in y_true or y_pred
+            for average in ("macro", "weighted"):
+                p, r, f, _ = precision_recall_fscore_support(
+                    y_true, y_pred, labels=seen, average=average, zero_division=0
+                )
+                result.update(
+                    {f"precision_{average}": float(p), f"recall_{average}": float(r), f"f1_{average}": float(f)}
+                )
+            result.update(precision=result["precision_macro"], recall=result["recall_macro"], f1=result["f1_macro"])
+
+    result["roc_auc"], result["pr_auc"] = _ranking_scores(y_true, proba, class_names, notes)
+    benign = int(cm[0].sum())
+    if benign == 0:
+        _note(notes, f"y_true holds no {class_names[0]!r} rows: the false-positive rate is undefined (nan)")
+        result["fpr"] = float("nan")
+    else:
+        result["fpr"] = float((benign - cm[0, 0]) / benign)
+    result["confusion_matrix"] = cm.tolist()
+    result["per_class"] = {
+        name: {"precision": float(p_c[c]), "recall": float(r_c[c]), "f1": float(f_c[c]), "support": int(s_c[c])}
+        for c, name in enumerate(class_names)
+    }
+    result["notes"] = notes
+    return result
+
+
+def scalar_metrics(result: dict[str, Any]) -> dict[str, float]:
+    """The numeric scores of an :func:`evaluate` result, for one row of a results table."""
+    return {k: v for k, v in result.items() if isinstance(v, float)}
+
+
+def summarise(df: pd.DataFrame, metrics: Sequence[str] | None = None, confidence: float = 0.95) -> pd.DataFrame:
+    """Mean, standard deviation and t-interval of each metric per model, over the seeds of a long table.
+
+    ``df`` has one row per (``model``, ``seed``) and one column per metric; ``metrics`` defaults to every
+    numeric column but ``seed``. Returns one row per (model, metric) with ``n``, ``mean``, ``std`` (ddof=1),
+    ``ci_low``, ``ci_high``: mean ± t(1 - (1 - confidence)/2, n - 1) · std / sqrt(n). With one seed the
+    spread and the interval are nan (one run says nothing about the spread).
+    """
+    if "model" not in df.columns:
+        raise ValueError("df needs a 'model' column")
+    if metrics is None:
+        metrics = [c for c in df.select_dtypes("number").columns if c != "seed"]
+    rows = []
+    for model, group in df.groupby("model", sort=False):
+        for metric in metrics:
+            values = group[metric].dropna().to_numpy(dtype=np.float64)
+            n = len(values)
+            mean = float(values.mean()) if n else float("nan")
+            std = float(values.std(ddof=1)) if n > 1 else float("nan")
+            half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * std / np.sqrt(n)) if n > 1 else float("nan")
+            rows.append(
+                {
+                    "model": model,
+                    "metric": metric,
+                    "n": n,
+                    "mean": mean,
+                    "std": std,
+                    "ci_low": mean - half,
+                    "ci_high": mean + half,
+                }
+            )
+    return pd.DataFrame(rows, columns=["model", "metric", "n", "mean", "std", "ci_low", "ci_high"])
+
+
+def _model_order(name: str) -> tuple[int, str]:
+    order = list(MODEL_NAMES.values())
+    return (order.index(name) if name in order else len(order), name)
+
+
+def table1(df: pd.DataFrame, decimals: int = 1) -> pd.DataFrame:
+    """Our results in the layout of the paper's Table 1: Model, Accuracy, Precision, Recall, F1-Score.
+
+    Cells read "mean ± std" in percent over the seeds of ``df`` (one row per model and seed, metric
+    columns as fractions, model ids or names); with a single seed only the mean is shown.
+    """
+    summary = summarise(df, metrics=list(TABLE1_COLUMNS.values()))
+    summary["model"] = summary["model"].map(lambda m: MODEL_NAMES.get(m, m))
+    rows = []
+    for model in sorted(summary["model"].unique(), key=_model_order):
+        cells = {"Model": model}
+        for column, key in TABLE1_COLUMNS.items():
+            hit = summary[(summary["model"] == model) & (summary["metric"] == key)].iloc[0]
+            mean, std = 100 * hit["mean"], 100 * hit["std"]
+            cells[column] = f"{mean:.{decimals}f}" if np.isnan(std) else f"{mean:.{decimals}f} ± {std:.{decimals}f}"
+        rows.append(cells)
+    return pd.DataFrame(rows, columns=["Model", *TABLE1_COLUMNS])
+
+
+def paper_table1() -> pd.DataFrame:
+    """:data:`PAPER1_TABLE1` as a DataFrame in Table 1's layout (values in percent)."""
+    return pd.DataFrame([{"Model": model, **values} for model, values in PAPER1_TABLE1.items()])
+
+
+def table1_vs_paper(df: pd.DataFrame, decimals: int = 1) -> pd.DataFrame:
+    """Our Table 1 beside the paper's: for every column, "ours" and "paper" (blank where the paper has no row)."""
+    ours = table1(df, decimals=decimals).set_index("Model")
+    paper = paper_table1().set_index("Model")
+    models = sorted(set(ours.index) | set(paper.index), key=_model_order)
+    out = pd.DataFrame(index=pd.Index(models, name="Model"))
+    for column in TABLE1_COLUMNS:
+        out[f"{column} (ours)"] = ours[column].reindex(models).fillna("")
+        out[f"{column} (paper)"] = paper[column].reindex(models).map(lambda v: "" if pd.isna(v) else f"{v:.1f}")
+    return out.reset_index()
+
+
+@dataclass
+class Timing:
+    """Wall-clock seconds of a ``with timer() as t:`` block (``t.seconds``, set when the block ends)."""
+
+    seconds: float = float("nan")
+
+
+@contextmanager
+def timer() -> Iterator[Timing]:
+    """Time a block: ``with metrics.timer() as t: model.fit(X, y)`` then read ``t.seconds``."""
+    timing = Timing()
+    start = time.perf_counter()
+    try:
+        yield timing
+    finally:
+        timing.seconds = time.perf_counter() - start
+
+
+def time_inference(
+    predict: Callable[[np.ndarray], np.ndarray], X: np.ndarray, warmup_rows: int = 256
+) -> dict[str, Any]:
+    """Run ``predict(X)`` once, timed; return ``{"proba": output, "seconds": s, "flows_per_s": len(X) / s}``.
+
+    ``predict`` is first called, untimed, on ``warmup_rows`` and then ``warmup_rows // 2`` rows, so one-off
+    costs do not count as inference time: Keras traces its graph for the first batch shape and once more, as a
+    shape-agnostic graph, for the second; thread pools start too.
+    """
+    for rows in (warmup_rows, warmup_rows // 2):
+        if rows > 0:
+            predict(X[:rows])
+    with timer() as t:
+        output = predict(X)
+    return {"proba": output, "seconds": t.seconds, "flows_per_s": throughput(len(X), t.seconds)}
+
+
+def throughput(n_rows: int, seconds: float) -> float:
+    """Rows (flows) per second; nan when ``seconds`` is not positive."""
+    return float(n_rows / seconds) if seconds > 0 else float("nan")

@@ -1,0 +1,230 @@
+"""Tests of lib/metrics.py against scikit-learn on small hand-made cases, including the degenerate ones."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import (
+    accuracy_score,
+    average_precision_score,
+    f1_score,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
+from sklearn.preprocessing import label_binarize
+
+from lib import metrics
+from lib.session import REPO_ROOT
+
+BINARY = ["benign", "attack"]
+MULTI = ["benign", "ddos", "scan", "c2"]
+
+
+def binary_case():
+    y = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1, 0])
+    p_attack = np.array([0.1, 0.6, 0.2, 0.3, 0.9, 0.4, 0.8, 0.7, 0.55, 0.05])
+    return y, np.column_stack([1 - p_attack, p_attack])
+
+
+def multi_case(seed: int = 0, n: int = 40):
+    rng = np.random.default_rng(seed)
+    y = np.tile(np.arange(4), n // 4)
+    logits = rng.normal(size=(n, 4))
+    logits[np.arange(n), y] += 1.5  # mostly right, sometimes wrong
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    return y, proba
+
+
+def test_binary_scores_match_sklearn_with_attack_as_positive():
+    y, proba = binary_case()
+    pred = proba.argmax(1)
+    result = metrics.evaluate(y, proba, BINARY)
+    assert result["average"] == "binary"
+    assert result["accuracy"] == pytest.approx(accuracy_score(y, pred))
+    assert result["precision"] == pytest.approx(precision_score(y, pred, pos_label=1))
+    assert result["recall"] == pytest.approx(recall_score(y, pred, pos_label=1))
+    assert result["f1"] == pytest.approx(f1_score(y, pred, pos_label=1))
+    assert result["roc_auc"] == pytest.approx(roc_auc_score(y, proba[:, 1]))
+    assert result["pr_auc"] == pytest.approx(average_precision_score(y, proba[:, 1]))
+    # by hand: benign rows 0,1,2,3,9 -> row 1 (0.6) is a false alarm; attack row 5 (0.4) is missed
+    assert result["confusion_matrix"] == [[4, 1], [1, 4]]
+    assert result["fpr"] == pytest.approx(1 / 5)
+    assert result["per_class"]["attack"]["support"] == 5
+    assert result["notes"] == []
+
+
+def test_multiclass_macro_weighted_and_ovr_auc_match_sklearn():
+    y, proba = multi_case()
+    pred = proba.argmax(1)
+    result = metrics.evaluate(y, proba, MULTI)
+    assert result["average"] == "macro"
+    for average in ("macro", "weighted"):
+        assert result[f"precision_{average}"] == pytest.approx(precision_score(y, pred, average=average))
+        assert result[f"recall_{average}"] == pytest.approx(recall_score(y, pred, average=average))
+        assert result[f"f1_{average}"] == pytest.approx(f1_score(y, pred, average=average))
+    assert result["f1"] == result["f1_macro"]
+    assert result["roc_auc"] == pytest.approx(roc_auc_score(y, proba, multi_class="ovr", average="macro"))
+    assert result["pr_auc"] == pytest.approx(
+        average_precision_score(label_binarize(y, classes=range(4)), proba, average="macro")
+    )
+    cm = np.array(result["confusion_matrix"])
+    assert cm.shape == (4, 4) and cm.sum() == len(y)
+    benign = y == 0
+    assert result["fpr"] == pytest.approx(np.mean(pred[benign] != 0))
+
+
+def test_multiclass_fpr_counts_benign_flagged_as_any_attack():
+    y = np.array([0, 0, 0, 0, 1, 2, 3])
+    pred = np.array([0, 1, 3, 0, 1, 2, 0])  # two benign rows flagged (as two different attacks)
+    proba = np.eye(4)[pred]
+    result = metrics.evaluate(y, proba, MULTI)
+    assert result["fpr"] == pytest.approx(2 / 4)
+
+
+def test_only_one_class_predicted_warns_and_gives_zero_precision():
+    y, _ = binary_case()
+    proba = np.column_stack([np.full(len(y), 0.9), np.full(len(y), 0.1)])  # always "benign"
+    with pytest.warns(metrics.MetricWarning) as caught:
+        result = metrics.evaluate(y, proba, BINARY)
+    assert any("predicts only class 'benign'" in str(w.message) for w in caught)
+    assert result["precision"] == 0.0 == precision_score(y, proba.argmax(1), zero_division=0)
+    assert result["recall"] == 0.0
+    assert result["fpr"] == 0.0
+    assert result["roc_auc"] == pytest.approx(0.5)  # constant scores rank nothing
+    assert any("never predicted" in note for note in result["notes"])
+
+
+def test_class_absent_from_y_true_warns_and_averages_over_present_classes():
+    y, proba = multi_case()
+    keep = y != 3  # no "c2" rows in this test set
+    y, proba = y[keep], proba[keep]
+    pred = proba.argmax(1)
+    with pytest.warns(metrics.MetricWarning) as caught:
+        result = metrics.evaluate(y, proba, MULTI)
+    assert any("absent from y_true" in str(w.message) for w in caught)
+    present = [0, 1, 2]
+    expected_auc = np.mean([roc_auc_score(y == c, proba[:, c]) for c in present])
+    assert result["roc_auc"] == pytest.approx(expected_auc)
+    assert result["per_class"]["c2"]["support"] == 0
+    # macro averages over the classes in y_true or in the predictions, like scikit-learn's default
+    assert result["f1_macro"] == pytest.approx(f1_score(y, pred, average="macro", zero_division=0))
+    assert np.array(result["confusion_matrix"]).shape == (4, 4)
+
+
+def test_binary_without_attack_rows_gives_nan_auc_with_an_explanation():
+    y = np.zeros(6, dtype=int)
+    proba = np.column_stack([np.linspace(0.2, 0.9, 6), np.linspace(0.8, 0.1, 6)])
+    with pytest.warns(metrics.MetricWarning) as caught:
+        result = metrics.evaluate(y, proba, BINARY)
+    assert any("ROC-AUC and PR-AUC are undefined" in str(w.message) for w in caught)
+    assert math.isnan(result["roc_auc"]) and math.isnan(result["pr_auc"])
+    assert result["fpr"] == pytest.approx(3 / 6)
+    assert any("undefined" in note for note in result["notes"])
+
+
+def test_binary_without_benign_rows_gives_nan_fpr_and_roc():
+    y = np.ones(4, dtype=int)
+    proba = np.column_stack([[0.1, 0.2, 0.7, 0.3], [0.9, 0.8, 0.3, 0.7]])
+    with pytest.warns(metrics.MetricWarning):
+        result = metrics.evaluate(y, proba, BINARY)
+    assert math.isnan(result["fpr"]) and math.isnan(result["roc_auc"])
+    assert result["pr_auc"] == pytest.approx(1.0)
+    assert result["recall"] == pytest.approx(3 / 4)
+
+
+@pytest.mark.parametrize(
+    ("y", "proba", "match"),
+    [
+        (np.array([0, 1]), np.ones((2, 3)) / 3, "shape"),
+        (np.array([0, 2]), np.full((2, 2), 0.5), "class ids"),
+        (np.array([0, 1]), np.array([[np.nan, 1.0], [0.5, 0.5]]), "NaN"),
+    ],
+)
+def test_bad_inputs_raise_clear_errors(y, proba, match):
+    with pytest.raises(ValueError, match=match):
+        metrics.evaluate(y, proba, BINARY)
+
+
+def seeds_table() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "model": ["cnn_lstm"] * 3 + ["svm"],
+            "seed": [42, 43, 44, 42],
+            "accuracy": [0.90, 0.92, 0.94, 0.80],
+            "precision": [0.80, 0.80, 0.80, 0.70],
+            "recall": [0.70, 0.75, 0.80, 0.60],
+            "f1": [0.75, 0.77, 0.79, 0.65],
+        }
+    )
+
+
+def test_summarise_gives_mean_std_and_t_interval():
+    summary = metrics.summarise(seeds_table()).set_index(["model", "metric"])
+    assert "seed" not in summary.index.get_level_values("metric")
+    row = summary.loc[("cnn_lstm", "accuracy")]
+    assert row["n"] == 3
+    assert row["mean"] == pytest.approx(0.92)
+    assert row["std"] == pytest.approx(0.02)
+    t_975_2df = 4.302652729911275  # Student t quantile, 97.5 %, 2 degrees of freedom
+    assert row["ci_high"] - row["mean"] == pytest.approx(t_975_2df * 0.02 / np.sqrt(3))
+    assert row["mean"] - row["ci_low"] == pytest.approx(t_975_2df * 0.02 / np.sqrt(3))
+    single = summary.loc[("svm", "accuracy")]
+    assert single["mean"] == pytest.approx(0.80)
+    assert math.isnan(single["std"]) and math.isnan(single["ci_low"])
+
+
+def test_table1_layout_percent_mean_pm_std_and_paper_order():
+    table = metrics.table1(seeds_table())
+    assert list(table.columns) == ["Model", "Accuracy", "Precision", "Recall", "F1-Score"]
+    assert list(table["Model"]) == ["SVM", "CNN-LSTM Hybrid"]  # paper-style order, display names
+    hybrid = table.set_index("Model").loc["CNN-LSTM Hybrid"]
+    assert hybrid["Accuracy"] == "92.0 ± 2.0"
+    assert hybrid["Precision"] == "80.0 ± 0.0"
+    assert table.set_index("Model").loc["SVM", "Accuracy"] == "80.0"  # one seed: no spread to show
+
+
+def test_paper_numbers_and_side_by_side_table():
+    assert metrics.PAPER1_TABLE1["CNN-LSTM Hybrid"] == {
+        "Accuracy": 96.5,
+        "Precision": 94.8,
+        "Recall": 95.1,
+        "F1-Score": 95.0,
+    }
+    assert metrics.PAPER1_TABLE1["Random Forest"]["F1-Score"] == 86.3
+    assert "SVM" not in metrics.PAPER1_TABLE1
+    side = metrics.table1_vs_paper(seeds_table()).set_index("Model")
+    assert side.loc["CNN-LSTM Hybrid", "Accuracy (paper)"] == "96.5"
+    assert side.loc["CNN-LSTM Hybrid", "Accuracy (ours)"] == "92.0 ± 2.0"
+    assert side.loc["SVM", "Accuracy (paper)"] == ""
+    assert side.loc["LSTM-Only", "Recall (ours)"] == ""  # in the paper, not run here
+    assert list(side.index)[:2] == ["Random Forest", "SVM"]
+
+
+def test_time_inference_reports_flows_per_second_and_warms_up():
+    calls = []
+
+    def predict(X):
+        calls.append(len(X))
+        return X * 2
+
+    X = np.arange(1000.0)
+    timed = metrics.time_inference(predict, X, warmup_rows=10)
+    assert calls == [10, 5, 1000]  # two untimed warm-up calls, then the timed one
+    np.testing.assert_array_equal(timed["proba"], X * 2)
+    assert timed["seconds"] > 0
+    assert timed["flows_per_s"] == pytest.approx(1000 / timed["seconds"])
+    assert math.isnan(metrics.throughput(10, 0.0))
+    with metrics.timer() as t:
+        sum(range(1000))
+    assert t.seconds > 0
+
+
+def test_metrics_and_baselines_do_not_import_tensorflow():
+    code = "import sys, lib.metrics, lib.baselines; sys.exit('tensorflow' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], check=False, cwd=REPO_ROOT).returncode == 0
