@@ -302,3 +302,13 @@ def time_inference(
 def throughput(n_rows: int, seconds: float) -> float:
     """Rows (flows) per second; nan when ``seconds`` is not positive."""
     return float(n_rows / seconds) if seconds > 0 else float("nan")
+
+
+def zero_day_summary(zero_day: pd.DataFrame) -> pd.DataFrame:
+    """Mean and std over seeds of every ``recall_*``/``fpr_*`` column of notebook 05's zero-day table, per family."""
+    if not len(zero_day):
+        return pd.DataFrame(columns=["family"])
+    values = [c for c in zero_day.columns if c.startswith(("recall_", "fpr_"))]
+    summary = zero_day.groupby("family", sort=False)[values].agg(["mean", "std"])
+    summary.columns = [f"{column}_{stat}" for column, stat in summary.columns]
+    return summary.reset_index()

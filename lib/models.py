@@ -186,8 +186,9 @@ def train(
     batch_size: int,
     seed: int,
     class_weight: dict[int, float] | None = None,
-    patience: int = 3,
+    patience: int = 10,
     learning_rate: float = 1e-3,
+    clipnorm: float | None = 1.0,
     verbose: int = 0,
 ) -> dict[str, list[float]]:
     """Compile ``model`` with Adam and fit it; return the history (``loss``, ``accuracy``, ``val_loss``, ...).
@@ -197,11 +198,15 @@ def train(
     by notebook 01; the test set is never seen here. Keras is seeded with ``seed`` (Python, NumPy and
     TensorFlow generators, weight initialisation, dropout and shuffling). The NumPy arrays go straight to
     ``fit``, which is as fast as a hand-made ``tf.data`` pipeline on a 2-core CPU for data that fits in memory.
+
+    Gradient-norm clipping (``clipnorm=1.0``) and ``patience=10`` were chosen on *validation* loss only: on
+    the IoT-23 mirror, with no clipping and a patience of 3, the recurrent models stalled or diverged early
+    for some seeds (best validation loss 0.28-0.43 against 0.15); with both, all three seeds converged.
     """
     keras.utils.set_random_seed(seed)
     binary = is_binary(model)
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm),
         loss="binary_crossentropy" if binary else "sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )

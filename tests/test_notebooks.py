@@ -21,12 +21,24 @@ TINY = {
     "SVM_N_COMPONENTS": 50,
     "RF_TREES": 20,
     "XGB_TREES": 20,
+    "PERMUTATION_ROWS": 200,
+    "PERMUTATION_REPEATS": 1,
+    "K_FOLDS": 2,
+    "ZERO_DAY_K_FOLDS": 2,
+    "META_TREES": "20",
+    "RF_MAX_DEPTHS": "0",
+    "XGB_MAX_DEPTHS": "3",
+    "SCORE_DEMO_ROWS": 200,
+    "MIN_FAMILY_ROWS": 10,
+    "IFOREST_TREES": 50,
+    "FUSION_DEEP_MODELS": "cnn_only,cnn_lstm",
 }
 
 
-def tiny_for(path) -> dict:
+def tiny_for(path, **extra) -> dict:
+    """The TINY values (and ``extra``) that the notebook at ``path`` declares."""
     declared = runner.notebook_parameters(path)
-    return {k: v for k, v in TINY.items() if k in declared}
+    return {k: v for k, v in (TINY | extra).items() if k in declared}
 
 
 def test_every_notebook_has_the_shared_parameters():
@@ -59,13 +71,16 @@ def test_unknown_parameter_is_refused():
 def test_all_notebooks_in_order_on_iot23(mirror, tmp_path):
     """01 -> last notebook on the real IoT-23 mirror at tiny parameters, through the runner."""
     params = {"DATA_DIR": str(mirror), "RUN_DIR": str(tmp_path / "run"), "SAMPLE_ROWS": 4000}
-    per_notebook = {p.name[:2]: tiny_for(p) for p in runner.notebooks()}
+    per_notebook = {p.name[:2]: tiny_for(p, FIGURES_DIR=str(tmp_path / "figures")) for p in runner.notebooks()}
     executed = runner.run("iot23", params, per_notebook=per_notebook, log=lambda *_: None)
     assert [p.name for p in executed] == [p.name for p in runner.notebooks()]
     data = artifacts.load_prepared(tmp_path / "run")
     assert data.class_names == ["Benign", "Attack"] and len(data.y_test) > 0
     meta = json.loads((tmp_path / "run" / "prepared" / "meta.json").read_text())
     assert meta["report"]["rows_after_sample"] <= 4000 + 100
+    if any(p.name.startswith("06") for p in executed):
+        written = {p.name for p in (tmp_path / "figures" / "iot23").glob("*.png")}
+        assert {"fig01_botnet_lifecycle.png", "fig04_confusion_matrix.png", "fig08b_model_comparison.png"} <= written
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,56 @@
+"""lib/report.py: Table 1 from metrics files, and findings computed from the numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from lib import metrics, report
+
+
+def _runs(acc: dict[str, list[float]]) -> pd.DataFrame:
+    rows = []
+    for model, values in acc.items():
+        for seed, v in enumerate(values):
+            rows.append(
+                {"model": model, "seed": seed, "accuracy": v, "precision": v - 0.01, "recall": v + 0.01, "f1": v}
+            )
+    return pd.DataFrame(rows)
+
+
+def test_table1_is_rebuilt_from_metrics_files(tmp_path):
+    runs = _runs({"random_forest": [0.90, 0.92, 0.94], "cnn_lstm": [0.95, 0.96, 0.97]})
+    (tmp_path / "metrics").mkdir()
+    runs[runs["model"] == "random_forest"].to_csv(tmp_path / "metrics" / "baselines.csv", index=False)
+    runs[runs["model"] == "cnn_lstm"].to_csv(tmp_path / "metrics" / "deep.csv", index=False)
+    table = metrics.table1_vs_paper(report.load_runs(tmp_path))
+    row = table.set_index("Model").loc["Random Forest"]
+    assert row["Accuracy (ours)"] == "92.0 ± 2.0" and row["Accuracy (paper)"] == "89.5"
+    assert table.set_index("Model").loc["CNN-LSTM Hybrid", "F1-Score (ours)"] == "96.0 ± 1.0"
+    csv, md = report.write_table(table, tmp_path / "table1")
+    assert pd.read_csv(csv).shape == table.shape
+    assert md.read_text().splitlines()[2].startswith("| Random Forest | 92.0 ± 2.0 | 89.5 |")
+
+
+def test_findings_say_when_the_ranking_does_not_reproduce():
+    runs = _runs({"random_forest": [0.97, 0.97, 0.98], "cnn_only": [0.93, 0.94, 0.95], "cnn_lstm": [0.90, 0.91, 0.92]})
+    text = report.findings(runs, "iot23", "binary")
+    assert "best F1 of the paper's four models* — does not reproduce" in text
+    assert "the best mean F1 is Random Forest's (97.3 %)" in text
+    assert "CNN-LSTM Hybrid: accuracy 91.0 % vs the paper's 96.5 % (-5.5 points)" in text
+
+
+def test_findings_say_when_it_reproduces():
+    runs = _runs({"random_forest": [0.80, 0.81, 0.82], "cnn_only": [0.85, 0.86, 0.87], "lstm_only": [0.88, 0.89, 0.90],
+                  "cnn_lstm": [0.95, 0.96, 0.97]})  # fmt: skip
+    text = report.findings(runs, "iot23", "binary")
+    assert "four models* — reproduces" in text and "non-overlapping intervals" in text
+    assert "*Accuracy ranks RF < CNN-only < LSTM-only < CNN-LSTM* — reproduces" in text
+
+
+def test_predictions_are_read_per_seed_in_table_order(tmp_path):
+    (tmp_path / "predictions").mkdir()
+    for name in ("cnn_lstm", "random_forest", "svm"):
+        np.save(tmp_path / "predictions" / f"{name}_seed7.npy", np.zeros((3, 2)))
+    np.save(tmp_path / "predictions" / "svm_seed8.npy", np.zeros((3, 2)))
+    assert list(report.load_predictions(tmp_path, 7)) == ["random_forest", "svm", "cnn_lstm"]
