@@ -40,12 +40,15 @@ def load_runs(run_dir: str | Path) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def load_predictions(run_dir: str | Path, seed: int) -> dict[str, np.ndarray]:
-    """Test-set probabilities of every model for one seed, from ``predictions/<model>_seed<seed>.npy``."""
+def load_predictions(run_dir: str | Path, seed: int, smote: bool = False) -> dict[str, np.ndarray]:
+    """Test-set probabilities of every model for one seed, from ``predictions/<model>_seed<seed>.npy``
+    (``smote=True``: the models notebook 03 trained on the SMOTE set D2, ``<model>_smote_seed<seed>.npy``)."""
     found = {}
     for path in sorted((Path(run_dir) / "predictions").glob(f"*_seed{seed}.npy")):
-        found[path.name.removesuffix(f"_seed{seed}.npy")] = np.load(path)
-    if not found:
+        name = path.name.removesuffix(f"_seed{seed}.npy")
+        if name.endswith("_smote") == smote:
+            found[name.removesuffix("_smote")] = np.load(path)
+    if not found and not smote:
         raise FileNotFoundError(f"no predictions for seed {seed} in {Path(run_dir) / 'predictions'}")
     order = list(metrics.MODEL_NAMES)
     return dict(sorted(found.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))

@@ -53,4 +53,8 @@ def test_predictions_are_read_per_seed_in_table_order(tmp_path):
     for name in ("cnn_lstm", "random_forest", "svm"):
         np.save(tmp_path / "predictions" / f"{name}_seed7.npy", np.zeros((3, 2)))
     np.save(tmp_path / "predictions" / "svm_seed8.npy", np.zeros((3, 2)))
+    np.save(tmp_path / "predictions" / "cnn_lstm_smote_seed7.npy", np.ones((3, 2)))
     assert list(report.load_predictions(tmp_path, 7)) == ["random_forest", "svm", "cnn_lstm"]
+    smote = report.load_predictions(tmp_path, 7, smote=True)
+    assert list(smote) == ["cnn_lstm"] and smote["cnn_lstm"].sum() == 6
+    assert report.load_predictions(tmp_path, 8, smote=True) == {}
