@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DATASET ?= iot23
 DATA_DIR ?=
 
-.PHONY: setup reproduce test lint data lab clean-cache
+.PHONY: setup reproduce test lint data lab bench clean-cache
 
 setup: $(VENV)/.installed
 
@@ -24,12 +24,16 @@ test: setup lint
 	$(BIN)/python -m pytest
 
 lint: setup
-	$(BIN)/ruff check lib tests notebooks
-	$(BIN)/ruff format --check lib tests notebooks
+	$(BIN)/ruff check lib tests notebooks benchmarks
+	$(BIN)/ruff format --check lib tests notebooks benchmarks
 
 ## data: download the IoT-23 scenarios of the registry into data/ (sha256 checked)
 data: setup
 	$(BIN)/python -c "from lib import datasets; datasets.fetch('iot23', '$(DATA_DIR)' or None)"
+
+## bench: the four benchmarks at a size for this machine (figures in benchmarks/README.md)
+bench: setup
+	$(BIN)/python benchmarks/run_all.py --quick
 
 lab: setup
 	$(BIN)/jupyter lab notebooks/

@@ -216,8 +216,15 @@ def _read_cached(path: Path, reader: Callable[[Path], pd.DataFrame], use_cache: 
             tmp = cached.with_suffix(".tmp")
             frame.to_parquet(tmp, index=False)
             tmp.replace(cached)
-    frame["source_file"] = pd.Categorical([display] * len(frame))
+    frame["source_file"] = _constant_categorical(display, len(frame))
     return frame
+
+
+def _constant_categorical(value: str, n: int) -> pd.Categorical:
+    """``pd.Categorical([value] * n)`` without building the list."""
+    if n == 0:
+        return pd.Categorical([])
+    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[value])
 
 
 def harmonise(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -250,7 +257,10 @@ def harmonise(frames: list[pd.DataFrame]) -> pd.DataFrame:
                 dtypes[col] = "category"
             else:
                 dtypes.setdefault(col, frame[col].dtype)
-    out = pd.concat([f.reindex(columns=columns) for f in frames], ignore_index=True)
+    if len(frames) == 1 and list(frames[0].columns) == columns:  # one file: nothing to align, no copy
+        out = frames[0].reset_index(drop=True)
+    else:
+        out = pd.concat([f.reindex(columns=columns) for f in frames], ignore_index=True)
     for col, dtype in dtypes.items():  # a column missing in a file comes back as float64/object: restore it
         integer_with_gaps = pd.api.types.is_integer_dtype(dtype) and out[col].isna().any()
         if out[col].dtype != dtype and not integer_with_gaps:
@@ -331,7 +341,9 @@ def _parse_table(
         )
     except pa.ArrowInvalid as err:
         raise _explain_parse_error(err, data, path, len(names), sep, line_offset) from err
-    return table.to_pandas(types_mapper=None)
+    # One block per column, the Arrow buffers freed as they are converted: lower peak memory, and a later
+    # drop of a column does not copy the whole frame.
+    return table.to_pandas(types_mapper=None, split_blocks=True, self_destruct=True)
 
 
 def _explain_parse_error(
@@ -410,8 +422,8 @@ def read_zeek_conn(path: str | os.PathLike, background: str = "drop") -> pd.Data
                 f"{path}: the #fields line has no {required!r} column. Fix: use a labelled log "
                 f"(conn.log.labeled), not a plain conn.log"
             )
-    body = raw[body_start:]
-    if b"\n#" in body or body.startswith(b"#"):  # '#close' footer, or logs concatenated with their headers
+    body = _cut_footer(raw[body_start:])  # '#close' footer: sliced off, without splitting the log into lines
+    if b"\n#" in body or body.startswith(b"#"):  # logs concatenated with their headers
         body = b"\n".join(line for line in body.split(b"\n") if not line.startswith(b"#"))
     body = body.replace(b"   ", b"\t")
     if not body.strip():
@@ -437,16 +449,12 @@ def read_zeek_conn(path: str | os.PathLike, background: str = "drop") -> pd.Data
         log.warning("%s: dropped %d Background flows (unlabelled traffic)", path, int(background_rows.sum()))
         keep = ~background_rows.to_numpy()
         df, lowered, detailed = df[keep].reset_index(drop=True), lowered[keep], detailed[keep]
-    families = [
-        "Background" if lab == "background" else registry.iot23_family(lab, det)
-        for lab, det in zip(lowered, detailed.fillna(unset), strict=True)
-    ]
-    df["label"] = pd.Categorical(families)
+    df["label"] = _iot23_families(lowered, detailed.fillna(unset))
     df["label_detail"] = pd.Categorical(
         np.where(detailed.fillna(unset).isin([unset, ""]).to_numpy(), df["label"].astype(str), detailed.to_numpy())
     )
     df["is_attack"] = lowered.eq("malicious").astype(np.int8).to_numpy()
-    df["scenario"] = pd.Categorical([_scenario_name(path)] * len(df))
+    df["scenario"] = _constant_categorical(_scenario_name(path), len(df))
     for col in _ZEEK_CATEGORICAL:
         if col in df:
             df[col] = df[col].astype("category")
@@ -457,6 +465,33 @@ def read_zeek_conn(path: str | os.PathLike, background: str = "drop") -> pd.Data
 
 
 read_zeek_conn.cache_tag = "zeek"
+
+
+def _cut_footer(body: bytes) -> bytes:
+    """``body`` without its trailing ``#`` lines (the Zeek ``#close`` footer)."""
+    while True:
+        end = len(body.rstrip(b"\r\n"))
+        start = body.rfind(NEWLINE, 0, end) + 1
+        if start >= end or not body.startswith(b"#", start):
+            return body
+        body = body[:start]
+
+
+def _iot23_families(lowered: pd.Series, detailed: pd.Series) -> pd.Categorical:
+    """:func:`registry.iot23_family` of every row (``Background`` for background flows), computed once per
+    distinct (label, detailed-label) pair instead of once per row."""
+    lab_codes, lab_values = pd.factorize(lowered, use_na_sentinel=False)
+    det_codes, det_values = pd.factorize(detailed, use_na_sentinel=False)
+    pair_codes, pairs = pd.factorize(lab_codes.astype(np.int64) * len(det_values) + det_codes)
+    families = [
+        "Background"
+        if lab_values[p // len(det_values)] == "background"
+        else registry.iot23_family(lab_values[p // len(det_values)], det_values[p % len(det_values)])
+        for p in pairs
+    ]
+    categories = sorted(set(families))
+    codes = np.array([categories.index(f) for f in families], dtype=np.int32)[pair_codes]
+    return pd.Categorical.from_codes(codes, categories=categories)
 
 
 def _scenario_name(path: Path) -> str:

@@ -229,8 +229,16 @@ def select_features(df: pd.DataFrame, train_idx: np.ndarray, cfg: PrepConfig) ->
 
 
 def _inf_to_nan(X):
-    X = np.asarray(X, dtype=np.float64)
-    return np.where(np.isinf(X), np.nan, X)
+    # A fresh float64 copy, then in place: the imputer and scaler after it work in place on this copy too.
+    X = np.array(X, dtype=np.float64)
+    X[np.isinf(X)] = np.nan
+    return X
+
+
+def _to_float32(X):
+    # The prepared arrays are float32: cast the scaled numeric block before the ColumnTransformer stacks it
+    # with the (float32) one-hot block, instead of stacking in float64 and casting the whole matrix after.
+    return np.asarray(X, dtype=np.float32)
 
 
 def _as_category_strings(X):
@@ -239,12 +247,17 @@ def _as_category_strings(X):
 
 
 def build_preprocessor(numeric: list[str], categorical: list[str], max_categories: int = 32) -> ColumnTransformer:
-    """inf -> NaN, median imputation, min-max scaling (numeric); one-hot encoding (categorical)."""
+    """inf -> NaN, median imputation, min-max scaling (numeric); one-hot encoding (categorical).
+
+    Numeric columns are scaled in float64 (on one private copy, in place) and handed on as float32, so the
+    transformer outputs float32, the dtype of the prepared arrays.
+    """
     numeric_steps = Pipeline(
         [
             ("inf_to_nan", FunctionTransformer(_inf_to_nan, feature_names_out="one-to-one")),
-            ("median", SimpleImputer(strategy="median")),
-            ("minmax", MinMaxScaler()),
+            ("median", SimpleImputer(strategy="median", copy=False)),
+            ("minmax", MinMaxScaler(copy=False)),
+            ("float32", FunctionTransformer(_to_float32, feature_names_out="one-to-one")),
         ]
     )
     categorical_steps = Pipeline(
@@ -313,10 +326,11 @@ def prepare(df: pd.DataFrame, cfg: PrepConfig) -> tuple[PreparedData, ColumnTran
 
     pre = build_preprocessor(numeric, categorical, cfg.max_categories)
     features = numeric + categorical
-    X_train = pre.fit_transform(df.iloc[idx["train"]][features]).astype(np.float32)
+    positions = [df.columns.get_loc(c) for c in features]  # one take of rows and columns, not two copies
+    X_train = pre.fit_transform(df.iloc[idx["train"], positions]).astype(np.float32, copy=False)
     X = {"train": X_train}
     for split in ("val", "test"):
-        X[split] = pre.transform(df.iloc[idx[split]][features]).astype(np.float32)
+        X[split] = pre.transform(df.iloc[idx[split], positions]).astype(np.float32, copy=False)
     keep_cols = [c for c in df.columns if c in registry.LABEL_COLUMNS or c in datasets.identifier_columns(df)]
     keep_cols += ["source_file"] if "source_file" in df and "source_file" not in keep_cols else []
     rows = {s: df.iloc[i][keep_cols].reset_index(drop=True) for s, i in idx.items()}

@@ -1,0 +1,42 @@
+"""Run every benchmark in turn: ``python benchmarks/run_all.py --quick`` (about 10 minutes on 2 cores) or
+``--full`` (adds CICIDS2017 at 2.8 M rows, all training rows, every variant; about an hour).
+
+Each script prints its table and writes ``benchmarks/results/<name>.json``. ``--only load,train`` runs a
+subset. Scaled inputs go to ``$IOT_BOTNET_BENCH_DIR`` (default ``<tmp>/iot_botnet_bench``), never the repo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SCRIPTS = {"load": "bench_load.py", "train": "bench_train.py", "infer": "bench_infer.py", "tests": "bench_tests.py"}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="sizes for a 2-core machine (default)")
+    size.add_argument("--full", action="store_true", help="the large sizes")
+    parser.add_argument("--only", default=",".join(SCRIPTS), help=f"comma-separated subset of {list(SCRIPTS)}")
+    args = parser.parse_args()
+    flag = "--full" if args.full else "--quick"
+    failed = []
+    total = time.perf_counter()
+    for name in args.only.split(","):
+        start = time.perf_counter()
+        print(f"\n=== {name} ({SCRIPTS[name]} {flag}) ===", flush=True)
+        code = subprocess.call([sys.executable, str(HERE / SCRIPTS[name]), flag])
+        print(f"=== {name}: {time.perf_counter() - start:.0f} s, exit {code}", flush=True)
+        if code:
+            failed.append(name)
+    print(f"\nall benchmarks: {time.perf_counter() - total:.0f} s" + (f"; FAILED: {failed}" if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
