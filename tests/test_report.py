@@ -35,8 +35,8 @@ def test_table1_is_rebuilt_from_metrics_files(tmp_path):
 def test_findings_say_when_the_ranking_does_not_reproduce():
     runs = _runs({"random_forest": [0.97, 0.97, 0.98], "cnn_only": [0.93, 0.94, 0.95], "cnn_lstm": [0.90, 0.91, 0.92]})
     text = report.findings(runs, "iot23", "binary")
-    assert "best F1 of the paper's four models* — does not reproduce" in text
-    assert "the best mean F1 is Random Forest's (97.3 %)" in text
+    assert "best F1 of the paper's four models* — does not reproduce: Random Forest beat(s) the hybrid beyond" in text
+    assert "Mean F1 (95 % CI): Random Forest 97.33 (" in text
     assert "CNN-LSTM Hybrid: accuracy 91.0 % vs the paper's 96.5 % (-5.5 points)" in text
 
 
@@ -44,7 +44,7 @@ def test_findings_say_when_it_reproduces():
     runs = _runs({"random_forest": [0.80, 0.81, 0.82], "cnn_only": [0.85, 0.86, 0.87], "lstm_only": [0.88, 0.89, 0.90],
                   "cnn_lstm": [0.95, 0.96, 0.97]})  # fmt: skip
     text = report.findings(runs, "iot23", "binary")
-    assert "four models* — reproduces" in text and "non-overlapping intervals" in text
+    assert "four models* — reproduces: the hybrid is best, with 95 % intervals clear" in text
     assert "*Accuracy ranks RF < CNN-only < LSTM-only < CNN-LSTM* — reproduces" in text
 
 
@@ -58,3 +58,16 @@ def test_predictions_are_read_per_seed_in_table_order(tmp_path):
     smote = report.load_predictions(tmp_path, 7, smote=True)
     assert list(smote) == ["cnn_lstm"] and smote["cnn_lstm"].sum() == 6
     assert report.load_predictions(tmp_path, 8, smote=True) == {}
+
+
+def test_findings_say_when_differences_are_within_the_intervals():
+    runs = _runs({"random_forest": [0.90, 0.94, 0.92], "cnn_lstm": [0.92, 0.96, 0.91]})
+    text = report.findings(runs, "iot23", "binary")
+    assert "reproduces only on the mean: the hybrid is best, but its interval overlaps Random Forest" in text
+
+
+def test_findings_call_differences_of_a_flow_or_two_a_tie():
+    runs = _runs({"cnn_only": [0.9453] * 3, "cnn_lstm": [0.9448] * 3}).assign(n_test=1663)
+    text = report.findings(runs, "iot23", "binary")
+    assert "the hybrid ties with the others (all within two test flows)" in text
+    assert "On 1,663 test flows one flow is 0.06 points" in text
