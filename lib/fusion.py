@@ -373,8 +373,12 @@ def paired_difference(
     }
 
 
-def describe_difference(diff: dict[str, Any], names: dict[str, str] | None = None) -> str:
-    """One plain sentence saying whether ``diff`` (from :func:`paired_difference`) shows a difference."""
+def describe_difference(diff: dict[str, Any], names: dict[str, str] | None = None, tie: float = 0.0) -> str:
+    """One plain sentence saying whether ``diff`` (from :func:`paired_difference`) shows a difference.
+
+    A difference of at most ``tie`` (e.g. what two test flows are worth) is called a tie whatever its interval:
+    the seeds vary the models, not the test rows, so a narrow interval around a tiny difference means little.
+    """
     names = names or {}
     a, b = names.get(diff["model"], diff["model"]), names.get(diff["reference"], diff["reference"])
     head = (
@@ -386,11 +390,29 @@ def describe_difference(diff: dict[str, Any], names: dict[str, str] | None = Non
     interval = f", 95 % CI [{diff['ci_low']:+.4f}, {diff['ci_high']:+.4f}] over {diff['n']} paired seeds)"
     if diff["mean"] == 0 and diff["std"] == 0:
         return head + interval + ": identical on every seed, no difference."
+    if tie and abs(diff["mean"]) <= tie:
+        return head + interval + f": at most {tie:.4f} apart (two test flows' worth), a tie."
     if diff["ci_low"] > 0:
         return head + interval + f": {a} is better; the interval lies above zero."
     if diff["ci_high"] < 0:
         return head + interval + f": {a} is worse; the interval lies below zero."
     return head + interval + ": the interval contains zero, so no measurable difference."
+
+
+def verdict(over_single: list[dict[str, Any]], best_single: str, names: dict[str, str], tie: float) -> str:
+    """Whether fusion adds anything over the best single deep model, from paired differences (one per meta)."""
+    best = names.get(best_single, best_single)
+    if not over_single or over_single[0]["n"] < 2:
+        return "With a single seed this run cannot say whether fusion adds anything: rerun with N_SEEDS of 3 or more."
+    better = [names.get(d["model"], d["model"]) for d in over_single if d["ci_low"] > 0 and d["mean"] > tie]
+    worse = [names.get(d["model"], d["model"]) for d in over_single if d["ci_high"] < 0 and -d["mean"] > tie]
+    if better:
+        return f"Fusion adds something here: {', '.join(better)} beat(s) the best single deep model ({best}) on F1 beyond the seed-to-seed spread and by more than two test flows."
+    if worse:
+        return (
+            f"Fusion costs accuracy here: {', '.join(worse)} fall(s) below the best single deep model ({best}) on F1."
+        )
+    return f"Fusion adds nothing measurable here: neither meta-classifier beats the best single deep model ({best}) on F1 by more than the seed-to-seed spread or two test flows."
 
 
 # ------------------------------------------------------------------------------------------------- pipeline

@@ -216,3 +216,14 @@ def test_paired_difference_sentences():
     assert "one seed" in fusion.describe_difference(one)
     noisy = runs.assign(f1=runs["f1"] + np.r_[[0.05, -0.05, 0.04, -0.04], np.zeros(8)])
     assert "contains zero" in fusion.describe_difference(fusion.paired_difference(noisy, "fusion", "same"))
+
+
+def test_a_difference_of_a_test_flow_is_a_tie_not_a_win():
+    runs = pd.DataFrame(
+        {"model": ["fusion_xgboost"] * 3 + ["cnn_lstm"] * 3, "seed": [1, 2, 3] * 2, "f1": [0.9453] * 3 + [0.9448] * 3}
+    )
+    diff = fusion.paired_difference(runs, "fusion_xgboost", "cnn_lstm")
+    assert diff["ci_low"] > 0  # a zero-width interval above zero ...
+    assert "a tie" in fusion.describe_difference(diff, tie=2 / 1663)  # ... but under two of 1,663 test flows
+    assert fusion.verdict([diff], "cnn_lstm", {}, tie=2 / 1663).startswith("Fusion adds nothing measurable")
+    assert fusion.verdict([diff], "cnn_lstm", {}, tie=0.0).startswith("Fusion adds something")
