@@ -1,9 +1,11 @@
-# Thin wrapper: the work is done by lib/ (see README.md). Variables: DATASET, DATA_DIR, PYTHON.
+# Thin wrapper: the work is done by lib/ (see README.md). Variables: DATASET, DATA_DIR, PARAMS, PYTHON.
+# PARAMS passes notebook parameters, e.g. PARAMS="-p SAMPLE_ROWS 20000 -p N_SEEDS 1".
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DATASET ?= iot23
 DATA_DIR ?=
+PARAMS ?=
 
 .PHONY: setup reproduce test lint data lab bench clean-cache
 
@@ -17,7 +19,7 @@ $(VENV)/.installed: requirements.txt
 
 ## reproduce: set up, get the data, run every notebook in order for DATASET (default iot23)
 reproduce: setup
-	$(BIN)/python -m lib.runner --dataset $(DATASET) $(if $(DATA_DIR),-p DATA_DIR $(DATA_DIR))
+	$(BIN)/python -m lib.runner --dataset $(DATASET) $(if $(DATA_DIR),-p DATA_DIR $(DATA_DIR)) $(PARAMS)
 
 ## test: lint, then the whole test suite (real-data tests need the mirror: IOT_BOTNET_DATA_DIR)
 test: setup lint
