@@ -71,3 +71,9 @@ def test_findings_call_differences_of_a_flow_or_two_a_tie():
     text = report.findings(runs, "iot23", "binary")
     assert "the hybrid ties with the others (all within two test flows)" in text
     assert "On 1,663 test flows one flow is 0.06 points" in text
+
+
+def test_findings_name_the_best_model_when_the_hybrid_trails_within_the_spread():
+    runs = _runs({"random_forest": [0.93, 0.96, 0.98], "cnn_lstm": [0.70, 0.95, 0.80], "lstm_only": [0.9, 0.6, 0.99]})
+    text = report.findings(runs, "cicids2017", "multiclass")
+    assert "does not reproduce: Random Forest has the best mean F1, 14.00 points above the hybrid" in text
