@@ -294,7 +294,7 @@ def _read_bytes(path: Path) -> bytes:
     return raw
 
 
-def _sniff_delimiter(header: str, path: Path, expected: Iterable[str] = ()) -> str:
+def _sniff_delimiter(header: str, path: Path) -> str:
     counts = {sep: header.count(sep) for sep in (",", "\t", ";")}
     sep = max(counts, key=counts.get)
     if counts[sep] == 0:
