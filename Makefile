@@ -7,23 +7,35 @@ DATASET ?= iot23
 DATA_DIR ?=
 PARAMS ?=
 
-.PHONY: setup reproduce test lint data lab bench clean-cache
+.PHONY: setup reproduce test test-unit test-data test-smoke lint data lab bench clean-cache
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt
+# the pinned packages, then lib itself as an editable package (notebooks import it from anywhere)
+$(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
 ## reproduce: set up, get the data, run every notebook in order for DATASET (default iot23)
 reproduce: setup
 	$(BIN)/python -m lib.runner --dataset $(DATASET) $(if $(DATA_DIR),-p DATA_DIR $(DATA_DIR)) $(PARAMS)
 
-## test: lint, then the whole test suite (real-data tests need the mirror: IOT_BOTNET_DATA_DIR)
+## test: lint, then all three test tiers: unit, data (needs the mirror: IOT_BOTNET_DATA_DIR), smoke (notebooks)
 test: setup lint
 	$(BIN)/python -m pytest
+
+## test-unit: the fast tier for the edit-test loop (no mirror, no notebook; seconds)
+test-unit: setup
+	$(BIN)/python -m pytest -m unit
+
+test-data: setup
+	$(BIN)/python -m pytest -m data
+
+test-smoke: setup
+	$(BIN)/python -m pytest -m smoke
 
 lint: setup
 	$(BIN)/ruff check lib tests notebooks benchmarks

@@ -35,10 +35,11 @@ import keras
 import numpy as np
 import pandas as pd
 from sklearn.ensemble import IsolationForest
+from sklearn.metrics import roc_auc_score
+from tqdm.auto import tqdm
 
 from lib import baselines, fusion, models
 
-#: Okabe & Ito colour-blind-safe colours: supervised, anomaly, OR.
 PREDICT_BATCH_SIZE = models.PREDICT_BATCH_SIZE
 
 
@@ -302,7 +303,8 @@ def fusion_attack_scorer(
     seed: int,
     *,
     n_classes: int,
-    deep: fusion.DeepConfig,
+    names: Sequence[str],
+    deep: models.DeepConfig,
     inputs: str,
     k_folds: int,
     grid: Sequence[tuple[str, dict[str, Any]]],
@@ -313,11 +315,104 @@ def fusion_attack_scorer(
 
     Use it through ``functools.partial`` as ``fit_supervised`` of :func:`leave_one_family_out`. A cheaper
     configuration than notebook 04's is fine here (e.g. the CNN-LSTM alone, an XGBoost meta-classifier and
-    ``k_folds=3``); ``max_train_rows > 0`` fits on a stratified subsample of the training rows.
+    ``k_folds=3``), with notebook 03's :class:`lib.models.DeepConfig`; ``max_train_rows > 0`` fits on a
+    stratified subsample of the training rows.
     """
     X_fit, y_fit = baselines.stratified_subsample(X_train, y_train, max_train_rows, seed)
     fitted = fusion.fit_fusion(
-        X_fit, y_fit, X_val, y_val, n_classes=n_classes, deep=deep, inputs=inputs, k_folds=k_folds, grid=grid, seed=seed
-    )
+        X_fit, y_fit, X_val, y_val, n_classes=n_classes, names=names, deep=deep, inputs=inputs, k_folds=k_folds,
+        grid=grid, seed=seed,
+    )  # fmt: skip
     model = fitted.model(meta)
     return lambda X: attack_score(model.predict_proba(X))
+
+
+# ------------------------------------------------------------------------------------------- notebook 05's runs
+def fit_detectors(
+    X: dict[str, np.ndarray],
+    y: dict[str, np.ndarray],
+    seeds: Sequence[int],
+    *,
+    target_fpr: float,
+    epochs: int,
+    batch_size: int,
+    patience: int,
+    hidden_units: int,
+    code_units: int,
+    iforest_trees: int,
+) -> dict[int, dict[str, Detector]]:
+    """The autoencoder and the Isolation Forest for every seed, fitted on benign training rows and thresholded
+    at ``target_fpr`` of the benign validation rows."""
+    fitted = {}
+    for seed in tqdm(seeds, desc="anomaly detectors", unit="seed"):
+        fitted[seed] = {
+            "autoencoder": fit_autoencoder(
+                X["train"], y["train"], X["val"], y["val"], target_fpr=target_fpr, epochs=epochs,
+                batch_size=batch_size, seed=seed, hidden_units=hidden_units, code_units=code_units, patience=patience,
+            ),
+            "isolation_forest": fit_isolation_forest(
+                X["train"], y["train"], X["val"], y["val"], target_fpr=target_fpr, seed=seed, n_estimators=iforest_trees
+            ),
+        }  # fmt: skip
+    return fitted
+
+
+def detector_table(
+    detectors: dict[int, dict[str, Detector]], X: dict[str, np.ndarray], y: dict[str, np.ndarray]
+) -> pd.DataFrame:
+    """One row per detector and seed: threshold, realised FPR on benign validation and test rows, test recall
+    and ROC-AUC on all test rows."""
+    benign_val = benign_rows(X["val"], y["val"])
+    rows = []
+    for seed, fitted in detectors.items():
+        for name, detector in fitted.items():
+            scores = detector.score(X["test"])
+            rates = detection_rates({name: scores > detector.threshold}, y["test"]).iloc[0]
+            rows.append(
+                {
+                    "model": name,
+                    "seed": seed,
+                    "n_fit_rows": detector.n_fit_rows,
+                    "threshold": detector.threshold,
+                    "val_fpr": flag_rate(detector.score(benign_val), detector.threshold),
+                    "test_fpr": rates["fpr"],
+                    "test_recall": rates["recall"],
+                    "roc_auc": roc_auc_score(np.asarray(y["test"]) != 0, scores),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def or_with_supervised(
+    supervised_flags: np.ndarray, detectors: dict[int, dict[str, Detector]], X_test: np.ndarray, y_test: np.ndarray
+) -> pd.DataFrame:
+    """Recall and FPR on the test rows of the supervised decision alone, each detector alone and their OR."""
+    tables = []
+    for seed, fitted in detectors.items():
+        flags = {"fusion alone": supervised_flags}
+        for name, detector in fitted.items():
+            flags[f"{name} alone"] = detector.predict(X_test)
+            flags[f"fusion OR {name}"] = supervised_flags | flags[f"{name} alone"]
+        tables.append(detection_rates(flags, y_test).assign(seed=seed))
+    return pd.concat(tables, ignore_index=True)
+
+
+def zero_day(
+    X: dict[str, np.ndarray],
+    y: dict[str, np.ndarray],
+    rows: dict[str, pd.DataFrame],
+    families: Sequence[str],
+    detectors: dict[int, dict[str, Detector]],
+    *,
+    fit_supervised: SupervisedFit,
+    target_fpr: float,
+) -> pd.DataFrame:
+    """:func:`leave_one_family_out` for every seed of ``detectors``, one table (empty when no family qualifies)."""
+    tables = [
+        leave_one_family_out(
+            X, y, rows, families, fit_supervised=fit_supervised, detectors=fitted, target_fpr=target_fpr, seed=seed
+        )
+        for seed, fitted in tqdm(detectors.items(), desc="zero-day seeds", unit="seed")
+        if families
+    ]
+    return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=["family", "seed"])

@@ -24,7 +24,10 @@ training rows (a small sample of a multi-class data set).
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping, Sequence
+from functools import partial
+from itertools import product
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
@@ -32,7 +35,14 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.kernel_approximation import Nystroem
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import LinearSVC
+from tqdm.auto import tqdm
 from xgboost import XGBClassifier
+
+from lib import metrics
+
+if TYPE_CHECKING:
+    from lib.preprocess import PreparedData
+    from lib.run import Stage
 
 BASELINE_BUILDERS = ("random_forest", "svm", "xgboost")
 
@@ -109,6 +119,10 @@ def fit(model: Any, X: np.ndarray, y: np.ndarray) -> Any:
     else:
         model.fit(X, y)
     model.class_ids_ = class_ids
+    if hasattr(model, "estimators_") and hasattr(model, "n_jobs"):
+        # A forest predicting on several threads adds its trees up in thread order: last-bit differences from
+        # call to call. Predicting on one thread makes its probabilities, and so every score, reproducible.
+        model.set_params(n_jobs=1)
     return model
 
 
@@ -144,3 +158,34 @@ def predict_proba(model: Any, X: np.ndarray, n_classes: int) -> np.ndarray:
     proba = np.zeros((raw.shape[0], n_classes))
     proba[:, class_ids] = raw
     return proba
+
+
+def train_and_evaluate(
+    data: PreparedData,
+    *,
+    names: Sequence[str],
+    hyperparameters: Mapping[str, Mapping[str, Any]],
+    seeds: Sequence[int],
+    train_split: str = "train",
+    svm_max_rows: int = 0,
+    stage: Stage | None = None,
+) -> metrics.Results:
+    """Notebook 02's runs: every baseline of ``names`` for every seed, fitted on ``train_split`` (the SVM on at
+    most ``svm_max_rows`` of them if > 0), scored on the test rows; with a ``stage``, each fitted model and its
+    validation and test probabilities are saved."""
+    X_train, y_train = data.split(train_split)
+    results = metrics.Results()
+    for seed, name in tqdm(list(product(seeds, names)), desc="baselines", unit="model"):
+        model = build(name, seed, **hyperparameters.get(name, {}))
+        X_fit, y_fit = stratified_subsample(X_train, y_train, svm_max_rows if name == "svm" else 0, seed)
+        with metrics.timer() as fitting:
+            fit(model, X_fit, y_fit)
+        predict = partial(predict_proba, model, n_classes=data.n_classes)
+        proba, timing = metrics.timed_predictions(predict, data.X_test, fitting.seconds)
+        result = metrics.evaluate(data.y_test, proba, data.class_names)
+        results.add(name, seed, result, timing, n_train=len(y_fit), n_test=len(data.y_test))
+        if stage is not None:
+            stage.save_model(name, seed, model)
+            stage.save_predictions(name, seed, "test", proba)
+            stage.save_predictions(name, seed, "val", predict(data.X_val))
+    return results

@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_curve
 from sklearn.preprocessing import label_binarize
 
@@ -48,13 +49,33 @@ def apply_style() -> None:
     )
 
 
+def write_png(fig: plt.Figure, path: str | Path) -> Path:
+    """Write ``fig`` as PNG to ``path`` at 300 dpi with no varying metadata (same figure, same bytes)."""
+    fig.savefig(path, dpi=DPI, format="png", bbox_inches="tight", metadata={"Software": None})
+    return Path(path)
+
+
 def save_fig(fig: plt.Figure, name: str, folder: str | Path = FIGURES_DIR) -> Path:
-    """Write ``fig`` to ``folder/name.png`` at 300 dpi with no varying metadata; return the path."""
+    """The one way a paper figure is saved: ``folder/name.png`` through :func:`write_png`; return the path.
+
+    Figures of one run only (not paper figures) go through ``lib.run.Stage.save_fig``, which calls
+    :func:`write_png` too.
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.png"
-    fig.savefig(path, dpi=DPI, format="png", bbox_inches="tight", metadata={"Software": None})
-    return path
+    return write_png(fig, folder / f"{name}.png")
+
+
+# ------------------------------------------------------------------------------------------- data overview
+def class_counts(labels: pd.Series, title: str) -> plt.Figure:
+    """Flows per class, log scale (notebook 01)."""
+    counts = labels.astype(str).value_counts().sort_values()
+    fig, ax = plt.subplots(figsize=(7, 0.3 * len(counts) + 1.2))
+    ax.barh(counts.index, counts.to_numpy(), color=PALETTE[0])
+    ax.set_xscale("log")
+    ax.set_xlabel("flows (log scale)")
+    ax.set_title(title)
+    return fig
 
 
 # ------------------------------------------------------------------------------------------------ Fig. 1
@@ -289,20 +310,30 @@ def feature_importance(table: pd.DataFrame, title: str, top: int = 12) -> plt.Fi
 
 
 # ---------------------------------------------------------------------------------------- Figs. 8, 8b
-def training_curves(histories: Mapping[str, Mapping[str, Sequence[float]]], title: str) -> plt.Figure:
-    """Fig. 8: training and validation accuracy and loss per epoch, one line pair per model."""
-    fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
+def training_curves(
+    histories: Mapping[str, Mapping[str, Sequence[float]]], title: str, keys: Sequence[str] = ("accuracy", "loss")
+) -> plt.Figure:
+    """Fig. 8: training and validation accuracy and loss per epoch, one line pair per model.
+
+    A marker on each validation curve shows the epoch with the lowest validation loss, the one early stopping
+    restored (where a validation loss that turns upward while the training loss falls means overfitting).
+    """
+    fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.2), squeeze=False)
+    axes = axes[0]
     for i, (name, history) in enumerate(histories.items()):
         epochs = np.arange(1, len(history["loss"]) + 1)
-        for ax, key in zip(axes, ("accuracy", "loss"), strict=True):
+        best = int(np.argmin(history["val_loss"]))
+        for ax, key in zip(axes, keys, strict=True):
             if key not in history:
                 continue
             ax.plot(epochs, history[key], color=PALETTE[i % 8], linestyle="-", label=f"{name} train")
             ax.plot(epochs, history[f"val_{key}"], color=PALETTE[i % 8], linestyle="--", label=f"{name} validation")
-    for ax, key in zip(axes, ("accuracy", "loss"), strict=True):
+            ax.plot(epochs[best], history[f"val_{key}"][best], "o", color=PALETTE[i % 8], markersize=5)
+    for ax, key in zip(axes, keys, strict=True):
         ax.set_xlabel("epoch")
         ax.set_ylabel(key)
-    axes[1].legend(loc="upper left", bbox_to_anchor=(1.01, 1))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[-1].legend(loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.suptitle(title)
     fig.tight_layout()
     return fig

@@ -13,61 +13,48 @@ Here:
   training rows are split into ``k_folds`` stratified folds; for each fold, deep models are trained on the
   other folds (early stopping on the validation split, never the test split) and produce the outputs of the
   held-out fold. Every training row's meta-feature therefore comes from a model that never saw that row
-  (:func:`out_of_fold`). The deep models used afterwards (validation, test, the saved pipeline) are trained
-  on the full training split.
+  (:func:`out_of_fold`). The deep models used afterwards (validation, test, the saved pipeline) are the ones
+  trained on the full training split: notebook 03's, read from the run folder, never trained a second time
+  (``full_models`` of :func:`fit_fusion`). The fold models use the same configuration (notebook 03's
+  :class:`lib.models.DeepConfig`) and seed.
 * **Meta-classifier hyperparameters** (a small grid of trees x depth) are chosen on the validation split's
   meta-features (from the full-training deep models) by log loss, a proper scoring rule that still ranks
   models on a small validation set where F1 often ties. The test split is never seen by :func:`fit_fusion`.
 * **Soft voting** (the mean of the deep models' probabilities) is the reference that needs no training.
 
 :class:`FusionPipeline` = fitted preprocessor + deep models + meta-classifier: ``pipeline.score(raw_df)``
-scores raw flows in one call; :func:`save_pipeline` / :func:`load_pipeline` write and read it in
-``RUN_DIR/pipeline/``: Keras models as ``.keras``, XGBoost as UBJSON (``save_model``), the scikit-learn
-preprocessor (and a Random Forest meta-classifier) with joblib.
-
-**Trust note:** joblib (pickle) runs code when it loads. Only load a pipeline folder your own run wrote;
-never one downloaded or received from someone else.
+scores raw flows in one call; ``lib.run`` saves and loads it without pickle (``.keras``, XGBoost UBJSON,
+skops with trusted types). :func:`evaluate_seeds` is notebook 04's loop over seeds; the sentences that say
+whether fusion helps are in ``lib/report.py``.
 """
 
 from __future__ import annotations
 
-import json
 import warnings
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-import joblib
 import keras
 import numpy as np
 import pandas as pd
 from sklearn.metrics import f1_score, log_loss
 from sklearn.model_selection import StratifiedKFold
-from xgboost import XGBClassifier
+from tqdm.auto import tqdm
 
 from lib import baselines, metrics, models, registry
+
+if TYPE_CHECKING:
+    from lib.preprocess import PreparedData
+    from lib.run import Stage
 
 FUSION_INPUTS = ("proba", "embedding", "both")
 META_CLASSIFIERS = ("random_forest", "xgboost")
 EMBEDDING_MODEL = "cnn_lstm"
 EMBEDDING_LAYER = "fully_connected"
-PIPELINE_FORMAT = 1
 
 
 # -------------------------------------------------------------------------------------------------- deep part
-@dataclass(frozen=True)
-class DeepConfig:
-    """Which deep models feed the fusion and how they are trained (defaults: notebook 03's)."""
-
-    names: tuple[str, ...] = ("cnn_only", "lstm_only", "cnn_lstm")
-    hyperparameters: dict[str, Any] = field(default_factory=dict)  # passed to lib.models.build
-    epochs: int = 80
-    batch_size: int = 256
-    patience: int = 10
-    learning_rate: float = 1e-3
-
-
 def check_inputs(inputs: str, names: Sequence[str]) -> None:
     """Raise if ``inputs`` is unknown or asks for the embedding without a CNN-LSTM among ``names``."""
     if inputs not in FUSION_INPUTS:
@@ -84,28 +71,16 @@ def train_deep_models(
     X_val: np.ndarray,
     y_val: np.ndarray,
     *,
+    names: Sequence[str],
     n_classes: int,
-    config: DeepConfig,
+    config: models.DeepConfig,
     seed: int,
 ) -> dict[str, keras.Model]:
-    """One model per name in ``config.names``, trained on ``(X, y)`` with early stopping on ``(X_val, y_val)``."""
-    trained = {}
-    for name in config.names:
-        model = models.build(name, X.shape[1], n_classes, seed=seed, **config.hyperparameters)
-        models.train(
-            model,
-            X,
-            y,
-            X_val,
-            y_val,
-            epochs=config.epochs,
-            batch_size=config.batch_size,
-            seed=seed,
-            patience=config.patience,
-            learning_rate=config.learning_rate,
-        )
-        trained[name] = model
-    return trained
+    """One model per name in ``names``, trained with ``config`` on ``(X, y)``, early stopping on ``(X_val, y_val)``."""
+    return {
+        name: models.fit_config(name, X, y, X_val, y_val, n_classes=n_classes, config=config, seed=seed)[0]
+        for name in names
+    }
 
 
 def embedding_model(model: keras.Model) -> keras.Model:
@@ -290,32 +265,36 @@ def fit_fusion(
     y_val: np.ndarray,
     *,
     n_classes: int,
-    deep: DeepConfig,
+    names: Sequence[str],
+    deep: models.DeepConfig,
     inputs: str,
     k_folds: int,
     grid: Sequence[tuple[str, dict[str, Any]]],
     seed: int,
+    full_models: Mapping[str, keras.Model] | None = None,
 ) -> FusionFit:
     """Stack meta-classifiers on out-of-fold deep outputs; choose their hyperparameters on validation rows.
 
-    1. :func:`out_of_fold`: ``k_folds`` x the deep models, each fold's models trained on the other folds
-       (seed :func:`fold_seed`), give the meta-features of the training rows;
-    2. the deep models are trained once more on all training rows (seed ``seed``); their outputs on the
+    1. :func:`out_of_fold`: ``k_folds`` x the deep models ``names``, each fold's models trained with ``deep``
+       on the other folds (seed :func:`fold_seed`), give the meta-features of the training rows;
+    2. the deep models trained on all training rows with ``deep`` and seed ``seed``: ``full_models`` when
+       given (notebook 03's, so they are not trained twice), else trained here; their outputs on the
        validation rows are the validation meta-features;
     3. every ``(meta, hyperparameters)`` of ``grid`` is fitted on the out-of-fold features and scored on the
        validation features; per meta-classifier the lowest log loss wins.
 
     No test rows are passed in: nothing here can be fitted on them.
     """
-    check_inputs(inputs, deep.names)
+    check_inputs(inputs, names)
+    if full_models is not None and list(full_models) != list(names):
+        raise ValueError(f"full_models has {list(full_models)}, the fusion asks for {list(names)}")
     X_train, y_train = np.asarray(X_train), np.asarray(y_train, dtype=np.int64)
+    trained = dict(names=names, n_classes=n_classes, config=deep)
 
     fold_val_features = []
 
     def fit(rows: np.ndarray, k: int) -> dict[str, keras.Model]:
-        fold_models = train_deep_models(
-            X_train[rows], y_train[rows], X_val, y_val, n_classes=n_classes, config=deep, seed=fold_seed(seed, k)
-        )
+        fold_models = train_deep_models(X_train[rows], y_train[rows], X_val, y_val, seed=fold_seed(seed, k), **trained)
         fold_val_features.append(deep_outputs(fold_models, X_val, inputs))  # for the alignment check only
         return fold_models
 
@@ -323,7 +302,10 @@ def fit_fusion(
         return deep_outputs(fold_models, X, inputs)
 
     oof = out_of_fold(X_train, y_train, fit, transform, k_folds=k_folds, seed=seed)
-    full = train_deep_models(X_train, y_train, X_val, y_val, n_classes=n_classes, config=deep, seed=seed)
+    if full_models is None:
+        full = train_deep_models(X_train, y_train, X_val, y_val, seed=seed, **trained)
+    else:
+        full = dict(full_models)
     val_features = deep_outputs(full, X_val, inputs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a dead (always-zero) unit has no correlation: nan
@@ -331,11 +313,7 @@ def fit_fusion(
 
     rows, fitted = [], []
     for i, (name, params) in enumerate(grid):
-        meta = baselines.fit(baselines.build(name, seed, **params), oof.features, y_train)
-        if hasattr(meta, "estimators_"):
-            # a forest predicting on several threads adds the trees up in thread order: last-bit differences
-            # between two calls. One thread makes its probabilities reproducible bit for bit.
-            meta.set_params(n_jobs=1)
+        meta = baselines.fit(baselines.build(name, seed, **params), oof.features, y_train)  # predicts on 1 thread
         scores = _score_on_validation(baselines.predict_proba(meta, val_features, n_classes), y_val, n_classes)
         rows.append({"meta": name, **{k: params[k] for k in ("n_estimators", "max_depth")}, **scores, "index": i})
         fitted.append(meta)
@@ -345,74 +323,6 @@ def fit_fusion(
     metas = {row.meta: fitted[row.index] for row in best.itertuples()}
     chosen = {row.meta: dict(grid[row.index][1]) for row in best.itertuples()}
     return FusionFit(full, metas, chosen, table.drop(columns="index"), oof, val_features, alignment, inputs, n_classes)
-
-
-# ------------------------------------------------------------------------------------------------ reporting
-def paired_difference(
-    runs: pd.DataFrame, model: str, reference: str, metric: str = "f1", confidence: float = 0.95
-) -> dict[str, Any]:
-    """``model`` minus ``reference`` on ``metric``, paired by seed: mean, std and t-interval of the difference."""
-    a = runs[runs["model"] == model].set_index("seed")[metric]
-    b = runs[runs["model"] == reference].set_index("seed")[metric]
-    both = a.index.intersection(b.index)
-    if both.empty:
-        raise ValueError(f"no seed has both {model!r} and {reference!r}")
-    diff = (a[both] - b[both]).to_frame("difference").assign(model="difference")
-    row = metrics.summarise(diff, metrics=["difference"], confidence=confidence).iloc[0]
-    return {
-        "model": model,
-        "reference": reference,
-        "metric": metric,
-        "n": int(row["n"]),
-        "model_mean": float(a[both].mean()),
-        "reference_mean": float(b[both].mean()),
-        "mean": float(row["mean"]),
-        "std": float(row["std"]),
-        "ci_low": float(row["ci_low"]),
-        "ci_high": float(row["ci_high"]),
-    }
-
-
-def describe_difference(diff: dict[str, Any], names: dict[str, str] | None = None, tie: float = 0.0) -> str:
-    """One plain sentence saying whether ``diff`` (from :func:`paired_difference`) shows a difference.
-
-    A difference of at most ``tie`` (e.g. what two test flows are worth) is called a tie whatever its interval:
-    the seeds vary the models, not the test rows, so a narrow interval around a tiny difference means little.
-    """
-    names = names or {}
-    a, b = names.get(diff["model"], diff["model"]), names.get(diff["reference"], diff["reference"])
-    head = (
-        f"{a} vs {b}: {diff['metric']} {diff['model_mean']:.4f} vs {diff['reference_mean']:.4f} "
-        f"(difference {diff['mean']:+.4f}"
-    )
-    if diff["n"] < 2:
-        return head + f", {diff['n']} seed): one seed gives no interval, so this cannot tell a difference from noise."
-    interval = f", 95 % CI [{diff['ci_low']:+.4f}, {diff['ci_high']:+.4f}] over {diff['n']} paired seeds)"
-    if diff["mean"] == 0 and diff["std"] == 0:
-        return head + interval + ": identical on every seed, no difference."
-    if tie and abs(diff["mean"]) <= tie:
-        return head + interval + f": at most {tie:.4f} apart (two test flows' worth), a tie."
-    if diff["ci_low"] > 0:
-        return head + interval + f": {a} is better; the interval lies above zero."
-    if diff["ci_high"] < 0:
-        return head + interval + f": {a} is worse; the interval lies below zero."
-    return head + interval + ": the interval contains zero, so no measurable difference."
-
-
-def verdict(over_single: list[dict[str, Any]], best_single: str, names: dict[str, str], tie: float) -> str:
-    """Whether fusion adds anything over the best single deep model, from paired differences (one per meta)."""
-    best = names.get(best_single, best_single)
-    if not over_single or over_single[0]["n"] < 2:
-        return "With a single seed this run cannot say whether fusion adds anything: rerun with N_SEEDS of 3 or more."
-    better = [names.get(d["model"], d["model"]) for d in over_single if d["ci_low"] > 0 and d["mean"] > tie]
-    worse = [names.get(d["model"], d["model"]) for d in over_single if d["ci_high"] < 0 and -d["mean"] > tie]
-    if better:
-        return f"Fusion adds something here: {', '.join(better)} beat(s) the best single deep model ({best}) on F1 beyond the seed-to-seed spread and by more than two test flows."
-    if worse:
-        return (
-            f"Fusion costs accuracy here: {', '.join(worse)} fall(s) below the best single deep model ({best}) on F1."
-        )
-    return f"Fusion adds nothing measurable here: neither meta-classifier beats the best single deep model ({best}) on F1 by more than the seed-to-seed spread or two test flows."
 
 
 # ------------------------------------------------------------------------------------------------- pipeline
@@ -482,56 +392,102 @@ class FusionPipeline:
         return self.model.predict_proba(X)
 
 
-def save_pipeline(pipeline: FusionPipeline, path: str | Path) -> Path:
-    """Write ``pipeline`` into the folder ``path``: manifest.json, preprocessor.joblib, deep_*.keras, meta_*."""
-    path = Path(path)
-    path.mkdir(parents=True, exist_ok=True)
-    for stale in [*path.glob("deep_*.keras"), *path.glob("meta_*")]:
-        stale.unlink()
-    model = pipeline.model
-    joblib.dump(pipeline.preprocessor, path / "preprocessor.joblib")
-    for name, deep_model in model.deep_models.items():
-        models.save_model(deep_model, path / f"deep_{name}.keras")
-    if isinstance(model.meta, XGBClassifier):
-        meta_file = "meta_xgboost.ubj"
-        model.meta.save_model(path / meta_file)
-    else:
-        meta_file = f"meta_{model.meta_name}.joblib"
-        joblib.dump(model.meta, path / meta_file)
-    manifest = {
-        **pipeline.manifest,
-        "format": PIPELINE_FORMAT,
-        "class_names": pipeline.class_names,
-        "inputs": model.inputs,
-        "deep_models": list(model.deep_models),
-        "meta_name": model.meta_name,
-        "meta_file": meta_file,
-        "meta_class_ids": [int(c) for c in model.meta.class_ids_],
-        "feature_columns": pipeline.feature_columns,
-        "ignored_columns": pipeline.ignored_columns,
-        "trust": "preprocessor.joblib and meta_*.joblib run code when loaded: load only folders your own run wrote",
-    }
-    (path / "manifest.json").write_text(json.dumps(manifest, indent=2))
-    return path
+# ------------------------------------------------------------------------------------------- notebook 04's runs
+#: Display names of notebook 04's contenders (the deep models and baselines keep their Table 1 names).
+CONTENDER_NAMES: dict[str, str] = {
+    **metrics.MODEL_NAMES,
+    "fusion_random_forest": "Fusion (RF meta)",
+    "fusion_xgboost": "Fusion (XGBoost meta)",
+    "soft_voting": "Soft voting",
+    "random_forest": "Random Forest (features)",
+    "xgboost": "XGBoost (features)",
+}
+#: Baselines of notebook 02 compared with the fusion (their saved predictions, not a refit).
+FEATURE_BASELINES = ("random_forest", "xgboost")
 
 
-def load_pipeline(path: str | Path) -> FusionPipeline:
-    """Read a folder written by :func:`save_pipeline`. joblib runs code on load: only load folders you wrote."""
-    path = Path(path)
-    if not (path / "manifest.json").exists():
-        raise FileNotFoundError(
-            f"{path / 'manifest.json'} not found: run notebooks/04_decision_fusion.ipynb for this RUN_DIR first"
+@dataclass
+class FusionRuns:
+    """Everything notebook 04 measured: scores of every contender, the meta grids, alignment, the fits."""
+
+    results: metrics.Results
+    grid: pd.DataFrame
+    alignment: pd.DataFrame
+    fits: dict[int, FusionFit]
+
+    @property
+    def scores(self) -> pd.DataFrame:
+        return self.results.scores_frame()
+
+    def fit(self, seed: int) -> FusionFit:
+        """The fusion fitted for ``seed`` (one of notebook 03's seeds)."""
+        if seed not in self.fits:
+            raise ValueError(
+                f"no fusion for seed {seed}: notebook 03 trained seeds {sorted(self.fits)}; pick one as SEED"
+            )
+        return self.fits[seed]
+
+
+def evaluate_seeds(
+    data: PreparedData,
+    *,
+    deep_stage: Stage,
+    baseline_stage: Stage,
+    names: Sequence[str],
+    inputs: str,
+    k_folds: int,
+    grid: Sequence[tuple[str, dict[str, Any]]],
+) -> FusionRuns:
+    """Notebook 04's runs, one per seed notebook 03 trained: fit the fusion on out-of-fold outputs around 03's
+    full-training models, then score every contender on the test rows (and, for model choice, validation rows):
+    both fusions, soft voting, each deep model alone (03's predictions) and Random Forest and XGBoost on the
+    features (02's predictions)."""
+    check_inputs(inputs, names)
+    config = models.DeepConfig.from_dict(deep_stage.info["config"])
+    missing = sorted(set(names) - set(deep_stage.info["models"]))
+    if missing:
+        raise ValueError(
+            f"notebook 03 did not train {missing} (it trained {deep_stage.info['models']}): add them to its DEEP_MODELS"
         )
-    manifest = json.loads((path / "manifest.json").read_text())
-    if manifest.get("format") != PIPELINE_FORMAT:
-        raise ValueError(f"{path}: pipeline format {manifest.get('format')!r}, this code reads {PIPELINE_FORMAT}")
-    deep_models = {name: models.load_model(path / f"deep_{name}.keras") for name in manifest["deep_models"]}
-    if manifest["meta_file"].endswith(".ubj"):
-        meta = XGBClassifier()
-        meta.load_model(path / manifest["meta_file"])
-    else:
-        meta = joblib.load(path / manifest["meta_file"])
-    meta.class_ids_ = np.asarray(manifest["meta_class_ids"], dtype=np.int64)
-    model = FusionModel(deep_models, meta, manifest["meta_name"], manifest["inputs"], len(manifest["class_names"]))
-    preprocessor = joblib.load(path / "preprocessor.joblib")
-    return FusionPipeline(preprocessor, model, manifest["class_names"], manifest["ignored_columns"], manifest)
+    results, grids, alignments, fits = metrics.Results(), [], [], {}
+    for seed in tqdm(deep_stage.info["seeds"], desc="fusion seeds", unit="seed"):
+        full = {name: deep_stage.model(name, seed) for name in names}
+        with metrics.timer() as fitting:
+            fit = fits[seed] = fit_fusion(
+                data.X_train, data.y_train, data.X_val, data.y_val, n_classes=data.n_classes, names=names,
+                deep=config, inputs=inputs, k_folds=k_folds, grid=grid, seed=seed, full_models=full,
+            )  # fmt: skip
+        grids.append(fit.grid.assign(seed=seed))
+        feature_names = meta_feature_names(fit.deep_models, inputs, data.class_names)
+        alignments.append(pd.DataFrame({"feature": feature_names, "correlation": fit.alignment, "seed": seed}))
+        test_features = deep_outputs(fit.deep_models, data.X_test, inputs)
+        contenders = {
+            f"fusion_{meta}": (
+                baselines.predict_proba(fit.metas[meta], test_features, data.n_classes),
+                baselines.predict_proba(fit.metas[meta], fit.val_features, data.n_classes),
+            )
+            for meta in fit.metas
+        }
+        contenders["soft_voting"] = (soft_vote(fit.deep_models, data.X_test), soft_vote(fit.deep_models, data.X_val))
+        for name in names:
+            contenders[name] = (deep_stage.prediction(name, seed, "test"), deep_stage.prediction(name, seed, "val"))
+        for name in FEATURE_BASELINES:
+            contenders[name] = (
+                baseline_stage.prediction(name, seed, "test"),
+                baseline_stage.prediction(name, seed, "val"),
+            )
+        for name, (proba, val_proba) in contenders.items():
+            val_f1 = metrics.evaluate(data.y_val, val_proba, data.class_names)["f1"]
+            result = metrics.evaluate(data.y_test, proba, data.class_names)
+            results.add(name, seed, result, n_test=len(data.y_test), val_f1=val_f1)
+        results.timings.append({"model": "fusion", "seed": seed, "fit_seconds": fitting.seconds})
+    alignment = pd.concat(alignments, ignore_index=True)
+    alignment["kind"] = np.where(
+        alignment["feature"].str.contains(r":P\(", regex=True), "probability", "embedding unit"
+    )
+    return FusionRuns(results, pd.concat(grids, ignore_index=True), alignment, fits)
+
+
+def best_single_model(scores: pd.DataFrame, names: Sequence[str]) -> str:
+    """The deep model of ``names`` with the best mean *validation* F1 (never chosen on test scores)."""
+    return str(scores[scores["model"].isin(names)].groupby("model")["val_f1"].mean().idxmax())

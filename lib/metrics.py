@@ -25,7 +25,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -312,3 +312,63 @@ def zero_day_summary(zero_day: pd.DataFrame) -> pd.DataFrame:
     summary = zero_day.groupby("family", sort=False)[values].agg(["mean", "std"])
     summary.columns = [f"{column}_{stat}" for column, stat in summary.columns]
     return summary.reset_index()
+
+
+@dataclass
+class Results:
+    """Scores, timings and full evaluations of a loop over models and seeds, kept apart.
+
+    ``scores`` rows are what two runs with the same seed reproduce bit for bit (one row per model and seed);
+    ``timings`` rows are wall-clock measurements, which never do; ``details`` holds each :func:`evaluate`
+    result by ``<model>_seed<seed>``. ``lib.run.Stage.save_results`` writes the three to separate files.
+    """
+
+    scores: list[dict[str, Any]] = field(default_factory=list)
+    timings: list[dict[str, Any]] = field(default_factory=list)
+    details: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def add(
+        self,
+        model: str,
+        seed: int,
+        result: dict[str, Any],
+        timing: dict[str, float] | None = None,
+        **extra: Any,
+    ) -> None:
+        """Record one model and seed: ``result`` from :func:`evaluate`, ``extra`` columns (row counts, epochs)."""
+        self.scores.append({"model": model, "seed": seed, **extra, **scalar_metrics(result)})
+        self.details[f"{model}_seed{seed}"] = result
+        if timing:
+            self.timings.append({"model": model, "seed": seed, **timing})
+
+    def scores_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.scores)
+
+    def timings_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.timings, columns=None if self.timings else ["model", "seed"])
+
+    def extend(self, other: Results) -> None:
+        self.scores += other.scores
+        self.timings += other.timings
+        self.details |= other.details
+
+
+def timed_predictions(
+    predict: Callable[[np.ndarray], np.ndarray], X: np.ndarray, fit_seconds: float
+) -> tuple[np.ndarray, dict[str, float]]:
+    """``predict(X)`` timed as by :func:`time_inference`; return the output and the timing columns of a run."""
+    timed = time_inference(predict, X)
+    timing = {"train_seconds": fit_seconds, "inference_seconds": timed["seconds"], "flows_per_s": timed["flows_per_s"]}
+    return timed["proba"], timing
+
+
+def mean_table(summary: pd.DataFrame, decimals: int = 4) -> pd.DataFrame:
+    """A :func:`summarise` table as one row per model and one column per metric (the means)."""
+    table = summary.pivot(index="model", columns="metric", values="mean")[summary["metric"].unique()]
+    return table.round(decimals)
+
+
+def confusion_frame(result: dict[str, Any], class_names: Sequence[str], model: str) -> pd.DataFrame:
+    """The confusion matrix of an :func:`evaluate` result, rows = true class, columns = predicted class."""
+    frame = pd.DataFrame(result["confusion_matrix"], index=list(class_names), columns=list(class_names))
+    return frame.rename_axis(index=MODEL_NAMES.get(model, model), columns="predicted")

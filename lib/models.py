@@ -14,21 +14,84 @@ same blocks and drop the other half, so the comparison isolates the contribution
 Heads: binary = one sigmoid unit (P(attack)); multi-class = softmax over ``n_classes``. Every layer has a
 readable name so that an architecture figure can be drawn from the real model.
 
-This is the only module of ``lib`` that imports Keras/TensorFlow.
+:class:`DeepConfig` is the one configuration of the deep models: notebook 03 declares it (its parameters), the
+run folder records it with the trained models, and notebooks 04 and 05 read it from there, so every deep
+model of a run is built and trained the same way. :func:`train_and_evaluate` is notebook 03's loop over
+seeds and models.
+
+This module, ``lib/fusion.py`` and ``lib/anomaly.py`` are the modules of ``lib`` that import Keras/TensorFlow.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import logging
-from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+from itertools import product
+from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
+from tqdm.auto import tqdm
+
+from lib import metrics
+
+if TYPE_CHECKING:
+    from lib.preprocess import PreparedData
+    from lib.run import Stage
 
 MODEL_BUILDERS = ("cnn_lstm", "cnn_only", "lstm_only")
 PREDICT_BATCH_SIZE = 8192
+
+
+@dataclass(frozen=True)
+class DeepConfig:
+    """How every deep model of a run is built and trained (notebook 03's parameters; the paper states none).
+
+    Architecture: Conv1D(``filters``, ``kernel_size``) x ``n_conv`` -> MaxPool(``pool_size``) -> LSTM(``lstm_units``)
+    -> Dense(``dense_units``) -> Dropout(``dropout``) (each builder takes the parts it has). Training: Adam at
+    ``learning_rate`` with gradient-norm clipping ``clipnorm``, ``batch_size``, at most ``epochs`` with early
+    stopping after ``patience`` epochs without a lower validation loss; ``class_weight`` weights classes
+    inversely to their training frequency.
+    """
+
+    filters: int = 64
+    kernel_size: int = 3
+    n_conv: int = 2
+    pool_size: int = 2
+    lstm_units: int = 64
+    dense_units: int = 64
+    dropout: float = 0.3
+    epochs: int = 80
+    batch_size: int = 256
+    patience: int = 10
+    learning_rate: float = 1e-3
+    clipnorm: float | None = 1.0
+    class_weight: bool = False
+
+    def architecture(self) -> dict[str, Any]:
+        """The layer settings, as keyword arguments of :func:`build`."""
+        names = ("filters", "kernel_size", "n_conv", "pool_size", "lstm_units", "dense_units", "dropout")
+        return {name: getattr(self, name) for name in names}
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_parameters(cls, parameters: dict[str, Any]) -> DeepConfig:
+        """From notebook 03's parameters: each field is the parameter of the same name in upper case."""
+        return cls(
+            **{f.name: parameters[f.name.upper()] for f in dataclasses.fields(cls) if f.name.upper() in parameters}
+        )
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> DeepConfig:
+        unknown = sorted(set(values) - {f.name for f in dataclasses.fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown deep-model setting(s) {unknown}")
+        return cls(**values)
 
 
 class _DropRetracingWarnings(logging.Filter):
@@ -235,29 +298,68 @@ def predict_proba(model: keras.Model, X: np.ndarray, *, batch_size: int = PREDIC
     return raw
 
 
-def save_model(model: keras.Model, path: str | Path) -> Path:
-    """Save ``model`` in the native ``.keras`` format (architecture, weights, optimizer state)."""
-    path = Path(path)
-    if path.suffix != ".keras":
-        raise ValueError(f"use a .keras file name, got {path.name}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    model.save(path)
-    return path
-
-
-def load_model(path: str | Path) -> keras.Model:
-    """Load a model written by :func:`save_model`."""
-    return keras.models.load_model(Path(path))
-
-
-def save_history(history: dict[str, list[float]], path: str | Path) -> Path:
-    """Write a training history (as returned by :func:`train`) to JSON."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(history, indent=2))
-    return path
-
-
 def count_params(model: keras.Model) -> int:
     """Number of weights of ``model`` (all of them are trainable here)."""
     return int(model.count_params())
+
+
+def fit_config(
+    name: str,
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_val: np.ndarray,
+    y_val: np.ndarray,
+    *,
+    n_classes: int,
+    config: DeepConfig,
+    seed: int,
+) -> tuple[keras.Model, dict[str, list[float]]]:
+    """Build model ``name`` with ``config`` and seed ``seed``, train it with early stopping on the validation
+    rows; return the model (best epoch restored) and its history."""
+    model = build(name, X_train.shape[1], n_classes, seed=seed, **config.architecture())
+    class_weight = balanced_class_weight(y_train, n_classes) if config.class_weight else None
+    history = train(
+        model,
+        X_train,
+        y_train,
+        X_val,
+        y_val,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        seed=seed,
+        class_weight=class_weight,
+        patience=config.patience,
+        learning_rate=config.learning_rate,
+        clipnorm=config.clipnorm,
+    )
+    return model, history
+
+
+def train_and_evaluate(
+    data: PreparedData,
+    *,
+    names: Sequence[str],
+    config: DeepConfig,
+    seeds: Sequence[int],
+    train_split: str = "train",
+    stage: Stage | None = None,
+) -> metrics.Results:
+    """Notebook 03's runs: every model of ``names`` for every seed, trained on ``train_split``, scored on the
+    test rows; with a ``stage``, each model, its history and its validation and test probabilities are saved."""
+    X_train, y_train = data.split(train_split)
+    results = metrics.Results()
+    for seed, name in tqdm(list(product(seeds, names)), desc="deep models", unit="model"):
+        with metrics.timer() as fitting:
+            model, history = fit_config(
+                name, X_train, y_train, data.X_val, data.y_val, n_classes=data.n_classes, config=config, seed=seed
+            )
+        proba, timing = metrics.timed_predictions(partial(predict_proba, model), data.X_test, fitting.seconds)
+        epochs = {"epochs_run": len(history["loss"]), "best_epoch": int(np.argmin(history["val_loss"])) + 1}
+        result = metrics.evaluate(data.y_test, proba, data.class_names)
+        results.add(name, seed, result, timing, **epochs, n_train=len(y_train), n_test=len(data.y_test))
+        if stage is not None:
+            stage.save_model(name, seed, model)
+            stage.save_history(name, seed, history)
+            stage.save_predictions(name, seed, "test", proba)
+            stage.save_predictions(name, seed, "val", predict_proba(model, data.X_val))
+    return results

@@ -33,12 +33,59 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, OneHotEncoder
 
 from lib import datasets, registry
-from lib.artifacts import PreparedData
 
 log = logging.getLogger(__name__)
 
 BENIGN = "Benign"
 OTHER_ATTACK = "OtherAttack"
+
+
+@dataclass
+class PreparedData:
+    """Arrays and metadata of one prepared data set: what notebook 01 hands to every later notebook.
+
+    ``X_*`` are float32 model inputs, ``y_*`` int64 class ids (0 = Benign); ``rows`` holds, per split, the
+    labels (``label``, ``label_detail``, ``is_attack``) and identifier columns aligned with the arrays (never
+    features). ``lib.run`` stores and reads it (``RUN_DIR/prepared``).
+    """
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    feature_names: list[str]
+    class_names: list[str]
+    label_mode: str
+    rows: dict[str, pd.DataFrame] = field(default_factory=dict)
+    X_train_smote: np.ndarray | None = None
+    y_train_smote: np.ndarray | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+    def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(X, y)`` of ``"train"``, ``"val"``, ``"test"`` or ``"train_smote"``."""
+        if name == "train_smote":
+            if self.X_train_smote is None:
+                raise ValueError("this run was prepared without SMOTE: rerun notebook 01 with SMOTE=True")
+            return self.X_train_smote, self.y_train_smote
+        if name not in ("train", "val", "test"):
+            raise ValueError(f"unknown split {name!r}: train, val, test or train_smote")
+        return getattr(self, f"X_{name}"), getattr(self, f"y_{name}")
+
+    def arrays(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """``({split: X}, {split: y})`` for train, val and test."""
+        splits = ("train", "val", "test")
+        return {s: self.split(s)[0] for s in splits}, {s: self.split(s)[1] for s in splits}
+
+    def class_counts(self) -> pd.DataFrame:
+        """Rows per class (index) and split (columns)."""
+        counts = {s: np.bincount(self.split(s)[1], minlength=self.n_classes) for s in ("train", "val", "test")}
+        return pd.DataFrame(counts, index=self.class_names)
 
 
 @dataclass
@@ -59,6 +106,14 @@ class PrepConfig:
     smote_k: int = 5
     sample_rows: int = 0  # 0 = all rows
     seed: int = 42
+
+    @classmethod
+    def from_parameters(cls, parameters: dict[str, Any]) -> PrepConfig:
+        """From notebook 01's parameters: each field is the parameter of the same name in upper case."""
+        values = {f: parameters[f.upper()] for f in cls.__dataclass_fields__ if f.upper() in parameters}
+        if isinstance(values.get("drop_columns"), str):
+            values["drop_columns"] = tuple(c.strip() for c in values["drop_columns"].split(",") if c.strip())
+        return cls(**values)
 
 
 @dataclass
@@ -82,6 +137,24 @@ class PrepReport:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+    def row_counts(self) -> pd.DataFrame:
+        """Rows at each step of :func:`prepare`, as a one-column table."""
+        counts = {
+            "loaded": self.rows_loaded,
+            "after SAMPLE_ROWS": self.rows_after_sample,
+            "exact duplicates removed": self.duplicates_removed,
+            "after dedup": self.rows_after_dedup,
+            "rows sharing features with another label (kept)": self.conflicting_duplicates,
+            "dropped with rare classes": self.rows_dropped_rare,
+            **{f"{split} rows": n for split, n in self.split_rows.items()},
+        }
+        return pd.Series(counts, name="rows").to_frame()
+
+    def dropped_table(self) -> pd.DataFrame:
+        """Which columns were left out, and why."""
+        rows = [{"reason": k, "columns": ", ".join(map(str, v))} for k, v in self.dropped_columns.items()]
+        return pd.DataFrame(rows, columns=["reason", "columns"])
 
 
 # --------------------------------------------------------------------------------------------------

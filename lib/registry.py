@@ -1,6 +1,6 @@
 """The one registry of data sets: files, official download addresses, sha256, formats and label maps.
 
-Used by ``lib/datasets.py`` (notebook 01). Everything a loader needs to know about a data set that is
+Used by ``lib/datasets/`` (notebook 01). Everything a loader needs to know about a data set that is
 a fact about the data set, not code, is here, so that a reader can check it against the sources.
 """
 

@@ -1,18 +1,20 @@
-"""The reproduction report: Table 1 from the runs, the paper's claims checked against it (notebook 06).
+"""The reproduction report: Table 1 from the runs, the paper's claims checked against it (notebook 06), and
+the sentences that say whether decision fusion helps (notebook 04).
 
-Reads what notebooks 02–05 wrote to ``RUN_DIR`` (``metrics/*.csv``, ``predictions/*.npy``); writes nothing
-but the tables the notebook asks for. Every sentence of :func:`findings` is computed from the numbers.
+Reads what notebooks 02–05 wrote, through the stages of :class:`lib.run.RunDir` (checked for staleness);
+writes nothing but the tables the notebook asks for. Every sentence here is computed from the numbers.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from lib import metrics
+from lib.run import RunDir
 
 # The paper's Table 1 rows, in the paper's order, by our model ids.
 PAPER_MODELS = {
@@ -28,30 +30,34 @@ PAPER_TOP_FEATURES = {
     "protocol": ("proto", "protocol"),
     "byte counts": ("bytes", "byts", "length of"),
 }
-METRIC_FILES = ("baselines.csv", "deep.csv")
+TABLE1_STAGES = ("baselines", "deep")
 
 
-def load_runs(run_dir: str | Path) -> pd.DataFrame:
-    """One row per (model, seed) from notebooks 02 and 03 (``metrics/baselines.csv``, ``metrics/deep.csv``)."""
-    folder = Path(run_dir) / "metrics"
-    frames = [pd.read_csv(folder / name) for name in METRIC_FILES if (folder / name).exists()]
-    if not frames:
-        raise FileNotFoundError(f"no {' or '.join(METRIC_FILES)} in {folder}: run notebooks 02 and 03 first")
-    return pd.concat(frames, ignore_index=True)
+def load_runs(run: RunDir) -> pd.DataFrame:
+    """One row per (model, seed) from notebooks 02 and 03 (their ``scores.csv``), both checked current."""
+    return pd.concat([run.open(stage).scores() for stage in TABLE1_STAGES], ignore_index=True)
 
 
-def load_predictions(run_dir: str | Path, seed: int, smote: bool = False) -> dict[str, np.ndarray]:
-    """Test-set probabilities of every model for one seed, from ``predictions/<model>_seed<seed>.npy``
-    (``smote=True``: the models notebook 03 trained on the SMOTE set D2, ``<model>_smote_seed<seed>.npy``)."""
-    found = {}
-    for path in sorted((Path(run_dir) / "predictions").glob(f"*_seed{seed}.npy")):
-        name = path.name.removesuffix(f"_seed{seed}.npy")
-        if name.endswith("_smote") == smote:
-            found[name.removesuffix("_smote")] = np.load(path)
-    if not found and not smote:
-        raise FileNotFoundError(f"no predictions for seed {seed} in {Path(run_dir) / 'predictions'}")
+def load_predictions(run: RunDir, seed: int, smote: bool = False) -> dict[str, np.ndarray]:
+    """Test-set probabilities of every model of notebooks 02 and 03 for one seed, in Table 1's order.
+
+    ``smote=True``: the models trained on paper 2's SMOTE set D2 (stages ``*_smote``); empty if none ran.
+    """
+    stages = [f"{stage}_smote" if smote else stage for stage in TABLE1_STAGES]
+    if smote:
+        stages = [stage for stage in stages if run.has(stage)]
+    found = {name: proba for stage in stages for name, proba in run.open(stage).predictions(seed).items()}
     order = list(metrics.MODEL_NAMES)
     return dict(sorted(found.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
+
+
+def smote_pairs(probas: dict[str, np.ndarray], smote_probas: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Each model trained on SMOTE (paper 2's D2) beside the same model trained on the unbalanced rows."""
+    paired = {}
+    for name, proba in smote_probas.items():
+        label = metrics.MODEL_NAMES.get(name, name)
+        paired |= {f"{label}, unbalanced": probas[name], f"{label}, SMOTE (D2)": proba}
+    return paired
 
 
 def markdown_table(df: pd.DataFrame) -> str:
@@ -172,24 +178,155 @@ def importance_vs_paper(importance: pd.DataFrame, top: int = 5) -> str:
     return "\n".join(lines)
 
 
-def describe_stages(run_dir: str | Path) -> dict[str, str]:
+def describe_stages(run: RunDir) -> dict[str, str]:
     """One-line descriptions of the fusion and anomaly stages a run has fitted (for Fig. 2)."""
-    run_dir = Path(run_dir)
     out = {"fusion": "RF / XGBoost (notebook 04 not run)", "anomaly": "autoencoder (notebook 05 not run)"}
-    fusion = run_dir / "metrics" / "fusion.json"
-    if fusion.exists():
-        info = json.loads(fusion.read_text())["parameters"]
-        deep = ", ".join(info.get("FUSION_DEEP_MODELS", []))
-        out["fusion"] = f"RF / XGBoost over {info.get('FUSION_INPUTS', '?')} of {deep}, out-of-fold"
-    anomaly = run_dir / "metrics" / "anomaly.json"
-    if anomaly.exists():
-        info = json.loads(anomaly.read_text())
-        fpr = info["parameters"].get("TARGET_FPR")
+    if run.has("fusion"):
+        parameters = run.open("fusion").parameters
+        out["fusion"] = (
+            f"RF / XGBoost over {parameters['FUSION_INPUTS']} of {parameters['FUSION_DEEP_MODELS']}, out-of-fold"
+        )
+    if run.has("anomaly"):
+        fpr = run.open("anomaly").parameters["TARGET_FPR"]
         out["anomaly"] = f"autoencoder reconstruction error, threshold at {fpr:.1%} FPR on benign validation flows"
     return out
 
 
-def zero_day_table(run_dir: str | Path) -> pd.DataFrame | None:
-    """Notebook 05's zero-day results summarised per held-out family, or None if it has not run."""
-    path = Path(run_dir) / "metrics" / "zero_day.csv"
-    return metrics.zero_day_summary(pd.read_csv(path)) if path.exists() else None
+def zero_day_table(run: RunDir) -> pd.DataFrame | None:
+    """Notebook 05's zero-day results summarised per held-out family (None if it has not run or held none out)."""
+    if not run.has("anomaly"):
+        return None
+    summary = metrics.zero_day_summary(run.open("anomaly").table("zero_day"))
+    return summary if len(summary) else None
+
+
+# ------------------------------------------------------------------------------------ does fusion help?
+def paired_difference(
+    runs: pd.DataFrame, model: str, reference: str, metric: str = "f1", confidence: float = 0.95
+) -> dict[str, Any]:
+    """``model`` minus ``reference`` on ``metric``, paired by seed: mean, std and t-interval of the difference."""
+    a = runs[runs["model"] == model].set_index("seed")[metric]
+    b = runs[runs["model"] == reference].set_index("seed")[metric]
+    both = a.index.intersection(b.index)
+    if both.empty:
+        raise ValueError(f"no seed has both {model!r} and {reference!r}")
+    diff = (a[both] - b[both]).to_frame("difference").assign(model="difference")
+    row = metrics.summarise(diff, metrics=["difference"], confidence=confidence).iloc[0]
+    return {
+        "model": model,
+        "reference": reference,
+        "metric": metric,
+        "n": int(row["n"]),
+        "model_mean": float(a[both].mean()),
+        "reference_mean": float(b[both].mean()),
+        "mean": float(row["mean"]),
+        "std": float(row["std"]),
+        "ci_low": float(row["ci_low"]),
+        "ci_high": float(row["ci_high"]),
+    }
+
+
+def describe_difference(diff: dict[str, Any], names: dict[str, str] | None = None, tie: float = 0.0) -> str:
+    """One plain sentence saying whether ``diff`` (from :func:`paired_difference`) shows a difference.
+
+    A difference of at most ``tie`` (e.g. what two test flows are worth) is called a tie whatever its interval:
+    the seeds vary the models, not the test rows, so a narrow interval around a tiny difference means little.
+    """
+    names = names or {}
+    a, b = names.get(diff["model"], diff["model"]), names.get(diff["reference"], diff["reference"])
+    head = (
+        f"{a} vs {b}: {diff['metric']} {diff['model_mean']:.4f} vs {diff['reference_mean']:.4f} "
+        f"(difference {diff['mean']:+.4f}"
+    )
+    if diff["n"] < 2:
+        return head + f", {diff['n']} seed): one seed gives no interval, so this cannot tell a difference from noise."
+    interval = f", 95 % CI [{diff['ci_low']:+.4f}, {diff['ci_high']:+.4f}] over {diff['n']} paired seeds)"
+    if diff["mean"] == 0 and diff["std"] == 0:
+        return head + interval + ": identical on every seed, no difference."
+    if tie and abs(diff["mean"]) <= tie:
+        return head + interval + f": at most {tie:.4f} apart (two test flows' worth), a tie."
+    if diff["ci_low"] > 0:
+        return head + interval + f": {a} is better; the interval lies above zero."
+    if diff["ci_high"] < 0:
+        return head + interval + f": {a} is worse; the interval lies below zero."
+    return head + interval + ": the interval contains zero, so no measurable difference."
+
+
+def verdict(over_single: list[dict[str, Any]], best_single: str, names: dict[str, str], tie: float) -> str:
+    """Whether fusion adds anything over the best single deep model, from paired differences (one per meta)."""
+    best = names.get(best_single, best_single)
+    if not over_single or over_single[0]["n"] < 2:
+        return "With a single seed this run cannot say whether fusion adds anything: rerun with N_SEEDS of 3 or more."
+    better = [names.get(d["model"], d["model"]) for d in over_single if d["ci_low"] > 0 and d["mean"] > tie]
+    worse = [names.get(d["model"], d["model"]) for d in over_single if d["ci_high"] < 0 and -d["mean"] > tie]
+    if better:
+        return f"Fusion adds something here: {', '.join(better)} beat(s) the best single deep model ({best}) on F1 beyond the seed-to-seed spread and by more than two test flows."
+    if worse:
+        return (
+            f"Fusion costs accuracy here: {', '.join(worse)} fall(s) below the best single deep model ({best}) on F1."
+        )
+    return f"Fusion adds nothing measurable here: neither meta-classifier beats the best single deep model ({best}) on F1 by more than the seed-to-seed spread or two test flows."
+
+
+# ------------------------------------------------------------------------------------------------ Fig. 7
+def importance_table(
+    data: Any, forests: dict[str, Any], predict_proba: Any, model_label: str, *, rows: int, repeats: int, seed: int
+) -> pd.DataFrame:
+    """Importance per original feature: the impurity/gain importance of notebook 02's fitted ``forests``
+    (``{column label: model}``) and the permutation importance (drop in accuracy on ``rows`` test rows) of the
+    model behind ``predict_proba``. One-hot columns are summed back to their original column."""
+    from lib import figures
+
+    originals = data.meta["report"]["numeric_columns"] + data.meta["report"]["categorical_columns"]
+    picked = np.random.default_rng(seed).permutation(len(data.y_test))[:rows]
+
+    def accuracy(X: np.ndarray, y: np.ndarray) -> float:
+        return float((predict_proba(X).argmax(axis=1) == y).mean())
+
+    table = {
+        label: figures.group_importances(model.feature_importances_, data.feature_names, originals)
+        for label, model in forests.items()
+    }
+    table[model_label] = figures.permutation_importance_grouped(
+        accuracy, data.X_test[picked], data.y_test[picked], data.feature_names, originals, seed, repeats
+    )
+    importance = pd.DataFrame(table).fillna(0)
+    return importance.sort_values(model_label, ascending=False)
+
+
+# ------------------------------------------------------------------------------------------------ notebook 05
+def anomaly_summary(
+    detection: pd.DataFrame, combined: pd.DataFrame, zero_day: pd.DataFrame, target_fpr: float, n_benign_val: int
+) -> str:
+    """Notebook 05's findings as Markdown bullets, every number computed from its tables."""
+    lines = [
+        f"* Target FPR {target_fpr:.2%} on {n_benign_val} benign validation rows, {detection['seed'].nunique()} seed(s)."
+    ]
+    if target_fpr * n_benign_val < 10:
+        lines.append(
+            f"* Caution: {n_benign_val} benign validation rows allow only {int(target_fpr * n_benign_val)} false "
+            "alarm(s) at this target, so the threshold is a noisy extreme quantile and the test FPR can differ "
+            "widely from the target."
+        )
+    for name, row in detection.groupby("model")[["test_recall", "test_fpr", "roc_auc"]].mean().iterrows():
+        lines.append(
+            f"* {name}: recall {row['test_recall']:.3f} on all test attacks at a realised test FPR of "
+            f"{row['test_fpr']:.3%} (ROC-AUC {row['roc_auc']:.3f})."
+        )
+    means = combined.groupby("decision", sort=False)[["recall", "fpr"]].mean()
+    alone, both = means.loc["fusion alone"], means.loc["fusion OR autoencoder"]
+    lines.append(
+        f"* Fusion alone: recall {alone['recall']:.3f}, FPR {alone['fpr']:.3%}; fusion OR autoencoder: recall "
+        f"{both['recall']:.3f}, FPR {both['fpr']:.3%}: the OR costs {both['fpr'] - alone['fpr']:+.3%} false alarms "
+        f"for {both['recall'] - alone['recall']:+.3f} recall."
+    )
+    for row in zero_day.itertuples():
+        gain = row.recall_or_autoencoder_mean - row.recall_supervised_mean
+        lines.append(
+            f"* Zero-day {row.family}: supervised recall {row.recall_supervised_mean:.3f}, autoencoder "
+            f"{row.recall_autoencoder_mean:.3f}, OR {row.recall_or_autoencoder_mean:.3f} ({gain:+.3f} from the "
+            f"anomaly branch) at a test FPR of {row.fpr_or_autoencoder_mean:.3%}."
+        )
+    if not len(zero_day):
+        lines.append("* No family was held out in the zero-day test (see the eligibility table for why).")
+    return "\n".join(lines)

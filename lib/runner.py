@@ -5,9 +5,12 @@
     python -m lib.runner --dataset csv -p DATA_FILES my.csv -p LABEL_COLUMN label -p BENIGN_LABELS normal
 
 Parameters come from ``notebooks/params/<dataset>.yaml`` (if present), then from ``-p NAME VALUE``.
-Each notebook is passed the names its ``parameters`` cell declares; a name that no notebook declares is an
-error (papermill itself only warns about an unknown name, so a typo would pass silently). Executed notebooks are written to ``runs/<dataset>/``
-(or ``RUN_DIR``), one progress line per notebook; a failure names the notebook and the cell.
+Each notebook is passed the names its ``parameters`` cell declares. A name that no notebook declares is an
+error (papermill itself only warns about an unknown name, so a typo would pass silently), and so is a name
+given with ``-p`` that none of the selected notebooks declares (``--only 03 -p SAMPLE_ROWS 2000`` would
+otherwise run notebook 03 on the rows notebook 01 prepared earlier, not on 2,000). Executed notebooks go to
+``RUN_DIR/notebooks/`` (``runs/<dataset>/`` by default), one progress line per notebook; a failure names the
+notebook and the cell.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pathlib import Path
 import papermill
 import yaml
 
+from lib.run import RunDir
 from lib.session import REPO_ROOT
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
@@ -69,10 +73,9 @@ def run(
     """Execute the notebooks in order; return the executed copies. ``per_notebook`` maps a notebook name
     prefix (``"03"``) to extra parameters for that notebook only."""
     log = log or functools.partial(print, flush=True)
+    if output_dir:
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
     params = {"DATASET": dataset, "RUN_DIR": f"runs/{dataset}", **dataset_parameters(dataset), **(parameters or {})}
-    run_dir = Path(params["RUN_DIR"])
-    out_dir = Path(output_dir) if output_dir else (run_dir if run_dir.is_absolute() else REPO_ROOT / run_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     selected = notebooks(only)
     if not selected:
         raise FileNotFoundError(f"no notebook matches {list(only or [])} in {NOTEBOOK_DIR}")
@@ -82,6 +85,14 @@ def run(
         raise ValueError(
             f"parameter(s) {unknown} are in no notebook's parameters cell ({', '.join(p.name for p in declared)})"
         )
+    unread = sorted(set(parameters or {}) - {name for path in selected for name in declared[path]})
+    if unread:
+        owners = {n: [p.name[:2] for p in declared if n in declared[p]] for n in unread}
+        raise ValueError(
+            f"parameter(s) {unread} reach none of the notebooks run ({', '.join(p.name[:2] for p in selected)}); they "
+            f"belong to {owners}. Run those notebooks too (their results feed the others), or leave the parameter(s) out"
+        )
+    run_folder = RunDir(params["RUN_DIR"])
     plans = []
     for path in selected:
         extra = next((v for k, v in (per_notebook or {}).items() if path.name.startswith(k)), {})
@@ -91,7 +102,7 @@ def run(
         plans.append((path, these))
     executed = []
     for i, (path, these) in enumerate(plans, 1):
-        target = out_dir / path.name
+        target = Path(output_dir) / path.name if output_dir else run_folder.notebook_path(path.name)
         start = time.perf_counter()
         log(f"[{i}/{len(plans)}] {path.name} ...")
         try:

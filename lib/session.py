@@ -1,12 +1,20 @@
-"""Set-up shared by every notebook's second cell: repository paths, one seed, library versions."""
+"""Set-up shared by every notebook's second cell: the parameters it ran with, one seed, one plot style.
+
+params = session.parameters(globals())   # first line of the set-up cell
+session.setup(SEED, "numpy", "pandas")  # seed, plot style, logging, library versions
+"""
 
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import random
+import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,12 +35,38 @@ def seed_everything(seed: int) -> None:
         sys.modules["keras"].utils.set_random_seed(seed)
 
 
-def resolve_run_dir(run_dir: str | Path) -> Path:
-    """``RUN_DIR`` as an absolute path (relative paths are taken from the repository root) and created."""
-    path = Path(run_dir)
-    path = path if path.is_absolute() else REPO_ROOT / path
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+_PARAMETER_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
+
+def parameters(namespace: Mapping[str, Any]) -> dict[str, Any]:
+    """The notebook's parameters as it runs: every UPPER_CASE name bound to a plain value in ``namespace``.
+
+    Called first thing in the set-up cell with ``globals()``, this sees exactly the ``parameters`` cell and the
+    values papermill injected after it (or the defaults, in JupyterLab), so the run folder records what the
+    notebook really ran with, not a hand-built list that can miss a name.
+    """
+    plain = (str, int, float, bool, type(None))
+    return {
+        name: value
+        for name, value in sorted(namespace.items())
+        if _PARAMETER_NAME.match(name) and isinstance(value, plain)
+    }
+
+
+def setup(seed: int, *packages: str) -> None:
+    """Seed everything from ``seed``, set the one plot style, log ``lib``'s messages, print library versions."""
+    from lib import figures
+
+    seed_everything(seed)
+    figures.apply_style()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", force=True)
+    logging.getLogger("lib").setLevel(logging.INFO)
+    print(versions(*packages))
+
+
+def split_list(text: str) -> list[str]:
+    """``"a, b,,c"`` -> ``["a", "b", "c"]``: the comma-separated list parameters of the notebooks."""
+    return [item.strip() for item in str(text).split(",") if item.strip()]
 
 
 def peak_memory_mib() -> float:

@@ -1,0 +1,80 @@
+"""BoT-IoT Argus CSVs (:func:`read_botiot_csv`)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from lib import registry
+from lib.datasets.csvparse import _header_names, _parse_table, _read_bytes, _sniff_delimiter, _to_float32
+from lib.datasets.errors import DataError
+
+log = logging.getLogger(__package__)  # "lib.datasets" for every file of the package
+
+
+def read_botiot_csv(path: str | os.PathLike) -> pd.DataFrame:
+    """One BoT-IoT CSV: 10-best Training/Testing (comma or tab), full 35-column (with or without header),
+    or an official ground-truth file (semicolon-separated, quoted). ``label`` is ``category`` (Normal ->
+    Benign), ``label_detail`` is ``category/subcategory``, ``is_attack`` is the ``attack`` column.
+    """
+    path = Path(path)
+    raw = _read_bytes(path)
+    first = raw.split(b"\n", 1)[0].decode("utf-8", "replace")
+    sep = _sniff_delimiter(first, path)
+    tokens = _header_names(first, sep)
+    has_header = "attack" in tokens or "category" in tokens
+    if has_header:
+        names, skip = tokens, 1
+    elif len(tokens) == len(registry.BOTIOT_FULL_COLUMNS):
+        names, skip = list(registry.BOTIOT_FULL_COLUMNS), 0
+    else:
+        raise DataError(
+            f"{path}, line 1: no header row and {len(tokens)} fields, not the {len(registry.BOTIOT_FULL_COLUMNS)} "
+            f"of the full-dataset layout. Fix: add the header row of the file you downloaded"
+        )
+    for required in ("attack", "category"):
+        if required not in names:
+            raise DataError(f"{path}: no {required!r} column in the header. Fix: use DATASET='csv' with LABEL_COLUMN")
+    types = {n: pa.string() for n in names if n in registry.IDENTIFIER_COLUMNS or n in registry.BOTIOT_CATEGORICAL}
+    types.update({n: pa.string() for n in ("category", "subcategory") if n in names})
+    types.update({n: pa.binary() for n in registry.BOTIOT_DROPPED if n in names})
+    df = _parse_table(raw, path, names, sep, types, skip, ["", "NaN", "nan"])
+    dropped = [c for c in registry.BOTIOT_DROPPED if c in df]
+    if dropped:
+        log.info("%s: dropped raw Argus column(s) %s", path, dropped)
+        df = df.drop(columns=dropped)
+    category = df.pop("category").astype(str).str.strip()
+    sub = df.pop("subcategory").astype(str).str.strip() if "subcategory" in df else category
+    attack = pd.to_numeric(df.pop("attack"), errors="coerce")
+    if attack.isna().any() or not attack.isin([0, 1]).all():
+        raise DataError(f"{path}, column 'attack': values other than 0/1. Fix: check the delimiter and header")
+    normal = category.str.lower().eq("normal")
+    if (normal == attack.astype(bool)).any():
+        row = int(np.flatnonzero((normal == attack.astype(bool)).to_numpy())[0])
+        raise DataError(
+            f"{path}, data row {row + 1}: attack={int(attack.iloc[row])} but category={category.iloc[row]!r}"
+        )
+    df["label"] = pd.Categorical(np.where(normal, "Benign", category))
+    df["label_detail"] = pd.Categorical(np.where(normal, "Benign", category + "/" + sub))
+    df["is_attack"] = attack.astype(np.int8).to_numpy()
+    numeric = [c for c in df.columns if c not in types and c not in registry.LABEL_COLUMNS]
+    _to_float32(df, numeric, path)
+    for col in registry.BOTIOT_CATEGORICAL:
+        if col in df:
+            df[col] = df[col].astype("category")
+    for col in df.columns:
+        if col in registry.IDENTIFIER_COLUMNS and col not in ("stime", "ltime", "pkSeqID", "seq"):
+            df[col] = df[col].astype("string")
+    _to_float32(df, [c for c in ("seq",) if c in df], path)
+    for col in ("stime", "ltime", "pkSeqID"):
+        if col in df:
+            df[col] = pd.to_numeric(df[col], errors="coerce").astype(np.float64)
+    return df
+
+
+read_botiot_csv.cache_tag = "botiot"

@@ -1,0 +1,76 @@
+"""One schema for many files (:func:`harmonise`), and which columns are identifiers and which are features."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+
+import pandas as pd
+
+from lib import registry
+from lib.datasets.errors import DataError
+
+log = logging.getLogger(__package__)  # "lib.datasets" for every file of the package
+
+_ID_NAME = re.compile(r"(^|[\s_.-])(ip|addr|address|port|mac|uid|flow[\s_]?id|timestamp|time|ts)$", re.I)
+
+
+def harmonise(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate frames into one schema (union of columns), logging which files lack which column.
+
+    A column a file lacks is NaN for that file's rows; ``frame.attrs["missing_columns"]`` records
+    ``{column: [files]}`` so that notebook 01 can show it and preprocessing can drop such columns.
+    """
+    if not frames:
+        raise DataError("no data files were read")
+    columns: list[str] = []
+    for frame in sorted(frames, key=lambda f: -f.shape[1]):
+        columns += [c for c in frame.columns if c not in columns]
+    missing: dict[str, list[str]] = {}
+    for frame in frames:
+        name = str(frame["source_file"].iloc[0]) if len(frame) else "?"
+        for col in columns:
+            if col not in frame.columns:
+                missing.setdefault(col, []).append(name)
+    by_file: dict[str, list[str]] = {}
+    for col, names in missing.items():
+        for name in names:
+            by_file.setdefault(name, []).append(col)
+    for name, cols in by_file.items():
+        log.warning("%s lacks %d column(s) other files have (NaN there): %s", name, len(cols), ", ".join(cols))
+    dtypes: dict[str, object] = {}
+    for frame in frames:
+        for col in frame.columns:
+            if isinstance(frame[col].dtype, pd.CategoricalDtype):
+                dtypes[col] = "category"
+            else:
+                dtypes.setdefault(col, frame[col].dtype)
+    if len(frames) == 1 and list(frames[0].columns) == columns:  # one file: nothing to align, no copy
+        out = frames[0].reset_index(drop=True)
+    else:
+        out = pd.concat([f.reindex(columns=columns) for f in frames], ignore_index=True)
+    for col, dtype in dtypes.items():  # a column missing in a file comes back as float64/object: restore it
+        integer_with_gaps = pd.api.types.is_integer_dtype(dtype) and out[col].isna().any()
+        if out[col].dtype != dtype and not integer_with_gaps:
+            out[col] = out[col].astype(dtype)
+    out.attrs["missing_columns"] = missing
+    out.attrs["files"] = [str(f["source_file"].iloc[0]) for f in frames if len(f)]
+    return out
+
+
+def identifier_columns(df: pd.DataFrame) -> list[str]:
+    """Columns of ``df`` that identify a flow (addresses, ports, times, ids): never features by default."""
+    extra = set(df.attrs.get("identifier_columns", ()))
+    return [c for c in df.columns if c in registry.IDENTIFIER_COLUMNS or c in extra]
+
+
+def feature_columns(df: pd.DataFrame, keep_identifiers: bool = False) -> list[str]:
+    """Candidate feature columns: everything but the labels and (unless kept) the identifiers."""
+    ids = set() if keep_identifiers else set(identifier_columns(df))
+    return [c for c in df.columns if c not in ids and c not in registry.LABEL_COLUMNS and c != "source_file"]
+
+
+def guess_identifiers(columns: Iterable[str], extra: Iterable[str] | None = None) -> set[str]:
+    """Known identifier names, names that look like addresses, ports or times, and ``extra``."""
+    return set(extra or ()) | {c for c in columns if c in registry.IDENTIFIER_COLUMNS or _ID_NAME.search(str(c))}

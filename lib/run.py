@@ -1,0 +1,567 @@
+"""The one owner of ``RUN_DIR``: where every artefact of a run lives, who made it, and whether it is current.
+
+Every notebook writes and reads its artefacts through :class:`RunDir` and :class:`Stage`; no notebook and no
+other module builds a path inside ``RUN_DIR``. A run folder holds one sub-folder per *stage*, the output of
+one notebook::
+
+    RUN_DIR/
+      prepared/          01_data_preparation   arrays, row tables, preprocessor.skops
+      baselines/         02_baselines          models/, predictions/, scores.csv, timings.csv, details.json
+      baselines_smote/   02 with TRAIN_SPLIT="train_smote" (paper 2's D2)
+      deep/              03_cnn_lstm           models/ (.keras), histories/, predictions/, scores, timings
+      deep_smote/        03 with TRAIN_SPLIT="train_smote"
+      fusion/            04_decision_fusion    pipeline/, tables/, scores, timings
+      anomaly/           05_anomaly_detection  tables/, figures/, details
+      notebooks/         the executed notebooks (lib.runner)
+
+**Provenance.** Each stage folder has a ``manifest.json``: the notebook that made it, the parameters it ran
+with, its status (``running`` until the notebook's last cell, then ``complete``), the fingerprints of the
+stages it read (``inputs``) and its own ``fingerprint``: a hash of its parameters, its inputs and the bytes of
+its result files (arrays, predictions, scores; not timings, model files or figures). The prepared data's
+fingerprint is therefore the hash of the prepared arrays and the parameters that made them. Opening a stage
+(:meth:`RunDir.open`) checks that it is complete and that every stage it read still has the fingerprint it
+read; otherwise the error names the stale stage, the notebook that makes it and the command that fixes it.
+Two runs that give the same bytes give the same fingerprint, so an identical rerun upstream leaves the stages
+downstream valid.
+
+**Writes.** :meth:`RunDir.begin` removes the stage's previous outputs before anything is written (a rerun with
+fewer models leaves no file of the old run behind); every file is written to a temporary name and renamed, so
+a killed run leaves a whole file or none; the manifest says ``complete`` only after :meth:`Stage.finish`.
+
+**Safe loading.** Nothing is unpickled. Keras models are ``.keras`` files, XGBoost models XGBoost's own UBJSON,
+scikit-learn objects ``skops`` files loaded with an explicit list of trusted types (:func:`load_skops`).
+
+No TensorFlow here: Keras is imported only when a Keras model is saved or loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lib import session
+from lib.preprocess import PreparedData
+
+MANIFEST = "manifest.json"
+SPLITS = ("train", "val", "test")
+
+#: stage -> the notebook that writes it (and the extra runner parameters its variant needs).
+STAGES: dict[str, tuple[str, str]] = {
+    "prepared": ("01_data_preparation.ipynb", ""),
+    "baselines": ("02_baselines.ipynb", ""),
+    "baselines_smote": ("02_baselines.ipynb", " -p TRAIN_SPLIT train_smote"),
+    "deep": ("03_cnn_lstm.ipynb", ""),
+    "deep_smote": ("03_cnn_lstm.ipynb", " -p TRAIN_SPLIT train_smote"),
+    "fusion": ("04_decision_fusion.ipynb", ""),
+    "anomaly": ("05_anomaly_detection.ipynb", ""),
+}
+#: Parameters that say which data a run is about: a later notebook given other values than notebook 01 used
+#: would silently describe data it does not read, so :meth:`RunDir.begin` refuses them.
+DATA_PARAMETERS = ("DATASET", "SAMPLE_ROWS", "DATA_FILES", "LABEL_COLUMN", "BENIGN_LABELS")
+#: Parameters that do not change a stage's results (where things are), left out of its fingerprint.
+LOCATION_PARAMETERS = ("RUN_DIR", "DATA_DIR", "FIGURES_DIR")
+
+# Types a skops file of this project may contain beyond skops' own defaults: the preprocessor's functions,
+# forest trees and the SVM's calibration. Anything else in a file is refused (see load_skops).
+TRUSTED_SKOPS_TYPES = frozenset(
+    {
+        "lib.preprocess._as_category_strings",
+        "lib.preprocess._inf_to_nan",
+        "lib.preprocess._to_float32",
+        "numpy.dtype",
+        "sklearn.tree._tree.Tree",
+        "sklearn.calibration._CalibratedClassifier",
+        "sklearn.calibration._SigmoidCalibration",
+    }
+)
+
+
+class StaleArtefactError(RuntimeError):
+    """An artefact of ``RUN_DIR`` is missing, incomplete or made from other data than the current run's."""
+
+
+# ------------------------------------------------------------------------------------------------ files
+def _atomic(path: Path, write) -> Path:
+    """Call ``write(tmp)`` then rename ``tmp`` to ``path``: readers see the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.partial{path.suffix}")  # keeps the suffix: Keras insists on .keras
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple | set | frozenset):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def dumps(obj: Any) -> str:
+    """Stable JSON: sorted keys, numpy values converted, so equal content gives equal bytes."""
+    return json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n"
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_skops(path: str | os.PathLike) -> Any:
+    """Load a scikit-learn object written by this project, refusing any type it does not write.
+
+    ``skops`` lists the types a file would instantiate that it does not trust by default; every one of them
+    must be in :data:`TRUSTED_SKOPS_TYPES`, so a file crafted to run other code is an error, not a load.
+    """
+    import skops.io
+
+    path = Path(path)
+    untrusted = skops.io.get_untrusted_types(file=path)
+    refused = sorted(set(untrusted) - TRUSTED_SKOPS_TYPES)
+    if refused:
+        raise ValueError(
+            f"{path}: refusing to load types this project never writes: {refused}. The file was not made by "
+            f"this project's code (or by a newer version). Fix: recreate it by rerunning the notebook that made it"
+        )
+    return skops.io.load(path, trusted=untrusted)
+
+
+def dump_skops(obj: Any, path: Path) -> Path:
+    import skops.io
+
+    return _atomic(path, lambda tmp: skops.io.dump(obj, tmp))
+
+
+# ------------------------------------------------------------------------------------------------ the run
+class RunDir:
+    """A run folder (``RUN_DIR``): opens stages for reading (checked) and begins them for writing."""
+
+    def __init__(self, path: str | os.PathLike):
+        path = Path(path)
+        self.path = path if path.is_absolute() else session.REPO_ROOT / path
+        self.path.mkdir(parents=True, exist_ok=True)
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.path)!r})"
+
+    # -------------------------------------------------------------------------------- stage lifecycle
+    def begin(self, stage: str, parameters: Mapping[str, Any], inputs: Iterable[str] = ()) -> Stage:
+        """Start writing ``stage``: check its inputs, remove its previous outputs, record the parameters.
+
+        ``inputs`` are the stages it reads (each opened and checked now; their fingerprints are recorded).
+        The data parameters (:data:`DATA_PARAMETERS`) must equal the prepared data's.
+        """
+        notebook = _notebook_of(stage)
+        inputs = list(inputs)
+        if "prepared" in inputs:
+            self.check_data_parameters(notebook, parameters)
+        fingerprints = {name: self.open(name).fingerprint for name in inputs}
+        folder = self.path / stage
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        manifest = {
+            "stage": stage,
+            "notebook": notebook,
+            "status": "running",
+            "parameters": dict(parameters),
+            "inputs": fingerprints,
+        }
+        writer = Stage(self, stage, manifest, writable=True)
+        writer._write_manifest()
+        return writer
+
+    def open(self, stage: str) -> Stage:
+        """A complete, current stage for reading, or a :class:`StaleArtefactError` saying what to rerun."""
+        return self._open(stage, checked=set())
+
+    def _open(self, stage: str, checked: set[str]) -> Stage:
+        notebook = _notebook_of(stage)
+        manifest_path = self.path / stage / MANIFEST
+        if not manifest_path.exists():
+            raise StaleArtefactError(
+                f"{self.path / stage} not found: {notebook} has not run for this RUN_DIR. Fix: {self.fix(stage)}"
+            )
+        manifest = json.loads(manifest_path.read_text())
+        if manifest.get("status") != "complete":
+            raise StaleArtefactError(
+                f"{self.path / stage} is incomplete: {notebook} started writing it but did not finish (killed or "
+                f"failed), so its files may mix two runs. Fix: {self.fix(stage)}"
+            )
+        for upstream, recorded in manifest.get("inputs", {}).items():
+            current = self._open(upstream, checked).fingerprint if upstream not in checked else None
+            if current is not None and current != recorded:
+                raise StaleArtefactError(
+                    f"{self.path / stage} (made by {notebook}) is stale: it was made from {upstream} {recorded[:12]}, "
+                    f"but {self.path / upstream} is now {current[:12]} ({_notebook_of(upstream)} ran again since). "
+                    f"Fix: {self.fix(stage)}"
+                )
+            checked.add(upstream)
+        return Stage(self, stage, manifest, writable=False)
+
+    def has(self, stage: str) -> bool:
+        """True if the notebook of ``stage`` has run for this folder (complete or not: :meth:`open` checks)."""
+        return (self.path / stage).is_dir()
+
+    def fix(self, stage: str) -> str:
+        """The command that remakes ``stage`` for this run folder."""
+        notebook, extra = _notebook_of(stage), STAGES[stage][1]
+        return f"rerun notebooks/{notebook} (python -m lib.runner --only {notebook[:2]} -p RUN_DIR {self.path}{extra})"
+
+    def check_data_parameters(self, notebook: str, parameters: Mapping[str, Any]) -> None:
+        """Refuse data parameters (:data:`DATA_PARAMETERS`) of ``notebook`` that differ from notebook 01's."""
+        prepared = self.open("prepared").parameters
+        differ = {
+            name: (parameters[name], prepared[name])
+            for name in DATA_PARAMETERS
+            if name in parameters and name in prepared and parameters[name] != prepared[name]
+        }
+        if differ:
+            said = ", ".join(f"{k}={given!r} (prepared with {made!r})" for k, (given, made) in differ.items())
+            raise StaleArtefactError(
+                f"{notebook} was given {said}, but {self.path / 'prepared'} was made with the other "
+                f"value(s): its results would describe data it never read. Fix: {self.fix('prepared')} with these "
+                f"values first, or pass the values notebook 01 used"
+            )
+
+    # -------------------------------------------------------------------------------- other locations
+    def notebook_path(self, notebook: str) -> Path:
+        """Where the runner writes the executed copy of ``notebook``."""
+        path = self.path / "notebooks" / notebook
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    # -------------------------------------------------------------------------------- shortcuts
+    def load_prepared(self) -> PreparedData:
+        return self.open("prepared").load_prepared()
+
+
+def variant(stage: str, train_split: str) -> str:
+    """The stage of notebooks 02 and 03 for a training split: ``deep`` or, on paper 2's SMOTE set, ``deep_smote``."""
+    if train_split not in ("train", "train_smote"):
+        raise ValueError(f"TRAIN_SPLIT must be 'train' or 'train_smote', got {train_split!r}")
+    return stage if train_split == "train" else f"{stage}_smote"
+
+
+def _notebook_of(stage: str) -> str:
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}; the stages are {sorted(STAGES)}")
+    return STAGES[stage][0]
+
+
+# ------------------------------------------------------------------------------------------------ one stage
+class Stage:
+    """One stage folder of a run: typed writers (when begun) and readers (when opened or begun)."""
+
+    def __init__(self, run: RunDir, name: str, manifest: dict[str, Any], writable: bool):
+        self.run, self.name, self.manifest, self.writable = run, name, manifest, writable
+        self.path = run.path / name
+        self._files: dict[str, str] = dict(manifest.get("files", {}))
+
+    def __repr__(self) -> str:
+        return f"Stage({self.name!r}, {self.manifest['status']}, {str(self.path)!r})"
+
+    @property
+    def fingerprint(self) -> str:
+        return self.manifest["fingerprint"]
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        return self.manifest["parameters"]
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """What the notebook recorded on :meth:`finish` (seeds, models, configurations)."""
+        return self.manifest.get("info", {})
+
+    # -------------------------------------------------------------------------------- bookkeeping
+    def _file(self, relpath: str) -> Path:
+        path = self.path / relpath
+        if not self.writable and not path.exists():
+            raise StaleArtefactError(
+                f"{path} not found: {self.manifest['notebook']} did not write it in this run (check its "
+                f"parameters: {self._param_hint(relpath)}). Fix: {self.run.fix(self.name)}"
+            )
+        return path
+
+    def _param_hint(self, relpath: str) -> str:
+        ran = {k: v for k, v in self.parameters.items() if k in ("N_SEEDS", "SEED", "BASELINES", "DEEP_MODELS")}
+        return f"{relpath} asked for; it ran with {ran}" if ran else relpath
+
+    def _write(self, relpath: str, write, result: bool = True) -> Path:
+        """Write one file atomically; ``result`` files count towards the stage's fingerprint."""
+        if not self.writable:
+            raise RuntimeError(f"stage {self.name!r} was opened for reading: use RunDir.begin to write it")
+        path = _atomic(self.path / relpath, write)
+        if result:
+            self._files[relpath] = _sha256_file(path)
+        return path
+
+    def _write_text(self, relpath: str, text: str, result: bool = True) -> Path:
+        return self._write(relpath, lambda tmp: tmp.write_text(text), result)
+
+    def _write_manifest(self) -> None:
+        self.manifest["files"] = dict(sorted(self._files.items()))
+        _atomic(self.path / MANIFEST, lambda tmp: tmp.write_text(dumps(self.manifest)))
+
+    def finish(self, **info: Any) -> str:
+        """Mark the stage complete (recording ``info``); return its fingerprint."""
+        location_free = {k: v for k, v in self.manifest["parameters"].items() if k not in LOCATION_PARAMETERS}
+        content = {"parameters": location_free, "inputs": self.manifest["inputs"], "files": self._files}
+        self.manifest.update(status="complete", fingerprint=sha256_bytes(dumps(content).encode()), info=info)
+        self._write_manifest()
+        self.writable = False
+        return self.fingerprint
+
+    # -------------------------------------------------------------------------------- JSON and tables
+    def save_json(self, name: str, obj: Any) -> Path:
+        return self._write_text(f"{name}.json", dumps(obj))
+
+    def json(self, name: str) -> Any:
+        return json.loads(self._file(f"{name}.json").read_text())
+
+    def save_table(self, name: str, df: pd.DataFrame, result: bool = True) -> Path:
+        """A result table as ``tables/<name>.csv`` (``result=False`` for timings: not part of the fingerprint)."""
+        return self._write(f"tables/{name}.csv", lambda tmp: df.to_csv(tmp, index=False), result)
+
+    def table(self, name: str) -> pd.DataFrame:
+        return pd.read_csv(self._file(f"tables/{name}.csv"))
+
+    # -------------------------------------------------------------------------------- scores and timings
+    def save_results(self, results: Any) -> None:
+        """A :class:`lib.metrics.Results`: ``scores.csv`` and ``details.json`` (same seed, same bytes) and
+        ``timings.csv`` (wall-clock times, which differ from run to run)."""
+        self._write("scores.csv", lambda tmp: results.scores_frame().to_csv(tmp, index=False))
+        self._write_text("details.json", dumps(results.details))
+        self._write("timings.csv", lambda tmp: results.timings_frame().to_csv(tmp, index=False), result=False)
+
+    def scores(self) -> pd.DataFrame:
+        """One row per (model, seed): the scores of :func:`lib.metrics.evaluate` and row counts."""
+        return pd.read_csv(self._file("scores.csv"))
+
+    def timings(self) -> pd.DataFrame:
+        return pd.read_csv(self._file("timings.csv"))
+
+    def details(self) -> dict[str, Any]:
+        """Full evaluations (confusion matrices, per-class scores, notes) by ``<model>_seed<seed>``."""
+        return json.loads(self._file("details.json").read_text())
+
+    # -------------------------------------------------------------------------------- predictions
+    def save_predictions(self, model: str, seed: int, split: str, proba: np.ndarray) -> Path:
+        proba = np.asarray(proba, dtype=np.float32)
+        return self._write(f"predictions/{model}_seed{seed}_{split}.npy", lambda tmp: np.save(tmp, proba))
+
+    def prediction(self, model: str, seed: int, split: str = "test") -> np.ndarray:
+        return np.load(self._file(f"predictions/{model}_seed{seed}_{split}.npy"))
+
+    def predictions(self, seed: int, split: str = "test") -> dict[str, np.ndarray]:
+        """Every model's probabilities on ``split`` for ``seed``, in the order the models were saved."""
+        order = self.info.get("models", [])
+        return {m: self.prediction(m, seed, split) for m in order if (self.path / "predictions").exists()}
+
+    # -------------------------------------------------------------------------------- models
+    def save_model(self, name: str, seed: int, model: Any) -> Path:
+        """A trained model: Keras as ``.keras``, XGBoost as UBJSON, scikit-learn with skops (never pickle)."""
+        stem = f"models/{name}_seed{seed}"
+        if _is_keras(model):
+            return self._write(f"{stem}.keras", model.save, result=False)
+        class_ids = [int(c) for c in getattr(model, "class_ids_", [])]
+        self._write_text(f"{stem}.json", dumps({"class_ids": class_ids}), result=False)
+        if type(model).__name__ == "XGBClassifier":
+            return self._write(f"{stem}.ubj", lambda tmp: model.save_model(str(tmp)), result=False)
+        return self._write(f"{stem}.skops", lambda tmp: _skops_dump(model, tmp), result=False)
+
+    def model(self, name: str, seed: int) -> Any:
+        """A model saved by :meth:`save_model` (the format is known from the file)."""
+        stem = self.path / "models" / f"{name}_seed{seed}"
+        if stem.with_suffix(".keras").exists():
+            import keras
+
+            return keras.models.load_model(stem.with_suffix(".keras"))
+        sidecar = json.loads(self._file(f"models/{name}_seed{seed}.json").read_text())
+        if stem.with_suffix(".ubj").exists():
+            from xgboost import XGBClassifier
+
+            model = XGBClassifier()
+            model.load_model(stem.with_suffix(".ubj"))
+        else:
+            model = load_skops(self._file(f"models/{name}_seed{seed}.skops"))
+        model.class_ids_ = np.asarray(sidecar["class_ids"], dtype=np.int64)
+        return model
+
+    def save_history(self, name: str, seed: int, history: Mapping[str, list[float]]) -> Path:
+        return self._write_text(f"histories/{name}_seed{seed}.json", dumps(dict(history)), result=False)
+
+    def history(self, name: str, seed: int) -> dict[str, list[float]]:
+        return json.loads(self._file(f"histories/{name}_seed{seed}.json").read_text())
+
+    # -------------------------------------------------------------------------------- prepared data
+    def save_prepared(self, data: PreparedData, preprocessor: Any) -> None:
+        """The prepared arrays, their row tables and the fitted preprocessor (stage ``prepared``)."""
+        arrays = {f"{a}_{s}": getattr(data, f"{a}_{s}") for s in SPLITS for a in ("X", "y")}
+        if data.X_train_smote is not None:
+            arrays |= {"X_train_smote": data.X_train_smote, "y_train_smote": data.y_train_smote}
+        for name, values in arrays.items():
+            dtype = np.float32 if name.startswith("X") else np.int64
+            values = np.ascontiguousarray(values, dtype=dtype)
+            self._write(f"{name}.npy", lambda tmp, v=values: np.save(tmp, v))
+        for split, rows in data.rows.items():
+            self._write(f"rows_{split}.parquet", lambda tmp, r=rows: r.to_parquet(tmp, index=False))
+        self._write("preprocessor.skops", lambda tmp: _skops_dump(preprocessor, tmp), result=False)
+        meta = dict(data.meta) | {
+            "feature_names": list(data.feature_names),
+            "class_names": list(data.class_names),
+            "label_mode": data.label_mode,
+            "shapes": {name: list(values.shape) for name, values in arrays.items()},
+        }
+        self.save_json("meta", meta)
+
+    def load_prepared(self) -> PreparedData:
+        meta = self.json("meta")
+        arrays = {name: np.load(self._file(f"{name}.npy")) for name in meta["shapes"]}
+        for name, shape in meta["shapes"].items():
+            if list(arrays[name].shape) != shape:
+                raise StaleArtefactError(
+                    f"{self.path / name}.npy has shape {arrays[name].shape}, the manifest says {tuple(shape)}: the "
+                    f"folder mixes two runs. Fix: {self.run.fix('prepared')}"
+                )
+        rows = {
+            s: pd.read_parquet(self._file(f"rows_{s}.parquet"))
+            for s in SPLITS
+            if (self.path / f"rows_{s}.parquet").exists()
+        }
+        return PreparedData(
+            **arrays,
+            feature_names=meta["feature_names"],
+            class_names=meta["class_names"],
+            label_mode=meta["label_mode"],
+            rows=rows,
+            meta=meta,
+        )
+
+    def load_preprocessor(self) -> Any:
+        """The fitted scikit-learn preprocessor of notebook 01 (skops, trusted types only)."""
+        return load_skops(self._file("preprocessor.skops"))
+
+    # -------------------------------------------------------------------------------- the scoring pipeline
+    def save_pipeline(self, pipeline: Any) -> Path:
+        """The fitted :class:`lib.fusion.FusionPipeline` into ``pipeline/`` (see :func:`save_pipeline`)."""
+        if not self.writable:
+            raise RuntimeError(f"stage {self.name!r} was opened for reading")
+        folder = save_pipeline(pipeline, self.path / "pipeline")
+        self._files["pipeline/manifest.json"] = _sha256_file(folder / MANIFEST)
+        return folder
+
+    def load_pipeline(self) -> Any:
+        return load_pipeline(self._file("pipeline"))
+
+    # -------------------------------------------------------------------------------- figures
+    def save_fig(self, fig: Any, name: str) -> Path:
+        """A figure of this run (not a paper figure) as ``figures/<name>.png``."""
+        from lib import figures
+
+        return self._write(f"figures/{name}.png", lambda tmp: figures.write_png(fig, tmp), result=False)
+
+
+def _is_keras(model: Any) -> bool:
+    return any(cls.__module__.startswith("keras") for cls in type(model).__mro__)
+
+
+def _skops_dump(obj: Any, path: Path) -> None:
+    import skops.io
+
+    skops.io.dump(obj, path)
+
+
+# ------------------------------------------------------------------------------------------------ pipeline
+PIPELINE_FORMAT = 2
+
+
+def save_pipeline(pipeline: Any, folder: str | os.PathLike) -> Path:
+    """Write a :class:`lib.fusion.FusionPipeline` into ``folder``: ``manifest.json``, ``preprocessor.skops``,
+    ``deep_<name>.keras`` and the meta-classifier (``meta_xgboost.ubj`` or ``meta_<name>.skops``).
+
+    The folder is written beside its final place and renamed into it, so a reader never sees half of it.
+    """
+    folder = Path(folder)
+    tmp = folder.with_name(f".{folder.name}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    model = pipeline.model
+    _skops_dump(pipeline.preprocessor, tmp / "preprocessor.skops")
+    for name, deep_model in model.deep_models.items():
+        deep_model.save(tmp / f"deep_{name}.keras")
+    if type(model.meta).__name__ == "XGBClassifier":
+        meta_file = "meta_xgboost.ubj"
+        model.meta.save_model(str(tmp / meta_file))
+    else:
+        meta_file = f"meta_{model.meta_name}.skops"
+        _skops_dump(model.meta, tmp / meta_file)
+    manifest = {
+        **pipeline.manifest,
+        "format": PIPELINE_FORMAT,
+        "class_names": pipeline.class_names,
+        "inputs": model.inputs,
+        "deep_models": list(model.deep_models),
+        "meta_name": model.meta_name,
+        "meta_file": meta_file,
+        "meta_class_ids": [int(c) for c in model.meta.class_ids_],
+        "feature_columns": pipeline.feature_columns,
+        "ignored_columns": pipeline.ignored_columns,
+    }
+    (tmp / MANIFEST).write_text(dumps(manifest))
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(tmp, folder)
+    return folder
+
+
+def load_pipeline(folder: str | os.PathLike) -> Any:
+    """Read a folder written by :func:`save_pipeline` (no pickle: skops with trusted types, .keras, UBJSON)."""
+    import keras
+    from xgboost import XGBClassifier
+
+    from lib import fusion
+
+    folder = Path(folder)
+    if not (folder / MANIFEST).exists():
+        raise FileNotFoundError(
+            f"{folder / MANIFEST} not found: run notebooks/04_decision_fusion.ipynb for this RUN_DIR first"
+        )
+    manifest = json.loads((folder / MANIFEST).read_text())
+    if manifest.get("format") != PIPELINE_FORMAT:
+        raise ValueError(f"{folder}: pipeline format {manifest.get('format')!r}, this code reads {PIPELINE_FORMAT}")
+    deep_models = {name: keras.models.load_model(folder / f"deep_{name}.keras") for name in manifest["deep_models"]}
+    if manifest["meta_file"].endswith(".ubj"):
+        meta = XGBClassifier()
+        meta.load_model(folder / manifest["meta_file"])
+    else:
+        meta = load_skops(folder / manifest["meta_file"])
+    meta.class_ids_ = np.asarray(manifest["meta_class_ids"], dtype=np.int64)
+    model = fusion.FusionModel(
+        deep_models, meta, manifest["meta_name"], manifest["inputs"], len(manifest["class_names"])
+    )
+    preprocessor = load_skops(folder / "preprocessor.skops")
+    return fusion.FusionPipeline(preprocessor, model, manifest["class_names"], manifest["ignored_columns"], manifest)
