@@ -379,8 +379,7 @@ class Stage:
 
     def predictions(self, seed: int, split: str = "test") -> dict[str, np.ndarray]:
         """Every model's probabilities on ``split`` for ``seed``, in the order the models were saved."""
-        order = self.info.get("models", [])
-        return {m: self.prediction(m, seed, split) for m in order if (self.path / "predictions").exists()}
+        return {model: self.prediction(model, seed, split) for model in self.info.get("models", [])}
 
     # -------------------------------------------------------------------------------- models
     def save_model(self, name: str, seed: int, model: Any) -> Path:

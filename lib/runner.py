@@ -26,7 +26,7 @@ from pathlib import Path
 import papermill
 import yaml
 
-from lib.run import RunDir
+from lib.run import LOCATION_PARAMETERS, RunDir
 from lib.session import REPO_ROOT
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
@@ -85,7 +85,9 @@ def run(
         raise ValueError(
             f"parameter(s) {unknown} are in no notebook's parameters cell ({', '.join(p.name for p in declared)})"
         )
-    unread = sorted(set(parameters or {}) - {name for path in selected for name in declared[path]})
+    # where things are (RUN_DIR, DATA_DIR, ...) changes no result: harmless where a notebook does not read it
+    given = set(parameters or {}) - set(LOCATION_PARAMETERS)
+    unread = sorted(given - {name for path in selected for name in declared[path]})
     if unread:
         owners = {n: [p.name[:2] for p in declared if n in declared[p]] for n in unread}
         raise ValueError(

@@ -1,4 +1,11 @@
-"""Shared fixtures. Tests that need the real data mirror fail (never skip) when it is absent."""
+"""Shared fixtures and the three test tiers. Tests that need the real data mirror fail (never skip) when it is absent.
+
+Tiers (pytest markers, set here so that no test can be left out of one):
+
+* ``smoke``: tests that run notebooks through papermill (marked ``@pytest.mark.smoke`` where they are);
+* ``data``: every other test that uses the ``mirror`` fixture (the real-data mirror);
+* ``unit``: everything else; no mirror, no notebook, seconds (``make test-unit``).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,16 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MIRROR = REPO_ROOT.parent / "shared" / "data"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("smoke"):
+            continue
+        if "mirror" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.data)
+        else:
+            item.add_marker(pytest.mark.unit)
 
 
 @pytest.fixture(scope="session")

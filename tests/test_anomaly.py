@@ -11,7 +11,7 @@ import pytest
 from sklearn.ensemble import IsolationForest
 from sklearn.linear_model import LogisticRegression
 
-from lib import anomaly, fusion
+from lib import anomaly, fusion, models
 
 FAMILIES = ["Benign", "C&C", "DDoS", "PortScan"]
 
@@ -133,16 +133,11 @@ def test_zero_day_never_trains_on_the_held_out_family(multiclass):
 def test_zero_day_with_the_real_fusion_path_multiclass():
     data = split_data(300, seed=5, multiclass=True)
     X, y, rows = data["X"], data["y"], data["rows"]
-    deep = fusion.DeepConfig(
-        names=("cnn_lstm",),
-        hyperparameters={"filters": 4, "lstm_units": 4, "dense_units": 4, "dropout": 0.0},
-        epochs=2,
-        batch_size=64,
-        patience=1,
-    )
+    deep = models.DeepConfig(filters=4, lstm_units=4, dense_units=4, dropout=0.0, epochs=2, batch_size=64, patience=1)
     scorer = partial(
         anomaly.fusion_attack_scorer,
         n_classes=len(FAMILIES),
+        names=["cnn_lstm"],
         deep=deep,
         inputs="both",
         k_folds=2,

@@ -1,4 +1,4 @@
-"""lib/datasets.py on the real samples (exact counts from each PROVENANCE.md) and on bad input."""
+"""lib/datasets/ on the real samples (exact counts from each PROVENANCE.md) and on bad input."""
 
 from __future__ import annotations
 

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib import artifacts, baselines, fusion, models, preprocess
+from lib import baselines, fusion, models, preprocess, report, run
 
 TINY = {"filters": 4, "kernel_size": 3, "lstm_units": 4, "dense_units": 6, "dropout": 0.0}
-DEEP = fusion.DeepConfig(names=("cnn_lstm",), hyperparameters=TINY, epochs=2, batch_size=64, patience=1)
+DEEP = models.DeepConfig(**TINY, epochs=2, batch_size=64, patience=1)
 GRID = fusion.meta_grid(["random_forest", "xgboost"], trees=[10], rf_depths=[0, 3], xgb_depths=[2])
 
 
@@ -35,17 +35,19 @@ def synthetic_flows(n: int, seed: int) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
-    """A prepared run written with artifacts.save_prepared from synthetic raw flows."""
-    path = tmp_path_factory.mktemp("fusion_run")
+    """A run folder whose prepared stage holds synthetic raw flows, prepared as notebook 01 does."""
+    folder = run.RunDir(tmp_path_factory.mktemp("fusion_run"))
     data, preprocessor, _ = preprocess.prepare(synthetic_flows(500, seed=1), preprocess.PrepConfig(seed=1))
-    artifacts.save_prepared(path, data, preprocessor)
-    return path
+    stage = folder.begin("prepared", {"DATASET": "synthetic", "SEED": 1})
+    stage.save_prepared(data, preprocessor)
+    stage.finish()
+    return folder
 
 
 @pytest.fixture(scope="module")
 def fitted(run_dir):
     """One fit_fusion run with every deep training and every meta-classifier fit recorded."""
-    data = artifacts.load_prepared(run_dir)
+    data = run_dir.load_prepared()
     trained, meta_fits = [], []
     real_train, real_fit = models.train, baselines.fit
 
@@ -66,6 +68,7 @@ def fitted(run_dir):
             data.X_val,
             data.y_val,
             n_classes=data.n_classes,
+            names=["cnn_lstm"],
             deep=DEEP,
             inputs="both",
             k_folds=3,
@@ -157,25 +160,26 @@ def test_embedding_needs_the_cnn_lstm():
 def saved(request, run_dir, fitted, tmp_path_factory):
     data = fitted["data"]
     pipeline = fusion.FusionPipeline(
-        artifacts.load_preprocessor(run_dir),
+        run_dir.open("prepared").load_preprocessor(),
         fitted["fit"].model(request.param),
         data.class_names,
         fusion.known_unused_columns(data.meta),
     )
-    path = fusion.save_pipeline(pipeline, tmp_path_factory.mktemp("pipeline") / "pipeline")
+    path = run.save_pipeline(pipeline, tmp_path_factory.mktemp("pipeline") / "pipeline")
     return pipeline, path
 
 
 def test_saved_pipeline_reloads_and_scores_raw_flows_identically(saved):
     pipeline, path = saved
     raw = synthetic_flows(200, seed=9)  # new flows, with labels and identifiers as a loaded frame has them
-    reloaded = fusion.load_pipeline(path)
+    reloaded = run.load_pipeline(path)
     before, after = pipeline.score(raw), reloaded.score(raw)
     assert before.shape == (200, 2) and np.allclose(before.sum(axis=1), 1)
     np.testing.assert_array_equal(before, after)
     assert reloaded.model.meta_name == pipeline.model.meta_name
-    suffix = ".ubj" if pipeline.model.meta_name == "xgboost" else ".joblib"
+    suffix = ".ubj" if pipeline.model.meta_name == "xgboost" else ".skops"
     assert any(p.suffix == suffix for p in path.iterdir())
+    assert not [p for p in path.iterdir() if p.suffix in (".joblib", ".pkl", ".pickle")]  # nothing unpickled
 
 
 def test_missing_column_is_a_clear_error(saved):
@@ -197,7 +201,7 @@ def test_unknown_extra_column_is_a_clear_error_unless_ignored(saved):
 
 def test_load_pipeline_without_a_folder_says_which_notebook_to_run(tmp_path):
     with pytest.raises(FileNotFoundError, match="04_decision_fusion"):
-        fusion.load_pipeline(tmp_path / "nothing")
+        run.load_pipeline(tmp_path / "nothing")
 
 
 def test_paired_difference_sentences():
@@ -207,23 +211,49 @@ def test_paired_difference_sentences():
         + [{"model": "single", "seed": s, "f1": 0.80 + 0.002 * s} for s in seeds]
         + [{"model": "same", "seed": s, "f1": 0.90 + 0.001 * s} for s in seeds]
     )
-    better = fusion.paired_difference(runs, "fusion", "single")
+    better = report.paired_difference(runs, "fusion", "single")
     assert better["n"] == 4 and better["ci_low"] > 0
-    assert "is better" in fusion.describe_difference(better)
-    assert "is worse" in fusion.describe_difference(fusion.paired_difference(runs, "single", "fusion"))
-    assert "no difference" in fusion.describe_difference(fusion.paired_difference(runs, "fusion", "same"))
-    one = fusion.paired_difference(runs[runs["seed"] == 1], "fusion", "single")
-    assert "one seed" in fusion.describe_difference(one)
+    assert "is better" in report.describe_difference(better)
+    assert "is worse" in report.describe_difference(report.paired_difference(runs, "single", "fusion"))
+    assert "no difference" in report.describe_difference(report.paired_difference(runs, "fusion", "same"))
+    one = report.paired_difference(runs[runs["seed"] == 1], "fusion", "single")
+    assert "one seed" in report.describe_difference(one)
     noisy = runs.assign(f1=runs["f1"] + np.r_[[0.05, -0.05, 0.04, -0.04], np.zeros(8)])
-    assert "contains zero" in fusion.describe_difference(fusion.paired_difference(noisy, "fusion", "same"))
+    assert "contains zero" in report.describe_difference(report.paired_difference(noisy, "fusion", "same"))
 
 
 def test_a_difference_of_a_test_flow_is_a_tie_not_a_win():
     runs = pd.DataFrame(
         {"model": ["fusion_xgboost"] * 3 + ["cnn_lstm"] * 3, "seed": [1, 2, 3] * 2, "f1": [0.9453] * 3 + [0.9448] * 3}
     )
-    diff = fusion.paired_difference(runs, "fusion_xgboost", "cnn_lstm")
+    diff = report.paired_difference(runs, "fusion_xgboost", "cnn_lstm")
     assert diff["ci_low"] > 0  # a zero-width interval above zero ...
-    assert "a tie" in fusion.describe_difference(diff, tie=2 / 1663)  # ... but under two of 1,663 test flows
-    assert fusion.verdict([diff], "cnn_lstm", {}, tie=2 / 1663).startswith("Fusion adds nothing measurable")
-    assert fusion.verdict([diff], "cnn_lstm", {}, tie=0.0).startswith("Fusion adds something")
+    assert "a tie" in report.describe_difference(diff, tie=2 / 1663)  # ... but under two of 1,663 test flows
+    assert report.verdict([diff], "cnn_lstm", {}, tie=2 / 1663).startswith("Fusion adds nothing measurable")
+    assert report.verdict([diff], "cnn_lstm", {}, tie=0.0).startswith("Fusion adds something")
+
+
+def test_full_models_are_reused_not_trained_again(fitted):
+    """Given notebook 03's full-training models, fit_fusion trains only the fold models and uses those."""
+    data, full = fitted["data"], fitted["fit"].deep_models
+    trained = []
+    real_train = models.train
+
+    def spy_train(model, *args, **kwargs):
+        trained.append(model)
+        return real_train(model, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(models, "train", spy_train)
+        again = fusion.fit_fusion(
+            data.X_train, data.y_train, data.X_val, data.y_val, n_classes=data.n_classes, names=["cnn_lstm"],
+            deep=DEEP, inputs="both", k_folds=3, grid=GRID, seed=5, full_models=full,
+        )  # fmt: skip
+    assert len(trained) == 3  # the three fold models only
+    assert again.deep_models["cnn_lstm"] is full["cnn_lstm"]
+    np.testing.assert_array_equal(again.val_features, fitted["fit"].val_features)
+    with pytest.raises(ValueError, match="full_models has"):
+        fusion.fit_fusion(
+            data.X_train, data.y_train, data.X_val, data.y_val, n_classes=data.n_classes, names=["cnn_only"],
+            deep=DEEP, inputs="proba", k_folds=2, grid=GRID, seed=5, full_models=full,
+        )  # fmt: skip

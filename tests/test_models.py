@@ -105,18 +105,6 @@ def test_early_stopping_keeps_the_best_validation_epoch():
     assert val_loss == pytest.approx(min(history["val_loss"]), rel=1e-4)
 
 
-def test_save_then_load_gives_identical_predictions(tmp_path):
-    X, y = separable(200, 3, seed=0)
-    model = models.build("cnn_lstm", 8, 3, seed=0, **TINY)
-    models.train(model, X, y, X, y, epochs=1, batch_size=64, seed=0)
-    path = models.save_model(model, tmp_path / "models" / "cnn_lstm_seed0.keras")
-    loaded = models.load_model(path)
-    np.testing.assert_array_equal(models.predict_proba(model, X), models.predict_proba(loaded, X))
-    assert [layer.name for layer in loaded.layers] == [layer.name for layer in model.layers]
-    with pytest.raises(ValueError, match=".keras"):
-        models.save_model(model, tmp_path / "model.h5")
-
-
 def test_same_seed_gives_the_same_metrics_twice_on_cpu():
     X, y = separable(300, 2, seed=0)
     X_val, y_val = separable(100, 2, seed=1)
@@ -137,3 +125,14 @@ def test_same_seed_gives_the_same_metrics_twice_on_cpu():
 def test_balanced_class_weight():
     weights = models.balanced_class_weight(np.array([0, 0, 0, 0, 0, 0, 1, 1]), n_classes=3)
     assert weights == {0: pytest.approx(8 / (2 * 6)), 1: pytest.approx(8 / (2 * 2))}
+
+
+def test_one_configuration_from_notebook_03s_parameters():
+    params = {"FILTERS": 8, "LSTM_UNITS": 4, "EPOCHS": 2, "CLASS_WEIGHT": True, "RUN_DIR": "x", "SEED": 1}
+    config = models.DeepConfig.from_parameters(params)
+    assert config.filters == 8 and config.lstm_units == 4 and config.epochs == 2 and config.class_weight
+    assert config.dense_units == models.DeepConfig().dense_units  # not given: the default
+    assert models.DeepConfig.from_dict(config.as_dict()) == config
+    assert set(config.architecture()) <= set(models.cnn_lstm.__kwdefaults__)
+    with pytest.raises(ValueError, match=r"unknown deep-model setting\(s\) \['filterz'\]"):
+        models.DeepConfig.from_dict({"filterz": 3})

@@ -1,20 +1,34 @@
-"""The papermill harness: every notebook in notebooks/ runs, in order, at tiny parameters.
+"""The papermill harness: every notebook in notebooks/ runs, in order, at tiny parameters; reruns and kills
+leave a consistent run or an error naming the stale artefact.
 
-A notebook joins this test by existing. Every parameter passed is first checked against the notebook's
-parameters cell (papermill alone would only warn about a misspelt name).
+A notebook joins these tests by existing. Every parameter passed is first checked against the notebook's
+parameters cell (papermill alone would only warn about a misspelt name). The smoke tests read what the
+notebooks wrote (scores, tables, manifests), not only the names of the files.
 """
 
 from __future__ import annotations
 
+import ast
 import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import nbformat
+import numpy as np
+import pandas as pd
 import pytest
 
-from lib import artifacts, runner
+from lib import baselines, figures, run, runner
 
-# Tiny values for notebook-specific parameters, by notebook name prefix; names a notebook lacks are not passed.
+# Tiny values for notebook-specific parameters; names a notebook lacks are not passed to it.
 TINY = {
     "EPOCHS": 1,
+    "AE_EPOCHS": 1,
     "N_SEEDS": 1,
     "BATCH_SIZE": 256,
     "SVM_MAX_ROWS": 2000,
@@ -33,6 +47,7 @@ TINY = {
     "IFOREST_TREES": 50,
     "FUSION_DEEP_MODELS": "cnn_only,cnn_lstm",
 }
+SAMPLE_ROWS = 4000
 
 
 def tiny_for(path, **extra) -> dict:
@@ -41,8 +56,20 @@ def tiny_for(path, **extra) -> dict:
     return {k: v for k, v in (TINY | extra).items() if k in declared}
 
 
+def tiny_per_notebook(**extra) -> dict[str, dict]:
+    return {p.name[:2]: tiny_for(p, **extra) for p in runner.notebooks()}
+
+
+def run_iot23(mirror: Path, run_dir: Path, only=None, **params) -> list[Path]:
+    """The notebooks ``only`` (default all) on the IoT-23 mirror at tiny size, through the runner."""
+    base = {"DATA_DIR": str(mirror), "RUN_DIR": str(run_dir)}
+    per = tiny_per_notebook(FIGURES_DIR=str(run_dir.parent / "figures"))
+    return runner.run("iot23", base | params, only=only, per_notebook=per, log=lambda *_: None)
+
+
+# ---------------------------------------------------------------------------------------------- static checks
 def test_every_notebook_has_the_shared_parameters():
-    shared = {"DATASET", "DATA_DIR", "RUN_DIR", "SEED", "SAMPLE_ROWS", "DATA_FILES", "LABEL_COLUMN", "BENIGN_LABELS"}
+    shared = {"DATASET", "RUN_DIR", "SEED"}
     books = runner.notebooks()
     assert books and books[0].name == "01_data_preparation.ipynb"
     for path in books:
@@ -52,10 +79,6 @@ def test_every_notebook_has_the_shared_parameters():
 
 def test_papermill_sees_every_parameter_line():
     """papermill silently skips a parameter line it cannot parse (e.g. a comment holding '='); catch it."""
-    import ast
-
-    import nbformat
-
     for path in runner.notebooks():
         nb = nbformat.read(path, as_version=4)
         cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
@@ -63,26 +86,180 @@ def test_papermill_sees_every_parameter_line():
         assert assigned == set(runner.notebook_parameters(path)), f"{path.name}: papermill misses some parameters"
 
 
+def test_notebooks_are_thin_and_never_edit_sys_path():
+    """Code cells stay short (the loops live in lib/) and import the installed lib package as it is."""
+    for path in runner.notebooks():
+        nb = nbformat.read(path, as_version=4)
+        for i, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
+            if "parameters" in cell.metadata.get("tags", []):
+                continue
+            assert len(cell.source.splitlines()) <= 12, f"{path.name}, code cell {i}: over 12 lines"
+            assert "sys.path" not in cell.source, f"{path.name}, code cell {i} edits sys.path"
+            assert "RUN_DIR /" not in cell.source and "RUN_PATH" not in cell.source, f"{path.name}: a path in RUN_DIR"
+
+
 def test_unknown_parameter_is_refused():
     with pytest.raises(ValueError, match=r"01_data_preparation\.ipynb: parameter\(s\) \['EPOCHZ'\] are not in"):
         runner.check_parameters(runner.notebooks(["01"])[0], {"EPOCHZ": 1})
 
 
-def test_all_notebooks_in_order_on_iot23(mirror, tmp_path):
-    """01 -> last notebook on the real IoT-23 mirror at tiny parameters, through the runner."""
-    params = {"DATA_DIR": str(mirror), "RUN_DIR": str(tmp_path / "run"), "SAMPLE_ROWS": 4000}
-    per_notebook = {p.name[:2]: tiny_for(p, FIGURES_DIR=str(tmp_path / "figures")) for p in runner.notebooks()}
-    executed = runner.run("iot23", params, per_notebook=per_notebook, log=lambda *_: None)
+def test_a_parameter_that_reaches_none_of_the_notebooks_run_is_refused(tmp_path):
+    """`--only 02 -p SAMPLE_ROWS 3000` would run 02 on the rows 01 prepared before: an error, before any run."""
+    with pytest.raises(ValueError, match=r"\['SAMPLE_ROWS'\] reach none of the notebooks run \(02\); they belong to"):
+        runner.run("iot23", {"RUN_DIR": str(tmp_path), "SAMPLE_ROWS": 3000}, only=["02"], log=lambda *_: None)
+    assert not (tmp_path / "baselines").exists()
+
+
+def test_notebooks_are_committed_clean():
+    """No outputs or execution counts in the repository; the first code cell is tagged `parameters`."""
+    for path in runner.notebooks():
+        nb = nbformat.read(path, as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert "parameters" in code[0].metadata.get("tags", []), f"{path.name}: first code cell is not tagged"
+        for cell in code:
+            assert not cell.outputs and cell.execution_count is None, f"{path.name}: committed with outputs"
+
+
+# ---------------------------------------------------------------------------------------------- the chain
+@pytest.fixture(scope="module")
+def chain(mirror, tmp_path_factory) -> Path:
+    """01 -> last notebook on the real IoT-23 mirror at tiny parameters, through the runner, once."""
+    run_dir = tmp_path_factory.mktemp("chain") / "run"
+    executed = run_iot23(mirror, run_dir, SAMPLE_ROWS=SAMPLE_ROWS)
     assert [p.name for p in executed] == [p.name for p in runner.notebooks()]
-    data = artifacts.load_prepared(tmp_path / "run")
+    assert all(p.parent == run_dir / "notebooks" for p in executed)
+    return run_dir
+
+
+@pytest.mark.smoke
+def test_all_notebooks_in_order_on_iot23(chain):
+    folder = run.RunDir(chain)
+    data = folder.load_prepared()
     assert data.class_names == ["Benign", "Attack"] and len(data.y_test) > 0
-    meta = json.loads((tmp_path / "run" / "prepared" / "meta.json").read_text())
-    assert meta["report"]["rows_after_sample"] <= 4000 + 100
-    if any(p.name.startswith("06") for p in executed):
-        written = {p.name for p in (tmp_path / "figures" / "iot23").glob("*.png")}
-        assert {"fig01_botnet_lifecycle.png", "fig04_confusion_matrix.png", "fig08b_model_comparison.png"} <= written
+    assert data.meta["report"]["rows_after_sample"] <= SAMPLE_ROWS + 100
+    assert folder.open("prepared").parameters["SAMPLE_ROWS"] == SAMPLE_ROWS  # recorded from papermill's values
+    n_test = len(data.y_test)
+    for stage, models in {
+        "baselines": {"random_forest", "svm", "xgboost"},
+        "deep": {"cnn_only", "lstm_only", "cnn_lstm"},
+    }.items():
+        scores = folder.open(stage).scores()
+        assert set(scores["model"]) == models and (scores["n_test"] == n_test).all()
+        assert scores["f1"].between(0, 1).all() and "train_seconds" not in scores
+    fusion_scores = folder.open("fusion").scores()
+    assert {"fusion_random_forest", "fusion_xgboost", "soft_voting", "cnn_lstm"} <= set(fusion_scores["model"])
+    zero_day = folder.open("anomaly").table("zero_day")
+    assert {"family", "recall_supervised", "recall_autoencoder"} <= set(zero_day.columns) and len(zero_day)
+    written = {p.name for p in (chain.parent / "figures" / "iot23").glob("*.png")}
+    assert {"fig01_botnet_lifecycle.png", "fig04_confusion_matrix.png", "fig08b_model_comparison.png"} <= written
+    table1 = pd.read_csv(chain.parent / "figures" / "iot23" / "table1.csv")
+    assert {"Random Forest", "CNN-LSTM Hybrid", "XGBoost"} <= set(table1["Model"])
 
 
+@pytest.mark.smoke
+def test_later_notebooks_reuse_what_earlier_ones_fitted(chain):
+    """Notebook 04's pipeline holds notebook 03's trained network; Fig. 7's forest is notebook 02's forest."""
+    folder = run.RunDir(chain)
+    deep, fusion_stage = folder.open("deep"), folder.open("fusion")
+    seed = deep.info["seeds"][0]
+    pipeline = fusion_stage.load_pipeline()
+    assert fusion_stage.info["seeds"] == deep.info["seeds"]
+    for name, model in pipeline.model.deep_models.items():
+        trained = deep.model(name, seed)
+        for a, b in zip(model.get_weights(), trained.get_weights(), strict=True):
+            np.testing.assert_array_equal(a, b)
+    data = folder.load_prepared()
+    forest = folder.open("baselines").model("random_forest", seed)
+    originals = data.meta["report"]["numeric_columns"] + data.meta["report"]["categorical_columns"]
+    expected = figures.group_importances(forest.feature_importances_, data.feature_names, originals)
+    drawn = pd.read_csv(chain.parent / "figures" / "iot23" / "feature_importance.csv", index_col=0)
+    np.testing.assert_allclose(drawn["Random Forest (impurity)"].sort_index(), expected.sort_index())
+    proba = baselines.predict_proba(forest, data.X_test, data.n_classes)
+    np.testing.assert_array_equal(proba.astype(np.float32), folder.open("baselines").prediction("random_forest", seed))
+
+
+@pytest.mark.smoke
+def test_same_seed_gives_byte_identical_score_files(chain, mirror, tmp_path):
+    again = tmp_path / "again"
+    run_iot23(mirror, again, only=["01", "02", "03"], SAMPLE_ROWS=SAMPLE_ROWS)
+    for stage in ("baselines", "deep"):
+        for name in ("scores.csv", "details.json"):
+            assert (again / stage / name).read_bytes() == (chain / stage / name).read_bytes(), f"{stage}/{name}"
+    assert run.RunDir(again).open("deep").fingerprint == run.RunDir(chain).open("deep").fingerprint
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Linux /proc): the runner's kernel must die with it, as in a real kill."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _writing_models(stage_dir: Path) -> bool:
+    try:
+        running = json.loads((stage_dir / "manifest.json").read_text())["status"] == "running"
+    except (OSError, ValueError, KeyError):
+        return False
+    return running and any((stage_dir / "models").glob("*.keras"))
+
+
+@pytest.mark.smoke
+def test_a_killed_notebook_03_is_an_error_downstream_not_a_mixed_run(chain, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(chain, copy)
+    command = [sys.executable, "-m", "lib.runner", "--only", "03", "-p", "RUN_DIR", str(copy), "-p", "EPOCHS", "3"]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 300
+    while not _writing_models(copy / "deep"):  # killed once the new 03 has saved a model, before it finishes
+        assert proc.poll() is None and time.time() < deadline, "notebook 03 ended before it could be killed"
+        time.sleep(0.2)
+    for pid in [*_descendants(proc.pid), proc.pid]:
+        os.kill(pid, signal.SIGKILL)
+    proc.wait()
+    with pytest.raises(run.StaleArtefactError, match=r"deep is incomplete: 03_cnn_lstm\.ipynb started writing it"):
+        run.RunDir(copy).open("deep")
+    with pytest.raises(RuntimeError, match=r"06_results_and_figures.ipynb failed .*deep is incomplete"):
+        runner.run("iot23", {"RUN_DIR": str(copy)}, only=["06"], log=lambda *_: None)
+
+
+@pytest.mark.smoke
+def test_rerunning_03_with_fewer_models_leaves_no_old_file_and_makes_04_stale(chain, mirror, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(chain, copy)
+    run_iot23(mirror, copy, only=["03"], DEEP_MODELS="cnn_lstm")
+    deep = run.RunDir(copy).open("deep")
+    assert {p.name.split("_seed")[0] for p in (deep.path / "predictions").iterdir()} == {"cnn_lstm"}
+    assert set(deep.scores()["model"]) == {"cnn_lstm"} and deep.info["models"] == ["cnn_lstm"]
+    assert {p.name.split("_seed")[0] for p in (deep.path / "models").iterdir()} == {"cnn_lstm"}
+    with pytest.raises(run.StaleArtefactError, match=r"fusion \(made by 04_decision_fusion\.ipynb\) is stale"):
+        run.RunDir(copy).open("fusion")
+    with pytest.raises(RuntimeError, match=r"06_results_and_figures.ipynb failed .*is stale"):
+        runner.run("iot23", {"RUN_DIR": str(copy)}, only=["06"], log=lambda *_: None)
+
+
+@pytest.mark.smoke
+def test_a_changed_sample_rows_between_01_and_02_is_an_error_naming_the_stale_stage(chain, mirror, tmp_path):
+    copy = tmp_path / "run"
+    shutil.copytree(chain, copy)
+    run_iot23(mirror, copy, only=["01"], SAMPLE_ROWS=3000)
+    with pytest.raises(run.StaleArtefactError, match=r"baselines \(made by 02_baselines\.ipynb\) is stale"):
+        run.RunDir(copy).open("baselines")
+    with pytest.raises(RuntimeError, match=r"04_decision_fusion.ipynb failed .*is stale"):
+        runner.run("iot23", {"RUN_DIR": str(copy)}, only=["04"], log=lambda *_: None)
+
+
+# ---------------------------------------------------------------------------------------------- other data
+@pytest.mark.smoke
 @pytest.mark.parametrize(
     ("dataset", "params", "classes"),
     [
@@ -97,16 +274,16 @@ def test_all_notebooks_in_order_on_iot23(mirror, tmp_path):
 def test_notebook_01_on_other_datasets(mirror, tmp_path, dataset, params, classes):
     run_dir = tmp_path / dataset
     runner.run(dataset, {"DATA_DIR": str(mirror), "RUN_DIR": str(run_dir), **params}, only=["01"], log=lambda *_: None)
-    data = artifacts.load_prepared(run_dir)
+    data = run.RunDir(run_dir).load_prepared()
     assert set(data.class_names) == classes
     assert data.meta["dataset"] == dataset
     assert len(data.meta["files"]) == len([p for p in (mirror / dataset).rglob("*.*sv")])
+    if params.get("SMOTE"):
+        assert len(data.y_train_smote) > len(data.y_train) and len(set(np.bincount(data.y_train_smote))) == 1
 
 
+@pytest.mark.smoke
 def test_notebook_01_on_a_plain_csv(tmp_path):
-    import numpy as np
-    import pandas as pd
-
     rng = np.random.default_rng(3)
     n = 400
     attack = rng.random(n) < 0.3
@@ -125,18 +302,6 @@ def test_notebook_01_on_a_plain_csv(tmp_path):
         "RUN_DIR": str(tmp_path / "run"),
     }
     runner.run("csv", params, only=["01"], log=lambda *_: None)
-    data = artifacts.load_prepared(tmp_path / "run")
+    data = run.RunDir(tmp_path / "run").load_prepared()
     assert data.class_names == ["Benign", "Attack"]
     assert "src_ip" not in data.feature_names and {"proto_tcp", "proto_udp"} <= set(data.feature_names)
-
-
-def test_notebooks_are_committed_clean():
-    """No outputs or execution counts in the repository; the first code cell is tagged `parameters`."""
-    import nbformat
-
-    for path in runner.notebooks():
-        nb = nbformat.read(path, as_version=4)
-        code = [c for c in nb.cells if c.cell_type == "code"]
-        assert "parameters" in code[0].metadata.get("tags", []), f"{path.name}: first code cell is not tagged"
-        for cell in code:
-            assert not cell.outputs and cell.execution_count is None, f"{path.name}: committed with outputs"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from lib import metrics, report
+from lib import metrics, report, run
 
 
 def _runs(acc: dict[str, list[float]]) -> pd.DataFrame:
@@ -18,12 +19,22 @@ def _runs(acc: dict[str, list[float]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def test_table1_is_rebuilt_from_metrics_files(tmp_path):
+def _stage_with_scores(folder: run.RunDir, stage: str, runs: pd.DataFrame) -> run.Stage:
+    """A finished stage (on a finished prepared stage) whose scores are ``runs``."""
+    if not folder.has("prepared"):
+        folder.begin("prepared", {"DATASET": "t"}).finish()
+    writer = folder.begin(stage, {"DATASET": "t"}, inputs=["prepared"])
+    results = metrics.Results(scores=runs.to_dict("records"))
+    writer.save_results(results)
+    return writer
+
+
+def test_table1_is_rebuilt_from_the_stages_scores(tmp_path):
     runs = _runs({"random_forest": [0.90, 0.92, 0.94], "cnn_lstm": [0.95, 0.96, 0.97]})
-    (tmp_path / "metrics").mkdir()
-    runs[runs["model"] == "random_forest"].to_csv(tmp_path / "metrics" / "baselines.csv", index=False)
-    runs[runs["model"] == "cnn_lstm"].to_csv(tmp_path / "metrics" / "deep.csv", index=False)
-    table = metrics.table1_vs_paper(report.load_runs(tmp_path))
+    folder = run.RunDir(tmp_path)
+    _stage_with_scores(folder, "baselines", runs[runs["model"] == "random_forest"]).finish(models=["random_forest"])
+    _stage_with_scores(folder, "deep", runs[runs["model"] == "cnn_lstm"]).finish(models=["cnn_lstm"])
+    table = metrics.table1_vs_paper(report.load_runs(folder))
     row = table.set_index("Model").loc["Random Forest"]
     assert row["Accuracy (ours)"] == "92.0 ± 2.0" and row["Accuracy (paper)"] == "89.5"
     assert table.set_index("Model").loc["CNN-LSTM Hybrid", "F1-Score (ours)"] == "96.0 ± 1.0"
@@ -49,15 +60,19 @@ def test_findings_say_when_it_reproduces():
 
 
 def test_predictions_are_read_per_seed_in_table_order(tmp_path):
-    (tmp_path / "predictions").mkdir()
-    for name in ("cnn_lstm", "random_forest", "svm"):
-        np.save(tmp_path / "predictions" / f"{name}_seed7.npy", np.zeros((3, 2)))
-    np.save(tmp_path / "predictions" / "svm_seed8.npy", np.zeros((3, 2)))
-    np.save(tmp_path / "predictions" / "cnn_lstm_smote_seed7.npy", np.ones((3, 2)))
-    assert list(report.load_predictions(tmp_path, 7)) == ["random_forest", "svm", "cnn_lstm"]
-    smote = report.load_predictions(tmp_path, 7, smote=True)
+    folder = run.RunDir(tmp_path)
+    empty = pd.DataFrame(columns=["model", "seed"])
+    stages = {"baselines": ["svm", "random_forest"], "deep": ["cnn_lstm"], "deep_smote": ["cnn_lstm"]}
+    for stage, names in stages.items():
+        writer = _stage_with_scores(folder, stage, empty)
+        for name in names:
+            writer.save_predictions(name, 7, "test", np.ones((3, 2)) if stage == "deep_smote" else np.zeros((3, 2)))
+        writer.finish(models=names, seeds=[7])
+    assert list(report.load_predictions(folder, 7)) == ["random_forest", "svm", "cnn_lstm"]
+    smote = report.load_predictions(folder, 7, smote=True)
     assert list(smote) == ["cnn_lstm"] and smote["cnn_lstm"].sum() == 6
-    assert report.load_predictions(tmp_path, 8, smote=True) == {}
+    with pytest.raises(run.StaleArtefactError, match=r"svm_seed8_test\.npy not found: 02_baselines\.ipynb did not"):
+        report.load_predictions(folder, 8)
 
 
 def test_findings_say_when_differences_are_within_the_intervals():
