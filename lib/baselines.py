@@ -97,6 +97,19 @@ def xgboost(
     )
 
 
+def hyperparameters_from(parameters: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each baseline's settings from notebook 02's parameters (``RF_TREES``, ``SVM_C``, ``XGB_MAX_DEPTH``, ...)."""
+    return {
+        "random_forest": {"n_estimators": parameters["RF_TREES"], "max_depth": parameters["RF_MAX_DEPTH"] or None},
+        "svm": {"n_components": parameters["SVM_N_COMPONENTS"], "C": parameters["SVM_C"]},
+        "xgboost": {
+            "n_estimators": parameters["XGB_TREES"],
+            "max_depth": parameters["XGB_MAX_DEPTH"],
+            "learning_rate": parameters["XGB_LEARNING_RATE"],
+        },
+    }
+
+
 def build(name: str, seed: int, **hyperparameters: Any) -> Any:
     """Build one of :data:`BASELINE_BUILDERS` by name with ``seed`` and the given hyperparameters."""
     if name not in BASELINE_BUILDERS:

@@ -371,8 +371,8 @@ def model_comparison(summary: pd.DataFrame, paper: pd.DataFrame, title: str) -> 
 def zero_day_recall(summary: pd.DataFrame, detector: str, title: str) -> plt.Figure:
     """Recall per held-out family: supervised fusion, ``detector`` alone and their OR (mean over seeds, std bars).
 
-    ``summary`` is :func:`lib.metrics.zero_day_summary` of notebook 05's ``metrics/zero_day.csv``: one row per
-    family, columns ``recall_supervised_mean``, ``recall_<detector>_mean``, ``recall_or_<detector>_mean``
+    ``summary`` is :func:`lib.metrics.zero_day_summary` of notebook 05's zero-day table (stage ``anomaly``):
+    one row per family, columns ``recall_supervised_mean``, ``recall_<detector>_mean``, ``recall_or_<detector>_mean``
     (and ``_std``).
     """
     bars = [

@@ -427,6 +427,44 @@ class FusionRuns:
             )
         return self.fits[seed]
 
+    def comparisons(self, best_single: str, tie: float) -> tuple[list[dict[str, Any]], str]:
+        """Each fusion against the best single deep model, soft voting and XGBoost on the features (F1, paired
+        by seed), and the verdict on the best single deep model (``lib.report``'s sentences)."""
+        from lib import report
+
+        pairs = [(f"fusion_{m}", r) for m in META_CLASSIFIERS for r in (best_single, "soft_voting", "xgboost")]
+        found = [report.paired_difference(self.scores, model, reference, "f1") for model, reference in pairs]
+        over_single = [d for d in found if d["reference"] == best_single]
+        return found, report.verdict(over_single, best_single, CONTENDER_NAMES, tie)
+
+
+def check_runs(
+    deep_stage: Stage, baseline_stage: Stage, *, names: Sequence[str], inputs: str, seed: int, pipeline_meta: str
+) -> None:
+    """Everything notebook 04 needs from notebooks 02 and 03 and from its own parameters, checked before it
+    removes its previous results or trains anything: a clear error now, not after the first seed's folds."""
+    check_inputs(inputs, names)
+    trained, seeds = deep_stage.info["models"], deep_stage.info["seeds"]
+    missing = sorted(set(names) - set(trained))
+    if missing:
+        raise ValueError(f"notebook 03 did not train {missing} (it trained {trained}): add them to its DEEP_MODELS")
+    lacking = sorted(set(FEATURE_BASELINES) - set(baseline_stage.info["models"]))
+    if lacking:
+        raise ValueError(
+            f"notebook 02 did not fit {lacking} (it fitted {baseline_stage.info['models']}), which notebook 04 compares "
+            f"the fusion with: add them to its BASELINES"
+        )
+    unmatched = sorted(set(seeds) - set(baseline_stage.info["seeds"]))
+    if unmatched:
+        raise ValueError(
+            f"notebook 03 trained seeds {seeds}, notebook 02 lacks {unmatched} (it ran {baseline_stage.info['seeds']}): "
+            "run both with the same SEED and N_SEEDS"
+        )
+    if seed not in seeds:
+        raise ValueError(f"SEED={seed} chooses the pipeline's fusion, but notebook 03 trained seeds {seeds}: pick one")
+    if pipeline_meta not in ("auto", *META_CLASSIFIERS):
+        raise ValueError(f"PIPELINE_META must be 'auto' or one of {META_CLASSIFIERS}, got {pipeline_meta!r}")
+
 
 def evaluate_seeds(
     data: PreparedData,
@@ -441,14 +479,9 @@ def evaluate_seeds(
     """Notebook 04's runs, one per seed notebook 03 trained: fit the fusion on out-of-fold outputs around 03's
     full-training models, then score every contender on the test rows (and, for model choice, validation rows):
     both fusions, soft voting, each deep model alone (03's predictions) and Random Forest and XGBoost on the
-    features (02's predictions)."""
+    features (02's predictions). Call :func:`check_runs` first."""
     check_inputs(inputs, names)
     config = models.DeepConfig.from_dict(deep_stage.info["config"])
-    missing = sorted(set(names) - set(deep_stage.info["models"]))
-    if missing:
-        raise ValueError(
-            f"notebook 03 did not train {missing} (it trained {deep_stage.info['models']}): add them to its DEEP_MODELS"
-        )
     results, grids, alignments, fits = metrics.Results(), [], [], {}
     for seed in tqdm(deep_stage.info["seeds"], desc="fusion seeds", unit="seed"):
         full = {name: deep_stage.model(name, seed) for name in names}

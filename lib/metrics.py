@@ -372,3 +372,11 @@ def confusion_frame(result: dict[str, Any], class_names: Sequence[str], model: s
     """The confusion matrix of an :func:`evaluate` result, rows = true class, columns = predicted class."""
     frame = pd.DataFrame(result["confusion_matrix"], index=list(class_names), columns=list(class_names))
     return frame.rename_axis(index=MODEL_NAMES.get(model, model), columns="predicted")
+
+
+def confusion_frames(
+    details: dict[str, dict[str, Any]], models: Sequence[str], seed: int, class_names: Sequence[str]
+) -> pd.DataFrame:
+    """The confusion matrices of ``models`` for ``seed`` stacked in one table (rows: model, true class)."""
+    frames = {MODEL_NAMES.get(m, m): confusion_frame(details[f"{m}_seed{seed}"], class_names, m) for m in models}
+    return pd.concat(frames, names=["model", "true"]).rename_axis(columns="predicted")

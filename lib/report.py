@@ -7,14 +7,17 @@ writes nothing but the tables the notebook asks for. Every sentence here is comp
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from lib import metrics
-from lib.run import RunDir
+from lib import metrics, session
+from lib.run import RunDir, StaleArtefactError
+
+log = logging.getLogger(__name__)
 
 # The paper's Table 1 rows, in the paper's order, by our model ids.
 PAPER_MODELS = {
@@ -41,12 +44,25 @@ def load_runs(run: RunDir) -> pd.DataFrame:
 def load_predictions(run: RunDir, seed: int, smote: bool = False) -> dict[str, np.ndarray]:
     """Test-set probabilities of every model of notebooks 02 and 03 for one seed, in Table 1's order.
 
-    ``smote=True``: the models trained on paper 2's SMOTE set D2 (stages ``*_smote``); empty if none ran.
+    ``smote=True``: the models trained on paper 2's SMOTE set D2 (stages ``*_smote``), an optional extra: a
+    SMOTE stage that never ran, did not finish, is stale or lacks ``seed`` is left out with a logged reason.
     """
-    stages = [f"{stage}_smote" if smote else stage for stage in TABLE1_STAGES]
-    if smote:
-        stages = [stage for stage in stages if run.has(stage)]
-    found = {name: proba for stage in stages for name, proba in run.open(stage).predictions(seed).items()}
+    found = {}
+    for stage in TABLE1_STAGES:
+        if not smote:
+            found |= run.open(stage).predictions(seed)
+            continue
+        if not run.has(f"{stage}_smote"):
+            continue
+        try:
+            opened = run.open(f"{stage}_smote")
+        except StaleArtefactError as err:
+            log.warning("SMOTE runs left out: %s", err)
+            continue
+        if seed not in opened.info.get("seeds", []):
+            log.warning("SMOTE runs of %s left out: they have seeds %s, not %d", stage, opened.info.get("seeds"), seed)
+            continue
+        found |= opened.predictions(seed)
     order = list(metrics.MODEL_NAMES)
     return dict(sorted(found.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
 
@@ -55,6 +71,9 @@ def smote_pairs(probas: dict[str, np.ndarray], smote_probas: dict[str, np.ndarra
     """Each model trained on SMOTE (paper 2's D2) beside the same model trained on the unbalanced rows."""
     paired = {}
     for name, proba in smote_probas.items():
+        if name not in probas:
+            log.warning("%s was trained on SMOTE only: no unbalanced run to compare it with", name)
+            continue
         label = metrics.MODEL_NAMES.get(name, name)
         paired |= {f"{label}, unbalanced": probas[name], f"{label}, SMOTE (D2)": proba}
     return paired
@@ -178,25 +197,48 @@ def importance_vs_paper(importance: pd.DataFrame, top: int = 5) -> str:
     return "\n".join(lines)
 
 
-def describe_stages(run: RunDir) -> dict[str, str]:
+def open_run(run: RunDir, parameters: dict[str, Any], main_model: str) -> dict[str, Any]:
+    """Every stage notebook 06 reads, opened (and so checked) before it writes a single figure or table.
+
+    ``prepared``, ``baselines`` and ``deep`` are required; ``fusion`` and ``anomaly`` are read when their
+    notebooks have run (a stale or unfinished one is an error, never silently left out).
+    """
+    run.check_data_parameters("06_results_and_figures.ipynb", parameters)
+    stages = {name: run.open(name) for name in ("prepared", "baselines", "deep")}
+    stages |= {name: run.open(name) for name in ("fusion", "anomaly") if run.has(name)}
+    trained = stages["deep"].info["models"]
+    if main_model not in trained:
+        raise ValueError(f"MAIN_MODEL={main_model!r} was not trained by notebook 03 (it trained {trained})")
+    return stages
+
+
+def forests(baseline_stage: Any, seed: int) -> dict[str, Any]:
+    """Notebook 02's fitted Random Forest and XGBoost for ``seed`` (those it fitted), labelled for Fig. 7."""
+    labels = {"random_forest": "Random Forest (impurity)", "xgboost": "XGBoost (gain)"}
+    fitted = baseline_stage.info["models"]
+    return {label: baseline_stage.model(name, seed) for name, label in labels.items() if name in fitted}
+
+
+def describe_stages(stages: dict[str, Any]) -> dict[str, str]:
     """One-line descriptions of the fusion and anomaly stages a run has fitted (for Fig. 2)."""
     out = {"fusion": "RF / XGBoost (notebook 04 not run)", "anomaly": "autoencoder (notebook 05 not run)"}
-    if run.has("fusion"):
-        parameters = run.open("fusion").parameters
+    if "fusion" in stages:
+        parameters = stages["fusion"].parameters
         out["fusion"] = (
-            f"RF / XGBoost over {parameters['FUSION_INPUTS']} of {parameters['FUSION_DEEP_MODELS']}, out-of-fold"
+            f"RF / XGBoost over {parameters['FUSION_INPUTS']} of "
+            f"{', '.join(session.split_list(parameters['FUSION_DEEP_MODELS']))}, out-of-fold"
         )
-    if run.has("anomaly"):
-        fpr = run.open("anomaly").parameters["TARGET_FPR"]
+    if "anomaly" in stages:
+        fpr = stages["anomaly"].parameters["TARGET_FPR"]
         out["anomaly"] = f"autoencoder reconstruction error, threshold at {fpr:.1%} FPR on benign validation flows"
     return out
 
 
-def zero_day_table(run: RunDir) -> pd.DataFrame | None:
+def zero_day_table(stages: dict[str, Any]) -> pd.DataFrame | None:
     """Notebook 05's zero-day results summarised per held-out family (None if it has not run or held none out)."""
-    if not run.has("anomaly"):
+    if "anomaly" not in stages:
         return None
-    summary = metrics.zero_day_summary(run.open("anomaly").table("zero_day"))
+    summary = metrics.zero_day_summary(stages["anomaly"].table("zero_day"))
     return summary if len(summary) else None
 
 

@@ -36,9 +36,12 @@ No TensorFlow here: Keras is imported only when a Keras model is saved or loaded
 
 from __future__ import annotations
 
+import ast
+import functools
 import hashlib
 import json
 import os
+import shlex
 import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -227,9 +230,30 @@ class RunDir:
         return (self.path / stage).is_dir()
 
     def fix(self, stage: str) -> str:
-        """The command that remakes ``stage`` for this run folder."""
+        """The command that remakes ``stage`` for this run folder: the data set (from the prepared data if the
+        stage has no manifest) and the parameters the stage ran with where they differ from the notebook's."""
         notebook, extra = _notebook_of(stage), STAGES[stage][1]
-        return f"rerun notebooks/{notebook} (python -m lib.runner --only {notebook[:2]} -p RUN_DIR {self.path}{extra})"
+        recorded = self._recorded_parameters(stage)
+        dataset = recorded.get("DATASET") or self._recorded_parameters("prepared").get("DATASET") or "iot23"
+        defaults = notebook_defaults(notebook)
+        changed = {
+            name: value
+            for name, value in recorded.items()
+            if name in defaults and name not in ("DATASET", "RUN_DIR") and value != defaults[name]
+        }
+        options = "".join(f" -p {name} {shlex.quote(str(value))}" for name, value in changed.items())
+        if "TRAIN_SPLIT" in changed:
+            extra = ""
+        return (
+            f"rerun notebooks/{notebook} (python -m lib.runner --dataset {dataset} --only {notebook[:2]} "
+            f"-p RUN_DIR {shlex.quote(str(self.path))}{options}{extra})"
+        )
+
+    def _recorded_parameters(self, stage: str) -> dict[str, Any]:
+        try:
+            return json.loads((self.path / stage / MANIFEST).read_text()).get("parameters", {})
+        except (OSError, ValueError):
+            return {}
 
     def check_data_parameters(self, notebook: str, parameters: Mapping[str, Any]) -> None:
         """Refuse data parameters (:data:`DATA_PARAMETERS`) of ``notebook`` that differ from notebook 01's."""
@@ -257,6 +281,25 @@ class RunDir:
     # -------------------------------------------------------------------------------- shortcuts
     def load_prepared(self) -> PreparedData:
         return self.open("prepared").load_prepared()
+
+
+@functools.cache
+def notebook_defaults(notebook: str) -> dict[str, Any]:
+    """The values a notebook's ``parameters`` cell assigns (literal values only), read from the file."""
+    path = session.REPO_ROOT / "notebooks" / notebook
+    try:
+        cells = json.loads(path.read_text())["cells"]
+    except (OSError, ValueError):
+        return {}
+    source = next(("".join(c["source"]) for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])), "")
+    defaults = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            try:
+                defaults[node.target.id] = ast.literal_eval(node.value)
+            except ValueError:
+                continue
+    return defaults
 
 
 def variant(stage: str, train_split: str) -> str:
@@ -297,19 +340,29 @@ class Stage:
         """What the notebook recorded on :meth:`finish` (seeds, models, configurations)."""
         return self.manifest.get("info", {})
 
+    def provenance(self) -> dict[str, Any]:
+        """Which notebook made this stage, with which parameters, from which inputs (for a pipeline's manifest)."""
+        keys = ("stage", "notebook", "parameters", "inputs") + (
+            ("fingerprint",) if "fingerprint" in self.manifest else ()
+        )
+        return {key: self.manifest[key] for key in keys}
+
+    def files(self, folder: str = "") -> list[str]:
+        """The files of this stage (below ``folder``), as paths relative to the stage."""
+        return sorted(str(p.relative_to(self.path)) for p in (self.path / folder).rglob("*") if p.is_file())
+
     # -------------------------------------------------------------------------------- bookkeeping
     def _file(self, relpath: str) -> Path:
         path = self.path / relpath
         if not self.writable and not path.exists():
+            ran = (
+                f"models {self.info['models']}, seeds {self.info['seeds']}" if "seeds" in self.info else "other output"
+            )
             raise StaleArtefactError(
-                f"{path} not found: {self.manifest['notebook']} did not write it in this run (check its "
-                f"parameters: {self._param_hint(relpath)}). Fix: {self.run.fix(self.name)}"
+                f"{path} not found: {self.manifest['notebook']} did not write it (it ran {ran}). "
+                f"Fix: {self.run.fix(self.name)}, with the models and seeds you need"
             )
         return path
-
-    def _param_hint(self, relpath: str) -> str:
-        ran = {k: v for k, v in self.parameters.items() if k in ("N_SEEDS", "SEED", "BASELINES", "DEEP_MODELS")}
-        return f"{relpath} asked for; it ran with {ran}" if ran else relpath
 
     def _write(self, relpath: str, write, result: bool = True) -> Path:
         """Write one file atomically; ``result`` files count towards the stage's fingerprint."""
@@ -346,6 +399,11 @@ class Stage:
     def save_table(self, name: str, df: pd.DataFrame, result: bool = True) -> Path:
         """A result table as ``tables/<name>.csv`` (``result=False`` for timings: not part of the fingerprint)."""
         return self._write(f"tables/{name}.csv", lambda tmp: df.to_csv(tmp, index=False), result)
+
+    def save_tables(self, tables: Mapping[str, pd.DataFrame]) -> None:
+        """Several result tables at once (:meth:`save_table` each)."""
+        for name, df in tables.items():
+            self.save_table(name, df)
 
     def table(self, name: str) -> pd.DataFrame:
         return pd.read_csv(self._file(f"tables/{name}.csv"))
@@ -400,7 +458,9 @@ class Stage:
             import keras
 
             return keras.models.load_model(stem.with_suffix(".keras"))
-        sidecar = json.loads(self._file(f"models/{name}_seed{seed}.json").read_text())
+        if not stem.with_suffix(".json").exists():
+            self._file(f"models/{name}_seed{seed}.*")  # the error: names the model and what the stage ran with
+        sidecar = json.loads(stem.with_suffix(".json").read_text())
         if stem.with_suffix(".ubj").exists():
             from xgboost import XGBClassifier
 

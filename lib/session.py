@@ -39,18 +39,19 @@ _PARAMETER_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
 
 def parameters(namespace: Mapping[str, Any]) -> dict[str, Any]:
-    """The notebook's parameters as it runs: every UPPER_CASE name bound to a plain value in ``namespace``.
+    """The notebook's parameters as it runs: the names its ``parameters`` cell declares, with their values now.
 
-    Called first thing in the set-up cell with ``globals()``, this sees exactly the ``parameters`` cell and the
-    values papermill injected after it (or the defaults, in JupyterLab), so the run folder records what the
-    notebook really ran with, not a hand-built list that can miss a name.
+    Called in the set-up cell with ``globals()``. The names are those the parameters cell annotates
+    (``SEED: int = 42``; the kernel collects them in ``__annotations__``), the values those papermill injected
+    after it (or the defaults, in JupyterLab), so the run folder records what the notebook really ran with,
+    not a hand-built list that can miss a name, and no later UPPER_CASE variable. Outside a notebook (no
+    annotations) every UPPER_CASE name bound to a plain value counts.
     """
     plain = (str, int, float, bool, type(None))
-    return {
-        name: value
-        for name, value in sorted(namespace.items())
-        if _PARAMETER_NAME.match(name) and isinstance(value, plain)
+    declared = namespace.get("__annotations__") or {
+        name: None for name, value in namespace.items() if _PARAMETER_NAME.match(name) and isinstance(value, plain)
     }
+    return {name: namespace[name] for name in sorted(declared) if _PARAMETER_NAME.match(name) and name in namespace}
 
 
 def setup(seed: int, *packages: str) -> None:

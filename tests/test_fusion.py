@@ -257,3 +257,51 @@ def test_full_models_are_reused_not_trained_again(fitted):
             data.X_train, data.y_train, data.X_val, data.y_val, n_classes=data.n_classes, names=["cnn_only"],
             deep=DEEP, inputs="proba", k_folds=2, grid=GRID, seed=5, full_models=full,
         )  # fmt: skip
+
+
+def test_notebook_04_trains_only_fold_models_around_notebook_03s(run_dir, tmp_path):
+    """evaluate_seeds: K fold trainings per deep model and seed; the full models and baselines are read back."""
+    data = run_dir.load_prepared()
+    deep_stage = run_dir.begin("deep", {"DATASET": "synthetic"}, inputs=["prepared"])
+    models.train_and_evaluate(data, names=["cnn_lstm"], config=DEEP, seeds=[5], stage=deep_stage)
+    deep_stage.finish(models=["cnn_lstm"], seeds=[5], config=DEEP.as_dict())
+    baseline_stage = run_dir.begin("baselines", {"DATASET": "synthetic"}, inputs=["prepared"])
+    hyper = {"random_forest": {"n_estimators": 10}, "xgboost": {"n_estimators": 10}}
+    names = ["random_forest", "xgboost"]
+    results = baselines.train_and_evaluate(data, names=names, hyperparameters=hyper, seeds=[5], stage=baseline_stage)
+    baseline_stage.save_results(results)
+    baseline_stage.finish(models=names, seeds=[5])
+    deep_stage, baseline_stage = run_dir.open("deep"), run_dir.open("baselines")
+    calls = []
+    real_fit_config = models.fit_config
+
+    def spy(name, X, *args, **kwargs):
+        calls.append(len(X))
+        return real_fit_config(name, X, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(models, "fit_config", spy)
+        fused = fusion.evaluate_seeds(
+            data, deep_stage=deep_stage, baseline_stage=baseline_stage, names=["cnn_lstm"], inputs="both",
+            k_folds=2, grid=GRID,
+        )  # fmt: skip
+    assert len(calls) == 2 and all(n < len(data.y_train) for n in calls)  # two folds, never the full rows
+    weights = fused.fit(5).deep_models["cnn_lstm"].get_weights()
+    for a, b in zip(weights, deep_stage.model("cnn_lstm", 5).get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    scores = fused.scores.set_index("model")
+    np.testing.assert_allclose(
+        scores.loc["xgboost", "f1"], baseline_stage.scores().set_index("model").loc["xgboost", "f1"]
+    )
+    with pytest.raises(ValueError, match=r"notebook 02 did not fit \['xgboost'\]"):
+        fusion.check_runs(deep_stage, _Info(models=["random_forest"], seeds=[5]), names=["cnn_lstm"], inputs="both",
+                          seed=5, pipeline_meta="auto")  # fmt: skip
+    with pytest.raises(ValueError, match=r"SEED=6 chooses the pipeline's fusion, but notebook 03 trained seeds \[5\]"):
+        fusion.check_runs(deep_stage, baseline_stage, names=["cnn_lstm"], inputs="both", seed=6, pipeline_meta="auto")
+
+
+class _Info:
+    """A stand-in for a stage: only its ``info``."""
+
+    def __init__(self, **info):
+        self.info = info

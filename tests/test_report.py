@@ -71,7 +71,10 @@ def test_predictions_are_read_per_seed_in_table_order(tmp_path):
     assert list(report.load_predictions(folder, 7)) == ["random_forest", "svm", "cnn_lstm"]
     smote = report.load_predictions(folder, 7, smote=True)
     assert list(smote) == ["cnn_lstm"] and smote["cnn_lstm"].sum() == 6
-    with pytest.raises(run.StaleArtefactError, match=r"svm_seed8_test\.npy not found: 02_baselines\.ipynb did not"):
+    with pytest.raises(
+        run.StaleArtefactError,
+        match=r"svm_seed8_test\.npy not found: 02_baselines\.ipynb did not write it \(it ran models",
+    ):
         report.load_predictions(folder, 8)
 
 
@@ -92,3 +95,22 @@ def test_findings_name_the_best_model_when_the_hybrid_trails_within_the_spread()
     runs = _runs({"random_forest": [0.93, 0.96, 0.98], "cnn_lstm": [0.70, 0.95, 0.80], "lstm_only": [0.9, 0.6, 0.99]})
     text = report.findings(runs, "cicids2017", "multiclass")
     assert "does not reproduce: Random Forest has the best mean F1, 14.00 points above the hybrid" in text
+
+
+def test_smote_runs_that_are_stale_or_lack_the_seed_are_left_out_not_an_error(tmp_path):
+    folder = run.RunDir(tmp_path)
+    empty = pd.DataFrame(columns=["model", "seed"])
+    for stage in ("baselines", "deep", "deep_smote"):
+        writer = _stage_with_scores(folder, stage, empty)
+        writer.save_predictions("cnn_lstm" if "deep" in stage else "svm", 7, "test", np.zeros((3, 2)))
+        writer.finish(models=["cnn_lstm" if "deep" in stage else "svm"], seeds=[7])
+    assert list(report.load_predictions(folder, 7, smote=True)) == ["cnn_lstm"]
+    assert report.load_predictions(folder, 8, smote=True) == {}  # the SMOTE run has seed 7 only
+    folder.begin("deep_smote", {"DATASET": "t"}, inputs=["prepared"])  # a SMOTE rerun that never finished
+    assert report.load_predictions(folder, 7, smote=True) == {}
+    assert list(
+        report.smote_pairs({"cnn_lstm": np.zeros((3, 2))}, {"cnn_lstm": np.ones((3, 2)), "svm": np.ones((3, 2))})
+    ) == [
+        "CNN-LSTM Hybrid, unbalanced",
+        "CNN-LSTM Hybrid, SMOTE (D2)",
+    ]

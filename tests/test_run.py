@@ -30,11 +30,15 @@ def flows(n: int, seed: int) -> pd.DataFrame:
 
 
 def prepare(folder: run.RunDir, n: int = 300, seed: int = 0, **params) -> run.Stage:
-    data, preprocessor, _ = preprocess.prepare(flows(n, seed), preprocess.PrepConfig(seed=seed))
+    data, preprocessor, _ = prepare_data(n, seed)
     stage = folder.begin("prepared", {"DATASET": "synthetic", "SAMPLE_ROWS": 0, "SEED": seed, **params})
     stage.save_prepared(data, preprocessor)
     stage.finish()
     return stage
+
+
+def prepare_data(n: int = 300, seed: int = 0):
+    return preprocess.prepare(flows(n, seed), preprocess.PrepConfig(seed=seed))
 
 
 def downstream(folder: run.RunDir, stage: str = "baselines", **params) -> run.Stage:
@@ -51,8 +55,9 @@ def test_prepared_data_round_trip_with_its_preprocessor(tmp_path):
     data = folder.load_prepared()
     assert data.X_train.dtype == np.float32 and data.y_train.dtype == np.int64
     assert data.class_names == ["Benign", "Attack"] and len(data.rows["test"]) == len(data.y_test)
-    pre = folder.open("prepared").load_preprocessor()
-    np.testing.assert_array_equal(pre.transform(flows(20, 9)), pre.transform(flows(20, 9)))
+    _, fitted, _ = prepare_data()
+    reloaded = folder.open("prepared").load_preprocessor()
+    np.testing.assert_array_equal(reloaded.transform(flows(20, 9)), fitted.transform(flows(20, 9)))
     assert stage.fingerprint == folder.open("prepared").fingerprint and len(stage.fingerprint) == 64
 
 
@@ -66,7 +71,7 @@ def test_a_stage_made_from_other_prepared_data_is_stale(tmp_path):
     message = str(err.value)
     assert "baselines (made by 02_baselines.ipynb) is stale" in message
     assert "01_data_preparation.ipynb ran again" in message
-    assert "python -m lib.runner --only 02 -p RUN_DIR" in message
+    assert "python -m lib.runner --dataset synthetic --only 02 -p RUN_DIR" in message
 
 
 def test_an_identical_rerun_upstream_keeps_the_stages_downstream_current(tmp_path):
@@ -127,8 +132,10 @@ def test_a_prepared_folder_mixing_two_runs_is_refused(tmp_path):
 def test_later_notebooks_refuse_data_parameters_that_differ_from_notebook_01s(tmp_path):
     folder = run.RunDir(tmp_path)
     prepare(folder, SAMPLE_ROWS=4000)
-    with pytest.raises(run.StaleArtefactError, match=r"SAMPLE_ROWS=2000 \(prepared with 4000\)"):
+    with pytest.raises(run.StaleArtefactError, match=r"SAMPLE_ROWS=2000 \(prepared with 4000\)") as err:
         folder.begin("baselines", {"DATASET": "synthetic", "SAMPLE_ROWS": 2000}, inputs=["prepared"])
+    # the fix names the data set and the parameters notebook 01 ran with where they differ from its defaults
+    assert "--dataset synthetic --only 01" in str(err.value) and "-p SAMPLE_ROWS 4000 -p SEED 0" in str(err.value)
     with pytest.raises(run.StaleArtefactError, match=r"DATASET='cicids2017' \(prepared with 'synthetic'\)"):
         folder.check_data_parameters("06_results_and_figures.ipynb", {"DATASET": "cicids2017"})
 
@@ -202,13 +209,19 @@ def test_keras_models_round_trip_through_a_stage(tmp_path):
     loaded = stage.model("cnn_lstm", 0)
     np.testing.assert_array_equal(models.predict_proba(loaded, data.X_test), models.predict_proba(model, data.X_test))
     assert stage.history("cnn_lstm", 0)["val_loss"] == [0.9]
-    with pytest.raises(run.StaleArtefactError, match=r"cnn_lstm_seed7\.json not found"):
+    with pytest.raises(
+        run.StaleArtefactError,
+        match=r"cnn_lstm_seed7\.\* not found: 03_cnn_lstm\.ipynb did not write it \(it ran models \['cnn_lstm'\], seeds \[0\]\)",
+    ):
         stage.model("cnn_lstm", 7)
 
 
-def test_notebook_parameters_are_the_upper_case_plain_values():
-    namespace = {"SEED": 3, "RUN_DIR": "runs/x", "SMOTE": False, "NAMES": ["a"], "run_folder": 1, "In": [], "_X": 1}
-    assert session.parameters(namespace) == {"RUN_DIR": "runs/x", "SEED": 3, "SMOTE": False}
+def test_notebook_parameters_are_those_the_parameters_cell_declares():
+    """In a kernel the parameters cell's annotations name the parameters; their values are papermill's."""
+    namespace = {"__annotations__": {"SEED": int, "RUN_DIR": str}, "SEED": 7, "RUN_DIR": "runs/x", "TIE": 0.5}
+    assert session.parameters(namespace) == {"RUN_DIR": "runs/x", "SEED": 7}  # TIE: assigned later, not one
+    plain = {"SEED": 3, "RUN_DIR": "runs/x", "SMOTE": False, "NAMES": ["a"], "run_folder": 1, "In": [], "_X": 1}
+    assert session.parameters(plain) == {"RUN_DIR": "runs/x", "SEED": 3, "SMOTE": False}
 
 
 def test_unknown_stage_is_an_error(tmp_path):
