@@ -199,9 +199,9 @@ class RunDir:
 
     def open(self, stage: str) -> Stage:
         """A complete, current stage for reading, or a :class:`StaleArtefactError` saying what to rerun."""
-        return self._open(stage, checked=set())
+        return self._open(stage, checked={})
 
-    def _open(self, stage: str, checked: set[str]) -> Stage:
+    def _open(self, stage: str, checked: dict[str, str]) -> Stage:
         notebook = _notebook_of(stage)
         manifest_path = self.path / stage / MANIFEST
         if not manifest_path.exists():
@@ -215,14 +215,15 @@ class RunDir:
                 f"failed), so its files may mix two runs. Fix: {self.fix(stage)}"
             )
         for upstream, recorded in manifest.get("inputs", {}).items():
-            current = self._open(upstream, checked).fingerprint if upstream not in checked else None
-            if current is not None and current != recorded:
+            if upstream not in checked:  # each upstream stage is opened (and checked) once per call of open()
+                checked[upstream] = self._open(upstream, checked).fingerprint
+            current = checked[upstream]
+            if current != recorded:
                 raise StaleArtefactError(
                     f"{self.path / stage} (made by {notebook}) is stale: it was made from {upstream} {recorded[:12]}, "
                     f"but {self.path / upstream} is now {current[:12]} ({_notebook_of(upstream)} ran again since). "
                     f"Fix: {self.fix(stage)}"
                 )
-            checked.add(upstream)
         return Stage(self, stage, manifest, writable=False)
 
     def has(self, stage: str) -> bool:

@@ -227,3 +227,20 @@ def test_notebook_parameters_are_those_the_parameters_cell_declares():
 def test_unknown_stage_is_an_error(tmp_path):
     with pytest.raises(ValueError, match="unknown stage 'deeep'"):
         run.RunDir(tmp_path).open("deeep")
+
+
+def test_staleness_is_found_through_every_path_of_the_stage_graph(tmp_path):
+    """anomaly reads deep and fusion; fusion reads deep too. A rerun deep makes fusion stale even when the
+    deep stage was already checked on the way (each edge is compared, not each stage once)."""
+    folder = run.RunDir(tmp_path)
+    prepare(folder)
+    downstream(folder, "deep")
+    folder.begin("fusion", {"DATASET": "synthetic"}, inputs=["prepared", "deep"]).finish()
+    writer = folder.begin("anomaly", {"DATASET": "synthetic"}, inputs=["prepared", "deep", "fusion"])
+    writer.finish()
+    downstream(folder, "deep", N_SEEDS=2)  # notebook 03 again, with other parameters
+    anomaly = json.loads((folder.path / "anomaly" / "manifest.json").read_text())
+    anomaly["inputs"]["deep"] = folder.open("deep").fingerprint  # as if anomaly had been rerun, fusion not
+    (folder.path / "anomaly" / "manifest.json").write_text(json.dumps(anomaly))
+    with pytest.raises(run.StaleArtefactError, match=r"fusion \(made by 04_decision_fusion\.ipynb\) is stale"):
+        folder.open("anomaly")
