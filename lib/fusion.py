@@ -480,7 +480,6 @@ def evaluate_seeds(
     full-training models, then score every contender on the test rows (and, for model choice, validation rows):
     both fusions, soft voting, each deep model alone (03's predictions) and Random Forest and XGBoost on the
     features (02's predictions). Call :func:`check_runs` first."""
-    check_inputs(inputs, names)
     config = models.DeepConfig.from_dict(deep_stage.info["config"])
     results, grids, alignments, fits = metrics.Results(), [], [], {}
     for seed in tqdm(deep_stage.info["seeds"], desc="fusion seeds", unit="seed"):

@@ -347,11 +347,6 @@ class Results:
     def timings_frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.timings, columns=None if self.timings else ["model", "seed"])
 
-    def extend(self, other: Results) -> None:
-        self.scores += other.scores
-        self.timings += other.timings
-        self.details |= other.details
-
 
 def timed_predictions(
     predict: Callable[[np.ndarray], np.ndarray], X: np.ndarray, fit_seconds: float

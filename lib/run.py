@@ -153,9 +153,11 @@ def load_skops(path: str | os.PathLike) -> Any:
 
 
 def dump_skops(obj: Any, path: Path) -> Path:
+    """Write a scikit-learn object with skops (what :func:`load_skops` reads back)."""
     import skops.io
 
-    return _atomic(path, lambda tmp: skops.io.dump(obj, tmp))
+    skops.io.dump(obj, path)
+    return Path(path)
 
 
 # ------------------------------------------------------------------------------------------------ the run
@@ -448,9 +450,7 @@ class Stage:
             return self._write(f"{stem}.keras", model.save, result=False)
         class_ids = [int(c) for c in getattr(model, "class_ids_", [])]
         self._write_text(f"{stem}.json", dumps({"class_ids": class_ids}), result=False)
-        if type(model).__name__ == "XGBClassifier":
-            return self._write(f"{stem}.ubj", lambda tmp: model.save_model(str(tmp)), result=False)
-        return self._write(f"{stem}.skops", lambda tmp: _skops_dump(model, tmp), result=False)
+        return self._write(stem + _classifier_suffix(model), lambda tmp: _write_classifier(model, tmp), result=False)
 
     def model(self, name: str, seed: int) -> Any:
         """A model saved by :meth:`save_model` (the format is known from the file)."""
@@ -462,15 +462,8 @@ class Stage:
         if not stem.with_suffix(".json").exists():
             self._file(f"models/{name}_seed{seed}.*")  # the error: names the model and what the stage ran with
         sidecar = json.loads(stem.with_suffix(".json").read_text())
-        if stem.with_suffix(".ubj").exists():
-            from xgboost import XGBClassifier
-
-            model = XGBClassifier()
-            model.load_model(stem.with_suffix(".ubj"))
-        else:
-            model = load_skops(self._file(f"models/{name}_seed{seed}.skops"))
-        model.class_ids_ = np.asarray(sidecar["class_ids"], dtype=np.int64)
-        return model
+        found = stem.with_suffix(".ubj") if stem.with_suffix(".ubj").exists() else stem.with_suffix(".skops")
+        return _read_classifier(self._file(str(found.relative_to(self.path))), sidecar["class_ids"])
 
     def save_history(self, name: str, seed: int, history: Mapping[str, list[float]]) -> Path:
         return self._write_text(f"histories/{name}_seed{seed}.json", dumps(dict(history)), result=False)
@@ -490,7 +483,7 @@ class Stage:
             self._write(f"{name}.npy", lambda tmp, v=values: np.save(tmp, v))
         for split, rows in data.rows.items():
             self._write(f"rows_{split}.parquet", lambda tmp, r=rows: r.to_parquet(tmp, index=False))
-        self._write("preprocessor.skops", lambda tmp: _skops_dump(preprocessor, tmp), result=False)
+        self._write("preprocessor.skops", lambda tmp: dump_skops(preprocessor, tmp), result=False)
         meta = dict(data.meta) | {
             "feature_names": list(data.feature_names),
             "class_names": list(data.class_names),
@@ -550,10 +543,29 @@ def _is_keras(model: Any) -> bool:
     return any(cls.__module__.startswith("keras") for cls in type(model).__mro__)
 
 
-def _skops_dump(obj: Any, path: Path) -> None:
-    import skops.io
+def _classifier_suffix(model: Any) -> str:
+    return ".ubj" if type(model).__name__ == "XGBClassifier" else ".skops"
 
-    skops.io.dump(obj, path)
+
+def _write_classifier(model: Any, path: Path) -> None:
+    """An XGBoost model in its own UBJSON format, any other scikit-learn classifier with skops."""
+    if path.suffix == ".ubj":
+        model.save_model(str(path))
+    else:
+        dump_skops(model, path)
+
+
+def _read_classifier(path: Path, class_ids: list[int]) -> Any:
+    """What :func:`_write_classifier` wrote, with the class ids it was fitted on (``lib.baselines.fit``)."""
+    if path.suffix == ".ubj":
+        from xgboost import XGBClassifier
+
+        model = XGBClassifier()
+        model.load_model(path)
+    else:
+        model = load_skops(path)
+    model.class_ids_ = np.asarray(class_ids, dtype=np.int64)
+    return model
 
 
 # ------------------------------------------------------------------------------------------------ pipeline
@@ -571,15 +583,11 @@ def save_pipeline(pipeline: Any, folder: str | os.PathLike) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     model = pipeline.model
-    _skops_dump(pipeline.preprocessor, tmp / "preprocessor.skops")
+    dump_skops(pipeline.preprocessor, tmp / "preprocessor.skops")
     for name, deep_model in model.deep_models.items():
         deep_model.save(tmp / f"deep_{name}.keras")
-    if type(model.meta).__name__ == "XGBClassifier":
-        meta_file = "meta_xgboost.ubj"
-        model.meta.save_model(str(tmp / meta_file))
-    else:
-        meta_file = f"meta_{model.meta_name}.skops"
-        _skops_dump(model.meta, tmp / meta_file)
+    meta_file = f"meta_{model.meta_name}{_classifier_suffix(model.meta)}"
+    _write_classifier(model.meta, tmp / meta_file)
     manifest = {
         **pipeline.manifest,
         "format": PIPELINE_FORMAT,
@@ -601,7 +609,6 @@ def save_pipeline(pipeline: Any, folder: str | os.PathLike) -> Path:
 def load_pipeline(folder: str | os.PathLike) -> Any:
     """Read a folder written by :func:`save_pipeline` (no pickle: skops with trusted types, .keras, UBJSON)."""
     import keras
-    from xgboost import XGBClassifier
 
     from lib import fusion
 
@@ -614,12 +621,7 @@ def load_pipeline(folder: str | os.PathLike) -> Any:
     if manifest.get("format") != PIPELINE_FORMAT:
         raise ValueError(f"{folder}: pipeline format {manifest.get('format')!r}, this code reads {PIPELINE_FORMAT}")
     deep_models = {name: keras.models.load_model(folder / f"deep_{name}.keras") for name in manifest["deep_models"]}
-    if manifest["meta_file"].endswith(".ubj"):
-        meta = XGBClassifier()
-        meta.load_model(folder / manifest["meta_file"])
-    else:
-        meta = load_skops(folder / manifest["meta_file"])
-    meta.class_ids_ = np.asarray(manifest["meta_class_ids"], dtype=np.int64)
+    meta = _read_classifier(folder / manifest["meta_file"], manifest["meta_class_ids"])
     model = fusion.FusionModel(
         deep_models, meta, manifest["meta_name"], manifest["inputs"], len(manifest["class_names"])
     )
