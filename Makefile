@@ -1,11 +1,17 @@
-# Thin wrapper: the work is done by lib/ (see README.md). Variables: DATASET, DATA_DIR, PARAMS, PYTHON.
+# Thin wrapper: the work is done by lib/ (see README.md). Variables: DATASET, DATA_DIR, NAME, PARAMS, PYTHON.
+# DATA_DIR and NAME reach Python as one argument each, whatever they hold (spaces, quotes, apostrophes):
+# make reproduce DATA_DIR="/data/my flows" NAME="first try".
 # PARAMS passes notebook parameters, e.g. PARAMS="-p SAMPLE_ROWS 20000 -p N_SEEDS 1".
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 DATASET ?= iot23
 DATA_DIR ?=
+NAME ?=
 PARAMS ?=
+
+# $(call quote,TEXT): TEXT as one single-quoted shell word (an apostrophe inside becomes '\'')
+quote = '$(subst ','\'',$(1))'
 
 .PHONY: setup reproduce test test-unit test-data test-smoke lint data lab bench clean-cache
 
@@ -21,7 +27,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 ## reproduce: set up, get the data, run every notebook in order for DATASET (default iot23)
 reproduce: setup
-	$(BIN)/python -m lib.runner --dataset $(DATASET) $(if $(DATA_DIR),-p DATA_DIR $(DATA_DIR)) $(PARAMS)
+	$(BIN)/python -m lib.runner --dataset $(call quote,$(DATASET)) $(if $(DATA_DIR),-p DATA_DIR $(call quote,$(DATA_DIR))) $(if $(NAME),-p NAME $(call quote,$(NAME))) $(PARAMS)
 
 ## test: lint, then all three test tiers: unit, data (needs the mirror: IOT_BOTNET_DATA_DIR), smoke (notebooks)
 test: setup lint
@@ -41,9 +47,13 @@ lint: setup
 	$(BIN)/ruff check lib tests notebooks benchmarks
 	$(BIN)/ruff format --check lib tests notebooks benchmarks
 
-## data: download the IoT-23 scenarios of the registry into data/ (sha256 checked)
+# what `make data` runs: the folder comes from the environment, never pasted into Python source
+FETCH = import logging, os; logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"); \
+	from lib import datasets; datasets.fetch(os.environ["DATASET"], os.environ["DATA_DIR"] or None)
+
+## data: download the registry's files of DATASET (IoT-23: its scenarios) into DATA_DIR, default data/ (sha256 checked)
 data: setup
-	$(BIN)/python -c "from lib import datasets; datasets.fetch('iot23', '$(DATA_DIR)' or None)"
+	DATASET=$(call quote,$(DATASET)) DATA_DIR=$(call quote,$(DATA_DIR)) $(BIN)/python -c $(call quote,$(FETCH))
 
 ## bench: the four benchmarks at a size for this machine (figures in benchmarks/README.md)
 bench: setup

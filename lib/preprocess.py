@@ -101,6 +101,7 @@ class PrepConfig:
     keep_identifiers: bool = False  # True leaks addresses/ports/times into the features
     drop_partial_columns: bool = True  # drop features absent from whole source files
     drop_columns: tuple[str, ...] = ()  # extra columns to leave out
+    allow_columns: tuple[str, ...] = ()  # columns used as features although flagged (identifier, label leak)
     max_categories: int = 32  # one-hot: at most this many columns per categorical feature
     smote: bool = False  # paper 2: SMOTE on the training rows only (the balanced set D2)
     smote_k: int = 5
@@ -111,8 +112,9 @@ class PrepConfig:
     def from_parameters(cls, parameters: dict[str, Any]) -> PrepConfig:
         """From notebook 01's parameters: each field is the parameter of the same name in upper case."""
         values = {f: parameters[f.upper()] for f in cls.__dataclass_fields__ if f.upper() in parameters}
-        if isinstance(values.get("drop_columns"), str):
-            values["drop_columns"] = tuple(c.strip() for c in values["drop_columns"].split(",") if c.strip())
+        for name in ("drop_columns", "allow_columns"):
+            if isinstance(values.get(name), str):
+                values[name] = tuple(c.strip() for c in values[name].split(",") if c.strip())
         return cls(**values)
 
 
@@ -134,6 +136,10 @@ class PrepReport:
     numeric_columns: list[str] = field(default_factory=list)
     categorical_columns: list[str] = field(default_factory=list)
     smote_rows: int = 0
+    identifier_columns: list[str] = field(default_factory=list)
+    label_columns: list[str] = field(default_factory=list)  # carry the label: never features
+    repairs: list[dict] = field(default_factory=list)  # the loaders' repairs, one per (file, column, kind)
+    imputed: dict[str, dict[str, int]] = field(default_factory=dict)  # feature -> missing / infinite values
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -152,9 +158,18 @@ class PrepReport:
         return pd.Series(counts, name="rows").to_frame()
 
     def dropped_table(self) -> pd.DataFrame:
-        """Which columns were left out, and why."""
+        """Which columns were left out, and why (``ALLOW_COLUMNS`` overrides an identifier or a label leak)."""
         rows = [{"reason": k, "columns": ", ".join(map(str, v))} for k, v in self.dropped_columns.items()]
         return pd.DataFrame(rows, columns=["reason", "columns"])
+
+    def repairs_table(self) -> pd.DataFrame:
+        """Every repair of the input, counted: the loaders' (per file and column) and the imputation of
+        missing and infinite feature values (all rows; the medians come from training rows only)."""
+        rows = list(self.repairs)
+        for col, counts in self.imputed.items():
+            for kind, n in counts.items():
+                rows.append({"file": "(all)", "column": col, "repair": f"{kind} value imputed", "count": n})
+        return pd.DataFrame(rows, columns=["file", "column", "repair", "count"])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -245,9 +260,20 @@ def split_indices(y: np.ndarray, test_size: float, val_size: float, seed: int) -
 
 
 # --------------------------------------------------------------------------------------------------
-def select_features(df: pd.DataFrame, train_idx: np.ndarray, cfg: PrepConfig) -> tuple[list[str], list[str], dict]:
-    """Numeric and categorical feature columns, chosen on training rows; ``dropped`` says why others went."""
+def select_features(
+    df: pd.DataFrame, train_idx: np.ndarray, cfg: PrepConfig, y_train: np.ndarray | None = None
+) -> tuple[list[str], list[str], dict]:
+    """Numeric and categorical feature columns, chosen on training rows; ``dropped`` says why others went.
+
+    Never features: identifiers (unless ``keep_identifiers``), columns that carry the label by name
+    (:func:`lib.datasets.label_columns`) and columns that alone predict ``y_train`` perfectly
+    (:func:`perfect_predictors`); ``allow_columns`` overrides the last three for the columns it names.
+    """
     dropped: dict[str, list[str]] = {}
+    unknown = sorted(set(cfg.drop_columns + cfg.allow_columns) - set(df.columns))
+    if unknown:
+        raise ValueError(f"DROP_COLUMNS/ALLOW_COLUMNS name columns that do not exist: {unknown}")
+    allowed = set(cfg.allow_columns)
     ids = datasets.identifier_columns(df)
     if cfg.keep_identifiers:
         warnings.warn(
@@ -256,22 +282,25 @@ def select_features(df: pd.DataFrame, train_idx: np.ndarray, cfg: PrepConfig) ->
             stacklevel=2,
         )
     else:
-        dropped["identifier"] = ids
+        dropped["identifier"] = [c for c in ids if c not in allowed]
+    dropped["carries_the_label (name)"] = [c for c in datasets.label_columns(df) if c not in allowed]
     candidates = datasets.feature_columns(df, keep_identifiers=cfg.keep_identifiers)
-    unknown = sorted(set(cfg.drop_columns) - set(df.columns))
-    if unknown:
-        raise ValueError(f"DROP_COLUMNS names columns that do not exist: {unknown}")
+    candidates += [c for c in df.columns if c in allowed and c not in candidates]
     dropped["asked"] = [c for c in candidates if c in cfg.drop_columns]
     candidates = [c for c in candidates if c not in cfg.drop_columns]
 
     empty = [c for c in candidates if df[c].isna().all()]
-    if empty:
+    if empty and len(empty) == len(candidates):
         files = ", ".join(sorted(map(str, df["source_file"].unique()))[:5])
         raise datasets.DataError(
             f"{files}: column(s) {empty} have no value in any row (all NaN/empty), so the median imputer "
             f"cannot fill them. Fix: check the delimiter and header of these files, or leave the column(s) out "
             f"with DROP_COLUMNS={','.join(empty)!r}"
         )
+    if empty:
+        log.warning("dropped %d feature(s) with no value in any row: %s", len(empty), empty)
+        dropped["no_value_in_any_row"] = empty
+        candidates = [c for c in candidates if c not in empty]
     if cfg.drop_partial_columns and "source_file" in df and df["source_file"].nunique() > 1:
         present = df[candidates].notna().groupby(df["source_file"], observed=True).any()
         partial = [c for c in candidates if not present[c].all()]
@@ -294,11 +323,51 @@ def select_features(df: pd.DataFrame, train_idx: np.ndarray, cfg: PrepConfig) ->
             seen.setdefault(key, c)
     dropped["duplicate_of_other_in_train"] = duplicate
     candidates = [c for c in candidates if c not in duplicate]
+    if y_train is not None:
+        leaks = [c for c in perfect_predictors(train[candidates], y_train) if c not in allowed]
+        if leaks:
+            log.warning(
+                "left out %s: each alone predicts the label of every training row (a label leak). If a column is "
+                "a genuine feature, keep it with ALLOW_COLUMNS=%r",
+                leaks,
+                ",".join(leaks),
+            )
+        dropped["predicts_the_label_alone"] = leaks
+        candidates = [c for c in candidates if c not in leaks]
     numeric = [c for c in candidates if pd.api.types.is_numeric_dtype(df[c])]
     categorical = [c for c in candidates if c not in numeric]
     if not numeric and not categorical:
         raise datasets.DataError("no feature column is left after selection. Fix: check the files' columns")
     return numeric, categorical, {k: v for k, v in dropped.items() if v}
+
+
+def perfect_predictors(train: pd.DataFrame, y: np.ndarray, max_share: float = 0.05) -> list[str]:
+    """Columns whose value alone gives the class of every training row: each distinct value (missing
+    included) occurs with one class only. Columns with many distinct values (more than ``max_share`` of the
+    rows, at least 10) are not tested: near-unique values "predict" anything and say nothing."""
+    if len(np.unique(y)) < 2:
+        return []
+    limit = max(10, int(max_share * len(train)))
+    flagged = []
+    for col in train.columns:
+        codes, uniques = pd.factorize(train[col], use_na_sentinel=False)
+        if len(uniques) > limit:
+            continue
+        pairs = np.unique(codes.astype(np.int64) * (int(y.max()) + 1) + y)
+        if len(pairs) == len(uniques):
+            flagged.append(col)
+    return flagged
+
+
+def imputation_counts(df: pd.DataFrame, numeric: list[str]) -> dict[str, dict[str, int]]:
+    """Per numeric feature, the rows whose value is missing or infinite: the values the imputer fills."""
+    counts = {}
+    for col in numeric:
+        values = df[col].to_numpy(dtype=np.float64, na_value=np.nan)
+        inf, nan = int(np.isinf(values).sum()), int(np.isnan(values).sum())
+        if inf or nan:
+            counts[col] = {k: v for k, v in {"missing": nan, "infinite": inf}.items() if v}
+    return counts
 
 
 def _inf_to_nan(X):
@@ -384,7 +453,9 @@ def missing_summary(df: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------------
 def prepare(df: pd.DataFrame, cfg: PrepConfig) -> tuple[PreparedData, ColumnTransformer, PrepReport]:
     """Everything from a loaded frame to train/val/test arrays; fitted on training rows only."""
-    report = PrepReport(rows_loaded=len(df))
+    report = PrepReport(rows_loaded=len(df), repairs=list(df.attrs.get("repairs", [])))
+    report.identifier_columns = datasets.identifier_columns(df)
+    report.label_columns = datasets.label_columns(df)
     df = sample_rows(df, cfg.sample_rows, cfg.seed)
     report.rows_after_sample = len(df)
     dedup_columns = datasets.feature_columns(df, keep_identifiers=cfg.keep_identifiers)
@@ -394,8 +465,9 @@ def prepare(df: pd.DataFrame, cfg: PrepConfig) -> tuple[PreparedData, ColumnTran
     report.rows_after_dedup = len(df)
     df, y, class_names = make_labels(df, cfg, report)
     idx = split_indices(y, cfg.test_size, cfg.val_size, cfg.seed)
-    numeric, categorical, report.dropped_columns = select_features(df, idx["train"], cfg)
+    numeric, categorical, report.dropped_columns = select_features(df, idx["train"], cfg, y[idx["train"]])
     report.numeric_columns, report.categorical_columns = numeric, categorical
+    report.imputed = imputation_counts(df, numeric)
 
     pre = build_preprocessor(numeric, categorical, cfg.max_categories)
     features = numeric + categorical
@@ -404,7 +476,8 @@ def prepare(df: pd.DataFrame, cfg: PrepConfig) -> tuple[PreparedData, ColumnTran
     X = {"train": X_train}
     for split in ("val", "test"):
         X[split] = pre.transform(df.iloc[idx[split], positions]).astype(np.float32, copy=False)
-    keep_cols = [c for c in df.columns if c in registry.LABEL_COLUMNS or c in datasets.identifier_columns(df)]
+    kept = set(registry.LABEL_COLUMNS) | set(datasets.identifier_columns(df)) | set(datasets.label_columns(df))
+    keep_cols = [c for c in df.columns if c in kept]
     keep_cols += ["source_file"] if "source_file" in df and "source_file" not in keep_cols else []
     rows = {s: df.iloc[i][keep_cols].reset_index(drop=True) for s, i in idx.items()}
     for s, i in idx.items():

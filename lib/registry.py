@@ -207,3 +207,44 @@ IDENTIFIER_COLUMNS: frozenset[str] = frozenset(
     }
 )  # fmt: skip
 LABEL_COLUMNS = ("label", "label_detail", "is_attack")
+
+# Identifier names of other public flow data sets, in any spelling: matched after lower-casing and removing
+# everything but letters and digits ("Src IP" = "src_ip" = "srcip"). UNSW-NB15 (srcip, sport, dstip, dsport,
+# Stime, Ltime), TON_IoT (src_ip, dst_port, ts), CSE-CIC-IDS2018 (Dst Port, Timestamp), IoTID20 (Flow_ID,
+# Src_IP, ...), Zeek, Argus and packet-level exports.
+IDENTIFIER_SPELLINGS: frozenset[str] = frozenset(
+    {
+        "srcip", "dstip", "sip", "dip", "srcaddr", "dstaddr", "sourceip", "destinationip", "sourceaddress",
+        "destinationaddress", "ipsrc", "ipdst", "sport", "dport", "dsport", "srcport", "dstport", "sourceport",
+        "destinationport", "tcpsrcport", "tcpdstport", "udpsrcport", "udpdstport", "stime", "ltime", "starttime",
+        "endtime", "timestamp", "time", "date", "datetime", "frametime", "ts", "flowid", "uid", "idorigh",
+        "idorigp", "idresph", "idrespp", "srcmac", "dstmac", "ethsrc", "ethdst", "pkseqid",
+    }
+)  # fmt: skip
+# Names of columns that hold a label or an attack category: when they are not LABEL_COLUMN they leak it, so
+# they are never features (UNSW-NB15 attack_cat/Label, TON_IoT type/label, IoTID20 Cat/Sub_Cat/Label, CTU
+# detailed labels, BoT-IoT attack/category/subcategory).
+LABEL_LIKE_NAMES: frozenset[str] = frozenset(
+    {
+        "label", "labels", "class", "classes", "attack", "attackcat", "attackcategory", "attacktype", "attackname",
+        "category", "subcategory", "cat", "subcat", "type", "detailedlabel", "detlabel", "family", "malware",
+        "malicious", "target", "traffic", "tag",
+    }
+)  # fmt: skip
+
+
+# --- column layouts of headerless public files ----------------------------------------------------
+# UNSW-NB15's four data files (UNSW-NB15_1.csv ... UNSW-NB15_4.csv) have no header row. Their 49 column names
+# are published in NUSW-NB15_features.csv, which ships with the data set
+# (https://research.unsw.edu.au/projects/unsw-nb15-dataset); spelt here exactly as there, including the
+# stray space in column 44, "ct_src_ ltm".
+UNSW_NB15_COLUMNS: tuple[str, ...] = (
+    "srcip", "sport", "dstip", "dsport", "proto", "state", "dur", "sbytes", "dbytes", "sttl", "dttl", "sloss",
+    "dloss", "service", "Sload", "Dload", "Spkts", "Dpkts", "swin", "dwin", "stcpb", "dtcpb", "smeansz", "dmeansz",
+    "trans_depth", "res_bdy_len", "Sjit", "Djit", "Stime", "Ltime", "Sintpkt", "Dintpkt", "tcprtt", "synack",
+    "ackdat", "is_sm_ips_ports", "ct_state_ttl", "ct_flw_http_mthd", "is_ftp_login", "ct_ftp_cmd", "ct_srv_src",
+    "ct_srv_dst", "ct_dst_ltm", "ct_src_ ltm", "ct_src_dport_ltm", "ct_dst_sport_ltm", "ct_dst_src_ltm",
+    "attack_cat", "Label",
+)  # fmt: skip
+# COLUMN_NAMES parameter value -> the names of a headerless file's columns, in order.
+COLUMN_LAYOUTS: dict[str, tuple[str, ...]] = {"unsw-nb15": UNSW_NB15_COLUMNS}

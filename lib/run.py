@@ -41,6 +41,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import shlex
 import shutil
 from collections.abc import Iterable, Mapping
@@ -50,7 +51,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lib import session
+from lib import registry, session
 from lib.preprocess import PreparedData
 
 MANIFEST = "manifest.json"
@@ -70,7 +71,7 @@ STAGES: dict[str, tuple[str, str]] = {
 #: would silently describe data it does not read, so :meth:`RunDir.begin` refuses them.
 DATA_PARAMETERS = ("DATASET", "SAMPLE_ROWS", "DATA_FILES", "LABEL_COLUMN", "BENIGN_LABELS")
 #: Parameters that do not change a stage's results (where things are), left out of its fingerprint.
-LOCATION_PARAMETERS = ("RUN_DIR", "DATA_DIR", "FIGURES_DIR")
+LOCATION_PARAMETERS = ("RUN_DIR", "DATA_DIR", "FIGURES_DIR", "NAME")
 
 # Types a skops file of this project may contain beyond skops' own defaults: the preprocessor's functions,
 # forest trees and the SVM's calibration. Anything else in a file is refused (see load_skops).
@@ -274,6 +275,13 @@ class RunDir:
                 f"values first, or pass the values notebook 01 used"
             )
 
+    @property
+    def name(self) -> str:
+        """The run's name (notebook 01's ``NAME``): names its figure folder and every title. Runs prepared
+        before names existed fall back to their ``DATASET``, then to the folder's name."""
+        prepared = self._recorded_parameters("prepared")
+        return prepared.get("NAME") or prepared.get("DATASET") or self.path.name
+
     # -------------------------------------------------------------------------------- other locations
     def notebook_path(self, notebook: str) -> Path:
         """Where the runner writes the executed copy of ``notebook``."""
@@ -303,6 +311,25 @@ def notebook_defaults(notebook: str) -> dict[str, Any]:
             except ValueError:
                 continue
     return defaults
+
+
+def default_name(dataset: str, data_files: str = "") -> str:
+    """The name of a run when ``NAME`` is not given: the registered data set, else the stem of the user's
+    first data file, folder or glob (``runs/<name>``, ``figures/<name>``), so two data sets never share a folder."""
+    first = next((item.strip() for item in str(data_files or "").split(",") if item.strip()), "")
+    if dataset in registry.DATASETS or not first:
+        return dataset
+    stem = Path(first.rstrip("/")).name
+    stem = re.split(r"[*?\[]", stem)[0] or Path(first.rstrip("/")).parent.name or dataset
+    stem = re.sub(r"(\.(csv|tsv|txt|log|labeled|parquet|gz))+$", "", stem, flags=re.I)
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._-") or dataset
+
+
+def run_names(parameters: Mapping[str, Any]) -> dict[str, str]:
+    """``NAME`` and ``RUN_DIR`` of notebook 01, defaults filled in: the name from :func:`default_name`, the
+    folder ``runs/<NAME>``."""
+    name = parameters.get("NAME") or default_name(parameters["DATASET"], parameters.get("DATA_FILES", ""))
+    return {"NAME": name, "RUN_DIR": parameters.get("RUN_DIR") or f"runs/{name}"}
 
 
 def variant(stage: str, train_split: str) -> str:
@@ -458,7 +485,7 @@ class Stage:
         if stem.with_suffix(".keras").exists():
             import keras
 
-            return keras.models.load_model(stem.with_suffix(".keras"))
+            return keras.models.load_model(stem.with_suffix(".keras"), safe_mode=True)
         if not stem.with_suffix(".json").exists():
             self._file(f"models/{name}_seed{seed}.*")  # the error: names the model and what the stage ran with
         sidecar = json.loads(stem.with_suffix(".json").read_text())
@@ -572,6 +599,33 @@ def _read_classifier(path: Path, class_ids: list[int]) -> Any:
 PIPELINE_FORMAT = 2
 
 
+def _pipeline_file(
+    folder: Path, key: str, name: Any, value: Any = None, suffixes: tuple[str, ...] | None = None
+) -> Path:
+    """``folder / name`` for a file of a pipeline folder; a :class:`ValueError` unless ``name`` is a plain file
+    name (no separator, no ``..``, so never absolute) of an existing file inside ``folder`` (a link pointing out
+    of the folder is refused too). ``key`` is the manifest key that named it ("" for the fixed names) and
+    ``value`` what the manifest holds there, when ``name`` is built from it (``deep_<value>.keras``)."""
+    value = name if value is None else value
+    if not isinstance(name, str) or not name:
+        problem = "it is not a file name"
+    elif "/" in name or "\\" in name or "\0" in name or name in (".", ".."):
+        problem = "not a plain file name: a pipeline folder refers only to files inside itself"
+    elif suffixes and not name.endswith(suffixes):
+        problem = f"the file name must end with one of {list(suffixes)}"
+    elif (folder / name).resolve().parent != folder.resolve():
+        problem = "it is a link to a file outside the folder"
+    elif not (folder / name).is_file():
+        problem = "no such file in the folder"
+    else:
+        return folder / name
+    what = f"{key} names {value!r}" if key else repr(value)
+    raise ValueError(
+        f"{folder / MANIFEST}: {what}, which is refused ({problem}). Fix: save the pipeline again "
+        f"(notebooks/04_decision_fusion.ipynb), or restore the folder as lib.run.save_pipeline wrote it"
+    )
+
+
 def save_pipeline(pipeline: Any, folder: str | os.PathLike) -> Path:
     """Write a :class:`lib.fusion.FusionPipeline` into ``folder``: ``manifest.json``, ``preprocessor.skops``,
     ``deep_<name>.keras`` and the meta-classifier (``meta_xgboost.ubj`` or ``meta_<name>.skops``).
@@ -607,9 +661,13 @@ def save_pipeline(pipeline: Any, folder: str | os.PathLike) -> Path:
 
 
 def load_pipeline(folder: str | os.PathLike) -> Any:
-    """Read a folder written by :func:`save_pipeline` (no pickle: skops with trusted types, .keras, UBJSON)."""
-    import keras
+    """Read a folder written by :func:`save_pipeline` (no pickle: skops with trusted types, .keras with Keras'
+    ``safe_mode``, UBJSON).
 
+    The folder refers only to files inside itself: every file its manifest names must be a plain file name
+    (no folder, no ``..``, no link out of the folder) of a file that exists there. All of them are checked
+    before any is opened, so a crafted manifest is a :class:`ValueError` and nothing outside is read.
+    """
     from lib import fusion
 
     folder = Path(folder)
@@ -617,13 +675,26 @@ def load_pipeline(folder: str | os.PathLike) -> Any:
         raise FileNotFoundError(
             f"{folder / MANIFEST} not found: run notebooks/04_decision_fusion.ipynb for this RUN_DIR first"
         )
-    manifest = json.loads((folder / MANIFEST).read_text())
+    manifest = json.loads(_pipeline_file(folder, "", MANIFEST).read_text())
     if manifest.get("format") != PIPELINE_FORMAT:
         raise ValueError(f"{folder}: pipeline format {manifest.get('format')!r}, this code reads {PIPELINE_FORMAT}")
-    deep_models = {name: keras.models.load_model(folder / f"deep_{name}.keras") for name in manifest["deep_models"]}
-    meta = _read_classifier(folder / manifest["meta_file"], manifest["meta_class_ids"])
+    names = manifest.get("deep_models")
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise ValueError(
+            f"{folder / MANIFEST}: 'deep_models' must be a list of model names, not {names!r}. Fix: save the "
+            f"pipeline again (notebooks/04_decision_fusion.ipynb)"
+        )
+    deep_files = {name: _pipeline_file(folder, "deep_models", f"deep_{name}.keras", name) for name in names}
+    meta_file = _pipeline_file(folder, "meta_file", manifest.get("meta_file"), suffixes=(".ubj", ".skops"))
+    preprocessor_file = _pipeline_file(folder, "", "preprocessor.skops")
+    deep_models = {}
+    if deep_files:
+        import keras
+
+        deep_models = {name: keras.models.load_model(path, safe_mode=True) for name, path in deep_files.items()}
+    meta = _read_classifier(meta_file, manifest["meta_class_ids"])
     model = fusion.FusionModel(
         deep_models, meta, manifest["meta_name"], manifest["inputs"], len(manifest["class_names"])
     )
-    preprocessor = load_skops(folder / "preprocessor.skops")
+    preprocessor = load_skops(preprocessor_file)
     return fusion.FusionPipeline(preprocessor, model, manifest["class_names"], manifest["ignored_columns"], manifest)

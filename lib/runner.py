@@ -3,13 +3,15 @@
     python -m lib.runner --dataset iot23                      # every notebook, default parameters
     python -m lib.runner --dataset cicids2017 -p SAMPLE_ROWS 20000 --only 01
     python -m lib.runner --dataset csv -p DATA_FILES my.csv -p LABEL_COLUMN label -p BENIGN_LABELS normal
+    python -m lib.runner --dataset zeek -p DATA_FILES captures/         # any labelled Zeek conn logs
 
 Parameters come from ``notebooks/params/<dataset>.yaml`` (if present), then from ``-p NAME VALUE``.
 Each notebook is passed the names its ``parameters`` cell declares. A name that no notebook declares is an
 error (papermill itself only warns about an unknown name, so a typo would pass silently), and so is a name
 given with ``-p`` that none of the selected notebooks declares (``--only 03 -p SAMPLE_ROWS 2000`` would
 otherwise run notebook 03 on the rows notebook 01 prepared earlier, not on 2,000). Executed notebooks go to
-``RUN_DIR/notebooks/`` (``runs/<dataset>/`` by default), one progress line per notebook; a failure names the
+``RUN_DIR/notebooks/`` (``runs/<NAME>/`` by default; ``NAME`` defaults to the registered data set, or the
+stem of the user's first data file, so two data sets never share a folder), one progress line per notebook; a failure names the
 notebook and the cell.
 """
 
@@ -26,7 +28,7 @@ from pathlib import Path
 import papermill
 import yaml
 
-from lib.run import LOCATION_PARAMETERS, RunDir
+from lib.run import LOCATION_PARAMETERS, RunDir, default_name
 from lib.session import REPO_ROOT
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
@@ -75,7 +77,9 @@ def run(
     log = log or functools.partial(print, flush=True)
     if output_dir:
         Path(output_dir).mkdir(parents=True, exist_ok=True)
-    params = {"DATASET": dataset, "RUN_DIR": f"runs/{dataset}", **dataset_parameters(dataset), **(parameters or {})}
+    given = {**dataset_parameters(dataset), **(parameters or {})}
+    name = given.get("NAME") or default_name(dataset, given.get("DATA_FILES", ""))
+    params = {"DATASET": dataset, "NAME": name, "RUN_DIR": f"runs/{name}", **given}
     selected = notebooks(only)
     if not selected:
         raise FileNotFoundError(f"no notebook matches {list(only or [])} in {NOTEBOOK_DIR}")
@@ -121,21 +125,35 @@ def run(
     return executed
 
 
-def _parse_value(text: str):
-    """``-p`` values: Python literals (numbers, True/False, quoted strings), else the raw string."""
+def parse_value(text: str, type_name: str | None = None):
+    """A ``-p`` value as the type its parameter declares (``type_name``, papermill's inferred type): the text
+    itself for ``str`` parameters (``-p BENIGN_LABELS 0`` is the label "0", ``0,1`` two labels), else a
+    Python literal (numbers, True/False), else the raw string."""
+    if type_name == "str":
+        return text
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError):
         return text
 
 
+def declared_types() -> dict[str, str]:
+    """Each parameter name of any notebook and its declared type (``str``, ``int``, ...)."""
+    return {
+        name: spec["inferred_type_name"] for path in notebooks() for name, spec in notebook_parameters(path).items()
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dataset", default="iot23", help="iot23, cicids2017, botiot or csv")
+    parser.add_argument(
+        "--dataset", default="iot23", help="iot23, cicids2017, botiot, zeek (any labelled Zeek conn log) or csv"
+    )
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
     parser.add_argument("--only", nargs="*", help="notebook name prefixes to run, e.g. 01 02")
     args = parser.parse_args(argv)
-    params = {name: _parse_value(value) for name, value in args.parameter}
+    types = declared_types()
+    params = {name: parse_value(value, types.get(name)) for name, value in args.parameter}
     try:
         run(args.dataset, params, only=args.only)
     except (RuntimeError, ValueError, FileNotFoundError) as err:

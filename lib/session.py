@@ -12,7 +12,7 @@ import os
 import random
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,27 @@ def parameters(namespace: Mapping[str, Any]) -> dict[str, Any]:
     declared = namespace.get("__annotations__") or {
         name: None for name, value in namespace.items() if _PARAMETER_NAME.match(name) and isinstance(value, plain)
     }
-    return {name: namespace[name] for name in sorted(declared) if _PARAMETER_NAME.match(name) and name in namespace}
+    names = [name for name in sorted(declared) if _PARAMETER_NAME.match(name) and name in namespace]
+    if isinstance(namespace, MutableMapping):  # the notebook's globals: its code sees the coerced values too
+        for name in names:
+            namespace[name] = coerce(namespace[name], declared[name])
+    return {name: coerce(namespace[name], declared[name]) for name in names}
+
+
+def coerce(value: Any, declared: Any) -> Any:
+    """``value`` as the type its parameter declares. Papermill's ``-p`` guesses types from the text, so
+    ``-p BENIGN_LABELS 0`` arrives as the integer 0 and ``0,1`` (through other tools) as a tuple; a ``str``
+    parameter gets its text back (``"0"``, ``"0,1"``), and an ``int`` or ``float`` parameter given as text is
+    converted. Anything else is returned unchanged."""
+    if declared in (str, "str") and not isinstance(value, str) and value is not None:
+        if isinstance(value, list | tuple | set):
+            return ",".join(str(v) for v in value)
+        return str(value).lower() if isinstance(value, bool) else str(value)
+    if declared in (float, "float") and isinstance(value, int | str) and not isinstance(value, bool):
+        return float(value)
+    if declared in (int, "int") and isinstance(value, str):
+        return int(value)
+    return value
 
 
 def setup(seed: int, *packages: str) -> None:

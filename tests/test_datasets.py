@@ -85,9 +85,12 @@ def test_other_ctu_zeek_logs_with_background_label(tmp_path, caplog):
     path = _zeek_with_separate_label_columns(tmp_path / "conn.log.labeled")
     with caplog.at_level(logging.WARNING):
         df = datasets.read_zeek_conn(path)
-    assert "1 Background flows" in caplog.text
+    assert "flows labelled 'Background' dropped" in caplog.text
+    assert [(r["repair"], r["count"]) for r in df.attrs["repairs"]] == [
+        ("flows labelled 'Background' dropped (IGNORE_LABELS)", 1)
+    ]
     assert list(df["label"].astype(str)) == ["C&C", "Benign"]
-    kept = datasets.read_zeek_conn(path, background="keep")
+    kept = datasets.read_zeek_conn(path, benign_labels="Benign", ignore_labels=())
     assert len(kept) == 3 and kept["label"].astype(str).iloc[0] == "Background"
 
 

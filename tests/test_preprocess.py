@@ -135,12 +135,38 @@ def test_one_class_data_is_a_clear_error(mirror):
         preprocess.prepare(honeypots, PrepConfig())
 
 
-def test_all_nan_feature_column_is_a_clear_error():
+def test_all_nan_feature_column_is_dropped_and_said_and_only_empty_columns_are_an_error():
     df = flows().assign(empty=np.float32(np.nan))
+    data, _, report = preprocess.prepare(df, PrepConfig())
+    assert "empty" not in data.feature_names and report.dropped_columns["no_value_in_any_row"] == ["empty"]
+    nothing = df[["empty", "label", "label_detail", "is_attack", "source_file"]]
     with pytest.raises(DataError, match=r"a\.log, b\.log: column\(s\) \['empty'\] have no value.*DROP_COLUMNS='empty'"):
-        preprocess.prepare(df, PrepConfig())
-    data, _, _ = preprocess.prepare(df, PrepConfig(drop_columns=("empty",)))
-    assert "empty" not in data.feature_names
+        preprocess.prepare(nothing, PrepConfig(dedup=False))
+
+
+def test_a_column_that_alone_predicts_the_label_is_left_out_and_can_be_allowed(caplog):
+    df = flows(families=("Benign", "DDoS", "C&C"))
+    df["family_code"] = df["label"].cat.codes.astype(np.float32)  # a label-encoded category: the label itself
+    df["attack_cat"] = df["label"]  # a label column by its name
+    df.attrs["label_columns"] = ["attack_cat"]
+    with caplog.at_level(logging.WARNING):
+        data, _, report = preprocess.prepare(df, PrepConfig(label_mode="multiclass"))
+    assert report.dropped_columns["predicts_the_label_alone"] == ["family_code"]
+    assert report.dropped_columns["carries_the_label (name)"] == ["attack_cat"]
+    assert not {"family_code", "attack_cat"} & {n.split("_")[0] for n in data.feature_names}
+    assert "ALLOW_COLUMNS='family_code'" in caplog.text
+    allowed, _, _ = preprocess.prepare(df, PrepConfig(label_mode="multiclass", allow_columns=("family_code",)))
+    assert "family_code" in allowed.feature_names
+    assert "duration" in data.feature_names  # ordinary, overlapping features stay
+
+
+def test_imputed_values_are_counted_per_column():
+    df = flows()
+    _, _, report = preprocess.prepare(df, PrepConfig(dedup=False))
+    assert report.imputed["duration"]["missing"] == int(df["duration"].isna().sum()) > 0
+    assert report.imputed["byte_rate"]["infinite"] == int(np.isinf(df["byte_rate"]).sum()) > 0
+    table = report.repairs_table()
+    assert set(table["column"]) >= {"duration", "byte_rate"}
 
 
 def test_columns_missing_from_a_whole_file_are_dropped():

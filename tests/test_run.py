@@ -244,3 +244,78 @@ def test_staleness_is_found_through_every_path_of_the_stage_graph(tmp_path):
     (folder.path / "anomaly" / "manifest.json").write_text(json.dumps(anomaly))
     with pytest.raises(run.StaleArtefactError, match=r"fusion \(made by 04_decision_fusion\.ipynb\) is stale"):
         folder.open("anomaly")
+
+
+# ------------------------------------------------------------------------------ a pipeline folder is self-contained
+def _pipeline_folder(tmp_path, **manifest):
+    """A pipeline folder whose files exist (their bytes do not matter: the tests stop before any is parsed)."""
+    folder = tmp_path / "pipeline"
+    folder.mkdir()
+    for name in ("preprocessor.skops", "deep_cnn_lstm.keras", "meta_xgboost.ubj"):
+        (folder / name).write_bytes(b"not read")
+    defaults = {"format": run.PIPELINE_FORMAT, "deep_models": ["cnn_lstm"], "meta_file": "meta_xgboost.ubj"}
+    defaults |= {"meta_name": "xgboost", "meta_class_ids": [0, 1], "inputs": "proba", "class_names": ["a", "b"]}
+    (folder / run.MANIFEST).write_text(json.dumps(defaults | manifest))
+    return folder
+
+
+@pytest.fixture
+def opened(monkeypatch):
+    """Every model file the pipeline loader opens, recorded instead of parsed."""
+    import keras
+
+    seen = []
+
+    def record(path, *args, **kwargs):
+        seen.append((str(path), kwargs))
+        raise RuntimeError("stop here: the test only looks at what would be opened")
+
+    monkeypatch.setattr(keras.models, "load_model", record)
+    monkeypatch.setattr(run, "_read_classifier", record)
+    monkeypatch.setattr(run, "load_skops", record)
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("meta_file", "OUTSIDE"),  # an absolute path to a file that exists
+        ("meta_file", "../outside.skops"),
+        ("meta_file", "sub/../meta_xgboost.ubj"),
+        ("deep_models", ["x/../../outside"]),
+        ("deep_models", ["cnn_lstm", "/abs"]),
+    ],
+)
+def test_a_manifest_naming_a_file_outside_its_folder_is_refused(tmp_path, opened, key, value):
+    outside = tmp_path / "outside.skops"
+    outside.write_bytes(b"secret")
+    value = str(outside) if value == "OUTSIDE" else value
+    folder = _pipeline_folder(tmp_path, **{key: value})
+    (folder / "deep_x").mkdir()  # so that deep_x/../../outside.keras would resolve
+    with pytest.raises(ValueError, match=rf"manifest\.json: {key} names .*refused.*Fix: save the pipeline again"):
+        run.load_pipeline(folder)
+    assert opened == [], "nothing may be opened once the manifest is refused"
+
+
+def test_a_link_out_of_the_pipeline_folder_is_refused(tmp_path, opened):
+    outside = tmp_path / "outside.ubj"
+    outside.write_bytes(b"secret")
+    folder = _pipeline_folder(tmp_path, meta_file="meta_linked.ubj")
+    (folder / "meta_linked.ubj").symlink_to(outside)
+    with pytest.raises(ValueError, match=r"meta_file names 'meta_linked\.ubj'.*link to a file outside"):
+        run.load_pipeline(folder)
+    assert opened == []
+
+
+def test_a_manifest_naming_a_missing_file_is_refused(tmp_path, opened):
+    folder = _pipeline_folder(tmp_path, deep_models=["cnn_lstm", "gru"])
+    with pytest.raises(ValueError, match=r"deep_models names 'gru'.*no such file in the folder"):
+        run.load_pipeline(folder)
+    assert opened == []
+
+
+def test_keras_models_of_a_pipeline_load_in_safe_mode(tmp_path, opened):
+    folder = _pipeline_folder(tmp_path)
+    with pytest.raises(RuntimeError, match="stop here"):
+        run.load_pipeline(folder)
+    assert opened == [(str(folder / "deep_cnn_lstm.keras"), {"safe_mode": True})]

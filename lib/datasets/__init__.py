@@ -8,12 +8,15 @@ Every loader returns one tidy DataFrame, one row per flow:
   source has) and ``is_attack`` (0/1);
 * identifier columns (addresses, ports, timestamps, flow ids, Zeek uid, ``source_file``, IoT-23
   ``scenario``) kept for analysis but listed by :func:`identifier_columns`, so that they are never used
-  as features unless asked for.
+  as features unless asked for; columns that carry the label (an attack category, a detailed label) are
+  listed by :func:`label_columns` and never used as features;
+* ``attrs["repairs"]``: every repair the readers made, one record per file, column and kind, with its count.
 
-Formats, one file each: IoT-23 Zeek ``conn.log.labeled`` (:func:`read_zeek_conn`, ``zeek.py``), CICIDS2017
-CICFlowMeter CSVs (:func:`read_cicids_csv`, ``cicids.py``), BoT-IoT Argus CSVs (:func:`read_botiot_csv`,
-``botiot.py``) and any labelled flow table (:func:`read_flow_table`, ``table.py``); the CSV machinery they
-share is in ``csvparse.py``. :func:`load` (this file) reads a whole data set from ``DATA_DIR`` (a mirror
+Formats, one file each: IoT-23 and any other labelled Zeek conn log (:func:`read_zeek_conn`, ``zeek.py``;
+``DATASET="zeek"`` for a user's logs), CICIDS2017 CICFlowMeter CSVs (:func:`read_cicids_csv`, ``cicids.py``),
+BoT-IoT Argus CSVs (:func:`read_botiot_csv`, ``botiot.py``) and any labelled flow table (:func:`read_flow_table`,
+``table.py``; ``DATASET="csv"``); the CSV machinery they share is in ``csvparse.py``. A reader refuses a file
+it cannot read as it is with a :class:`DataError`, or repairs it and counts the repair (``errors.py``). :func:`load` (this file) reads a whole data set from ``DATA_DIR`` (a mirror
 folder with the layout of ``shared/data``), downloading files that have an official address and checking
 their sha256 (``files.py``). Parsed files are cached as Parquet keyed by the source file's sha256
 (``files.py``). :func:`harmonise` puts the files into one schema and :func:`identifier_columns` /
@@ -23,6 +26,7 @@ their sha256 (``files.py``). Parsed files are cached as Parquet keyed by the sou
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -33,7 +37,7 @@ from tqdm import tqdm
 from lib import registry
 from lib.datasets.botiot import read_botiot_csv
 from lib.datasets.cicids import read_cicids_csv
-from lib.datasets.errors import DataError
+from lib.datasets.errors import DataError, repairs_frame
 from lib.datasets.files import (
     CACHE_DIR_ENV,
     DATA_DIR_ENV,
@@ -43,19 +47,32 @@ from lib.datasets.files import (
     _read_cached,
     cache_dir,
     expand_files,
+    expected_sha256,
     fetch,
+    file_sha256,
+    is_table,
+    is_zeek_log,
     locate,
     resolve_data_dir,
     sha256_file,
     verify_checksum,
 )
-from lib.datasets.schema import feature_columns, guess_identifiers, harmonise, identifier_columns
-from lib.datasets.table import _flow_table_reader, read_flow_table
+from lib.datasets.schema import (
+    feature_columns,
+    guess_identifiers,
+    harmonise,
+    identifier_columns,
+    label_columns,
+    label_like_columns,
+)
+from lib.datasets.table import _flow_table_reader, column_names_from, label_values, read_flow_table
 from lib.datasets.zeek import read_zeek_conn
 
 __all__ = [
     # reading a whole data set
     "load",
+    "load_for",
+    "USER_FORMATS",
     # readers, one per format
     "read_zeek_conn",
     "read_cicids_csv",
@@ -68,6 +85,8 @@ __all__ = [
     "locate",
     "verify_checksum",
     "sha256_file",
+    "file_sha256",
+    "expected_sha256",
     "expand_files",
     "DATA_DIR_ENV",
     "CACHE_DIR_ENV",
@@ -78,8 +97,15 @@ __all__ = [
     "identifier_columns",
     "feature_columns",
     "guess_identifiers",
+    "label_columns",
+    "label_like_columns",
+    "column_names_from",
+    "label_values",
+    "is_table",
+    "is_zeek_log",
     # errors
     "DataError",
+    "repairs_frame",
 ]
 
 _READERS: dict[str, Callable[[Path], pd.DataFrame]] = {
@@ -87,6 +113,7 @@ _READERS: dict[str, Callable[[Path], pd.DataFrame]] = {
     "cicids2017": read_cicids_csv,
     "botiot": read_botiot_csv,
 }
+USER_FORMATS = ("zeek", "csv")  # data sets a user brings: any labelled Zeek conn log, any labelled flow table
 
 
 def load(
@@ -96,31 +123,83 @@ def load(
     label_column: str | None = None,
     benign_labels: str | Iterable[str] | None = None,
     use_cache: bool = True,
+    *,
+    column_names: str | Iterable[str] | None = None,
+    ignore_labels: str | Iterable[str] | None = None,
+    missing_values: str | Iterable[str] | None = None,
 ) -> pd.DataFrame:
-    """Read every file of ``dataset`` (``iot23``, ``cicids2017``, ``botiot`` or ``csv``) into one frame.
+    """Read every file of ``dataset`` into one frame: a registered data set (``iot23``, ``cicids2017``,
+    ``botiot``) from ``data_dir``, or a user's ``zeek`` logs or ``csv`` tables from ``files``.
 
-    ``files`` overrides the file list (comma-separated paths, globs or folders); for ``csv`` it is
-    required, with ``label_column`` and ``benign_labels``.
+    ``files`` overrides the file list (comma-separated paths, globs or folders). ``zeek``: any labelled Zeek
+    conn logs (``label_column`` default ``label``; ``benign_labels`` default ``Benign``; ``ignore_labels``
+    default ``Background``). ``csv``: ``label_column`` and ``benign_labels`` are required; ``column_names``
+    names the columns of headerless files (see :func:`lib.datasets.table.column_names_from`);
+    ``missing_values`` are extra tokens meaning "no value" (``-`` for tables exported from Zeek). Every
+    repair a reader made is in ``frame.attrs["repairs"]`` (see :func:`repairs_frame`).
     """
+    missing = [m for m in (missing_values.split(",") if isinstance(missing_values, str) else missing_values or [])]
     if dataset == "csv":
-        if not files or not label_column or not benign_labels:
+        if not files or not label_column or not label_values(benign_labels):
             raise ValueError(
                 "DATASET='csv' needs DATA_FILES (paths), LABEL_COLUMN (name of the label column) and "
                 "BENIGN_LABELS (comma-separated values that mean normal traffic)"
             )
-        reader = _flow_table_reader(label_column, benign_labels)
+        names = column_names_from(column_names)
+        reader = _flow_table_reader(label_column, benign_labels, names, ignore_labels, missing)
         paths = expand_files(files)
+    elif dataset == "zeek":
+        if not files:
+            raise ValueError("DATASET='zeek' needs DATA_FILES: the labelled conn logs (files, folders or globs)")
+        reader = _zeek_reader(label_column, benign_labels, "Background" if ignore_labels is None else ignore_labels)
+        paths = expand_files(files, accept=is_zeek_log)
     elif dataset in registry.DATASETS:
         reader = _READERS[dataset]
         paths = expand_files(files, registry.DATASETS[dataset].file_glob) if files else locate(dataset, data_dir)
     else:
-        raise ValueError(f"unknown DATASET {dataset!r}: choose one of {sorted(registry.DATASETS)} or 'csv'")
-    root = resolve_data_dir(data_dir) / dataset if dataset != "csv" else Path(".").resolve()
-    frames = [
-        _read_cached(path, reader, use_cache=use_cache, display=_display_name(path, root))
-        for path in tqdm(paths, desc=f"load {dataset}", unit="file", disable=len(paths) < 2)
-    ]
+        raise ValueError(
+            f"unknown DATASET {dataset!r}: choose one of {sorted(registry.DATASETS)}, 'zeek' (your labelled Zeek "
+            f"conn logs) or 'csv' (your labelled flow table)"
+        )
+    root = resolve_data_dir(data_dir) / dataset if dataset in registry.DATASETS else Path(".").resolve()
+    frames = []
+    for path in tqdm(paths, desc=f"load {dataset}", unit="file", disable=len(paths) < 2):
+        display = _display_name(path, root)
+        expected = expected_sha256(dataset, path, root)  # registry files: checked against the published sha256
+        frame = _read_cached(path, reader, use_cache=use_cache, display=display, expected_sha256=expected)
+        frame.attrs["repairs"] = [note | {"file": display} for note in frame.attrs.get("repairs", [])]
+        frames.append(frame)
     out = harmonise(frames)
-    if dataset == "csv":
-        out.attrs["identifier_columns"] = sorted(guess_identifiers(out.columns) - {"source_file"})
+    out.attrs["repairs"] = [note for frame in frames for note in frame.attrs.get("repairs", [])]
+    out.attrs["label_columns"] = sorted({c for frame in frames for c in frame.attrs.get("label_columns", ())})
+    if dataset in USER_FORMATS:
+        ids = {c for frame in frames for c in frame.attrs.get("identifier_columns", ())}
+        out.attrs["identifier_columns"] = sorted((guess_identifiers(out.columns) | ids) - {"source_file"})
     return out
+
+
+def load_for(parameters: dict) -> pd.DataFrame:
+    """:func:`load` with notebook 01's parameters (``DATASET``, ``DATA_DIR``, ``DATA_FILES``, ``LABEL_COLUMN``,
+    ``BENIGN_LABELS``, ``COLUMN_NAMES``, ``IGNORE_LABELS``, ``MISSING_VALUES``): how 01 reads the data, and how
+    a later notebook reads it again exactly as 01 did (from the parameters 01 recorded)."""
+    get = lambda name: parameters.get(name) or None  # noqa: E731 - empty parameters mean "the default"
+    return load(
+        parameters["DATASET"], get("DATA_DIR"), files=get("DATA_FILES"), label_column=get("LABEL_COLUMN"),
+        benign_labels=get("BENIGN_LABELS"), column_names=get("COLUMN_NAMES"), ignore_labels=get("IGNORE_LABELS"),
+        missing_values=get("MISSING_VALUES"),
+    )  # fmt: skip
+
+
+def _zeek_reader(
+    label_column: str | None, benign_labels: str | Iterable[str] | None, ignore_labels: str | Iterable[str] | None
+) -> Callable[[Path], pd.DataFrame]:
+    label = label_column or "label"
+    benign = sorted(label_values(benign_labels)) or None
+    ignore = sorted(label_values(ignore_labels))
+
+    def reader(path: Path) -> pd.DataFrame:
+        return read_zeek_conn(path, benign_labels=benign, ignore_labels=ignore, label_column=label)
+
+    options = f"{label}|{benign}|{ignore}"
+    reader.cache_tag = "zeek-" + hashlib.sha256(options.encode()).hexdigest()[:8]
+    return reader

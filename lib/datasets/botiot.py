@@ -48,7 +48,16 @@ def read_botiot_csv(path: str | os.PathLike) -> pd.DataFrame:
     if dropped:
         log.info("%s: dropped raw Argus column(s) %s", path, dropped)
         df = df.drop(columns=dropped)
-    category = df.pop("category").astype(str).str.strip()
+    category = df.pop("category").astype("string").str.strip()
+    empty = (category.isna() | category.eq("")).to_numpy()
+    if empty.any():
+        row = int(np.flatnonzero(empty)[0])
+        raise DataError(
+            f"{path}, line {row + 1 + skip}, column 'category': empty ({int(empty.sum())} row(s) in all). Every "
+            f"BoT-IoT flow has a category (Normal, DDoS, DoS, Reconnaissance, Theft). Fix: download the file again "
+            f"or remove those rows"
+        )
+    category = category.astype(str)
     sub = df.pop("subcategory").astype(str).str.strip() if "subcategory" in df else category
     attack = pd.to_numeric(df.pop("attack"), errors="coerce")
     if attack.isna().any() or not attack.isin([0, 1]).all():

@@ -3,6 +3,7 @@ errors name the file and line, and checked conversion to ``float32``."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import re
 from collections.abc import Iterable
@@ -13,18 +14,59 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from lib.datasets.errors import DataError
+from lib.datasets.errors import DataError, note_repair
 
 NEWLINE = b"\n"
 
 
-def _read_bytes(path: Path) -> bytes:
+_GZIP = b"\x1f\x8b"
+_NOT_TEXT = {
+    b"PK\x03\x04": "a zip archive. Fix: unzip it and point DATA_FILES at the files inside",
+    b"PAR1": "a Parquet file with another name. Fix: rename it to end in .parquet",
+    b"\x28\xb5\x2f\xfd": "a zstd archive. Fix: decompress it (zstd -d) first",
+    b"BZh": "a bzip2 archive. Fix: decompress it (bunzip2) first",
+    b"\xfd7zXZ": "an xz archive. Fix: decompress it (unxz) first",
+}
+
+
+def _read_bytes(path: Path, notes: list[dict] | None = None) -> bytes:
+    """The file's text as UTF-8 bytes: gzip (whatever the file's name) is decompressed, a UTF-8 byte-order
+    mark is stripped and UTF-16 is re-encoded (both recorded in ``notes`` as repairs); archives and binary
+    files are refused with what they are."""
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
     raw = path.read_bytes()
+    if raw.startswith(_GZIP):
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as err:
+            raise DataError(f"{path}: a gzip file that does not decompress ({err}). Fix: download it again") from err
+    notes = [] if notes is None else notes
+    for magic, what in _NOT_TEXT.items():
+        if raw.startswith(magic):
+            raise DataError(f"{path}: this is {what}")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raw = raw.decode("utf-16").encode("utf-8")
+        note_repair(notes, path.name, "", "text re-encoded from UTF-16 to UTF-8", 1)
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+        note_repair(notes, path.name, "", "UTF-8 byte-order mark removed from the first line", 1)
+    if b"\x00" in raw[:4096]:
+        raise DataError(
+            f"{path}: binary content (NUL bytes) near the start, not a text table. Fix: check that this is the "
+            f"CSV/TSV/log you meant (a UTF-32 file must be saved as UTF-8)"
+        )
     if not raw.strip():
         raise DataError(f"{path}: the file is empty. Fix: download it again or remove it from the data folder")
     return raw
+
+
+def _text_suffix(path: Path) -> str:
+    """``.csv`` for ``flows.csv.gz``: the suffix of the text inside."""
+    suffixes = [s.lower() for s in path.suffixes]
+    while suffixes and suffixes[-1] == ".gz":
+        suffixes.pop()
+    return suffixes[-1] if suffixes else ""
 
 
 def _sniff_delimiter(header: str, path: Path) -> str:
@@ -38,13 +80,16 @@ def _sniff_delimiter(header: str, path: Path) -> str:
     return sep
 
 
-def _header_names(header: str, sep: str) -> list[str]:
-    """Column names stripped of whitespace and quotes, duplicates numbered like pandas (``name.1``)."""
+def _header_names(header: str, sep: str, notes: list[dict] | None = None, file: object = "") -> list[str]:
+    """Column names stripped of whitespace and quotes; a repeated name is numbered like pandas (``name.1``)
+    and recorded in ``notes`` (the reader then drops the copy if its values are identical)."""
     names, seen = [], {}
     for raw in header.rstrip("\r\n").split(sep):
         name = raw.strip().strip('"').strip()
         if name in seen:
             seen[name] += 1
+            if notes is not None:
+                note_repair(notes, file, name, f"duplicate column name: the copy is named {name}.{seen[name]}", 1)
             name = f"{name}.{seen[name]}"
         else:
             seen[name] = 0
@@ -73,14 +118,14 @@ def _parse_table(
             ),
         )
     except pa.ArrowInvalid as err:
-        raise _explain_parse_error(err, data, path, len(names), sep, line_offset) from err
+        raise _explain_parse_error(err, data, path, names, sep, skip_rows, line_offset) from err
     # One block per column, the Arrow buffers freed as they are converted: lower peak memory, and a later
     # drop of a column does not copy the whole frame.
     return table.to_pandas(types_mapper=None, split_blocks=True, self_destruct=True)
 
 
 def _explain_parse_error(
-    err: Exception, data: bytes, path: Path, n_columns: int, sep: str, line_offset: int
+    err: Exception, data: bytes, path: Path, names: list[str], sep: str, skip_rows: int, line_offset: int
 ) -> DataError:
     text = str(err)
     where = ""
@@ -92,16 +137,48 @@ def _explain_parse_error(
             where = f", line {data.count(NEWLINE, 0, pos) + 1 + line_offset}"
         sep_name = {"\t": "tab", ",": "comma", ";": "semicolon"}[sep]
         return DataError(
-            f"{path}{where}: expected {n_columns} {sep_name}-separated fields as the header says, found "
+            f"{path}{where}: expected {len(names)} {sep_name}-separated fields as the header says, found "
             f"{m.group(2)} ({m.group(3).strip()[:80]!r}). The line is truncated or the file was cut or edited. "
             f"Fix: download the file again (or repair that line); nothing was dropped"
+        )
+    m = re.search(r"column #(\d+): .*?invalid value '(.*)'", text)
+    if m and int(m.group(1)) < len(names):
+        column, value = names[int(m.group(1))], m.group(2)
+        line = _line_of_value(data, names, sep, skip_rows, column, value)
+        where = f", line {line + line_offset}" if line else ""
+        return DataError(
+            f"{path}{where}, column {column!r}: {value!r} is not a number, but the header declares the column "
+            f"numeric. Fix: correct that value (or the file's #types line), or treat it as missing with "
+            f"MISSING_VALUES={value!r} if it means 'no value'"
         )
     m = re.search(r"column '?([^']+?)'?: (.*)", text)
     column = f", column {m.group(1)!r}" if m else ""
     return DataError(f"{path}{column}: could not parse ({text.splitlines()[0][:200]}). Fix: check the file's format")
 
 
-def _to_float32(df: pd.DataFrame, columns: Iterable[str], path: Path) -> None:
+def _line_of_value(data: bytes, names: list[str], sep: str, skip_rows: int, column: str, value: str) -> int | None:
+    """1-based line of ``data`` where ``column`` first holds ``value`` (parsed again as text), or None."""
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=skip_rows),
+            parse_options=pacsv.ParseOptions(delimiter=sep, quote_char='"' if sep != "\t" else False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names}, include_columns=[column]
+            ),
+        )
+    except pa.ArrowInvalid:
+        return None
+    hits = np.flatnonzero(table.column(0).to_pandas().to_numpy() == value)
+    return int(hits[0]) + skip_rows + 1 if len(hits) else None
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _to_float32(df: pd.DataFrame, columns: Iterable[str], path: Path, notes: list[dict] | None = None) -> None:
+    """Columns of ``df`` as float32 in place. A text value is an error naming the column and row; a value
+    beyond float32's range becomes NaN (later imputed), counted in ``notes``."""
     for col in columns:
         if df[col].dtype == np.float32:
             continue
@@ -113,4 +190,26 @@ def _to_float32(df: pd.DataFrame, columns: Iterable[str], path: Path) -> None:
                 f"{path}, column {col!r}: non-numeric value {df[col].iloc[row]!r} (data row {row + 1}). "
                 f"Fix: correct the file, or pass the column as an identifier/categorical"
             )
-        df[col] = values.astype(np.float32)
+        df[col] = _float32_counted(values, path, col, notes)
+
+
+def _float32_counted(values: pd.Series, file: object, column: str, notes: list[dict] | None) -> pd.Series:
+    """``values`` (numeric) as float32; finite values beyond float32's range become NaN, counted in ``notes``."""
+    as64 = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    over = np.isfinite(as64) & (np.abs(as64) > _FLOAT32_MAX)
+    if over.any():
+        as64 = np.where(over, np.nan, as64)
+        if notes is not None:
+            note_repair(
+                notes, file, column, "value beyond float32 range (|x| > 3.4e38) set to missing (imputed)", over.sum()
+            )
+    return pd.Series(as64.astype(np.float32), index=values.index, name=values.name)
+
+
+def _count_infinities(df: pd.DataFrame, columns: Iterable[str], file: object, notes: list[dict]) -> None:
+    """Record, per float column, how many values are +/-inf (``Infinity`` in the file, or beyond float32):
+    preprocessing turns them into NaN and imputes them."""
+    for col in columns:
+        if col in df and pd.api.types.is_float_dtype(df[col]):
+            n = int(np.isinf(df[col].to_numpy()).sum())
+            note_repair(notes, file, col, "infinite value (Infinity, or beyond float32) set to missing (imputed)", n)

@@ -61,16 +61,43 @@ def harmonise(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 def identifier_columns(df: pd.DataFrame) -> list[str]:
     """Columns of ``df`` that identify a flow (addresses, ports, times, ids): never features by default."""
-    extra = set(df.attrs.get("identifier_columns", ()))
-    return [c for c in df.columns if c in registry.IDENTIFIER_COLUMNS or c in extra]
+    if "identifier_columns" in df.attrs:  # a user's data: guessed by the loader (guess_identifiers)
+        named = set(df.attrs["identifier_columns"]) | {"source_file"}
+    else:
+        named = registry.IDENTIFIER_COLUMNS
+    return [c for c in df.columns if c in named]
+
+
+def label_columns(df: pd.DataFrame) -> list[str]:
+    """Columns of ``df`` other than the label that carry it (an attack category, a detailed label): never
+    features, whatever ``KEEP_IDENTIFIERS`` says."""
+    return [c for c in df.columns if c in set(df.attrs.get("label_columns", ()))]
 
 
 def feature_columns(df: pd.DataFrame, keep_identifiers: bool = False) -> list[str]:
-    """Candidate feature columns: everything but the labels and (unless kept) the identifiers."""
-    ids = set() if keep_identifiers else set(identifier_columns(df))
-    return [c for c in df.columns if c not in ids and c not in registry.LABEL_COLUMNS and c != "source_file"]
+    """Candidate feature columns: everything but the labels, the columns that carry the label and (unless
+    kept) the identifiers."""
+    out = set(label_columns(df)) | (set() if keep_identifiers else set(identifier_columns(df)))
+    return [c for c in df.columns if c not in out and c not in registry.LABEL_COLUMNS and c != "source_file"]
+
+
+def _normalised(name: object) -> str:
+    """``"Src IP"``, ``"src_ip"``, ``"srcip"`` -> ``"srcip"``: the spelling-free form of a column name."""
+    return re.sub(r"[^a-z0-9]", "", str(name).lower())
 
 
 def guess_identifiers(columns: Iterable[str], extra: Iterable[str] | None = None) -> set[str]:
-    """Known identifier names, names that look like addresses, ports or times, and ``extra``."""
-    return set(extra or ()) | {c for c in columns if c in registry.IDENTIFIER_COLUMNS or _ID_NAME.search(str(c))}
+    """Known identifier names in any common spelling (:data:`lib.registry.IDENTIFIER_SPELLINGS`: ``srcip``,
+    ``Src IP``, ``id.orig_h``, ``dsport``, ``Stime``, ``Flow ID`` ...), names that end like an address, port
+    or time (``..._ip``, ``... Port``, ``...Timestamp``), and ``extra``."""
+    # CICIDS2017's "Protocol" is an identifier only so that its two layouts share one feature set; in a user's
+    # table the protocol is a feature, as paper 1 has it (one-hot encoded)
+    named = (registry.IDENTIFIER_SPELLINGS | registry.IDENTIFIER_COLUMNS) - {"Protocol"}
+    known = {_normalised(n) for n in named}
+    return set(extra or ()) | {c for c in columns if _normalised(c) in known or _ID_NAME.search(str(c))}
+
+
+def label_like_columns(columns: Iterable[str]) -> list[str]:
+    """Columns whose name says they hold a label (:data:`lib.registry.LABEL_LIKE_NAMES`, any spelling)."""
+    known = {_normalised(n) for n in registry.LABEL_LIKE_NAMES}
+    return [c for c in columns if _normalised(c) in known]

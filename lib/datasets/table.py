@@ -1,8 +1,17 @@
-"""Any labelled flow table a user brings: CSV, TSV or Parquet (:func:`read_flow_table`)."""
+"""Any labelled flow table a user brings: CSV, TSV or Parquet, plain or gzip (:func:`read_flow_table`).
+
+Every column is read as what it is, or the file is refused: a numeric column with a stray text cell is an
+error naming the column and the line (never a silent categorical); blank cells, the tokens of
+``MISSING_VALUES`` (e.g. Zeek's ``-``), decimal commas, repeated header rows, duplicate column names and
+values beyond float32 are repaired and counted (``frame.attrs["repairs"]``). Columns that carry the label
+(``attack_cat``, ``type``, ``Cat`` ... see :data:`lib.registry.LABEL_LIKE_NAMES`) are listed in
+``frame.attrs["label_columns"]`` and never become features.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import os
 from collections.abc import Callable, Iterable
@@ -12,11 +21,70 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from lib.datasets.csvparse import _header_names, _parse_table, _read_bytes, _sniff_delimiter
-from lib.datasets.errors import DataError
-from lib.datasets.schema import guess_identifiers
+from lib import registry
+from lib.datasets.csvparse import (
+    _float32_counted,
+    _header_names,
+    _parse_table,
+    _read_bytes,
+    _sniff_delimiter,
+    _text_suffix,
+)
+from lib.datasets.errors import DataError, note_repair
+from lib.datasets.schema import guess_identifiers, label_like_columns
 
 log = logging.getLogger(__package__)  # "lib.datasets" for every file of the package
+
+_NULLS = ["", "NaN", "nan", "NA", "N/A", "null", "NULL"]
+
+
+def label_values(values: str | int | float | Iterable | None) -> set[str]:
+    """Label values as lower-case strings, whichever way they were passed: ``"a, b"``, ``0`` (papermill's
+    ``-p BENIGN_LABELS 0``), ``(0, 1)``, ``["Normal"]``."""
+    if values is None or values == "":
+        return set()
+    if isinstance(values, str):
+        items = values.split(",")
+    elif isinstance(values, Iterable):
+        items = [str(v) for v in values]
+    else:
+        items = [str(values)]
+    return {_canonical_label(item).lower() for item in items if str(item).strip()}
+
+
+def _canonical_label(value: object) -> str:
+    """``"1.0"`` -> ``"1"`` (a label column stored as floats), other values stripped."""
+    text = str(value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return str(int(number)) if number.is_integer() else text
+
+
+def column_names_from(spec: str | Iterable[str] | None) -> list[str] | None:
+    """``COLUMN_NAMES``: a known layout (``unsw-nb15``, see :data:`lib.registry.COLUMN_LAYOUTS`), a file of
+    names (one per line or comma-separated), or a comma-separated list. Empty: the file has a header row."""
+    if spec is None or (isinstance(spec, str) and not spec.strip()):
+        return None
+    if isinstance(spec, str):
+        key = spec.strip().lower()
+        if key in registry.COLUMN_LAYOUTS:
+            return list(registry.COLUMN_LAYOUTS[key])
+        path = Path(spec.strip()).expanduser()
+        text = path.read_text(encoding="utf-8-sig") if "," not in spec and path.is_file() else spec
+        items = [part for line in text.splitlines() for part in line.split(",")]
+    else:
+        items = list(spec)
+    names = [str(n).strip() for n in items if str(n).strip()]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if len(names) < 2 or repeated:
+        raise DataError(
+            f"COLUMN_NAMES={str(spec)[:80]!r}: {'repeats ' + str(repeated) if repeated else 'fewer than 2 names'}. "
+            f"Fix: give one distinct name per column (comma-separated, a file of names, or one of "
+            f"{sorted(registry.COLUMN_LAYOUTS)})"
+        )
+    return names
 
 
 def read_flow_table(
@@ -24,61 +92,222 @@ def read_flow_table(
     label_column: str,
     benign_labels: str | Iterable[str],
     id_columns: Iterable[str] | None = None,
+    *,
+    column_names: Iterable[str] | None = None,
+    ignore_labels: str | Iterable[str] | None = None,
+    missing_values: Iterable[str] = (),
 ) -> pd.DataFrame:
     """A labelled flow table a user brings. ``label_column`` holds the label; the values in
-    ``benign_labels`` (comma-separated, case-insensitive) mean normal traffic. Identifier columns are those
-    named in ``id_columns`` plus the known ones and names that look like addresses, ports or times.
-    Non-numeric columns other than identifiers become categorical features.
+    ``benign_labels`` (comma-separated, case-insensitive) mean normal traffic, those in ``ignore_labels`` mean
+    "unlabelled" (rows dropped, counted). ``column_names`` names the columns of a file without a header row.
+    ``missing_values`` are extra tokens meaning "no value" (e.g. ``-``). Identifier columns are those named in
+    ``id_columns`` plus the known spellings (:func:`lib.datasets.guess_identifiers`); text columns other than
+    identifiers become categorical features.
     """
     path = Path(path)
-    benign = {
-        b.strip().lower() for b in (benign_labels.split(",") if isinstance(benign_labels, str) else benign_labels)
-    }
-    if path.suffix.lower() == ".parquet":
-        df = pd.read_parquet(path)
-        if df.empty:
-            raise DataError(f"{path}: the file has no rows")
+    notes: list[dict] = []
+    benign, ignore = label_values(benign_labels), label_values(ignore_labels)
+    names = list(column_names) if column_names else None
+    if _text_suffix(path) == ".parquet":
+        df, first_line = _read_parquet(path, names), 0
     else:
-        raw = _read_bytes(path)
-        header = raw.split(b"\n", 1)[0].decode("utf-8", "replace")
-        sep = _sniff_delimiter(header, path)
-        names = _header_names(header, sep)
+        df, first_line = _read_text_table(path, label_column, names, notes)
+    if label_column not in df:
+        raise DataError(
+            f"{path}: no column {label_column!r} (LABEL_COLUMN). Columns: {', '.join(map(str, df.columns[:20]))}. "
+            f"Fix: set LABEL_COLUMN to one of them"
+        )
+    lines = np.arange(len(df)) + first_line  # the file line of each row, for error messages
+    labels = df[label_column].astype("string").str.strip()
+    header_copies = labels.eq(label_column).fillna(False).to_numpy()
+    if header_copies.any():  # CSE-CIC-IDS2018's files repeat their header inside the data
+        note_repair(notes, path.name, "", "repeated header row removed", int(header_copies.sum()))
+        df, labels, lines = df[~header_copies].reset_index(drop=True), labels[~header_copies], lines[~header_copies]
+    labels = labels.reset_index(drop=True)
+    if labels.isna().any() or labels.eq("").any():
+        row = int(np.flatnonzero((labels.isna() | labels.eq("")).to_numpy())[0])
+        raise DataError(
+            f"{path}, line {lines[row]}, column {label_column!r}: empty label. Fix: label or remove the row, or "
+            f"check COLUMN_NAMES/LABEL_COLUMN"
+        )
+    labels = labels.map(_canonical_label)
+    lowered = labels.str.lower()
+    ignored = lowered.isin(ignore).to_numpy()
+    for value, count in labels[ignored].value_counts().items():
+        note_repair(notes, path.name, label_column, f"rows labelled {value!r} dropped (IGNORE_LABELS)", count)
+    if ignored.any():
+        df, labels, lowered, lines = (
+            df[~ignored].reset_index(drop=True),
+            labels[~ignored].reset_index(drop=True),
+            lowered[~ignored].reset_index(drop=True),
+            lines[~ignored],
+        )
+    df = df.drop(columns=label_column)
+    is_benign = lowered.isin(benign).to_numpy()
+    if not is_benign.any():
+        seen = ", ".join(sorted(labels.unique()[:10]))
+        log.warning("%s: no row has a BENIGN_LABELS value %s (labels seen: %s)", path, sorted(benign), seen)
+    ids = guess_identifiers(df.columns, id_columns)
+    leaks = set(label_like_columns(df.columns)) - ids
+    for col in df.columns:
+        if col in ids:
+            if df[col].dtype == object:
+                df[col] = df[col].astype("string")
+            continue
+        df[col] = _typed_column(df[col], path, lines, notes, missing_values, leak=col in leaks)
+    df = _drop_identical_copies(df, path, notes)
+    df["label"] = pd.Categorical(np.where(is_benign, "Benign", labels.to_numpy(dtype=object)))
+    df["label_detail"] = df["label"]
+    df["is_attack"] = (~is_benign).astype(np.int8)
+    df.attrs["identifier_columns"] = sorted(ids & set(df.columns))
+    df.attrs["label_columns"] = sorted(leaks & set(df.columns))
+    df.attrs["repairs"] = notes
+    return df
+
+
+def _read_parquet(path: Path, names: list[str] | None) -> pd.DataFrame:
+    try:
+        df = pd.read_parquet(path)
+    except (OSError, ValueError, pa.ArrowException) as err:
+        raise DataError(f"{path}: not a readable Parquet file ({err}). Fix: write it again, or use CSV") from err
+    if df.empty:
+        raise DataError(f"{path}: the file has no rows. Fix: remove it from DATA_FILES")
+    if names:
+        if len(names) != df.shape[1]:
+            raise DataError(f"{path}: {df.shape[1]} columns but COLUMN_NAMES has {len(names)} names")
+        df.columns = names
+    return df
+
+
+def _read_text_table(
+    path: Path, label_column: str, names: list[str] | None, notes: list[dict]
+) -> tuple[pd.DataFrame, int]:
+    """The table and the file line of its first data row."""
+    raw = _read_bytes(path, notes)
+    first = raw.split(b"\n", 1)[0].decode("utf-8", "replace").rstrip("\r")
+    sep = _sniff_delimiter(first, path)
+    fields = _header_names(first, sep)
+    if names:
+        if len(fields) != len(names):
+            raise DataError(
+                f"{path}, line 1: {len(fields)} {_sep_name(sep)}-separated fields, but COLUMN_NAMES has "
+                f"{len(names)} names. Fix: give one name per field (or the right layout)"
+            )
+        has_header = [f.lower() for f in fields] == [n.lower() for n in names]
+        if has_header:
+            log.info("%s: the first line repeats COLUMN_NAMES; read as the header", path)
+    else:
+        if _looks_like_data(fields):
+            raise DataError(
+                f"{path}, line 1: looks like data, not column names ({', '.join(fields[:6])}, ...): the file has no "
+                f"header row. Fix: name its {len(fields)} columns with COLUMN_NAMES (a comma-separated list, a "
+                f"file of names, or a known layout: {', '.join(sorted(registry.COLUMN_LAYOUTS))})"
+            )
+        names, has_header = _header_names(first, sep, notes, path.name), True
         if label_column not in names:
             raise DataError(
                 f"{path}: no column {label_column!r} (LABEL_COLUMN). Columns: {', '.join(names[:20])}. "
                 f"Fix: set LABEL_COLUMN to one of them"
             )
-        df = _parse_table(raw, path, names, sep, {label_column: pa.string()}, 1, ["", "NaN", "nan", "NA"])
-    if label_column not in df:
+    skip = int(has_header)
+    df = _parse_table(raw, path, names, sep, {n: pa.string() for n in names}, skip, _NULLS)
+    if df.empty:
+        raise DataError(f"{path}: a header line but no data rows. Fix: remove the file from DATA_FILES")
+    return df, skip + 1
+
+
+def _sep_name(sep: str) -> str:
+    return {"\t": "tab", ",": "comma", ";": "semicolon"}[sep]
+
+
+def _looks_like_data(fields: list[str]) -> bool:
+    """True when most header fields are numbers or IP addresses: a headerless file's first data row."""
+
+    def is_value(text: str) -> bool:
+        try:
+            float(text)
+            return True
+        except ValueError:
+            pass
+        try:
+            ipaddress.ip_address(text)
+            return True
+        except ValueError:
+            return False
+
+    return sum(map(is_value, fields)) >= max(2, len(fields) / 2)
+
+
+def _typed_column(
+    values: pd.Series, path: Path, lines: np.ndarray, notes: list[dict], missing_values: Iterable[str], leak: bool
+) -> pd.Series:
+    """A feature column as float32 (numbers) or category (text); a numeric column with stray text is an error."""
+    col = str(values.name)
+    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
+        return _float32_counted(pd.to_numeric(values), path.name, col, notes)
+    text = values.astype("string").str.strip()
+    blank = text.eq("").fillna(False)
+    if blank.any():
+        note_repair(notes, path.name, col, "blank cell read as missing", int(blank.sum()))
+    tokens = {str(v).strip() for v in missing_values if str(v).strip()}
+    token = text.isin(tokens).fillna(False) if tokens else blank & False
+    if token.any():
+        note_repair(notes, path.name, col, f"{'/'.join(sorted(tokens))} read as missing (MISSING_VALUES)", token.sum())
+    text = text.mask(blank | token)
+    present = text.notna().to_numpy()
+    if leak or not present.any():
+        return text.astype("category") if present.any() else pd.Series(np.nan, index=values.index, dtype=np.float32)
+    numbers = pd.to_numeric(text, errors="coerce")
+    numeric = numbers.notna().to_numpy()
+    if numeric[present].all():
+        return _float32_counted(numbers, path.name, col, notes)
+    comma = text.str.fullmatch(r"[+-]?\d*,\d+").fillna(False).to_numpy()
+    if comma.any():
+        with_point = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
+        if with_point.notna().to_numpy()[present].all():
+            note_repair(notes, path.name, col, "decimal comma read as a decimal point", int(comma.sum()))
+            return _float32_counted(with_point, path.name, col, notes)
+    stray = present & ~numeric
+    if numeric[present].mean() >= 0.5:
+        row = int(np.flatnonzero(stray)[0])
+        examples = ", ".join(repr(v) for v in pd.unique(text[stray])[:3])
         raise DataError(
-            f"{path}: no column {label_column!r} (LABEL_COLUMN). Columns: {', '.join(map(str, df.columns[:20]))}"
+            f"{path}, line {lines[row]}, column {col!r}: text value {text.iloc[row]!r} in a numeric column "
+            f"({int(numeric[present].sum()):,} numbers, {int(stray.sum()):,} text values such as {examples}). "
+            f"Fix: correct the file; or, if the value means 'no value', pass it in MISSING_VALUES; or leave the "
+            f"column out with DROP_COLUMNS={col!r}"
         )
-    labels = df.pop(label_column).astype("string").str.strip()
-    if labels.isna().any():
-        row = int(np.flatnonzero(labels.isna().to_numpy())[0])
-        raise DataError(f"{path}, column {label_column!r}: empty label in data row {row + 1}. Fix: label or remove it")
-    is_benign = labels.str.lower().isin(benign).to_numpy()
-    if not is_benign.any():
-        seen = ", ".join(sorted(labels.unique()[:10]))
-        log.warning("%s: no row has a BENIGN_LABELS value %s (labels seen: %s)", path, sorted(benign), seen)
-    ids = guess_identifiers(df.columns, id_columns)
-    for col in df.columns:
-        if col in ids:
-            continue
-        if pd.api.types.is_numeric_dtype(df[col]) or pd.api.types.is_bool_dtype(df[col]):
-            df[col] = df[col].astype(np.float32)
-        else:
-            df[col] = df[col].astype("category")
-    df["label"] = pd.Categorical(np.where(is_benign, "Benign", labels.to_numpy(dtype=object)))
-    df["label_detail"] = df["label"]
-    df["is_attack"] = (~is_benign).astype(np.int8)
-    df.attrs["identifier_columns"] = sorted(ids & set(df.columns))
-    return df
+    return text.astype("category")
 
 
-def _flow_table_reader(label_column: str, benign_labels: str | Iterable[str]) -> Callable[[Path], pd.DataFrame]:
+def _drop_identical_copies(df: pd.DataFrame, path: Path, notes: list[dict]) -> pd.DataFrame:
+    """A column renamed ``name.1`` because the header repeats ``name``: dropped if it equals ``name``."""
+    identical = []
+    for note in [n for n in notes if n["repair"].startswith("duplicate column name")]:
+        original = note["column"]
+        copies = [c for c in df.columns if c.startswith(f"{original}.") and c[len(original) + 1 :].isdigit()]
+        for copy in copies:
+            if original in df and df[copy].equals(df[original]):
+                identical.append(copy)
+                note_repair(notes, path.name, copy, f"identical copy of {original!r} dropped", 1)
+    return df.drop(columns=identical)
+
+
+def _flow_table_reader(
+    label_column: str,
+    benign_labels: str | Iterable[str],
+    column_names: Iterable[str] | None = None,
+    ignore_labels: str | Iterable[str] | None = None,
+    missing_values: Iterable[str] = (),
+) -> Callable[[Path], pd.DataFrame]:
+    names, missing = list(column_names or []), list(missing_values)
+    benign, ignore = sorted(label_values(benign_labels)), sorted(label_values(ignore_labels))
+
     def reader(path: Path) -> pd.DataFrame:
-        return read_flow_table(path, label_column, benign_labels)
+        return read_flow_table(
+            path, label_column, benign, column_names=names, ignore_labels=ignore, missing_values=missing
+        )
 
-    reader.cache_tag = "table-" + hashlib.sha256(f"{label_column}|{benign_labels}".encode()).hexdigest()[:8]
+    options = f"{label_column}|{benign}|{names}|{ignore}|{missing}"
+    reader.cache_tag = "table-" + hashlib.sha256(options.encode()).hexdigest()[:8]
     return reader

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +12,10 @@ import pandas as pd
 import pyarrow as pa
 
 from lib import registry
-from lib.datasets.csvparse import NEWLINE, _parse_table, _read_bytes
-from lib.datasets.errors import DataError
+from lib.datasets.csvparse import NEWLINE, _count_infinities, _parse_table, _read_bytes
+from lib.datasets.errors import DataError, note_repair
 from lib.datasets.files import _constant_categorical
+from lib.datasets.table import label_values
 
 log = logging.getLogger(__package__)  # "lib.datasets" for every file of the package
 
@@ -21,17 +23,30 @@ _ZEEK_FLOAT = {"interval", "double", "count", "int", "port"}
 _ZEEK_CATEGORICAL = ("proto", "service", "conn_state", "history")
 
 
-def read_zeek_conn(path: str | os.PathLike, background: str = "drop") -> pd.DataFrame:
-    """One labelled Zeek ``conn.log`` (IoT-23 ``conn.log.labeled`` or another CTU capture).
+_DETAILED_NAMES = ("detailed-label", "detailedlabel", "detailed_label", "det_label")
 
-    Handles both layouts of the last fields (``tunnel_parents   label   detailed-label`` inside one tab
-    field, or real tab fields with the last one named ``det_label``), ``#`` header and ``#close`` footer
-    lines (with trailing junk), ``-`` for unset and label case. ``Background`` flows (unlabelled traffic
-    in other CTU captures) are dropped with a log line (``background="drop"``) or kept as their own label
-    (``"keep"``).
+
+def read_zeek_conn(
+    path: str | os.PathLike,
+    benign_labels: str | Iterable[str] | None = None,
+    ignore_labels: str | Iterable[str] | None = ("Background",),
+    label_column: str = "label",
+) -> pd.DataFrame:
+    """One labelled Zeek ``conn.log``: IoT-23 ``conn.log.labeled`` or any other CTU-style capture, any file
+    name, plain or gzip.
+
+    Handles IoT-23's two layouts of the last fields (``tunnel_parents   label   detailed-label`` inside one
+    tab field, or real tab fields), the detailed column under any of its names (``detailed-label``,
+    ``detailedlabel``, ``det_label``) or none at all, ``#`` header and ``#close`` footer lines (with trailing
+    junk), ``-`` for unset and label case. Labels: ``Malicious`` is an attack (its family from the detailed
+    label, :func:`lib.registry.iot23_family`), ``benign_labels`` (default ``Benign``) normal, and
+    ``ignore_labels`` (default ``Background``, CTU's unlabelled traffic) are dropped and counted in
+    ``attrs["repairs"]``. Other values are an error unless ``benign_labels`` was given: then every value
+    not benign or ignored is an attack family of its own.
     """
     path = Path(path)
-    raw = _read_bytes(path)
+    notes: list[dict] = []
+    raw = _read_bytes(path, notes)
     header: dict[str, list[str]] = {}
     body_start = 0
     for line in raw.split(b"\n", 20):
@@ -43,16 +58,28 @@ def read_zeek_conn(path: str | os.PathLike, background: str = "drop") -> pd.Data
             key, value = "#separator", line.split(b" ", 1)[-1].decode().strip()
         header[key] = [part for field in value.split("\t") for part in field.split("   ")]
     if "#fields" not in header:
-        raise DataError(f"{path}, line 1: no '#fields' header line. Fix: this is not a Zeek log; use DATASET='csv'")
-    names = ["detailed-label" if n == "det_label" else n for n in header["#fields"]]
+        raise DataError(
+            f"{path}, line 1: no '#fields' header line, so this is not a Zeek TSV log (a Zeek JSON log, or a "
+            f"table exported from one?). Fix: use DATASET='csv' with LABEL_COLUMN, BENIGN_LABELS and "
+            f"MISSING_VALUES='-'"
+        )
+    names = [n.strip() for n in header["#fields"]]
+    fields_line = next(i for i, line in enumerate(raw.split(b"\n", 20), 1) if line.startswith(b"#fields"))
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise DataError(
+            f"{path}, line {fields_line}: the #fields line names {repeated} more than once. Fix: repair the "
+            f"header (each field once), or regenerate the log"
+        )
+    detail_column = next((n for n in names if n.lower() in _DETAILED_NAMES), None)
     zeek_types = dict(zip(names, header.get("#types", []), strict=False))
     unset = (header.get("#unset_field") or ["-"])[0]
-    for required in ("label", "detailed-label"):
-        if required not in names:
-            raise DataError(
-                f"{path}: the #fields line has no {required!r} column. Fix: use a labelled log "
-                f"(conn.log.labeled), not a plain conn.log"
-            )
+    if label_column not in names:
+        raise DataError(
+            f"{path}, line {fields_line}: the #fields line has no {label_column!r} column (fields: "
+            f"{', '.join(names[-4:])}). Fix: a plain conn.log has no labels; label it first, or set LABEL_COLUMN to "
+            f"the field that holds the label"
+        )
     body = _cut_footer(raw[body_start:])  # '#close' footer: sliced off, without splitting the log into lines
     if b"\n#" in body or body.startswith(b"#"):  # logs concatenated with their headers
         body = b"\n".join(line for line in body.split(b"\n") if not line.startswith(b"#"))
@@ -63,28 +90,40 @@ def read_zeek_conn(path: str | os.PathLike, background: str = "drop") -> pd.Data
         n: pa.float64() if t == "time" else pa.float32() if t in _ZEEK_FLOAT else pa.string()
         for n, t in zeek_types.items()
     }
+    types[label_column] = pa.string()
     n_header_lines = raw.count(NEWLINE, 0, body_start)
     df = _parse_table(body, path, names, "\t", types, 0, [unset, "(empty)"], line_offset=n_header_lines)
 
-    raw_label = df.pop("label").fillna(unset).astype(str)
-    detailed = df.pop("detailed-label")
-    lowered = raw_label.str.strip().str.lower()
-    unknown = sorted(set(raw_label[~lowered.isin(["benign", "malicious", "background"])]))
-    if unknown:
+    raw_label = df.pop(label_column).fillna(unset).astype(str).str.strip()
+    no_detail = pd.Series(unset, index=raw_label.index, dtype=object)
+    detailed = df.pop(detail_column).fillna(unset).astype(str) if detail_column else no_detail
+    lowered = raw_label.str.lower()
+    benign = label_values(benign_labels) or {"benign"}
+    ignore = label_values(ignore_labels)
+    unknown = sorted(set(raw_label[~lowered.isin(benign | ignore | {"malicious"})]))
+    if unknown and benign_labels is None:
         raise DataError(
-            f"{path}, column 'label': unexpected value(s) {unknown[:5]}; expected Benign/Malicious (or Background). "
-            f"Fix: use DATASET='csv' with LABEL_COLUMN and BENIGN_LABELS for other labellings"
+            f"{path}, column {label_column!r}: unexpected value(s) {unknown[:5]}; expected Benign/Malicious "
+            f"(Background is ignored). Fix: list the normal values in BENIGN_LABELS (every other value is then an "
+            f"attack family) and unlabelled ones in IGNORE_LABELS"
         )
-    background_rows = lowered.eq("background")
-    if background_rows.any() and background == "drop":
-        log.warning("%s: dropped %d Background flows (unlabelled traffic)", path, int(background_rows.sum()))
-        keep = ~background_rows.to_numpy()
-        df, lowered, detailed = df[keep].reset_index(drop=True), lowered[keep], detailed[keep]
-    df["label"] = _iot23_families(lowered, detailed.fillna(unset))
+    ignored = lowered.isin(ignore).to_numpy()
+    for value, count in raw_label[ignored].value_counts().items():
+        note_repair(notes, path.name, label_column, f"flows labelled {value!r} dropped (IGNORE_LABELS)", count)
+    if ignored.any():
+        keep = ~ignored
+        df, raw_label, lowered, detailed = (
+            df[keep].reset_index(drop=True),
+            raw_label[keep],
+            lowered[keep],
+            detailed[keep],
+        )
+    is_benign = lowered.isin(benign).to_numpy()
+    df["label"] = _families(lowered, raw_label, detailed, is_benign)
     df["label_detail"] = pd.Categorical(
-        np.where(detailed.fillna(unset).isin([unset, ""]).to_numpy(), df["label"].astype(str), detailed.to_numpy())
+        np.where(detailed.isin([unset, ""]).to_numpy(), df["label"].astype(str), detailed.to_numpy())
     )
-    df["is_attack"] = lowered.eq("malicious").astype(np.int8).to_numpy()
+    df["is_attack"] = (~is_benign).astype(np.int8)
     df["scenario"] = _constant_categorical(_scenario_name(path), len(df))
     for col in _ZEEK_CATEGORICAL:
         if col in df:
@@ -92,6 +131,8 @@ def read_zeek_conn(path: str | os.PathLike, background: str = "drop") -> pd.Data
     for col, t in zeek_types.items():
         if col in df and t in ("string", "addr", "bool", "set[string]", "enum") and col not in _ZEEK_CATEGORICAL:
             df[col] = df[col].astype("string")
+    _count_infinities(df, [c for c, t in zeek_types.items() if t in _ZEEK_FLOAT], path.name, notes)
+    df.attrs["repairs"] = notes
     return df
 
 
@@ -108,18 +149,22 @@ def _cut_footer(body: bytes) -> bytes:
         body = body[:start]
 
 
-def _iot23_families(lowered: pd.Series, detailed: pd.Series) -> pd.Categorical:
-    """:func:`registry.iot23_family` of every row (``Background`` for background flows), computed once per
-    distinct (label, detailed-label) pair instead of once per row."""
-    lab_codes, lab_values = pd.factorize(lowered, use_na_sentinel=False)
+def _families(lowered: pd.Series, raw_label: pd.Series, detailed: pd.Series, is_benign: np.ndarray) -> pd.Categorical:
+    """The family of every flow: ``Benign``, the IoT-23 family of a ``Malicious`` flow's detailed label
+    (:func:`registry.iot23_family`), or another label's own value; computed once per distinct (label,
+    detailed-label) pair instead of once per row."""
+    keys = pd.Series(np.where(is_benign, "benign", lowered.to_numpy()), dtype=object)
+    lab_codes, lab_values = pd.factorize(keys, use_na_sentinel=False)
     det_codes, det_values = pd.factorize(detailed, use_na_sentinel=False)
+    originals = dict(zip(keys, raw_label, strict=True))
     pair_codes, pairs = pd.factorize(lab_codes.astype(np.int64) * len(det_values) + det_codes)
-    families = [
-        "Background"
-        if lab_values[p // len(det_values)] == "background"
-        else registry.iot23_family(lab_values[p // len(det_values)], det_values[p % len(det_values)])
-        for p in pairs
-    ]
+    families = []
+    for p in pairs:
+        label, detail = lab_values[p // len(det_values)], det_values[p % len(det_values)]
+        if label in ("benign", "malicious"):
+            families.append(registry.iot23_family(label, detail))
+        else:
+            families.append(originals[label])
     categories = sorted(set(families))
     codes = np.array([categories.index(f) for f in families], dtype=np.int32)[pair_codes]
     return pd.Categorical.from_codes(codes, categories=categories)
