@@ -9,8 +9,10 @@ model's layers through duck typing).
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +68,15 @@ def save_fig(fig: plt.Figure, name: str, folder: str | Path = FIGURES_DIR) -> Pa
     return write_png(fig, folder / f"{name}.png")
 
 
+def remove_fig(name: str, folder: str | Path = FIGURES_DIR) -> bool:
+    """Remove ``folder/name.png`` when this run cannot draw that figure, so that the folder never shows one left
+    by an earlier run of the same name; return whether there was one."""
+    path = Path(folder) / f"{name}.png"
+    existed = path.exists()
+    path.unlink(missing_ok=True)
+    return existed
+
+
 # ------------------------------------------------------------------------------------------- data overview
 def class_counts(labels: pd.Series, title: str) -> plt.Figure:
     """Flows per class, log scale (notebook 01)."""
@@ -79,12 +90,144 @@ def class_counts(labels: pd.Series, title: str) -> plt.Figure:
 
 
 # ------------------------------------------------------------------------------------------------ Fig. 1
-def botnet_lifecycle(flows: pd.DataFrame, title: str, bin_minutes: int = 30) -> plt.Figure:
-    """Fig. 1, made data-driven: flows per time bin by detailed label for one capture (Zeek ``ts``)."""
-    ts = pd.to_datetime(flows["ts"].to_numpy(dtype=np.float64), unit="s", utc=True)
-    frame = pd.DataFrame({"time": ts, "label": flows["label_detail"].astype(str).to_numpy()})
+#: Names of a flow's start time in the formats the loaders read, in order of preference (case-insensitive):
+#: Zeek and TON_IoT ``ts``, Argus/BoT-IoT ``stime`` and UNSW-NB15 ``Stime``, CICFlowMeter ``Timestamp``.
+TIME_COLUMNS = ("ts", "stime", "timestamp", "start_time", "starttime", "flow_start", "datetime", "date_time", "time")
+_TIME_NAME = re.compile(r"(^|[\s_.-])(ts|time|timestamp|datetime|date)$", re.I)
+_END_TIME_NAME = re.compile(r"^(ltime|etime|end|last|stop)|(^|[\s_.-])(end|last|stop)", re.I)
+#: Text formats tried on a column of strings; the one that parses most values wins, the first on a tie (day
+#: first before month first: CICFlowMeter writes ``14/02/2018 08:31:01`` in CSE-CIC-IDS2018 and ``7/7/2017 8:59``,
+#: day first, in CICIDS2017).
+TIME_FORMATS = (
+    "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y %I:%M:%S %p", "%d/%m/%Y %I:%M %p",
+    "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p",
+    "%d-%m-%Y %H:%M:%S", "%d-%b-%y %H:%M:%S", "ISO8601",
+)  # fmt: skip
+_EPOCH_SECONDS = (631_152_000, 4_102_444_800)  # 1990-01-01 to 2100-01-01: what a capture's epoch time can be
+_EPOCH_UNITS = (("s", 1.0), ("ms", 1e3), ("us", 1e6), ("ns", 1e9))
+BIN_MINUTES = (1, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080, 43200)
+
+
+@dataclass(frozen=True)
+class FlowTimes:
+    """A time column found in a run's rows: its name, the parsed times (aligned with the rows, NaT where a
+    value does not parse) and how they were read; or ``column=None``, ``times=None`` and why not."""
+
+    column: str | None
+    times: pd.Series | None
+    how: str
+
+
+def parse_times(values: pd.Series, min_share: float = 0.5) -> tuple[pd.Series | None, str]:
+    """Times from one column: datetimes as they are; numbers as epoch seconds (or ms, µs, ns, told apart by
+    their size; UTC); text in the first of :data:`TIME_FORMATS` that parses most values (clock as recorded, no
+    time zone). A column mixing numbers and text is read the way that parses more values. Returns
+    ``(times, how)``, NaT where a value does not parse, or ``(None, why not)`` when under ``min_share`` of its
+    non-empty values parse."""
+    name = values.name
+    n_present = int(values.notna().sum())
+    if not n_present:
+        return None, f"{name!r} is empty"
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values, f"{name!r} (datetimes)"
+    numbers = (values if pd.api.types.is_numeric_dtype(values) else pd.to_numeric(values, errors="coerce")).astype(
+        "float64"
+    )
+    attempts: list[tuple[pd.Series, str]] = []
+    not_epoch = ""
+    if numbers.notna().any():
+        median = float(np.nanmedian(np.abs(numbers)))
+        unit = next((u for u, scale in _EPOCH_UNITS if _EPOCH_SECONDS[0] <= median / scale <= _EPOCH_SECONDS[1]), "")
+        if unit:
+            scale = dict(_EPOCH_UNITS)[unit]
+            plausible = numbers.where((numbers / scale).between(*_EPOCH_SECONDS))
+            attempts.append((pd.to_datetime(plausible, unit=unit, utc=True, errors="coerce"), f"epoch {unit}, UTC"))
+        else:
+            not_epoch = f"numbers that are not epoch times (median {median:g})"
+    text = values.astype("string").str.strip().where(numbers.isna())
+    if text.notna().any():
+        sample = text.dropna().iloc[:: max(1, int(text.notna().sum()) // 2000)]
+        shares = {
+            fmt: float(pd.to_datetime(sample, format=fmt, errors="coerce").notna().mean()) for fmt in TIME_FORMATS
+        }
+        best = max(TIME_FORMATS, key=lambda fmt: shares[fmt])  # max keeps the first of equal shares
+        if shares[best] > 0:
+            times = pd.to_datetime(text, format=best, errors="coerce")
+            attempts.append((times, f"text as {best}, clock as recorded, no time zone"))
+    times, how = max(attempts, key=lambda a: int(a[0].notna().sum()), default=(None, ""))
+    parsed = int(times.notna().sum()) if times is not None else 0
+    if parsed >= min_share * n_present:
+        return times, f"{name!r} ({how})"
+    unparsed = values[values.notna() & (times.isna() if times is not None else True)]
+    examples = ", ".join(repr(str(v)) for v in unparsed.iloc[:3])
+    if parsed:
+        return (
+            None,
+            f"only {parsed:,} of the {n_present:,} values of {name!r} parse as times ({how}; others: {examples})",
+        )
+    if not_epoch and numbers.notna().sum() >= min_share * n_present:
+        return None, f"{name!r} holds {not_epoch}"
+    return None, f"{name!r} holds text no known time format parses (e.g. {examples})"
+
+
+def flow_times(rows: pd.DataFrame) -> FlowTimes:
+    """The start time of each flow in a run's row tables (``PreparedData.rows``): the first column named like a
+    time (:data:`TIME_COLUMNS`, then any name ending in time, date or ts, end times left out) that parses
+    (:func:`parse_times`)."""
+    lower = {str(c).lower(): c for c in rows.columns}
+    candidates = [lower[n] for n in TIME_COLUMNS if n in lower]
+    candidates += [
+        c for c in rows.columns
+        if c not in candidates and _TIME_NAME.search(str(c)) and not _END_TIME_NAME.search(str(c))
+    ]  # fmt: skip
+    if not candidates:
+        return FlowTimes(
+            None,
+            None,
+            f"no time column among the run's row columns {[str(c) for c in rows.columns]} (looked for "
+            f"{', '.join(TIME_COLUMNS)} or a name ending in time, date or ts)",
+        )
+    failures = []
+    for column in candidates:
+        times, how = parse_times(rows[column])
+        if times is not None:
+            return FlowTimes(str(column), times, how)
+        failures.append(how)
+    return FlowTimes(None, None, "no time column of the run's rows parses: " + "; ".join(failures))
+
+
+def _bin_label(minutes: int) -> str:
+    if minutes % 1440 == 0:
+        return f"{minutes // 1440} day" + ("s" if minutes > 1440 else "")
+    return f"{minutes // 60} h" if minutes % 60 == 0 and minutes >= 120 else f"{minutes} min"
+
+
+def auto_bin_minutes(times: pd.Series, max_bins: int = 150) -> int:
+    """The smallest of :data:`BIN_MINUTES` that splits the span of ``times`` into at most ``max_bins`` bins."""
+    span = (times.max() - times.min()) / pd.Timedelta(minutes=1) if times.notna().any() else 0.0
+    return next((b for b in BIN_MINUTES if span / b <= max_bins), BIN_MINUTES[-1])
+
+
+def flows_over_time(
+    times: pd.Series,
+    labels: pd.Series,
+    title: str,
+    bin_minutes: int | None = None,
+    legend_title: str = "label (flows)",
+) -> plt.Figure:
+    """Fig. 1, made data-driven: flows per time bin by label (log scale), one line per label, most flows first.
+
+    ``times`` as from :func:`parse_times` (UTC or a clock without time zone; NaT rows are left out),
+    ``labels`` aligned with them; ``bin_minutes`` defaults to :func:`auto_bin_minutes`.
+    """
+    times = pd.Series(pd.DatetimeIndex(times), name="time")
+    frame = pd.DataFrame({"time": times, "label": np.asarray(labels).astype(str)}).dropna(subset=["time"])
+    bin_minutes = bin_minutes or auto_bin_minutes(frame["time"])
     frame["bin"] = frame["time"].dt.floor(f"{bin_minutes}min")
     counts = frame.groupby(["bin", "label"]).size().unstack(fill_value=0).sort_index()
+    every_bin = pd.date_range(counts.index.min(), counts.index.max(), freq=f"{bin_minutes}min")
+    if len(every_bin) <= 10_000:  # empty bins as gaps: a line must not bridge hours (or months) without flows
+        counts = counts.reindex(every_bin, fill_value=0)
     order = counts.sum().sort_values(ascending=False).index
     fig, ax = plt.subplots(figsize=(7.5, 3.4))
     for i, label in enumerate(order):
@@ -92,12 +235,20 @@ def botnet_lifecycle(flows: pd.DataFrame, title: str, bin_minutes: int = 30) -> 
                 color=PALETTE[i % len(PALETTE)], linestyle=LINESTYLES[i % len(LINESTYLES)], lw=1,
                 marker="osD^vP*X"[i % 8], markersize=4)  # fmt: skip
     ax.set_yscale("log")
-    ax.set_ylabel(f"flows per {bin_minutes} min (log)")
-    ax.set_xlabel("capture time (UTC)")
+    ax.set_ylabel(f"flows per {_bin_label(bin_minutes)} (log)")
+    ax.set_xlabel("capture time (UTC)" if frame["time"].dt.tz is not None else "time as recorded (no time zone)")
     ax.set_title(title)
-    ax.legend(title="detailed label (flows)", loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.legend(title=legend_title, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.autofmt_xdate()
     return fig
+
+
+def botnet_lifecycle(flows: pd.DataFrame, title: str, bin_minutes: int = 30) -> plt.Figure:
+    """Fig. 1 for one IoT-23 capture: flows per time bin by detailed label (Zeek ``ts``, epoch seconds)."""
+    ts = pd.to_datetime(flows["ts"].to_numpy(dtype=np.float64), unit="s", utc=True)
+    return flows_over_time(
+        pd.Series(ts), flows["label_detail"], title, bin_minutes, legend_title="detailed label (flows)"
+    )
 
 
 # -------------------------------------------------------------------------------------------- Figs. 2, 3
@@ -116,7 +267,8 @@ def architecture_overview(
     """Fig. 2: preprocessing -> hybrid deep model -> decision fusion, with the anomaly branch.
 
     ``prep`` is notebook 01's report (``meta.json``), ``model_layers`` the Keras layer names of the
-    CNN-LSTM actually trained, ``fusion`` and ``anomaly`` one-line descriptions of the fitted stages.
+    CNN-LSTM actually trained, ``fusion`` and ``anomaly`` one-line descriptions of the fitted stages,
+    ``dataset`` the name the input box shows (the run's name).
     """
     fig, ax = plt.subplots(figsize=(10, 4.4))
     ax.set_xlim(0, 12.4)
@@ -134,7 +286,13 @@ def architecture_overview(
     ]  # fmt: skip
     for xy, w, text, color in boxes:
         _box(ax, xy, w, 2.2, text, color)
-    _box(ax, (10.8, 2.6), 1.5, 1.0, "benign /\nattack", "#dddddd")
+    classes = list(prep.get("class_names", []))
+    decision = (
+        "benign /\nattack"
+        if len(classes) <= 2
+        else f"{len(classes)} classes:\n" + textwrap.fill(", ".join(classes), 14)
+    )
+    _box(ax, (10.8, 2.6), 1.5, 1.0, decision, "#dddddd", fontsize=8 if len(classes) <= 2 else 6)
     _box(
         ax,
         (5.5, 0.2),
@@ -339,29 +497,36 @@ def training_curves(
     return fig
 
 
-def model_comparison(summary: pd.DataFrame, paper: pd.DataFrame, title: str) -> plt.Figure:
-    """Fig. 8b: accuracy, precision, recall, F1 per model (mean, error bar = std over seeds) beside the paper.
+def model_comparison(summary: pd.DataFrame, paper: pd.DataFrame | None, title: str) -> plt.Figure:
+    """Fig. 8b: accuracy, precision, recall, F1 (and Macro F1 when ``summary`` has it) per model, mean with an
+    error bar of the std over seeds, beside the paper.
 
     ``summary``: columns model, metric (Table 1 names), mean, std in percent. ``paper``: Table 1 of the paper
-    (Model + the same metric columns); its values are drawn as black diamonds.
+    (Model + the four metric columns) drawn as black diamonds, or None / no rows where the paper reports no
+    numbers for the run's data (then nothing is drawn for it and the legend says so).
     """
     metrics = ["Accuracy", "Precision", "Recall", "F1-Score"]
+    metrics += [m for m in summary["metric"].unique() if m not in metrics]
     models = list(dict.fromkeys(summary["model"]))
-    fig, ax = plt.subplots(figsize=(8, 3.6))
+    fig, ax = plt.subplots(figsize=(8 + 1.6 * (len(metrics) - 4), 3.6))
     width = 0.8 / len(models)
     x = np.arange(len(metrics))
-    paper = paper.set_index("Model")
+    paper = (paper if paper is not None else pd.DataFrame(columns=["Model"])).set_index("Model")
+    drawn = [m for m in metrics if m in paper.columns]
     for i, model in enumerate(models):
         rows = summary[summary["model"] == model].set_index("metric").reindex(metrics)
         pos = x + (i - (len(models) - 1) / 2) * width
         ax.bar(pos, rows["mean"], width, yerr=rows["std"].fillna(0), capsize=2, color=PALETTE[i % 8],
                hatch=["", "//", "..", "xx", "\\\\", "--"][i % 6], label=model, edgecolor="black", lw=0.4)  # fmt: skip
         if model in paper.index:
-            ax.scatter(pos, paper.loc[model, metrics], marker="D", color="black", s=14, zorder=3,
-                       label="paper 1, Table 1" if i == 0 or "paper 1, Table 1" not in ax.get_legend_handles_labels()[1] else None)  # fmt: skip
+            ax.scatter(pos[: len(drawn)], paper.loc[model, drawn], marker="D", color="black", s=14, zorder=3,
+                       label="paper 1, Table 1" if "paper 1, Table 1" not in ax.get_legend_handles_labels()[1] else None)  # fmt: skip
+    if paper.empty:
+        ax.plot([], [], " ", label="paper 1: no numbers\nfor this data")
     ax.set_xticks(x, metrics)
     ax.set_ylabel("%")
-    low = np.nanmin(np.r_[summary["mean"].to_numpy(dtype=float), paper[metrics].to_numpy(dtype=float).ravel()])
+    values = np.r_[summary["mean"].to_numpy(dtype=float), paper[drawn].to_numpy(dtype=float).ravel()]
+    low = np.nanmin(values) if np.isfinite(values).any() else 0.0
     ax.set_ylim(max(0, low - 10), 100.5)
     ax.set_title(title)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))

@@ -4,6 +4,9 @@ Used by ``notebooks/02_baselines.ipynb`` and ``notebooks/03_cnn_lstm.ipynb``. Co
 
 * class id 0 is benign traffic; in the binary setting class 1 (attack) is the positive class, so precision,
   recall and F1 are those of the attack class, exactly the formulas of Section II.B;
+* the binary setting also gives each class's scores (``precision_benign`` ... ``f1_attack``) and their macro
+  average (``f1_macro``): a model that calls everything an attack keeps a fair attack-class F1 on attack-heavy
+  data, but its benign F1 and macro F1 fall;
 * in the multi-class setting the headline ``precision``/``recall``/``f1`` are macro averages (every class
   counts the same, so rare attacks are not hidden by the large ones); weighted averages are given too;
 * a class neither in ``y_true`` nor predicted is left out of the macro/weighted averages (as scikit-learn
@@ -40,12 +43,18 @@ from sklearn.metrics import (
 )
 
 #: Table 1 of the paper, in percent. The paper has no SVM row and reports no spread or number of runs.
+#: Its scores are attack-vs-benign (the TP/FP formulas of Section II.B); the paper evaluates on CICIDS2017 and
+#: IoT-23 (Section II) and does not say which of the two, or both pooled, each number comes from.
 PAPER1_TABLE1: dict[str, dict[str, float]] = {
     "Random Forest": {"Accuracy": 89.5, "Precision": 87.2, "Recall": 85.4, "F1-Score": 86.3},
     "CNN-Only": {"Accuracy": 91.2, "Precision": 89.5, "Recall": 88.1, "F1-Score": 88.8},
     "LSTM-Only": {"Accuracy": 92.1, "Precision": 90.3, "Recall": 89.8, "F1-Score": 90.0},
     "CNN-LSTM Hybrid": {"Accuracy": 96.5, "Precision": 94.8, "Recall": 95.1, "F1-Score": 95.0},
 }
+
+#: The registered data sets paper 1 reports Table 1 on (``DATASET`` -> the paper's name for it). Anywhere else
+#: (BoT-IoT, a user's own table) the paper has no number to compare with.
+PAPER1_DATASETS: dict[str, str] = {"iot23": "IoT-23", "cicids2017": "CICIDS2017"}
 
 #: Model ids used in file names and CSVs -> the names Table 1 uses (baselines the paper lacks included).
 MODEL_NAMES: dict[str, str] = {
@@ -64,6 +73,8 @@ TABLE1_COLUMNS: dict[str, str] = {
     "Recall": "recall",
     "F1-Score": "f1",
 }
+#: Extra Table 1 column of binary runs: the mean of the benign and the attack F1 (key of :func:`evaluate`).
+MACRO_F1_COLUMN: dict[str, str] = {"Macro F1": "f1_macro"}
 
 
 class MetricWarning(UserWarning):
@@ -123,9 +134,11 @@ def evaluate(y_true: np.ndarray, proba: np.ndarray, class_names: Sequence[str]) 
     """Every score of the paper for one model on one test set; predictions are ``argmax(proba)``.
 
     Returns a dict with ``accuracy``, ``precision``, ``recall``, ``f1``, ``roc_auc``, ``pr_auc``, ``fpr``
-    (floats; multi-class adds ``*_macro`` and ``*_weighted``), ``confusion_matrix`` (list of lists, rows =
-    true class, columns = predicted class, in ``class_names`` order), ``per_class`` ({name: precision,
-    recall, f1, support}), ``average`` ("binary" or "macro"), ``n`` and ``notes`` (why a value is nan/0).
+    (floats; multi-class adds ``*_macro`` and ``*_weighted``; binary adds ``*_macro`` and each class's
+    ``precision_benign``, ``recall_benign``, ``f1_benign``, ``precision_attack``, ...), ``confusion_matrix``
+    (list of lists, rows = true class, columns = predicted class, in ``class_names`` order), ``per_class``
+    ({name: precision, recall, f1, support}), ``average`` ("binary" or "macro"), ``n`` and ``notes`` (why a
+    value is nan/0).
     """
     y_true, proba = _check_inputs(y_true, proba, class_names)
     n_classes = len(class_names)
@@ -175,6 +188,12 @@ def evaluate(y_true: np.ndarray, proba: np.ndarray, class_names: Sequence[str]) 
         result["fpr"] = float("nan")
     else:
         result["fpr"] = float((benign - cm[0, 0]) / benign)
+    if n_classes == 2:  # after the paper's columns, so the older columns keep their order
+        result.update(
+            precision_macro=float(p_c.mean()), recall_macro=float(r_c.mean()), f1_macro=float(f_c.mean()),
+            **{f"{score}_{role}": float(values[c]) for role, c in (("benign", 0), ("attack", 1))
+               for score, values in (("precision", p_c), ("recall", r_c), ("f1", f_c))},
+        )  # fmt: skip
     result["confusion_matrix"] = cm.tolist()
     result["per_class"] = {
         name: {"precision": float(p_c[c]), "recall": float(r_c[c]), "f1": float(f_c[c]), "support": int(s_c[c])}
@@ -228,39 +247,94 @@ def _model_order(name: str) -> tuple[int, str]:
     return (order.index(name) if name in order else len(order), name)
 
 
-def table1(df: pd.DataFrame, decimals: int = 1) -> pd.DataFrame:
+def table1_columns(df: pd.DataFrame, label_mode: str) -> dict[str, str]:
+    """Table 1's columns (column -> score key) for a run: the paper's four, and Macro F1 for a binary run whose
+    scores carry it (attack-class scores alone can look good for a model that calls everything an attack)."""
+    extra = MACRO_F1_COLUMN if label_mode == "binary" and "f1_macro" in df.columns else {}
+    return TABLE1_COLUMNS | extra
+
+
+def _cell(mean: float, std: float, decimals: int) -> str:
+    if np.isnan(mean):
+        return ""
+    return f"{mean:.{decimals}f}" if np.isnan(std) else f"{mean:.{decimals}f} ± {std:.{decimals}f}"
+
+
+def table1(df: pd.DataFrame, decimals: int = 1, columns: dict[str, str] | None = None) -> pd.DataFrame:
     """Our results in the layout of the paper's Table 1: Model, Accuracy, Precision, Recall, F1-Score.
 
     Cells read "mean ± std" in percent over the seeds of ``df`` (one row per model and seed, metric
-    columns as fractions, model ids or names); with a single seed only the mean is shown.
+    columns as fractions, model ids or names); with a single seed only the mean is shown. ``columns``
+    (Table 1 column -> score key) defaults to :data:`TABLE1_COLUMNS`; a model without a value is blank.
     """
-    summary = summarise(df, metrics=list(TABLE1_COLUMNS.values()))
+    columns = columns or TABLE1_COLUMNS
+    summary = summarise(df, metrics=list(columns.values()))
     summary["model"] = summary["model"].map(lambda m: MODEL_NAMES.get(m, m))
     rows = []
     for model in sorted(summary["model"].unique(), key=_model_order):
         cells = {"Model": model}
-        for column, key in TABLE1_COLUMNS.items():
+        for column, key in columns.items():
             hit = summary[(summary["model"] == model) & (summary["metric"] == key)].iloc[0]
-            mean, std = 100 * hit["mean"], 100 * hit["std"]
-            cells[column] = f"{mean:.{decimals}f}" if np.isnan(std) else f"{mean:.{decimals}f} ± {std:.{decimals}f}"
+            cells[column] = _cell(100 * hit["mean"], 100 * hit["std"], decimals)
         rows.append(cells)
+    return pd.DataFrame(rows, columns=["Model", *columns])
+
+
+def paper_reports(dataset: str) -> bool:
+    """Whether paper 1 reports Table 1 on ``dataset`` (a registered name: ``iot23``, ``cicids2017``)."""
+    return dataset in PAPER1_DATASETS
+
+
+def paper_note(dataset: str, label_mode: str) -> str:
+    """One sentence on what the paper's Table 1 means for a run on ``dataset`` in ``label_mode``."""
+    if not paper_reports(dataset):
+        other = (
+            " (paper 2 reports its CNN-LSTM on the full BoT-IoT with SMOTE, a set this run does not reproduce)"
+            if dataset == "botiot"
+            else ""
+        )
+        return (
+            f"Paper 1 reports no numbers for this data (DATASET={dataset!r}){other}: it evaluates on CICIDS2017 "
+            "and IoT-23 only, so nothing here is compared with the paper."
+        )
+    where = (
+        f"Paper 1 reports one Table 1 for CICIDS2017 and IoT-23 without saying which data set each number comes "
+        f"from; it is shown beside this {PAPER1_DATASETS[dataset]} run"
+    )
+    if label_mode == "binary":
+        return where + ", with the same attack-vs-benign scores (Section II.B)."
+    return (
+        where + ", but the paper's precision, recall and F1 are attack-vs-benign scores while this multi-class run's "
+        "are macro averages over the classes: read the comparison as indicative only."
+    )
+
+
+def paper_table1(dataset: str, label_mode: str) -> pd.DataFrame:
+    """:data:`PAPER1_TABLE1` as a DataFrame in Table 1's layout (values in percent), for a run on ``dataset``:
+    empty (same columns, no rows) where the paper reports no numbers for that data (see :func:`paper_note`)."""
+    rows = [{"Model": model, **values} for model, values in PAPER1_TABLE1.items()] if paper_reports(dataset) else []
     return pd.DataFrame(rows, columns=["Model", *TABLE1_COLUMNS])
 
 
-def paper_table1() -> pd.DataFrame:
-    """:data:`PAPER1_TABLE1` as a DataFrame in Table 1's layout (values in percent)."""
-    return pd.DataFrame([{"Model": model, **values} for model, values in PAPER1_TABLE1.items()])
+def table1_vs_paper(df: pd.DataFrame, dataset: str, label_mode: str, decimals: int = 1) -> pd.DataFrame:
+    """Our Table 1, beside the paper's where the paper reports on ``dataset`` (:func:`paper_reports`).
 
-
-def table1_vs_paper(df: pd.DataFrame, decimals: int = 1) -> pd.DataFrame:
-    """Our Table 1 beside the paper's: for every column, "ours" and "paper" (blank where the paper has no row)."""
-    ours = table1(df, decimals=decimals).set_index("Model")
-    paper = paper_table1().set_index("Model")
+    With the paper: for every column "ours" and "paper" (blank where the paper has no row), and every paper
+    row even if not run here. Without: our Table 1 alone. Binary runs add "Macro F1" (ours; the paper has
+    none) beside the attack-class columns.
+    """
+    columns = table1_columns(df, label_mode)
+    ours = table1(df, decimals=decimals, columns=columns)
+    if not paper_reports(dataset):
+        return ours
+    ours = ours.set_index("Model")
+    paper = paper_table1(dataset, label_mode).set_index("Model")
     models = sorted(set(ours.index) | set(paper.index), key=_model_order)
     out = pd.DataFrame(index=pd.Index(models, name="Model"))
-    for column in TABLE1_COLUMNS:
+    for column in columns:
         out[f"{column} (ours)"] = ours[column].reindex(models).fillna("")
-        out[f"{column} (paper)"] = paper[column].reindex(models).map(lambda v: "" if pd.isna(v) else f"{v:.1f}")
+        if column in paper.columns:
+            out[f"{column} (paper)"] = paper[column].reindex(models).map(lambda v: "" if pd.isna(v) else f"{v:.1f}")
     return out.reset_index()
 
 

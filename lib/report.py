@@ -96,10 +96,12 @@ def write_table(df: pd.DataFrame, stem: str | Path) -> tuple[Path, Path]:
     return stem.with_suffix(".csv"), stem.with_suffix(".md")
 
 
-def table1_summary(runs: pd.DataFrame) -> pd.DataFrame:
-    """Long table for Fig. 8b: model (Table 1 name), metric (Table 1 column), mean, std, ci in percent."""
-    summary = metrics.summarise(runs, metrics=list(metrics.TABLE1_COLUMNS.values()))
-    names = {v: k for k, v in metrics.TABLE1_COLUMNS.items()}
+def table1_summary(runs: pd.DataFrame, label_mode: str) -> pd.DataFrame:
+    """Long table for Fig. 8b: model (Table 1 name), metric (Table 1 column), mean, std, ci in percent; binary
+    runs add Macro F1 (see :func:`lib.metrics.table1_columns`)."""
+    columns = metrics.table1_columns(runs, label_mode)
+    summary = metrics.summarise(runs, metrics=list(columns.values()))
+    names = {v: k for k, v in columns.items()}
     summary["metric"] = summary["metric"].map(names)
     summary["model"] = summary["model"].map(lambda m: metrics.MODEL_NAMES.get(m, m))
     for col in ("mean", "std", "ci_low", "ci_high"):
@@ -115,79 +117,156 @@ def _stats(runs: pd.DataFrame, model: str, metric: str) -> tuple[float, float, f
     return 100 * row["mean"], 100 * row["ci_low"], 100 * row["ci_high"], int(row["n"])
 
 
-def findings(runs: pd.DataFrame, dataset: str, label_mode: str) -> str:
-    """The paper's Table 1 claims, checked one by one against ``runs``; Markdown, every number computed."""
+def _hybrid_verdict(
+    f1: dict[str, tuple[float, float, float, int]], tie: float, one_seed: bool, verbs: tuple[str, str]
+) -> str:
+    """Whether the CNN-LSTM hybrid has the best F1 of the paper's models run (``f1``: mean, ci_low, ci_high, n)."""
+    yes, no = verbs
+    name = metrics.MODEL_NAMES
+    hybrid = f1["cnn_lstm"]
+    others = [m for m in f1 if m != "cnn_lstm"]
+    if not others:
+        return "cannot be checked: none of the paper's other three models was run"
+    best = max(others, key=lambda m: f1[m][0])
+    within = all(abs(f1[m][0] - hybrid[0]) <= tie for m in others)
+    if one_seed:  # no interval: say what this seed shows, claim nothing that needs the spread
+        if within:
+            return "not settled by one seed: on it the hybrid and the others are within two test flows of each other"
+        if hybrid[0] > f1[best][0]:
+            return (
+                "not settled by one seed: the hybrid has the best F1 on it, and one seed gives no spread to judge it by"
+            )
+        return (
+            f"not settled by one seed: {name[best]} has the best F1 on it, {f1[best][0] - hybrid[0]:.2f} points above "
+            "the hybrid, and one seed gives no spread to judge that gap by"
+        )
+    beaten = [m for m in others if hybrid[0] > f1[m][0]]
+    clearly_beaten = [m for m in beaten if hybrid[1] > f1[m][2] and hybrid[0] - f1[m][0] > tie]
+    clearly_better = [m for m in others if f1[m][1] > hybrid[2] and f1[m][0] - hybrid[0] > tie]
+    if len(clearly_beaten) == len(others):
+        return f"{yes}: the hybrid is best, with 95 % intervals clear of every other model's"
+    if clearly_better:
+        return f"{no}: {', '.join(name[m] for m in clearly_better)} beat(s) the hybrid beyond the intervals"
+    if not clearly_beaten and within:
+        return f"{no}: the hybrid ties with the others (all within two test flows)"
+    if len(beaten) == len(others):
+        overlapping = ", ".join(name[m] for m in others if m not in clearly_beaten)
+        return f"{yes} only on the mean: the hybrid is best, but its interval overlaps {overlapping}"
+    return (
+        f"{no}: {name[best]} has the best mean F1, {f1[best][0] - hybrid[0]:.2f} points above the hybrid, a "
+        "difference inside the seed-to-seed spread or under two test flows"
+    )
+
+
+def findings(runs: pd.DataFrame, dataset: str, label_mode: str, name: str | None = None) -> str:
+    """The paper's Table 1 claims, checked one by one against ``runs``; Markdown, every number computed.
+
+    ``name`` (the run's name, default ``dataset``) heads the text. The paper's numbers are compared only where
+    the paper reports on ``dataset`` (:func:`lib.metrics.paper_reports`); elsewhere its claims about the method
+    are checked on this data with no number compared. With one seed no interval exists, and no sentence
+    claims more than that seed shows.
+    """
     present = [m for m in PAPER_MODELS if m in set(runs["model"])]
-    lines = [f"**{dataset}, {label_mode}, {runs['seed'].nunique()} seed(s).**", ""]
+    in_paper = metrics.paper_reports(dataset)
+    lines = [f"**{name or dataset}, {label_mode}, {runs['seed'].nunique()} seed(s).**", ""]
+    lines += [metrics.paper_note(dataset, label_mode), ""]
     if not present:
         return "\n".join(lines + ["None of the paper's Table 1 models were run."])
     acc = {m: _stats(runs, m, "accuracy") for m in present}
     f1 = {m: _stats(runs, m, "f1") for m in present}
-    name = metrics.MODEL_NAMES
+    one_seed = min(n for *_, n in f1.values()) < 2
+    verbs = ("reproduces", "does not reproduce") if in_paper else ("holds on this data", "does not hold on this data")
+    label = metrics.MODEL_NAMES
     n_test = int(runs["n_test"].iloc[0]) if "n_test" in runs else 0
     tie = 200 / n_test if n_test else 0.0  # two test flows, in percentage points
-    lines += [
-        "Seeds vary the models' initialisation and training order; the train/test split is the one notebook 01 "
-        "made, so the intervals leave out test-set sampling. "
-        + (f"On {n_test:,} test flows one flow is {100 / n_test:.2f} points; differences under two flows "
-           f"({tie:.2f} points) are called ties." if n_test else ""),
-        "",
-    ]  # fmt: skip
+    flows = (
+        f"On {n_test:,} test flows one flow is {100 / n_test:.2f} points; differences under two flows "
+        f"({tie:.2f} points) are called ties." if n_test else ""
+    )  # fmt: skip
+    if one_seed:
+        lines += [
+            "With one seed no interval or spread can be given, so no sentence below claims that a difference is "
+            "real: rerun with N_SEEDS of 3 or more to measure the seed-to-seed spread. " + flows,
+            "",
+        ]
+    else:
+        lines += [
+            "Seeds vary the models' initialisation and training order; the train/test split is the one notebook 01 "
+            "made, so the intervals leave out test-set sampling. " + flows,
+            "",
+        ]
     if "cnn_lstm" in present:
-        hybrid = f1["cnn_lstm"]
-        others = [m for m in present if m != "cnn_lstm"]
-        beaten = [m for m in others if hybrid[0] > f1[m][0]]
-        clearly_beaten = [m for m in beaten if hybrid[1] > f1[m][2] and hybrid[0] - f1[m][0] > tie]
-        clearly_better = [m for m in others if f1[m][1] > hybrid[2] and f1[m][0] - hybrid[0] > tie]
-        if len(clearly_beaten) == len(others):
-            verdict = "reproduces: the hybrid is best, with 95 % intervals clear of every other model's"
-        elif clearly_better:
-            verdict = f"does not reproduce: {', '.join(name[m] for m in clearly_better)} beat(s) the hybrid beyond the intervals"
-        elif not clearly_beaten and all(abs(f1[m][0] - hybrid[0]) <= tie for m in others):
-            verdict = "does not reproduce: the hybrid ties with the others (all within two test flows)"
-        elif len(beaten) == len(others):
-            verdict = "reproduces only on the mean: the hybrid is best, but its interval overlaps " + ", ".join(
-                name[m] for m in others if m not in clearly_beaten
-            )
-        else:
-            best = max(others, key=lambda m: f1[m][0])
-            verdict = (
-                f"does not reproduce: {name[best]} has the best mean F1, {f1[best][0] - hybrid[0]:.2f} points above the "
-                "hybrid, a difference inside the seed-to-seed spread or under two test flows"
-            )
-        lines.append(
-            f"- *The CNN-LSTM hybrid has the best F1 of the paper's four models* — {verdict}. Mean F1 (95 % CI): "
-            + "; ".join(
-                f"{name[m]} {f1[m][0]:.2f} ({f1[m][1]:.2f}–{f1[m][2]:.2f})"
-                for m in sorted(present, key=lambda m: -f1[m][0])
-            )
-            + "."
+        ranked = sorted(present, key=lambda m: -f1[m][0])
+        scores = (
+            "F1 on the one seed: " + "; ".join(f"{label[m]} {f1[m][0]:.2f}" for m in ranked)
+            if one_seed
+            else "Mean F1 (95 % CI): "
+            + "; ".join(f"{label[m]} {f1[m][0]:.2f} ({f1[m][1]:.2f}–{f1[m][2]:.2f})" for m in ranked)
         )
-    ranking = sorted(present, key=lambda m: acc[m][0])
-    paper_rank = list(PAPER_MODELS)
-    same = [m for m in paper_rank if m in present] == ranking
-    lines.append(
-        f"- *Accuracy ranks RF < CNN-only < LSTM-only < CNN-LSTM* — {'reproduces' if same else 'does not reproduce'}: "
-        f"ours ranks " + " < ".join(f"{name[m]} ({acc[m][0]:.2f})" for m in ranking) + "."
-    )
-    for m in present:
-        paper = metrics.PAPER1_TABLE1[PAPER_MODELS[m]]
         lines.append(
-            f"- {name[m]}: accuracy {acc[m][0]:.1f} % vs the paper's {paper['Accuracy']:.1f} % "
-            f"({acc[m][0] - paper['Accuracy']:+.1f} points); F1 {f1[m][0]:.1f} % vs {paper['F1-Score']:.1f} %."
+            f"- *The CNN-LSTM hybrid has the best F1 of the paper's four models* — "
+            f"{_hybrid_verdict(f1, tie, one_seed, verbs)}. {scores}."
         )
+    if len(present) > 1:
+        ranking = sorted(present, key=lambda m: acc[m][0])
+        same = [m for m in PAPER_MODELS if m in present] == ranking
+        verdict = ("matches" if same else "does not match") + " on this one seed" if one_seed else verbs[not same]
+        lines.append(
+            f"- *Accuracy ranks RF < CNN-only < LSTM-only < CNN-LSTM* — {verdict}: "
+            f"ours ranks " + " < ".join(f"{label[m]} ({acc[m][0]:.2f})" for m in ranking) + "."
+        )
+    if in_paper:
+        for m in present:
+            paper = metrics.PAPER1_TABLE1[PAPER_MODELS[m]]
+            lines.append(
+                f"- {label[m]}: accuracy {acc[m][0]:.1f} % vs the paper's {paper['Accuracy']:.1f} % "
+                f"({acc[m][0] - paper['Accuracy']:+.1f} points); F1 {f1[m][0]:.1f} % vs {paper['F1-Score']:.1f} %."
+            )
     extra = [m for m in set(runs["model"]) - set(PAPER_MODELS) if m in metrics.MODEL_NAMES]
     for m in sorted(extra):
         mean = _stats(runs, m, "f1")[0]
-        lines.append(f"- {name[m]} (not in the paper's table): F1 {mean:.1f} %.")
+        lines.append(f"- {label[m]} (not in the paper's table): F1 {mean:.1f} %.")
+    if label_mode == "binary" and {"f1_macro", "f1_benign", "recall_benign"} <= set(runs.columns):
+        lines.append(_benign_and_macro(runs))
     return "\n".join(lines)
 
 
-def importance_vs_paper(importance: pd.DataFrame, top: int = 5) -> str:
-    """Our top features per method next to the paper's claim (packet size, duration, protocol, bytes)."""
-    lines = ["The paper ranks packet size, flow duration, protocol types and byte counts highest. Ours:", ""]
+def _benign_and_macro(runs: pd.DataFrame) -> str:
+    """One bullet for binary runs: each model's macro F1, benign F1 and benign recall (the paper reports none)."""
+    means = runs.groupby("model")[["f1_macro", "f1_benign", "recall_benign"]].mean() * 100
+    order = [m for m in metrics.MODEL_NAMES if m in means.index] + sorted(set(means.index) - set(metrics.MODEL_NAMES))
+    parts = [
+        f"{metrics.MODEL_NAMES.get(m, m)} {means.loc[m, 'f1_macro']:.1f} % (benign F1 "
+        f"{means.loc[m, 'f1_benign']:.1f} %, benign recall {means.loc[m, 'recall_benign']:.1f} %)"
+        for m in order
+    ]
+    flooded = [metrics.MODEL_NAMES.get(m, m) for m in order if means.loc[m, "recall_benign"] < 50]
+    warning = (
+        f" {', '.join(flooded)} call(s) most benign test flows attacks: their attack-class scores overstate them."
+        if flooded
+        else ""
+    )
+    return "- Macro F1, the mean of the benign and the attack F1 (the paper gives attack-class scores only): " + (
+        "; ".join(parts) + "." + warning
+    )
+
+
+def importance_vs_paper(importance: pd.DataFrame, dataset: str, top: int = 5) -> str:
+    """Our top features per method, next to the paper's claim (packet size, duration, protocol, bytes) where
+    the paper reports on ``dataset``; elsewhere our ranking alone."""
+    in_paper = metrics.paper_reports(dataset)
+    head = (
+        "The paper ranks packet size, flow duration, protocol types and byte counts highest. Ours:"
+        if in_paper
+        else "Paper 1 ranks features for CICIDS2017 and IoT-23 only and reports no ranking for this data, so "
+        "nothing is compared. Our top features per method:"
+    )
+    lines = [head, ""]
     for method in importance.columns:
         ranked = importance[method].sort_values(ascending=False).index[:top]
+        if not in_paper:
+            lines.append(f"- {method}: {', '.join(ranked)}")
+            continue
         hits = {
             claim for claim, words in PAPER_TOP_FEATURES.items() for f in ranked if any(w in f.lower() for w in words)
         }
@@ -212,6 +291,63 @@ def open_run(run: RunDir, parameters: dict[str, Any], main_model: str) -> dict[s
     return stages
 
 
+# ------------------------------------------------------------------------------------------------ Fig. 1
+def lifecycle_figure(prepared: Any, data: Any, *, scenario: str, data_dir: str, name: str) -> tuple[Any, str]:
+    """Fig. 1 of this run, and one sentence saying what it shows or why it is skipped: ``(figure or None, text)``.
+
+    IoT-23: the raw flows of capture ``scenario`` (all of them, before deduplication, by detailed label) when
+    that capture is among the run's data files. Otherwise, on any data set: the run's own prepared rows (all
+    splits, after deduplication and sampling) over time by label, read from the first time column that parses
+    (:func:`lib.figures.flow_times`); when none does, no figure and the reason. ``prepared`` is the prepared
+    stage (its parameters say where the raw files are; ``data_dir`` overrides its ``DATA_DIR``).
+    """
+    from lib import figures
+
+    splits = [s for s in ("train", "val", "test") if s in data.rows]
+    rows = pd.concat([data.rows[s] for s in splits], ignore_index=True) if splits else pd.DataFrame()
+    fallback = ""
+    if prepared.parameters.get("DATASET") == "iot23" and scenario:
+        capture, fallback = _iot23_capture(prepared, rows, scenario, data_dir)
+        if capture is not None:
+            fig = figures.botnet_lifecycle(capture, f"{name}, capture {scenario}: flows over time by detailed label")
+            return fig, f"Fig. 1: IoT-23 capture {scenario}, all {len(capture):,} of its flows (before deduplication)."
+    if rows.empty:
+        return None, f"{fallback}Fig. 1 skipped: the prepared stage holds no row tables (rerun notebook 01)."
+    found = figures.flow_times(rows)
+    if found.times is None:
+        return None, f"{fallback}Fig. 1 skipped: {found.how}."
+    fig = figures.flows_over_time(found.times, rows["label"], f"{name}: flows over time by label")
+    return fig, (
+        f"{fallback}Fig. 1: the run's prepared flows (all splits, after deduplication and sampling; "
+        f"{int(found.times.notna().sum()):,} of {len(rows):,} have a time) by label, time from {found.how}."
+    )
+
+
+def _iot23_capture(prepared: Any, rows: pd.DataFrame, scenario: str, data_dir: str) -> tuple[pd.DataFrame | None, str]:
+    """The raw flows of IoT-23 capture ``scenario`` if the run read it, else None and why (one sentence)."""
+    from lib import datasets, registry
+
+    if "scenario" not in rows or scenario not in set(rows["scenario"].astype(str)):
+        return (
+            None,
+            f"Capture {scenario} (LIFECYCLE_SCENARIO) is not among this run's data files: drawn from its rows. ",
+        )
+    files = prepared.parameters.get("DATA_FILES") or ""
+    folder = data_dir or prepared.parameters.get("DATA_DIR") or None
+    try:
+        paths = (
+            datasets.expand_files(files, registry.DATASETS["iot23"].file_glob)
+            if files
+            else datasets.locate("iot23", folder, download=False)
+        )
+        found = [str(p) for p in paths if scenario in p.resolve().parts]
+        if not found:
+            raise FileNotFoundError(f"none of the run's {len(paths)} files belongs to it")
+        return datasets.load("iot23", folder, files=found), ""
+    except (FileNotFoundError, datasets.DataError) as err:
+        return None, f"The raw file of capture {scenario} could not be read ({err}): drawn from the run's rows. "
+
+
 def forests(baseline_stage: Any, seed: int) -> dict[str, Any]:
     """Notebook 02's fitted Random Forest and XGBoost for ``seed`` (those it fitted), labelled for Fig. 7."""
     labels = {"random_forest": "Random Forest (impurity)", "xgboost": "XGBoost (gain)"}
@@ -234,12 +370,55 @@ def describe_stages(stages: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def zero_day_table(stages: dict[str, Any]) -> pd.DataFrame | None:
-    """Notebook 05's zero-day results summarised per held-out family (None if it has not run or held none out)."""
+def _table_or_empty(stage: Any, name: str) -> pd.DataFrame:
+    """A stage's table; an empty frame where the CSV holds nothing at all (not even a header)."""
+    try:
+        return stage.table(name)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+
+
+def zero_day_reason(eligibility: pd.DataFrame, min_family_rows: int) -> str:
+    """Why notebook 05 held no attack family out, in one sentence, from its eligibility table
+    (:func:`lib.anomaly.eligible_families`); empty when some family was held out."""
+    if len(eligibility) and eligibility["held_out"].astype(bool).any():
+        return ""
+    head = "No attack family could be held out for the zero-day test"
+    if not len(eligibility):
+        return f"{head}: the training and test rows hold no attack rows at all."
+    if len(eligibility) == 1:
+        family = eligibility.iloc[0]
+        return (
+            f"{head}: the rows name a single attack family ({str(family['family'])!r}, {int(family['n_test'])} test rows), "
+            "and without it no attack would be left to train the supervised path on (a label column that names "
+            "the attack families, not only attack vs benign, makes this test possible)."
+        )
+    groups = []
+    for reason, rows in eligibility.groupby("reason", sort=False):
+        families = ", ".join(
+            f"{r.family} ({int(r.n_test)} test, {int(r.n_train)} training rows)" for r in rows.itertuples()
+        )
+        groups.append(f"{families}: {reason}")
+    hint = f" (MIN_FAMILY_ROWS={min_family_rows}: lower it, or prepare more rows with SAMPLE_ROWS)" if any(
+        str(r).startswith("fewer than") for r in eligibility["reason"]
+    ) else ""  # fmt: skip
+    return f"{head}: " + "; ".join(groups) + hint + "."
+
+
+def zero_day_table(stages: dict[str, Any]) -> tuple[pd.DataFrame | None, str]:
+    """Notebook 05's zero-day results summarised per held-out family, and why there are none: ``(table, "")``,
+    or ``(None, reason)`` when notebook 05 has not run or held no family out (the reason read from its tables)."""
     if "anomaly" not in stages:
-        return None
-    summary = metrics.zero_day_summary(stages["anomaly"].table("zero_day"))
-    return summary if len(summary) else None
+        return None, "Notebook 05 has not run for this RUN_DIR: no zero-day results."
+    anomaly = stages["anomaly"]
+    zero_day = _table_or_empty(anomaly, "zero_day")
+    if len(zero_day) and "family" in zero_day:
+        return metrics.zero_day_summary(zero_day), ""
+    eligibility = _table_or_empty(anomaly, "eligibility")
+    reason = (
+        zero_day_reason(eligibility, anomaly.parameters.get("MIN_FAMILY_ROWS", 0)) if "family" in eligibility else ""
+    )
+    return None, reason or "Notebook 05 wrote no zero-day results for this run."
 
 
 # ------------------------------------------------------------------------------------ does fusion help?
@@ -338,9 +517,15 @@ def importance_table(
 
 # ------------------------------------------------------------------------------------------------ notebook 05
 def anomaly_summary(
-    detection: pd.DataFrame, combined: pd.DataFrame, zero_day: pd.DataFrame, target_fpr: float, n_benign_val: int
+    detection: pd.DataFrame,
+    combined: pd.DataFrame,
+    zero_day: pd.DataFrame,
+    target_fpr: float,
+    n_benign_val: int,
+    no_zero_day: str = "",
 ) -> str:
-    """Notebook 05's findings as Markdown bullets, every number computed from its tables."""
+    """Notebook 05's findings as Markdown bullets, every number computed from its tables; ``no_zero_day`` says
+    why no family was held out (:func:`zero_day_reason`)."""
     lines = [
         f"* Target FPR {target_fpr:.2%} on {n_benign_val} benign validation rows, {detection['seed'].nunique()} seed(s)."
     ]
@@ -370,5 +555,5 @@ def anomaly_summary(
             f"anomaly branch) at a test FPR of {row.fpr_or_autoencoder_mean:.3%}."
         )
     if not len(zero_day):
-        lines.append("* No family was held out in the zero-day test (see the eligibility table for why).")
+        lines.append(f"* {no_zero_day or 'No family was held out in the zero-day test.'}")
     return "\n".join(lines)

@@ -1039,11 +1039,12 @@ CORPUS: dict[str, Callable[[Path], Fixture]] = {
 }
 
 # Columns that identify a flow (addresses, ports, times, flow ids): never features.
+# (A user's `Protocol` column is a feature, one-hot encoded as paper 1 does; only CICIDS2017's is an identifier.)
 IDENTIFIERS: dict[str, tuple[str, ...]] = {
     "ctu_zeek": ("ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "tunnel_parents"),
     "unsw_nb15": ("srcip", "sport", "dstip", "dsport", "Stime", "Ltime"),
-    "iotid20": ("Flow_ID", "Src_IP", "Src_Port", "Dst_IP", "Dst_Port", "Protocol", "Timestamp"),
-    "cse_cic_ids2018": ("Dst Port", "Protocol", "Timestamp"),
+    "iotid20": ("Flow_ID", "Src_IP", "Src_Port", "Dst_IP", "Dst_Port", "Timestamp"),
+    "cse_cic_ids2018": ("Dst Port", "Timestamp"),
     "ton_iot": ("ts", "src_ip", "src_port", "dst_ip", "dst_port"),
 }
 # Label-like columns other than LABEL_COLUMN: each predicts the label, so the project must drop it.

@@ -198,12 +198,65 @@ def test_paper_numbers_and_side_by_side_table():
     }
     assert metrics.PAPER1_TABLE1["Random Forest"]["F1-Score"] == 86.3
     assert "SVM" not in metrics.PAPER1_TABLE1
-    side = metrics.table1_vs_paper(seeds_table()).set_index("Model")
+    side = metrics.table1_vs_paper(seeds_table(), "iot23", "binary").set_index("Model")
     assert side.loc["CNN-LSTM Hybrid", "Accuracy (paper)"] == "96.5"
     assert side.loc["CNN-LSTM Hybrid", "Accuracy (ours)"] == "92.0 ± 2.0"
     assert side.loc["SVM", "Accuracy (paper)"] == ""
     assert side.loc["LSTM-Only", "Recall (ours)"] == ""  # in the paper, not run here
     assert list(side.index)[:2] == ["Random Forest", "SVM"]
+
+
+def test_binary_runs_also_score_each_class_and_the_macro_average():
+    y, proba = binary_case()
+    pred = proba.argmax(1)
+    result = metrics.evaluate(y, proba, BINARY)
+    assert result["f1_macro"] == pytest.approx(f1_score(y, pred, average="macro"))
+    assert result["precision_macro"] == pytest.approx(precision_score(y, pred, average="macro"))
+    assert result["recall_benign"] == pytest.approx(recall_score(y, pred, pos_label=0))
+    assert result["f1_attack"] == pytest.approx(result["f1"])  # the paper's attack-class F1, kept as it was
+    row = metrics.scalar_metrics(result)
+    assert list(row)[:7] == ["accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "fpr"]  # old columns first
+    assert {"precision_benign", "recall_attack", "f1_benign", "f1_macro"} <= set(row)
+
+
+def test_calling_everything_an_attack_cannot_look_good_in_macro_f1():
+    y = np.array([0] * 20 + [1] * 80)
+    everything_attack = np.tile([0.1, 0.9], (100, 1))
+    with pytest.warns(metrics.MetricWarning):
+        result = metrics.evaluate(y, everything_attack, BINARY)
+    assert result["f1"] == pytest.approx(160 / 180)  # attack-class F1 of 0.89 ...
+    assert result["f1_benign"] == 0.0 and result["recall_benign"] == 0.0
+    assert result["f1_macro"] == pytest.approx(80 / 180)  # ... but macro F1 0.44
+    table = metrics.table1_vs_paper(pd.DataFrame([{"model": "cnn_lstm", "seed": 1, **result}]), "iot23", "binary")
+    assert table.set_index("Model").loc["CNN-LSTM Hybrid", "Macro F1 (ours)"] == "44.4"
+    assert "Macro F1 (paper)" not in table  # the paper has no such column
+
+
+def test_paper_values_only_for_the_data_sets_the_paper_reports_on():
+    runs = seeds_table()
+    for dataset in ("csv", "botiot", "zeek"):
+        assert metrics.paper_table1(dataset, "binary").empty
+        table = metrics.table1_vs_paper(runs, dataset, "binary")
+        assert not [c for c in table.columns if "paper" in c]
+        assert list(table["Model"]) == ["SVM", "CNN-LSTM Hybrid"]  # no empty rows for the paper's models
+        note = metrics.paper_note(dataset, "binary")
+        assert note.startswith("Paper 1 reports no numbers for this data") and note.count(". ") == 0
+    assert "paper 2 reports its CNN-LSTM on the full BoT-IoT" in metrics.paper_note("botiot", "binary")
+    for dataset in ("iot23", "cicids2017"):
+        assert len(metrics.paper_table1(dataset, "binary")) == 4
+        assert "Accuracy (paper)" in metrics.table1_vs_paper(runs, dataset, "binary")
+    assert "attack-vs-benign scores (Section II.B)" in metrics.paper_note("iot23", "binary")
+    assert "macro averages over the classes" in metrics.paper_note("cicids2017", "multiclass")
+
+
+def test_macro_f1_column_only_for_binary_runs_that_recorded_it():
+    runs = seeds_table().assign(f1_macro=[0.5, 0.6, 0.7, 0.4])
+    assert "Macro F1" in metrics.table1_vs_paper(runs, "csv", "binary")
+    assert metrics.table1_vs_paper(runs, "csv", "binary").set_index("Model").loc["CNN-LSTM Hybrid", "Macro F1"] == (
+        "60.0 ± 10.0"
+    )
+    assert "Macro F1" not in metrics.table1_vs_paper(runs, "csv", "multiclass")  # its F1 is macro already
+    assert "Macro F1" not in metrics.table1_vs_paper(seeds_table(), "csv", "binary")  # scores from older code
 
 
 def test_time_inference_reports_flows_per_second_and_warms_up():

@@ -336,9 +336,10 @@ def test_a_public_format_runs_every_notebook(name, tmp_path):
     assert folder.name == expected_name
     data = folder.load_prepared()
     report = data.meta["report"]
-    never = set(report["identifier_columns"]) | set(report["label_columns"])
     used = set(report["numeric_columns"]) | set(report["categorical_columns"])
-    assert report["label_columns"] and not never & used, (report["label_columns"], used)
+    assert set(corpus.IDENTIFIERS[name]) <= set(report["identifier_columns"])
+    assert set(corpus.LEAK_COLUMNS[name]) - {"detailedlabel"} <= set(report["label_columns"])  # Zeek's: label_detail
+    assert not (set(corpus.IDENTIFIERS[name]) | set(corpus.LEAK_COLUMNS[name])) & used
     assert (figures_dir / expected_name / "table1.csv").exists()
     findings = (figures_dir / expected_name / "findings.md").read_text()
     assert "nan" not in findings.lower()

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-import pytest
+from types import SimpleNamespace
 
-from lib import metrics, report, run
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from lib import metrics, report, run  # noqa: E402
 
 
 def _runs(acc: dict[str, list[float]]) -> pd.DataFrame:
@@ -34,7 +41,7 @@ def test_table1_is_rebuilt_from_the_stages_scores(tmp_path):
     folder = run.RunDir(tmp_path)
     _stage_with_scores(folder, "baselines", runs[runs["model"] == "random_forest"]).finish(models=["random_forest"])
     _stage_with_scores(folder, "deep", runs[runs["model"] == "cnn_lstm"]).finish(models=["cnn_lstm"])
-    table = metrics.table1_vs_paper(report.load_runs(folder))
+    table = metrics.table1_vs_paper(report.load_runs(folder), "iot23", "binary")
     row = table.set_index("Model").loc["Random Forest"]
     assert row["Accuracy (ours)"] == "92.0 ± 2.0" and row["Accuracy (paper)"] == "89.5"
     assert table.set_index("Model").loc["CNN-LSTM Hybrid", "F1-Score (ours)"] == "96.0 ± 1.0"
@@ -114,3 +121,161 @@ def test_smote_runs_that_are_stale_or_lack_the_seed_are_left_out_not_an_error(tm
         "CNN-LSTM Hybrid, unbalanced",
         "CNN-LSTM Hybrid, SMOTE (D2)",
     ]
+
+
+# ------------------------------------------------------------------------------------------ one seed, other data
+def test_findings_with_one_seed_give_no_interval_and_claim_nothing_that_needs_one():
+    for acc in (
+        {"random_forest": [0.97], "cnn_only": [0.93], "cnn_lstm": [0.90]},  # the hybrid trails
+        {"random_forest": [0.90], "cnn_only": [0.93], "cnn_lstm": [0.97]},  # the hybrid leads
+    ):
+        text = report.findings(_runs(acc).assign(n_test=1000), "iot23", "binary")
+        assert "nan" not in text and "95 % CI" not in text and "interval overlaps" not in text
+        assert "With one seed no interval or spread can be given" in text
+        assert "has the best F1 of the paper's four models* — not settled by one seed" in text
+        assert "F1 on the one seed: " in text
+        assert "does not reproduce" not in text and "— reproduces" not in text
+        assert "on this one seed" in text  # the accuracy ranking is stated for that seed only
+
+
+def test_findings_on_data_the_paper_did_not_use_compare_no_number():
+    runs = _runs({"random_forest": [0.97, 0.97, 0.98], "cnn_only": [0.93, 0.94, 0.95], "cnn_lstm": [0.90, 0.91, 0.92]})
+    text = report.findings(runs, "csv", "binary", name="unsw_nb15")
+    assert text.startswith("**unsw_nb15, binary, 3 seed(s).**")
+    assert "Paper 1 reports no numbers for this data (DATASET='csv')" in text
+    assert "the paper's" not in text.replace("the paper's four models", "") and "96.5" not in text
+    assert "does not hold on this data: Random Forest beat(s) the hybrid" in text
+    assert "reproduce" not in text
+
+
+def test_findings_with_only_the_hybrid_do_not_call_it_best():
+    text = report.findings(_runs({"cnn_lstm": [0.9, 0.91, 0.92]}), "iot23", "binary")
+    assert "cannot be checked: none of the paper's other three models was run" in text
+    assert "Accuracy ranks" not in text
+
+
+def test_findings_of_binary_runs_report_macro_f1_and_flag_a_model_that_calls_everything_an_attack():
+    runs = _runs({"random_forest": [0.90, 0.91, 0.92], "cnn_lstm": [0.89, 0.89, 0.89]}).assign(
+        f1_macro=[0.88, 0.89, 0.90, 0.44, 0.44, 0.44],
+        f1_benign=[0.87, 0.88, 0.89, 0.0, 0.0, 0.0],
+        recall_benign=[0.9, 0.9, 0.9, 0.0, 0.0, 0.0],
+    )
+    text = report.findings(runs, "iot23", "binary")
+    assert "CNN-LSTM Hybrid 44.0 % (benign F1 0.0 %, benign recall 0.0 %)" in text
+    assert "CNN-LSTM Hybrid call(s) most benign test flows attacks" in text
+    assert "Macro F1" not in report.findings(runs, "iot23", "multiclass")
+
+
+def test_feature_importance_is_compared_with_the_paper_only_on_its_data():
+    importance = pd.DataFrame({"RF": [0.5, 0.3, 0.2]}, index=["duration", "proto", "sbytes"])
+    assert (
+        "the paper's groups among them: byte counts, flow duration, packet size, protocol"
+        in report.importance_vs_paper(importance, "iot23")
+    )
+    text = report.importance_vs_paper(importance, "csv")
+    assert "reports no ranking for this data, so nothing is compared" in text
+    assert "- RF: duration, proto, sbytes" in text and "groups" not in text
+
+
+# ------------------------------------------------------------------------------------------ zero-day reasons
+def _anomaly_stage(folder: run.RunDir, zero_day: pd.DataFrame, eligibility: pd.DataFrame) -> dict:
+    folder.begin("prepared", {"DATASET": "t"}).finish()
+    writer = folder.begin("anomaly", {"DATASET": "t", "MIN_FAMILY_ROWS": 30}, inputs=["prepared"])
+    writer.save_tables({"zero_day": zero_day, "eligibility": eligibility})
+    writer.finish()
+    return {"anomaly": folder.open("anomaly")}
+
+
+ELIGIBILITY = ["family", "n_train", "n_test", "held_out", "reason"]
+
+
+@pytest.mark.parametrize("zero_day", [pd.DataFrame(columns=["family", "seed"]), pd.DataFrame()])
+def test_zero_day_table_of_a_run_that_held_no_family_out_is_none_with_the_reason(tmp_path, zero_day):
+    eligibility = pd.DataFrame(
+        [["DDoS", 17, 1, False, "fewer than 30 test rows"], ["C&C", 0, 40, False, "no training rows (unseen already)"]],
+        columns=ELIGIBILITY,
+    )
+    stages = _anomaly_stage(run.RunDir(tmp_path), zero_day, eligibility)  # pd.DataFrame() is an empty CSV file
+    table, reason = report.zero_day_table(stages)
+    assert table is None
+    assert reason == (
+        "No attack family could be held out for the zero-day test: DDoS (1 test, 17 training rows): fewer than 30 "
+        "test rows; C&C (40 test, 0 training rows): no training rows (unseen already) (MIN_FAMILY_ROWS=30: lower "
+        "it, or prepare more rows with SAMPLE_ROWS)."
+    )
+
+
+def test_zero_day_reasons_say_when_there_is_one_attack_family_or_none():
+    one = pd.DataFrame([[1, 900, 200, False, "the only attack family in training"]], columns=ELIGIBILITY)  # label 0/1
+    assert "the rows name a single attack family ('1', 200 test rows)" in report.zero_day_reason(one, 30)
+    assert "hold no attack rows at all" in report.zero_day_reason(pd.DataFrame(columns=ELIGIBILITY), 30)
+    held = pd.DataFrame(
+        [["C&C", 9, 40, True, ""], ["DDoS", 1, 1, False, "fewer than 30 test rows"]], columns=ELIGIBILITY
+    )
+    assert report.zero_day_reason(held, 30) == ""
+    assert report.zero_day_table({}) == (None, "Notebook 05 has not run for this RUN_DIR: no zero-day results.")
+
+
+def test_zero_day_table_summarises_the_families_held_out(tmp_path):
+    zero_day = pd.DataFrame({"family": ["C&C", "C&C"], "seed": [1, 2], "recall_supervised": [0.2, 0.4]})
+    eligibility = pd.DataFrame([["C&C", 9, 40, True, ""]], columns=ELIGIBILITY)
+    table, reason = report.zero_day_table(_anomaly_stage(run.RunDir(tmp_path), zero_day, eligibility))
+    assert reason == "" and table.set_index("family").loc["C&C", "recall_supervised_mean"] == pytest.approx(0.3)
+
+
+# ------------------------------------------------------------------------------------------------ Fig. 1
+def _prepared(dataset: str, rows: pd.DataFrame, **parameters) -> tuple[SimpleNamespace, SimpleNamespace]:
+    third = len(rows) // 3
+    splits = {"train": rows.iloc[:third], "val": rows.iloc[third : 2 * third], "test": rows.iloc[2 * third :]}
+    return SimpleNamespace(parameters={"DATASET": dataset, **parameters}), SimpleNamespace(rows=splits)
+
+
+def test_fig1_is_drawn_from_the_runs_own_rows_by_their_time_column():
+    rows = pd.DataFrame(
+        {
+            "Timestamp": [f"{d}/02/2018 08:{m:02d}:01" for d in (14, 15) for m in range(30)],
+            "label": ["Benign", "DoS"] * 30,
+        }
+    )
+    fig, caption = report.lifecycle_figure(*_prepared("csv", rows), scenario="", data_dir="", name="cse-cic-ids2018")
+    assert fig is not None and fig.axes[0].get_title() == "cse-cic-ids2018: flows over time by label"
+    assert caption.startswith("Fig. 1: the run's prepared flows") and "60 of 60 have a time" in caption
+    assert "'Timestamp' (text as %d/%m/%Y %H:%M:%S" in caption
+    plt.close(fig)
+
+
+def test_fig1_is_skipped_with_the_reason_when_the_rows_have_no_time_column():
+    rows = pd.DataFrame({"srcip": ["10.0.0.1"] * 6, "label": ["Benign", "Attack"] * 3})
+    fig, caption = report.lifecycle_figure(*_prepared("csv", rows), scenario="", data_dir="", name="mine")
+    assert fig is None
+    assert caption.startswith("Fig. 1 skipped: no time column among the run's row columns ['srcip', 'label']")
+
+
+def test_fig1_of_an_iot23_run_without_the_capture_falls_back_to_its_rows():
+    rows = pd.DataFrame(
+        {"ts": 1.5e9 + np.arange(9.0) * 600, "scenario": ["CTU-Honeypot-Capture-4-1"] * 9, "label": ["Benign"] * 9}
+    )
+    prepared, data = _prepared("iot23", rows)
+    fig, caption = report.lifecycle_figure(
+        prepared, data, scenario="CTU-IoT-Malware-Capture-34-1", data_dir="", name="x"
+    )
+    assert caption.startswith(
+        "Capture CTU-IoT-Malware-Capture-34-1 (LIFECYCLE_SCENARIO) is not among this run's data files: drawn from "
+        "its rows. Fig. 1: the run's prepared flows"
+    )
+    assert "'ts' (epoch s, UTC)" in caption and fig is not None
+    plt.close(fig)
+
+
+def test_fig1_of_an_iot23_run_with_the_capture_draws_all_its_raw_flows(mirror):
+    rows = pd.DataFrame({"ts": [1.5e9] * 3, "scenario": ["CTU-IoT-Malware-Capture-34-1"] * 3, "label": ["C&C"] * 3})
+    prepared, data = _prepared("iot23", rows, DATA_DIR=str(mirror))
+    fig, caption = report.lifecycle_figure(
+        prepared, data, scenario="CTU-IoT-Malware-Capture-34-1", data_dir="", name="iot23"
+    )
+    assert (
+        caption
+        == "Fig. 1: IoT-23 capture CTU-IoT-Malware-Capture-34-1, all 23,145 of its flows (before deduplication)."
+    )
+    assert fig.axes[0].get_title() == "iot23, capture CTU-IoT-Malware-Capture-34-1: flows over time by detailed label"
+    plt.close(fig)
