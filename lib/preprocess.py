@@ -341,19 +341,22 @@ def select_features(
     return numeric, categorical, {k: v for k, v in dropped.items() if v}
 
 
-def perfect_predictors(train: pd.DataFrame, y: np.ndarray, max_share: float = 0.05) -> list[str]:
-    """Columns whose value alone gives the class of every training row: each distinct value (missing
-    included) occurs with one class only. Columns with many distinct values (more than ``max_share`` of the
-    rows, at least 10) are not tested: near-unique values "predict" anything and say nothing."""
-    if len(np.unique(y)) < 2:
-        return []
-    limit = max(10, int(max_share * len(train)))
+def perfect_predictors(train: pd.DataFrame, y: np.ndarray, max_values: int = 50, min_rows: int = 5) -> list[str]:
+    """Columns whose value alone gives the class of every training row that has a value: each distinct
+    value occurs with one class only, the values span at least two classes, and each value has at least
+    ``min_rows`` rows on average. Missing values are left out (a feature unset for one class is not a label),
+    and columns with more than ``max_values`` distinct values are not tested (near-unique values "predict"
+    anything and say nothing)."""
     flagged = []
     for col in train.columns:
-        codes, uniques = pd.factorize(train[col], use_na_sentinel=False)
-        if len(uniques) > limit:
+        present = train[col].notna().to_numpy()
+        codes, uniques = pd.factorize(train[col][present])
+        if not 0 < len(uniques) <= max_values or present.sum() < min_rows * len(uniques):
             continue
-        pairs = np.unique(codes.astype(np.int64) * (int(y.max()) + 1) + y)
+        classes = y[present]
+        if len(np.unique(classes)) < 2:
+            continue
+        pairs = np.unique(codes.astype(np.int64) * (int(y.max()) + 1) + classes)
         if len(pairs) == len(uniques):
             flagged.append(col)
     return flagged

@@ -319,16 +319,26 @@ def default_name(dataset: str, data_files: str = "") -> str:
     first = next((item.strip() for item in str(data_files or "").split(",") if item.strip()), "")
     if dataset in registry.DATASETS or not first:
         return dataset
-    stem = Path(first.rstrip("/")).name
-    stem = re.split(r"[*?\[]", stem)[0] or Path(first.rstrip("/")).parent.name or dataset
+    path = Path(first.rstrip("/")).expanduser().absolute()
+    stem = re.split(r"[*?\[]", path.name)[0] or path.parent.name
     stem = re.sub(r"(\.(csv|tsv|txt|log|labeled|parquet|gz))+$", "", stem, flags=re.I)
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", stem).strip("._-") or dataset
+    if stem.lower() in _GENERIC_STEMS:  # CTU captures: <capture>/bro/conn.log.labeled -> the capture's name
+        stem = next((p.name for p in path.parents if p.name.lower() not in _GENERIC_STEMS | {"bro", "zeek"}), stem)
+    return safe_name(stem) or dataset
+
+
+_GENERIC_STEMS = {"", "conn", "data", "flows", "logs", "csv"}
+
+
+def safe_name(name: str) -> str:
+    """``name`` with only letters, digits, ``.``, ``_`` and ``-``: one folder under ``runs/`` and ``figures/``."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("._-")
 
 
 def run_names(parameters: Mapping[str, Any]) -> dict[str, str]:
     """``NAME`` and ``RUN_DIR`` of notebook 01, defaults filled in: the name from :func:`default_name`, the
     folder ``runs/<NAME>``."""
-    name = parameters.get("NAME") or default_name(parameters["DATASET"], parameters.get("DATA_FILES", ""))
+    name = safe_name(parameters.get("NAME") or "") or default_name(parameters["DATASET"], parameters.get("DATA_FILES"))
     return {"NAME": name, "RUN_DIR": parameters.get("RUN_DIR") or f"runs/{name}"}
 
 

@@ -28,8 +28,8 @@ from pathlib import Path
 import papermill
 import yaml
 
-from lib.run import LOCATION_PARAMETERS, RunDir, default_name
-from lib.session import REPO_ROOT
+from lib.run import LOCATION_PARAMETERS, RunDir, default_name, safe_name
+from lib.session import REPO_ROOT, coerce
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 PARAMS_DIR = NOTEBOOK_DIR / "params"
@@ -78,7 +78,7 @@ def run(
     if output_dir:
         Path(output_dir).mkdir(parents=True, exist_ok=True)
     given = {**dataset_parameters(dataset), **(parameters or {})}
-    name = given.get("NAME") or default_name(dataset, given.get("DATA_FILES", ""))
+    name = safe_name(given.get("NAME") or "") or default_name(dataset, given.get("DATA_FILES", ""))
     params = {"DATASET": dataset, "NAME": name, "RUN_DIR": f"runs/{name}", **given}
     selected = notebooks(only)
     if not selected:
@@ -131,6 +131,8 @@ def parse_value(text: str, type_name: str | None = None):
     Python literal (numbers, True/False), else the raw string."""
     if type_name == "str":
         return text
+    if type_name in ("bool", "int"):
+        return coerce(text, type_name)
     try:
         return ast.literal_eval(text)
     except (ValueError, SyntaxError):

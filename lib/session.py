@@ -62,16 +62,28 @@ def coerce(value: Any, declared: Any) -> Any:
     """``value`` as the type its parameter declares. Papermill's ``-p`` guesses types from the text, so
     ``-p BENIGN_LABELS 0`` arrives as the integer 0 and ``0,1`` (through other tools) as a tuple; a ``str``
     parameter gets its text back (``"0"``, ``"0,1"``), and an ``int`` or ``float`` parameter given as text is
-    converted. Anything else is returned unchanged."""
+    converted; ``"false"``/``"no"``/``"0"`` for a ``bool`` parameter is False (papermill passes ``-p SMOTE
+    false`` as the text "false", which Python would take as true). Anything else is returned unchanged."""
     if declared in (str, "str") and not isinstance(value, str) and value is not None:
         if isinstance(value, list | tuple | set):
             return ",".join(str(v) for v in value)
         return str(value).lower() if isinstance(value, bool) else str(value)
+    if declared in (bool, "bool") and isinstance(value, str | int) and not isinstance(value, bool):
+        text = str(value).strip().lower()
+        if text not in _BOOLEANS:
+            raise ValueError(f"a True/False parameter was given {value!r}: use true or false")
+        return _BOOLEANS[text]
     if declared in (float, "float") and isinstance(value, int | str) and not isinstance(value, bool):
         return float(value)
-    if declared in (int, "int") and isinstance(value, str):
-        return int(value)
+    if declared in (int, "int") and isinstance(value, str | float) and not isinstance(value, bool):
+        number = float(value)
+        if not number.is_integer():
+            raise ValueError(f"a whole-number parameter was given {value!r}")
+        return int(number)
     return value
+
+
+_BOOLEANS = {"true": True, "false": False, "yes": True, "no": False, "1": True, "0": False}
 
 
 def setup(seed: int, *packages: str) -> None:

@@ -252,3 +252,69 @@ def test_a_label_column_in_a_user_table_is_never_a_feature(tmp_path):
     frame.to_csv(path := tmp_path / "flows.csv", index=False)
     df = _load(path)
     assert df.attrs["label_columns"] == ["attack_cat"] and "attack_cat" not in datasets.feature_columns(df)
+
+
+# ------------------------------------------------------------------------------------- review follow-ups
+def test_a_mostly_placeholder_numeric_column_is_an_error_not_a_categorical(tmp_path):
+    frame = _table().astype({"duration": object})
+    frame.loc[5:, "duration"] = "-"  # scans: duration unset on most rows, as in Zeek exports
+    frame.to_csv(path := tmp_path / "flows.csv", index=False)
+    with pytest.raises(DataError, match=r"column 'duration': text value '-'.*MISSING_VALUES"):
+        _load(path)
+    assert _load(path, missing_values="-")["duration"].dtype == np.float32
+
+
+def test_decimal_commas_only_in_semicolon_files(tmp_path):
+    frame = _table().assign(ports=["80,443"] * 40)
+    frame.to_csv(path := tmp_path / "flows.tsv", index=False, sep="\t")
+    assert _load(path)["ports"].dtype == "category"  # a list of ports, not 80.443
+
+
+def test_empty_labels_can_mean_benign(tmp_path):
+    frame = _table().assign(attack_cat=[""] * 20 + ["Exploits"] * 10 + ["DoS"] * 10).drop(columns="label")
+    frame.to_csv(path := tmp_path / "unsw.csv", index=False)
+    with pytest.raises(DataError, match=r"line 2, column 'attack_cat': empty label.*\(empty\) to BENIGN_LABELS"):
+        _load(path, label_column="attack_cat", benign_labels="normal")
+    df = _load(path, label_column="attack_cat", benign_labels="(empty)")
+    assert df["label"].value_counts().to_dict() == {"Benign": 20, "DoS": 10, "Exploits": 10}
+
+
+def test_a_zeek_log_given_as_csv_says_so(tmp_path):
+    (path := tmp_path / "conn.csv").write_text("#separator \\x09\n#fields\tts\tlabel\n1.0\tBenign\n")
+    with pytest.raises(DataError, match="this is a Zeek log, not a table.*DATASET='zeek'"):
+        _load(path)
+
+
+def test_the_detailed_label_as_label_column_and_a_copied_label_header(tmp_path):
+    path = tmp_path / "conn.log"
+    path.write_text("#separator \\x09\n#fields\tts\tuid\tduration\tlabel\tdetailedlabel\n"
+                    "#types\ttime\tstring\tinterval\tstring\tstring\n1.0\tC1\t0.1\tBenign\t-\n2.0\tC2\t0.3\tMalicious\tDDoS\n")  # fmt: skip
+    df = datasets.read_zeek_conn(path, label_column="detailedlabel", benign_labels="-")
+    assert list(df["label"].astype(str)) == ["Benign", "DDoS"]
+    assert datasets.label_like_columns(["Label", "Label.1", "bytes"]) == ["Label", "Label.1"]
+
+
+@pytest.mark.parametrize(("given", "expected"), [("false", False), ("True", True), ("no", False), (0, False)])
+def test_boolean_parameters_from_text(given, expected):
+    assert session.coerce(given, bool) is expected
+    assert runner.parse_value(str(given), "bool") is expected
+    with pytest.raises(ValueError, match="true or false"):
+        session.coerce("maybe", bool)
+
+
+def test_run_names_of_ctu_captures_differ_and_names_stay_in_their_folder():
+    from lib import run
+
+    first = run.default_name("zeek", "/d/CTU-IoT-Malware-Capture-34-1/bro/conn.log.labeled")
+    second = run.default_name("zeek", "/d/CTU-IoT-Malware-Capture-35-1/bro/conn.log.labeled")
+    assert first == "CTU-IoT-Malware-Capture-34-1" and second == "CTU-IoT-Malware-Capture-35-1"
+    assert run.run_names({"DATASET": "csv", "NAME": "../../x"}) == {"NAME": "x", "RUN_DIR": "runs/x"}
+
+
+def test_a_feature_unset_for_one_class_is_not_a_label_leak():
+    rng = np.random.default_rng(0)
+    y = np.array([0] * 60 + [1] * 940)
+    duration = np.where(y == 0, rng.integers(1, 40, 1000), np.nan)  # benign flows timed, scans unset
+    code = y.astype(float)  # the label, coded
+    flagged = preprocess.perfect_predictors(pd.DataFrame({"duration": duration, "code": code}), y)
+    assert flagged == ["code"]

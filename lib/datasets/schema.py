@@ -13,7 +13,9 @@ from lib.datasets.errors import DataError
 
 log = logging.getLogger(__package__)  # "lib.datasets" for every file of the package
 
-_ID_NAME = re.compile(r"(^|[\s_.-])(ip|addr|address|port|mac|uid|flow[\s_]?id|timestamp|time|ts)$", re.I)
+# names that end like an address, port or point in time ("time" alone, start_time and end_time are in the
+# registry's spellings; a "response_time" is a duration, a feature)
+_ID_NAME = re.compile(r"(^|[\s_.-])(ip|addr|address|port|mac|uid|flow[\s_]?id|timestamp|ts)$", re.I)
 
 
 def harmonise(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -100,4 +102,4 @@ def guess_identifiers(columns: Iterable[str], extra: Iterable[str] | None = None
 def label_like_columns(columns: Iterable[str]) -> list[str]:
     """Columns whose name says they hold a label (:data:`lib.registry.LABEL_LIKE_NAMES`, any spelling)."""
     known = {_normalised(n) for n in registry.LABEL_LIKE_NAMES}
-    return [c for c in columns if _normalised(c) in known]
+    return [c for c in columns if _normalised(re.sub(r"\.\d+$", "", str(c))) in known]  # "Label.1": a copy

@@ -36,12 +36,14 @@ from lib.datasets.schema import guess_identifiers, label_like_columns
 log = logging.getLogger(__package__)  # "lib.datasets" for every file of the package
 
 _NULLS = ["", "NaN", "nan", "NA", "N/A", "null", "NULL"]
+EMPTY_LABEL = "(empty)"  # in BENIGN_LABELS or IGNORE_LABELS: what an empty label cell means
 
 
 def label_values(values: str | int | float | Iterable | None) -> set[str]:
     """Label values as lower-case strings, whichever way they were passed: ``"a, b"``, ``0`` (papermill's
-    ``-p BENIGN_LABELS 0``), ``(0, 1)``, ``["Normal"]``."""
-    if values is None or values == "":
+    ``-p BENIGN_LABELS 0``), ``(0, 1)``, ``["Normal"]``. ``none`` is the empty set (``IGNORE_LABELS=none``
+    keeps every label)."""
+    if values is None or values == "" or (isinstance(values, str) and values.strip().lower() == "none"):
         return set()
     if isinstance(values, str):
         items = values.split(",")
@@ -109,9 +111,9 @@ def read_flow_table(
     benign, ignore = label_values(benign_labels), label_values(ignore_labels)
     names = list(column_names) if column_names else None
     if _text_suffix(path) == ".parquet":
-        df, first_line = _read_parquet(path, names), 0
+        df, first_line, decimal_comma = _read_parquet(path, names), 0, False
     else:
-        df, first_line = _read_text_table(path, label_column, names, notes)
+        df, first_line, decimal_comma = _read_text_table(path, label_column, names, notes)
     if label_column not in df:
         raise DataError(
             f"{path}: no column {label_column!r} (LABEL_COLUMN). Columns: {', '.join(map(str, df.columns[:20]))}. "
@@ -124,13 +126,16 @@ def read_flow_table(
         note_repair(notes, path.name, "", "repeated header row removed", int(header_copies.sum()))
         df, labels, lines = df[~header_copies].reset_index(drop=True), labels[~header_copies], lines[~header_copies]
     labels = labels.reset_index(drop=True)
+    if EMPTY_LABEL.lower() in benign | ignore:  # UNSW-NB15's attack_cat is empty for normal rows
+        labels = labels.mask(labels.isna() | labels.eq(""), EMPTY_LABEL)
     if labels.isna().any() or labels.eq("").any():
         row = int(np.flatnonzero((labels.isna() | labels.eq("")).to_numpy())[0])
         raise DataError(
-            f"{path}, line {lines[row]}, column {label_column!r}: empty label. Fix: label or remove the row, or "
-            f"check COLUMN_NAMES/LABEL_COLUMN"
+            f"{path}, line {lines[row]}, column {label_column!r}: empty label. Fix: label or remove the row, check "
+            f"COLUMN_NAMES/LABEL_COLUMN, or, if an empty label means normal traffic, add {EMPTY_LABEL} to BENIGN_LABELS"
         )
-    labels = labels.map(_canonical_label)
+    distinct = labels.unique()
+    labels = labels.map(dict(zip(distinct, map(_canonical_label, distinct), strict=True)))
     lowered = labels.str.lower()
     ignored = lowered.isin(ignore).to_numpy()
     for value, count in labels[ignored].value_counts().items():
@@ -154,7 +159,7 @@ def read_flow_table(
             if df[col].dtype == object:
                 df[col] = df[col].astype("string")
             continue
-        df[col] = _typed_column(df[col], path, lines, notes, missing_values, leak=col in leaks)
+        df[col] = _typed_column(df[col], path, lines, notes, missing_values, col in leaks, decimal_comma)
     df = _drop_identical_copies(df, path, notes)
     df["label"] = pd.Categorical(np.where(is_benign, "Benign", labels.to_numpy(dtype=object)))
     df["label_detail"] = df["label"]
@@ -181,10 +186,12 @@ def _read_parquet(path: Path, names: list[str] | None) -> pd.DataFrame:
 
 def _read_text_table(
     path: Path, label_column: str, names: list[str] | None, notes: list[dict]
-) -> tuple[pd.DataFrame, int]:
-    """The table and the file line of its first data row."""
+) -> tuple[pd.DataFrame, int, bool]:
+    """The table, the file line of its first data row, and whether decimal commas are possible (``;``-separated)."""
     raw = _read_bytes(path, notes)
-    first = raw.split(b"\n", 1)[0].decode("utf-8", "replace").rstrip("\r")
+    first = raw[: raw.find(b"\n") if b"\n" in raw else len(raw)].decode("utf-8", "replace").rstrip("\r")
+    if first.startswith(("#separator", "#fields")):
+        raise DataError(f"{path}, line 1: this is a Zeek log, not a table. Fix: read it with DATASET='zeek'")
     sep = _sniff_delimiter(first, path)
     fields = _header_names(first, sep)
     if names:
@@ -213,7 +220,7 @@ def _read_text_table(
     df = _parse_table(raw, path, names, sep, {n: pa.string() for n in names}, skip, _NULLS)
     if df.empty:
         raise DataError(f"{path}: a header line but no data rows. Fix: remove the file from DATA_FILES")
-    return df, skip + 1
+    return df, skip + 1, sep == ";"
 
 
 def _sep_name(sep: str) -> str:
@@ -239,7 +246,13 @@ def _looks_like_data(fields: list[str]) -> bool:
 
 
 def _typed_column(
-    values: pd.Series, path: Path, lines: np.ndarray, notes: list[dict], missing_values: Iterable[str], leak: bool
+    values: pd.Series,
+    path: Path,
+    lines: np.ndarray,
+    notes: list[dict],
+    missing_values: Iterable[str],
+    leak: bool,
+    decimal_comma: bool,
 ) -> pd.Series:
     """A feature column as float32 (numbers) or category (text); a numeric column with stray text is an error."""
     col = str(values.name)
@@ -261,14 +274,15 @@ def _typed_column(
     numeric = numbers.notna().to_numpy()
     if numeric[present].all():
         return _float32_counted(numbers, path.name, col, notes)
-    comma = text.str.fullmatch(r"[+-]?\d*,\d+").fillna(False).to_numpy()
+    comma = text.str.fullmatch(r"[+-]?\d*,\d+").fillna(False).to_numpy() if decimal_comma else numeric & False
     if comma.any():
         with_point = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
         if with_point.notna().to_numpy()[present].all():
             note_repair(notes, path.name, col, "decimal comma read as a decimal point", int(comma.sum()))
             return _float32_counted(with_point, path.name, col, notes)
     stray = present & ~numeric
-    if numeric[present].mean() >= 0.5:
+    tokens_only = numeric.any() and pd.unique(text[stray]).size <= 2  # numbers and a placeholder such as "-"
+    if numeric[present].mean() >= 0.5 or tokens_only:
         row = int(np.flatnonzero(stray)[0])
         examples = ", ".join(repr(v) for v in pd.unique(text[stray])[:3])
         raise DataError(

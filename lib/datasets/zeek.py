@@ -71,7 +71,7 @@ def read_zeek_conn(
             f"{path}, line {fields_line}: the #fields line names {repeated} more than once. Fix: repair the "
             f"header (each field once), or regenerate the log"
         )
-    detail_column = next((n for n in names if n.lower() in _DETAILED_NAMES), None)
+    detail_column = next((n for n in names if n.lower() in _DETAILED_NAMES and n != label_column), None)
     zeek_types = dict(zip(names, header.get("#types", []), strict=False))
     unset = (header.get("#unset_field") or ["-"])[0]
     if label_column not in names:
