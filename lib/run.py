@@ -184,6 +184,8 @@ class RunDir:
         inputs = list(inputs)
         if "prepared" in inputs:
             self.check_data_parameters(notebook, parameters)
+        if stage == "prepared":
+            self._check_same_source(parameters)
         fingerprints = {name: self.open(name).fingerprint for name in inputs}
         folder = self.path / stage
         if folder.exists():
@@ -273,6 +275,20 @@ class RunDir:
                 f"{notebook} was given {said}, but {self.path / 'prepared'} was made with the other "
                 f"value(s): its results would describe data it never read. Fix: {self.fix('prepared')} with these "
                 f"values first, or pass the values notebook 01 used"
+            )
+
+    def _check_same_source(self, parameters: Mapping[str, Any]) -> None:
+        """Refuse to prepare other data (``DATASET``, ``DATA_FILES``) into a folder that holds a run: two data sets
+        never overwrite each other, even where their default names collide."""
+        recorded = self._recorded_parameters("prepared")
+        differ = [k for k in ("DATASET", "DATA_FILES") if recorded and recorded.get(k, "") != parameters.get(k, "")]
+        if differ:
+            said = ", ".join(f"{k}={recorded.get(k, '')!r}" for k in differ)
+            new = parameters.get("DATA_FILES") or parameters.get("DATASET")
+            raise ValueError(
+                f"{self.path} holds the run of other data ({said}); preparing {new!r} there would replace it. "
+                f"Fix: give this run its own NAME (-p NAME ...), or remove {self.path} first if the old run is no "
+                f"longer needed"
             )
 
     @property

@@ -98,6 +98,12 @@ def run(
             f"parameter(s) {unread} reach none of the notebooks run ({', '.join(p.name[:2] for p in selected)}); they "
             f"belong to {owners}. Run those notebooks too (their results feed the others), or leave the parameter(s) out"
         )
+    if dataset in ("zeek", "csv") and not any(p.name.startswith("01") for p in selected):
+        if not (parameters or {}).get("NAME") and not (parameters or {}).get("RUN_DIR"):
+            raise ValueError(
+                f"--dataset {dataset} without notebook 01: say which run to continue with -p NAME <name> (the name "
+                f"notebook 01 gave it: runs/<name>) or -p RUN_DIR <folder>"
+            )
     run_folder = RunDir(params["RUN_DIR"])
     plans = []
     for path in selected:

@@ -318,3 +318,26 @@ def test_a_feature_unset_for_one_class_is_not_a_label_leak():
     code = y.astype(float)  # the label, coded
     flagged = preprocess.perfect_predictors(pd.DataFrame({"duration": duration, "code": code}), y)
     assert flagged == ["code"]
+
+
+def test_error_lines_count_the_empty_lines_the_parser_skips(tmp_path):
+    text = _table().astype({"bytes": object}).to_csv(index=False).splitlines(keepends=True)
+    text[8] = text[8].replace(text[8].split(",")[1], "oops", 1)  # data row 8 = file line 9, before blanks
+    (path := tmp_path / "flows.csv").write_text("".join(text[:3] + ["\n", "\n"] + text[3:]))
+    with pytest.raises(DataError, match=r"flows\.csv, line 11, column 'bytes': text value 'oops'"):
+        _load(path)
+
+
+def test_a_run_folder_of_other_data_is_not_overwritten(tmp_path):
+    from lib import run
+
+    folder = run.RunDir(tmp_path / "runs" / "conn")
+    folder.begin("prepared", {"DATASET": "zeek", "DATA_FILES": "/d/a/conn.log"})
+    folder.begin("prepared", {"DATASET": "zeek", "DATA_FILES": "/d/a/conn.log"})  # the same data: a rerun
+    with pytest.raises(ValueError, match=r"holds the run of other data \(DATA_FILES='/d/a/conn\.log'\).*own NAME"):
+        folder.begin("prepared", {"DATASET": "zeek", "DATA_FILES": "/d/b/conn.log"})
+
+
+def test_continuing_a_user_run_without_notebook_01_needs_its_name():
+    with pytest.raises(ValueError, match=r"--dataset csv without notebook 01: .*-p NAME"):
+        runner.run("csv", {}, only=["02"], log=lambda *_: None)

@@ -111,15 +111,16 @@ def read_flow_table(
     benign, ignore = label_values(benign_labels), label_values(ignore_labels)
     names = list(column_names) if column_names else None
     if _text_suffix(path) == ".parquet":
-        df, first_line, decimal_comma = _read_parquet(path, names), 0, False
+        df, decimal_comma = _read_parquet(path, names), False
+        where = lambda position: f"row {position + 1}"  # noqa: E731
     else:
-        df, first_line, decimal_comma = _read_text_table(path, label_column, names, notes)
+        df, where, decimal_comma = _read_text_table(path, label_column, names, notes)
     if label_column not in df:
         raise DataError(
             f"{path}: no column {label_column!r} (LABEL_COLUMN). Columns: {', '.join(map(str, df.columns[:20]))}. "
             f"Fix: set LABEL_COLUMN to one of them"
         )
-    lines = np.arange(len(df)) + first_line  # the file line of each row, for error messages
+    lines = np.arange(len(df))  # each row's position in the file, for error messages (where(position))
     labels = df[label_column].astype("string").str.strip()
     header_copies = labels.eq(label_column).fillna(False).to_numpy()
     if header_copies.any():  # CSE-CIC-IDS2018's files repeat their header inside the data
@@ -131,7 +132,7 @@ def read_flow_table(
     if labels.isna().any() or labels.eq("").any():
         row = int(np.flatnonzero((labels.isna() | labels.eq("")).to_numpy())[0])
         raise DataError(
-            f"{path}, line {lines[row]}, column {label_column!r}: empty label. Fix: label or remove the row, check "
+            f"{path}, {where(lines[row])}, column {label_column!r}: empty label. Fix: label or remove the row, check "
             f"COLUMN_NAMES/LABEL_COLUMN, or, if an empty label means normal traffic, add {EMPTY_LABEL} to BENIGN_LABELS"
         )
     distinct = labels.unique()
@@ -159,7 +160,7 @@ def read_flow_table(
             if df[col].dtype == object:
                 df[col] = df[col].astype("string")
             continue
-        df[col] = _typed_column(df[col], path, lines, notes, missing_values, col in leaks, decimal_comma)
+        df[col] = _typed_column(df[col], path, where, lines, notes, missing_values, col in leaks, decimal_comma)
     df = _drop_identical_copies(df, path, notes)
     df["label"] = pd.Categorical(np.where(is_benign, "Benign", labels.to_numpy(dtype=object)))
     df["label_detail"] = df["label"]
@@ -186,8 +187,9 @@ def _read_parquet(path: Path, names: list[str] | None) -> pd.DataFrame:
 
 def _read_text_table(
     path: Path, label_column: str, names: list[str] | None, notes: list[dict]
-) -> tuple[pd.DataFrame, int, bool]:
-    """The table, the file line of its first data row, and whether decimal commas are possible (``;``-separated)."""
+) -> tuple[pd.DataFrame, Callable[[int], str], bool]:
+    """The table, a function from a row's position to its place in the file ("line 9"), and whether decimal
+    commas are possible (a ``;``-separated file)."""
     raw = _read_bytes(path, notes)
     first = raw[: raw.find(b"\n") if b"\n" in raw else len(raw)].decode("utf-8", "replace").rstrip("\r")
     if first.startswith(("#separator", "#fields")):
@@ -217,10 +219,25 @@ def _read_text_table(
                 f"Fix: set LABEL_COLUMN to one of them"
             )
     skip = int(has_header)
-    df = _parse_table(raw, path, names, sep, {n: pa.string() for n in names}, skip, _NULLS)
+    # Arrow infers each column's type (numbers stay numbers, fast); a column with any text comes back as
+    # strings and is checked value by value in _typed_column
+    df = _parse_table(raw, path, names, sep, {label_column: pa.string()}, skip, _NULLS)
     if df.empty:
         raise DataError(f"{path}: a header line but no data rows. Fix: remove the file from DATA_FILES")
-    return df, skip + 1, sep == ";"
+    return df, lambda position: f"line {_file_line(raw, skip, position)}", sep == ";"
+
+
+def _file_line(raw: bytes, skip: int, position: int) -> int:
+    """The 1-based line of ``raw`` that holds data row ``position`` (after ``skip`` header lines), counting the
+    empty lines the parser passes over (a quoted field spanning lines is not accounted for)."""
+    data = np.frombuffer(raw, dtype=np.uint8)
+    ends = np.flatnonzero(data == ord("\n"))
+    starts = np.concatenate([[0], ends + 1])
+    lengths = np.concatenate([ends, [len(raw)]]) - starts
+    first = data[np.minimum(starts, len(raw) - 1)]
+    empty = (lengths == 0) | ((lengths == 1) & (first == ord("\r")))
+    data_lines = np.flatnonzero(~empty)[skip:]
+    return int(data_lines[position]) + 1 if position < len(data_lines) else position + skip + 1
 
 
 def _sep_name(sep: str) -> str:
@@ -248,6 +265,7 @@ def _looks_like_data(fields: list[str]) -> bool:
 def _typed_column(
     values: pd.Series,
     path: Path,
+    where: Callable[[int], str],
     lines: np.ndarray,
     notes: list[dict],
     missing_values: Iterable[str],
@@ -286,7 +304,7 @@ def _typed_column(
         row = int(np.flatnonzero(stray)[0])
         examples = ", ".join(repr(v) for v in pd.unique(text[stray])[:3])
         raise DataError(
-            f"{path}, line {lines[row]}, column {col!r}: text value {text.iloc[row]!r} in a numeric column "
+            f"{path}, {where(lines[row])}, column {col!r}: text value {text.iloc[row]!r} in a numeric column "
             f"({int(numeric[present].sum()):,} numbers, {int(stray.sum()):,} text values such as {examples}). "
             f"Fix: correct the file; or, if the value means 'no value', pass it in MISSING_VALUES; or leave the "
             f"column out with DROP_COLUMNS={col!r}"
