@@ -309,7 +309,7 @@ def paper_note(dataset: str, label_mode: str) -> str:
     )
 
 
-def paper_table1(dataset: str, label_mode: str) -> pd.DataFrame:
+def paper_table1(dataset: str) -> pd.DataFrame:
     """:data:`PAPER1_TABLE1` as a DataFrame in Table 1's layout (values in percent), for a run on ``dataset``:
     empty (same columns, no rows) where the paper reports no numbers for that data (see :func:`paper_note`)."""
     rows = [{"Model": model, **values} for model, values in PAPER1_TABLE1.items()] if paper_reports(dataset) else []
@@ -328,7 +328,7 @@ def table1_vs_paper(df: pd.DataFrame, dataset: str, label_mode: str, decimals: i
     if not paper_reports(dataset):
         return ours
     ours = ours.set_index("Model")
-    paper = paper_table1(dataset, label_mode).set_index("Model")
+    paper = paper_table1(dataset).set_index("Model")
     models = sorted(set(ours.index) | set(paper.index), key=_model_order)
     out = pd.DataFrame(index=pd.Index(models, name="Model"))
     for column in columns:

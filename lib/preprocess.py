@@ -364,13 +364,11 @@ def perfect_predictors(train: pd.DataFrame, y: np.ndarray, max_values: int = 50,
 
 def imputation_counts(df: pd.DataFrame, numeric: list[str]) -> dict[str, dict[str, int]]:
     """Per numeric feature, the rows whose value is missing or infinite: the values the imputer fills."""
-    counts = {}
-    for col in numeric:
-        values = df[col].to_numpy(dtype=np.float64, na_value=np.nan)
-        inf, nan = int(np.isinf(values).sum()), int(np.isnan(values).sum())
-        if inf or nan:
-            counts[col] = {k: v for k, v in {"missing": nan, "infinite": inf}.items() if v}
-    return counts
+    summary = missing_summary(df, numeric).set_index("column")
+    return {
+        col: {k: int(row[key]) for k, key in (("missing", "nan"), ("infinite", "inf")) if row[key]}
+        for col, row in summary.iterrows()
+    }
 
 
 def _inf_to_nan(X):
@@ -441,9 +439,10 @@ def smote(X: np.ndarray, y: np.ndarray, seed: int, k: int = 5) -> tuple[np.ndarr
     return X_res.astype(np.float32), y_res.astype(np.int64)
 
 
-def missing_summary(df: pd.DataFrame) -> pd.DataFrame:
-    """Per candidate feature: count of NaN and of +/-inf values, and the share of rows affected."""
-    cols = datasets.feature_columns(df)
+def missing_summary(df: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
+    """Per candidate feature (or per column of ``columns``): count of NaN and of +/-inf values, and the share
+    of rows affected; columns with neither are left out."""
+    cols = datasets.feature_columns(df) if columns is None else columns
     rows = []
     for c in cols:
         nan = int(df[c].isna().sum())

@@ -235,7 +235,7 @@ def test_calling_everything_an_attack_cannot_look_good_in_macro_f1():
 def test_paper_values_only_for_the_data_sets_the_paper_reports_on():
     runs = seeds_table()
     for dataset in ("csv", "botiot", "zeek"):
-        assert metrics.paper_table1(dataset, "binary").empty
+        assert metrics.paper_table1(dataset).empty
         table = metrics.table1_vs_paper(runs, dataset, "binary")
         assert not [c for c in table.columns if "paper" in c]
         assert list(table["Model"]) == ["SVM", "CNN-LSTM Hybrid"]  # no empty rows for the paper's models
@@ -243,7 +243,7 @@ def test_paper_values_only_for_the_data_sets_the_paper_reports_on():
         assert note.startswith("Paper 1 reports no numbers for this data") and note.count(". ") == 0
     assert "paper 2 reports its CNN-LSTM on the full BoT-IoT" in metrics.paper_note("botiot", "binary")
     for dataset in ("iot23", "cicids2017"):
-        assert len(metrics.paper_table1(dataset, "binary")) == 4
+        assert len(metrics.paper_table1(dataset)) == 4
         assert "Accuracy (paper)" in metrics.table1_vs_paper(runs, dataset, "binary")
     assert "attack-vs-benign scores (Section II.B)" in metrics.paper_note("iot23", "binary")
     assert "macro averages over the classes" in metrics.paper_note("cicids2017", "multiclass")

@@ -138,7 +138,7 @@ def load(
     ``missing_values`` are extra tokens meaning "no value" (``-`` for tables exported from Zeek). Every
     repair a reader made is in ``frame.attrs["repairs"]`` (see :func:`repairs_frame`).
     """
-    missing = [m for m in (missing_values.split(",") if isinstance(missing_values, str) else missing_values or [])]
+    missing = missing_values.split(",") if isinstance(missing_values, str) else list(missing_values or [])
     if dataset == "csv":
         if not files or not label_column or not label_values(benign_labels):
             raise ValueError(

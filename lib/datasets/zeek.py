@@ -48,11 +48,12 @@ def read_zeek_conn(
     notes: list[dict] = []
     raw = _read_bytes(path, notes)
     header: dict[str, list[str]] = {}
-    body_start = 0
-    for line in raw.split(b"\n", 20):
+    body_start, fields_line = 0, 1
+    for number, line in enumerate(raw.split(b"\n", 20), 1):
         if not line.startswith(b"#"):
             break
         body_start += len(line) + 1
+        fields_line = number if line.startswith(b"#fields") else fields_line
         key, _, value = line.decode("utf-8", "replace").rstrip("\r").partition("\t")
         if key == "#separator":
             key, value = "#separator", line.split(b" ", 1)[-1].decode().strip()
@@ -64,7 +65,6 @@ def read_zeek_conn(
             f"MISSING_VALUES='-'"
         )
     names = [n.strip() for n in header["#fields"]]
-    fields_line = next(i for i, line in enumerate(raw.split(b"\n", 20), 1) if line.startswith(b"#fields"))
     repeated = sorted({n for n in names if names.count(n) > 1})
     if repeated:
         raise DataError(
