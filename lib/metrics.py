@@ -64,6 +64,7 @@ MODEL_NAMES: dict[str, str] = {
     "cnn_only": "CNN-Only",
     "lstm_only": "LSTM-Only",
     "cnn_lstm": "CNN-LSTM Hybrid",
+    "mlp": "MLP",
 }
 
 #: Table 1 column -> key of :func:`evaluate`'s result.

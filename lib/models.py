@@ -94,6 +94,18 @@ class DeepConfig:
         return cls(**values)
 
 
+def stage_configs(info: dict[str, Any]) -> dict[str, DeepConfig]:
+    """The configuration of each deep model notebook 03 trained, from its stage's ``info``.
+
+    ``info["configs"]`` maps each model name to its own configuration (after a hyperparameter search the models
+    differ); a run that recorded one shared ``info["config"]`` gives every model that one.
+    """
+    if "configs" in info:
+        return {name: DeepConfig.from_dict(values) for name, values in info["configs"].items()}
+    shared = DeepConfig.from_dict(info["config"])
+    return {name: shared for name in info["models"]}
+
+
 class _DropRetracingWarnings(logging.Filter):
     # Building one model per (architecture, seed) in a loop makes TensorFlow warn that predict functions are
     # "retraced": expected here (every model has its own graph) and harmless, so kept out of the notebooks.
