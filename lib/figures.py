@@ -25,6 +25,7 @@ from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_curve
 from sklearn.preprocessing import label_binarize
 
+from lib import metrics
 from lib.session import FIGURES_DIR
 
 # Okabe & Ito (2008), the usual colour-blind-safe qualitative palette.
@@ -373,19 +374,30 @@ def _positive_scores(y_true: np.ndarray, proba: np.ndarray) -> tuple[np.ndarray,
     return onehot.ravel(), proba.ravel(), "one-vs-rest, micro-averaged over classes"
 
 
-def roc_curves(y_true: np.ndarray, probas: Mapping[str, np.ndarray], title: str) -> plt.Figure:
-    """Fig. 5: ROC curve of every model, AUC in the legend."""
-    fig, ax = plt.subplots(figsize=(4.8, 4.2))
-    note = ""
+def roc_curves(y_true: np.ndarray, probas: Mapping[str, np.ndarray], title: str, min_fpr: float = 1e-4) -> plt.Figure:
+    """Fig. 5: ROC curve of every model, attack against benign (score ``1 - P(Benign)``, any label mode), with
+    the false-positive rate on a log axis from ``min_fpr`` to 1: a detector is used at 0.1 % or 1 % FPR, the
+    part of the curve a linear axis squeezes into its first pixels. Dotted lines mark those two rates; the
+    legend gives the AUC."""
+    fig, ax = plt.subplots(figsize=(5.2, 4.2))
+    benign = np.asarray(y_true) == 0
     for i, (name, proba) in enumerate(probas.items()):
-        truth, score, note = _positive_scores(y_true, proba)
-        fpr, tpr, _ = roc_curve(truth, score)
-        ax.plot(fpr, tpr, color=PALETTE[i % 8], linestyle=LINESTYLES[i % 8], label=f"{name} (AUC {auc(fpr, tpr):.3f})")
-    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, linestyle=":", label="chance")
-    ax.set_xlabel("false positive rate")
-    ax.set_ylabel("true positive rate")
-    ax.set_title(f"{title}\n({note})")
-    ax.legend(loc="lower right")
+        fpr, tpr, _ = roc_curve(~benign, metrics.attack_score(proba))
+        ax.step(
+            np.maximum(fpr, min_fpr), tpr, where="post", color=PALETTE[i % 8], linestyle=LINESTYLES[i % 8],
+            label=f"{name} (AUC {auc(fpr, tpr):.3f})",
+        )  # fmt: skip
+    grid = np.logspace(np.log10(min_fpr), 0, 50)
+    ax.plot(grid, grid, color="grey", lw=0.8, linestyle=":", label="chance")
+    for rate in metrics.OPERATING_FPRS:
+        ax.axvline(rate, color="grey", lw=0.6, linestyle="--")
+    ax.set_xscale("log")
+    ax.set_xlim(min_fpr, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel(f"false positive rate (log; {int(benign.sum()):,} benign test rows)")
+    ax.set_ylabel("detection rate (true positive rate)")
+    ax.set_title(f"{title}\n(attack vs benign: 1 - P(Benign))")
+    ax.legend(loc="lower right", fontsize=7)
     return fig
 
 

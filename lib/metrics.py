@@ -204,6 +204,60 @@ def evaluate(y_true: np.ndarray, proba: np.ndarray, class_names: Sequence[str]) 
     return result
 
 
+#: The false-positive rates a security operator reads a detector at (Table 1's companion table, Fig. 5's axis).
+OPERATING_FPRS = (0.001, 0.01)
+
+
+def attack_score(proba: np.ndarray) -> np.ndarray:
+    """How much a flow looks like an attack, whatever the label mode: ``1 - P(Benign)`` (class 0 is Benign)."""
+    proba = np.asarray(proba, dtype=np.float64)
+    return 1.0 - proba[:, 0]
+
+
+def threshold_at_fpr(benign_scores: np.ndarray, target_fpr: float) -> float:
+    """The lowest alert threshold (alert when ``score > threshold``) that raises at most ``target_fpr`` of the
+    given benign rows: fitted on validation rows, never on test rows. With fewer benign rows than
+    ``1 / target_fpr`` this is the highest benign score (no benign validation row raises an alert)."""
+    scores = np.sort(np.asarray(benign_scores, dtype=np.float64))
+    if not len(scores):
+        raise ValueError("no benign rows to set a threshold on")
+    if not 0 < target_fpr < 1:
+        raise ValueError(f"target_fpr must lie in (0, 1), got {target_fpr}")
+    allowed = int(np.floor(target_fpr * len(scores)))  # benign rows that may score above the threshold
+    return float(scores[len(scores) - 1 - allowed])
+
+
+def detection_at_fpr(
+    y_val: np.ndarray,
+    proba_val: np.ndarray,
+    y_test: np.ndarray,
+    proba_test: np.ndarray,
+    targets: Sequence[float] = OPERATING_FPRS,
+) -> list[dict[str, float]]:
+    """Detection rate (attack recall) on the test rows at thresholds set for each target false-positive rate on
+    the *validation* benign rows; the realised test FPR beside it (it can exceed the target: that is the
+    honest number). ``benign_val`` says how many benign rows set the threshold: below ``1 / target`` the
+    target is finer than the validation rows can resolve."""
+    val_score, test_score = attack_score(proba_val), attack_score(proba_test)
+    y_val, y_test = np.asarray(y_val), np.asarray(y_test)
+    benign_val = val_score[y_val == 0]
+    rows = []
+    for target in targets:
+        threshold = threshold_at_fpr(benign_val, target)
+        alert = test_score > threshold
+        attacks, benign = y_test != 0, y_test == 0
+        rows.append(
+            {
+                "target_fpr": float(target),
+                "threshold": threshold,
+                "detection_rate": float(alert[attacks].mean()) if attacks.any() else float("nan"),
+                "test_fpr": float(alert[benign].mean()) if benign.any() else float("nan"),
+                "benign_val": int(len(benign_val)),
+            }
+        )
+    return rows
+
+
 def scalar_metrics(result: dict[str, Any]) -> dict[str, float]:
     """The numeric scores of an :func:`evaluate` result, for one row of a results table."""
     return {k: v for k, v in result.items() if isinstance(v, float)}
@@ -246,6 +300,11 @@ def summarise(df: pd.DataFrame, metrics: Sequence[str] | None = None, confidence
 def _model_order(name: str) -> tuple[int, str]:
     order = list(MODEL_NAMES.values())
     return (order.index(name) if name in order else len(order), name)
+
+
+def _model_order_id(model: str) -> tuple[int, str]:
+    """Sort key of a model id (``cnn_lstm``) in Table 1's order."""
+    return _model_order(MODEL_NAMES.get(model, model))
 
 
 def table1_columns(df: pd.DataFrame, label_mode: str) -> dict[str, str]:

@@ -557,3 +557,184 @@ def anomaly_summary(
     if not len(zero_day):
         lines.append(f"* {no_zero_day or 'No family was held out in the zero-day test.'}")
     return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------ operating points
+def detection_rows(run: RunDir, targets: tuple[float, ...] = metrics.OPERATING_FPRS) -> pd.DataFrame:
+    """Every Table 1 model and seed at each target FPR: detection rate and realised FPR on the test rows, the
+    threshold set on the validation benign rows (:func:`lib.metrics.detection_at_fpr`)."""
+    data = run.load_prepared()
+    rows = []
+    for stage_name in TABLE1_STAGES:
+        stage = run.open(stage_name)
+        for seed in stage.info["seeds"]:
+            for model in stage.info["models"]:
+                val, test = stage.prediction(model, seed, "val"), stage.prediction(model, seed, "test")
+                for row in metrics.detection_at_fpr(data.y_val, val, data.y_test, test, targets):
+                    rows.append({"model": model, "seed": seed, **row})
+    return pd.DataFrame(rows)
+
+
+def detection_table(rows: pd.DataFrame, decimals: int = 1) -> pd.DataFrame:
+    """Table 1's companion: per model, the detection rate and the realised test FPR at each target FPR, in
+    percent (mean over seeds; ± std with several)."""
+    out = []
+    for model in sorted(rows["model"].unique(), key=metrics._model_order_id):
+        cells: dict[str, Any] = {"Model": metrics.MODEL_NAMES.get(model, model)}
+        for target, part in rows[rows["model"] == model].groupby("target_fpr"):
+            label = f"{100 * target:g} % FPR"
+            for key, column in (("detection_rate", f"Detection @ {label}"), ("test_fpr", f"Test FPR @ {label}")):
+                values = 100 * part[key].to_numpy(dtype=float)
+                cells[column] = metrics._cell(
+                    values.mean(), values.std(ddof=1) if len(values) > 1 else np.nan, decimals
+                )
+        out.append(cells)
+    return pd.DataFrame(out)
+
+
+# ------------------------------------------------------------------------------------ the study
+#: The score every study table compares: macro-F1 (binary: mean of benign and attack F1; multiclass: over classes).
+STUDY_METRIC = "f1_macro"
+SPLIT_NAMES = {
+    "stratified": "stratified 80/20 (paper 1)",
+    "group": "host pairs kept apart",
+    "time": "earlier → later",
+    "source": "captures / days held out",
+}
+
+
+def study_runs(run: RunDir, others: str) -> dict[str, RunDir]:
+    """This run and the runs named in ``others`` (comma-separated run folders, or names under ``runs/``), by name.
+
+    Every one must have been prepared from the same data set as ``run`` (checked), and must have finished
+    notebooks 02 and 03 (opening their stages checks they are current)."""
+    found = {run.name: run}
+    dataset = run.open("prepared").parameters.get("DATASET")
+    for item in session.split_list(others):
+        path = Path(item) if len(Path(item).parts) > 1 else Path("runs") / item
+        path = path if path.is_absolute() else session.REPO_ROOT / path
+        if not (path / "prepared").is_dir():  # checked first: RunDir would create the folder
+            raise FileNotFoundError(f"STUDY_RUNS names {item!r}, but {path} holds no prepared run")
+        folder = RunDir(path)
+        theirs = folder.open("prepared").parameters.get("DATASET")
+        if theirs != dataset:
+            raise ValueError(f"STUDY_RUNS: {item!r} was prepared from {theirs!r}, this run from {dataset!r}")
+        for stage in TABLE1_STAGES:
+            folder.open(stage)
+        if folder.name in found:
+            raise ValueError(f"STUDY_RUNS: {item!r} has the name {folder.name!r} of another run of the study")
+        found[folder.name] = folder
+    return found
+
+
+def configuration(run: RunDir) -> dict[str, Any]:
+    """What makes a run of a study differ: its split protocol, scaling, feature engineering and deep tuning."""
+    prepared = run.open("prepared").parameters
+    deep = run.open("deep").parameters
+    tune = str(deep.get("TUNE", "off"))
+    tuned = tune != "off" or prepared.get("SCALING", "minmax") != "minmax" or bool(prepared.get("CATEGORY_COLUMNS"))
+    return {
+        "run": run.name,
+        "split": prepared.get("SPLIT", "stratified"),
+        "scaling": prepared.get("SCALING", "minmax"),
+        "category_columns": prepared.get("CATEGORY_COLUMNS", ""),
+        "tune": "search" if tune not in ("off", "search") else tune,  # a reused record is a search made earlier
+        "configuration": "tuned" if tuned else "paper-faithful",
+        "seeds": len(run.open("deep").info["seeds"]),
+    }
+
+
+def study_overview(runs: dict[str, RunDir]) -> pd.DataFrame:
+    """One row per run of a study: :func:`configuration`."""
+    return pd.DataFrame([configuration(folder) for folder in runs.values()])
+
+
+def _with_runs(runs: dict[str, RunDir]) -> pd.DataFrame:
+    frames = []
+    for folder in runs.values():
+        described = configuration(folder)
+        frames.append(load_runs(folder).assign(**{k: described[k] for k in ("run", "split", "configuration")}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def configurations_table(runs: dict[str, RunDir], dataset: str, label_mode: str) -> pd.DataFrame:
+    """Table 1 for the paper-faithful and the tuned configuration side by side (stratified split only): one
+    row per model, one column per configuration (macro-F1, mean ± std over seeds, in percent), the paper's F1."""
+    scores = _with_runs(runs)
+    scores = scores[scores["split"] == "stratified"]
+    out = pd.DataFrame(
+        {"Model": sorted({metrics.MODEL_NAMES.get(m, m) for m in scores["model"]}, key=metrics._model_order)}
+    )
+    for config, part in scores.groupby("configuration", sort=False):
+        table = metrics.table1(part, columns={f"Macro F1, {config}": STUDY_METRIC})
+        out = out.merge(table, on="Model", how="left")
+    if metrics.paper_reports(dataset):
+        paper = metrics.paper_table1(dataset).set_index("Model")["F1-Score"]
+        out["F1 (paper)"] = out["Model"].map(paper).map(lambda v: "" if pd.isna(v) else f"{v:.1f}")
+    return out.fillna("")
+
+
+def protocol_rows(runs: dict[str, RunDir]) -> pd.DataFrame:
+    """One row per run, model and seed: split, configuration, macro-F1 and FPR at the operating point (argmax)."""
+    scores = _with_runs(runs)
+    return scores[["run", "split", "configuration", "model", "seed", STUDY_METRIC, "fpr"]]
+
+
+def protocol_table(rows: pd.DataFrame, dataset: str, decimals: int = 1) -> pd.DataFrame:
+    """Each model's macro-F1 and FPR (mean ± std over seeds, in percent) under each protocol, with the paper's
+    F1 beside the stratified row of the paper-faithful configuration."""
+    out = []
+    order = list(SPLIT_NAMES)
+    keys = sorted(
+        rows.groupby(["split", "configuration", "run"]).groups,
+        key=lambda k: (order.index(k[0]) if k[0] in order else len(order), k[1] != "paper-faithful", k[2]),
+    )
+    paper = metrics.paper_table1(dataset).set_index("Model")["F1-Score"] if metrics.paper_reports(dataset) else None
+    for split, config, run_name in keys:
+        part = rows[(rows["split"] == split) & (rows["configuration"] == config) & (rows["run"] == run_name)]
+        for model in sorted(part["model"].unique(), key=metrics._model_order_id):
+            values = part[part["model"] == model]
+            cells = {"Protocol": SPLIT_NAMES.get(split, split), "Configuration": config, "Run": run_name}
+            cells["Model"] = metrics.MODEL_NAMES.get(model, model)
+            cells["Seeds"] = len(values)
+            for key, column in ((STUDY_METRIC, "Macro F1"), ("fpr", "FPR")):
+                v = 100 * values[key].to_numpy(dtype=float)
+                cells[column] = metrics._cell(v.mean(), v.std(ddof=1) if len(v) > 1 else np.nan, decimals)
+            is_paper_row = paper is not None and split == "stratified" and config == "paper-faithful"
+            cells["F1 (paper)"] = f"{paper[cells['Model']]:.1f}" if is_paper_row and cells["Model"] in paper else ""
+            out.append(cells)
+    return pd.DataFrame(out)
+
+
+def protocol_findings(rows: pd.DataFrame, dataset: str) -> str:
+    """Which of the paper's claims survive which protocol: for every run of the study, whether the hybrid has the
+    best macro-F1 of the paper's four models, whether it beats the trees on the features, and how far its
+    macro-F1 lies from the paper's F1. Markdown, every number computed."""
+    lines = [f"**Which of the paper's claims survive which protocol ({dataset}, macro-F1).**", ""]
+    paper_f1 = metrics.PAPER1_TABLE1[PAPER_MODELS["cnn_lstm"]]["F1-Score"] if metrics.paper_reports(dataset) else None
+    for (run_name, split, config), part in rows.groupby(["run", "split", "configuration"], sort=False):
+        means = part.groupby("model")[STUDY_METRIC].mean() * 100
+        n = int(part["seed"].nunique())
+        head = f"- {SPLIT_NAMES.get(split, split)}, {config} ({run_name}, {n} seed(s)): "
+        if "cnn_lstm" not in means:
+            lines.append(head + "no CNN-LSTM in this run.")
+            continue
+        hybrid = means["cnn_lstm"]
+        four = [m for m in PAPER_MODELS if m in means and m != "cnn_lstm"]
+        best = max(four, key=lambda m: means[m]) if four else None
+        trees = [m for m in ("random_forest", "xgboost") if m in means]
+        best_tree = max(trees, key=lambda m: means[m]) if trees else None
+        parts = []
+        if best is not None:
+            won = hybrid >= means[best]
+            parts.append(
+                f"the hybrid {'has' if won else 'does not have'} the best macro-F1 of the paper's four models "
+                f"({hybrid:.1f} vs {metrics.MODEL_NAMES[best]} {means[best]:.1f})"
+            )
+        if best_tree is not None:
+            gap = means[best_tree] - hybrid
+            parts.append(f"{metrics.MODEL_NAMES[best_tree]} on the features is {gap:+.1f} points above the hybrid")
+        if paper_f1 is not None:
+            parts.append(f"the hybrid lies {hybrid - paper_f1:+.1f} points from the paper's F1 of {paper_f1:.1f}")
+        lines.append(head + "; ".join(parts) + ("." if n > 1 else " (one seed: no spread)."))
+    return "\n".join(lines)

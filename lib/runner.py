@@ -1,9 +1,14 @@
 """Run the numbered notebooks in order with papermill: the project's main command.
 
-    python -m lib.runner --dataset iot23                      # every notebook, default parameters
+    python -m lib.runner --dataset iot23                      # the study: every notebook, every run (below)
+    python -m lib.runner --dataset iot23 --no-study           # notebooks 01-06 once, default parameters
     python -m lib.runner --dataset cicids2017 -p SAMPLE_ROWS 20000 --only 01
     python -m lib.runner --dataset csv -p DATA_FILES my.csv -p LABEL_COLUMN label -p BENIGN_LABELS normal
     python -m lib.runner --dataset zeek -p DATA_FILES captures/         # any labelled Zeek conn logs
+
+A data set's ``notebooks/params/<dataset>.yaml`` may list a *study* (:func:`run_study`): the runs besides the
+main one that the paper's comparison needs (the tuned configuration, the strict split protocols, the SMOTE set);
+notebook 06 of the main run then compares them. ``--only`` and ``--no-study`` run the main run alone.
 
 Parameters come from ``notebooks/params/<dataset>.yaml`` (if present), then from ``-p NAME VALUE``.
 Each notebook is passed the names its ``parameters`` cell declares. A name that no notebook declares is an
@@ -23,6 +28,7 @@ import functools
 import sys
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import papermill
@@ -58,10 +64,82 @@ def check_parameters(path: Path, parameters: dict) -> None:
         )
 
 
-def dataset_parameters(dataset: str) -> dict:
-    """Defaults for one data set from ``notebooks/params/<dataset>.yaml`` (empty if there is none)."""
+def _dataset_file(dataset: str) -> dict:
     path = PARAMS_DIR / f"{dataset}.yaml"
     return (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
+
+
+def dataset_parameters(dataset: str) -> dict:
+    """Defaults for one data set from ``notebooks/params/<dataset>.yaml`` (empty if there is none)."""
+    return {k: v for k, v in _dataset_file(dataset).items() if k != STUDY_KEY}
+
+
+#: Key of ``notebooks/params/<dataset>.yaml`` that lists the study's extra runs (see :func:`run_study`).
+STUDY_KEY = "study"
+#: The notebook that compares the runs of a study; it runs last, once every run has finished.
+REPORT_NOTEBOOK = "06"
+
+
+@dataclass(frozen=True)
+class StudyStep:
+    """One extra run of a study: ``name``, the notebooks it runs, its own parameters, and whether it continues
+    the main run's folder (``same_run``: e.g. notebooks 02 and 03 on the SMOTE set) or is a run of its own
+    (``runs/<NAME>-<name>``)."""
+
+    name: str
+    notebooks: tuple[str, ...]
+    parameters: dict
+    same_run: bool = False
+
+
+def study_steps(dataset: str) -> list[StudyStep]:
+    """The study of ``notebooks/params/<dataset>.yaml`` (empty where the file has none)."""
+    steps = []
+    for name, spec in (_dataset_file(dataset).get(STUDY_KEY) or {}).items():
+        spec = dict(spec or {})
+        books = tuple(str(spec.pop("notebooks", "01 02 03 04 05")).split())
+        if REPORT_NOTEBOOK in books:
+            raise ValueError(
+                f"{dataset}.yaml: study step {name!r} runs notebook {REPORT_NOTEBOOK}, which runs once, last"
+            )
+        same_run = bool(spec.pop("same_run", False))
+        steps.append(StudyStep(str(name), books, spec, same_run))
+    return steps
+
+
+def run_study(dataset: str, parameters: dict | None = None, log=None) -> list[Path]:
+    """The main command: the main run (notebooks 01-05), then every step of the data set's study (other
+    configurations, split protocols, the SMOTE set), then notebook 06 of the main run, which compares them all
+    (its ``STUDY_RUNS``). A data set without a study runs notebooks 01-06 once, as :func:`run` does.
+
+    Each step gets the command line's parameters that its notebooks declare, then its own (which win); a value
+    may name the main run as ``{NAME}`` (e.g. a tuning record to reuse). Steps of their own run are named
+    ``<NAME>-<step>``."""
+    log = log or functools.partial(print, flush=True)
+    parameters = dict(parameters or {})
+    steps = study_steps(dataset)
+    if not steps:
+        return run(dataset, parameters, log=log)
+    given = {**dataset_parameters(dataset), **parameters}
+    name = safe_name(given.get("NAME") or "") or default_name(dataset, given.get("DATA_FILES", ""))
+    main = [p.name[:2] for p in notebooks() if not p.name.startswith(REPORT_NOTEBOOK)]
+    log(f"study {name}: the main run, then {', '.join(s.name for s in steps)}, then notebook {REPORT_NOTEBOOK}")
+    first = {n for p in notebooks(main) for n in notebook_parameters(p)}
+    executed = run(dataset, {k: v for k, v in parameters.items() if k in first} | {"NAME": name}, only=main, log=log)
+    others = []
+    for step in steps:
+        declared = {n for p in notebooks(step.notebooks) for n in notebook_parameters(p)}
+        own = {k: v.format(NAME=name) if isinstance(v, str) else v for k, v in step.parameters.items()}
+        these = {k: v for k, v in parameters.items() if k in declared or k in LOCATION_PARAMETERS}
+        these |= {"NAME": name, **own} if step.same_run else {"NAME": f"{name}-{step.name}", "RUN_DIR": "", **own}
+        if not step.same_run:
+            these.pop("RUN_DIR")
+            others.append(these["NAME"])
+        log(f"study step {step.name!r}: notebooks {' '.join(step.notebooks)}")
+        executed += run(dataset, these, only=step.notebooks, log=log)
+    report = {k: v for k, v in parameters.items() if k in notebook_parameters(notebooks([REPORT_NOTEBOOK])[0])}
+    executed += run(dataset, report | {"NAME": name, "STUDY_RUNS": ",".join(others)}, only=[REPORT_NOTEBOOK], log=log)
+    return executed
 
 
 def run(
@@ -158,12 +236,18 @@ def main(argv: list[str] | None = None) -> int:
         "--dataset", default="iot23", help="iot23, cicids2017, botiot, zeek (any labelled Zeek conn log) or csv"
     )
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
-    parser.add_argument("--only", nargs="*", help="notebook name prefixes to run, e.g. 01 02")
+    parser.add_argument("--only", nargs="*", help="notebook name prefixes to run, e.g. 01 02 (the main run only)")
+    parser.add_argument(
+        "--no-study", action="store_true", help="run notebooks 01-06 once, without the data set's study runs"
+    )
     args = parser.parse_args(argv)
     types = declared_types()
     params = {name: parse_value(value, types.get(name)) for name, value in args.parameter}
     try:
-        run(args.dataset, params, only=args.only)
+        if args.only or args.no_study:
+            run(args.dataset, params, only=args.only)
+        else:
+            run_study(args.dataset, params)
     except (RuntimeError, ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -281,3 +281,37 @@ def test_time_inference_reports_flows_per_second_and_warms_up():
 def test_metrics_and_baselines_do_not_import_tensorflow():
     code = "import sys, lib.metrics, lib.baselines; sys.exit('tensorflow' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False, cwd=REPO_ROOT).returncode == 0
+
+
+# ------------------------------------------------------------------------------- operating points
+def test_threshold_at_fpr_raises_at_most_the_target_share_of_benign_rows():
+    benign = np.random.default_rng(0).random(10_000)
+    for target in (0.001, 0.01, 0.1):
+        threshold = metrics.threshold_at_fpr(benign, target)
+        assert (benign > threshold).mean() <= target
+        # and it is the lowest such threshold: one value lower would alert on more than the target
+        below = np.sort(benign)[np.searchsorted(np.sort(benign), threshold) - 1]
+        assert (benign > below).mean() > target
+
+
+def test_threshold_with_too_few_benign_rows_is_the_highest_benign_score():
+    assert metrics.threshold_at_fpr(np.array([0.1, 0.5, 0.3]), 0.001) == 0.5
+
+
+def test_detection_at_fpr_sets_thresholds_on_validation_rows_only():
+    rng = np.random.default_rng(1)
+    y_val = np.r_[np.zeros(1000, int), np.ones(100, int)]
+    p_val = np.c_[1 - (s := np.r_[rng.random(1000) * 0.5, 0.5 + rng.random(100) * 0.5]), s]
+    y_test = np.r_[np.zeros(4, int), np.ones(4, int)]
+    # test benign rows all score above every validation benign row: the honest test FPR is 1, not the target
+    s_test = np.array([0.9, 0.9, 0.9, 0.9, 0.2, 0.95, 0.99, 0.6])
+    rows = metrics.detection_at_fpr(y_val, p_val, y_test, np.c_[1 - s_test, s_test], targets=(0.01,))
+    assert rows[0]["test_fpr"] == 1.0
+    assert rows[0]["threshold"] < 0.5
+    assert rows[0]["detection_rate"] == 0.75
+    assert rows[0]["benign_val"] == 1000
+
+
+def test_attack_score_is_one_minus_benign_probability_in_every_label_mode():
+    proba = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])
+    np.testing.assert_allclose(metrics.attack_score(proba), [0.3, 0.9])

@@ -279,3 +279,89 @@ def test_fig1_of_an_iot23_run_with_the_capture_draws_all_its_raw_flows(mirror):
     )
     assert fig.axes[0].get_title() == "iot23, capture CTU-IoT-Malware-Capture-34-1: flows over time by detailed label"
     plt.close(fig)
+
+
+# ------------------------------------------------------------------------------------ the study
+def _study_run(root, name: str, macro: dict[str, list[float]], **prepared) -> run.RunDir:
+    """A finished run ``root/name`` whose models score ``macro`` (macro-F1 per seed), prepared with ``prepared``."""
+    folder = run.RunDir(root / name)
+    folder.begin("prepared", {"DATASET": "iot23", "NAME": name, **prepared}).finish()
+    rows = [
+        {"model": m, "seed": s, "f1": v, "f1_macro": v, "fpr": 0.01 * (s + 1), "accuracy": v}
+        for m, values in macro.items()
+        for s, v in enumerate(values)
+    ]
+    scores = pd.DataFrame(rows)
+    for stage, models in (("baselines", ["random_forest", "xgboost"]), ("deep", ["cnn_lstm", "cnn_only"])):
+        part = scores[scores["model"].isin(models)]
+        writer = folder.begin(stage, {"DATASET": "iot23", "TUNE": prepared.get("TUNE", "off")}, inputs=["prepared"])
+        writer.save_results(metrics.Results(scores=part.to_dict("records")))
+        writer.finish(models=models, seeds=[0, 1])
+    return folder
+
+
+def test_protocol_table_puts_each_split_beside_the_papers_number_on_the_stratified_row_only(tmp_path):
+    macro = {"random_forest": [0.9, 0.92], "xgboost": [0.95, 0.95], "cnn_lstm": [0.8, 0.82], "cnn_only": [0.7, 0.7]}
+    main = _study_run(tmp_path, "a", macro)
+    _study_run(tmp_path, "a-group", {m: [v - 0.3 for v in vs] for m, vs in macro.items()}, SPLIT="group")
+    study = report.study_runs(main, str(tmp_path / "a-group"))
+    assert list(study) == ["a", "a-group"]
+    rows = report.protocol_rows(study)
+    table = report.protocol_table(rows, "iot23").set_index(["Protocol", "Model"])
+    stratified = table.loc[(report.SPLIT_NAMES["stratified"], "CNN-LSTM Hybrid")]
+    grouped = table.loc[(report.SPLIT_NAMES["group"], "CNN-LSTM Hybrid")]
+    assert stratified["Macro F1"] == "81.0 ± 1.4" and grouped["Macro F1"] == "51.0 ± 1.4"
+    assert stratified["F1 (paper)"] == f"{metrics.PAPER1_TABLE1['CNN-LSTM Hybrid']['F1-Score']:.1f}"
+    assert grouped["F1 (paper)"] == ""
+    text = report.protocol_findings(rows, "iot23")
+    assert "does not have the best macro-F1" in text and "XGBoost on the features is +14.0 points" in text
+
+
+def test_configurations_table_sets_the_tuned_run_beside_the_paper_faithful_one(tmp_path):
+    main = _study_run(
+        tmp_path,
+        "b",
+        {"random_forest": [0.9, 0.9], "xgboost": [0.9, 0.9], "cnn_lstm": [0.8, 0.8], "cnn_only": [0.7, 0.7]},
+    )
+    _study_run(
+        tmp_path, "b-tuned", {"random_forest": [0.9, 0.9], "xgboost": [0.9, 0.9], "cnn_lstm": [0.88, 0.9], "cnn_only": [0.8, 0.8]},
+        SCALING="log_standard",
+    )  # fmt: skip
+    study = report.study_runs(main, str(tmp_path / "b-tuned"))
+    assert report.study_overview(study)["configuration"].tolist() == ["paper-faithful", "tuned"]
+    table = report.configurations_table(study, "iot23", "binary").set_index("Model")
+    assert table.loc["CNN-LSTM Hybrid", "Macro F1, paper-faithful"] == "80.0 ± 0.0"
+    assert table.loc["CNN-LSTM Hybrid", "Macro F1, tuned"] == "89.0 ± 1.4"
+
+
+def test_a_study_run_from_other_data_or_missing_is_refused(tmp_path):
+    main = _study_run(tmp_path, "c", {"cnn_lstm": [0.8, 0.8]})
+    other = run.RunDir(tmp_path / "c-other")
+    other.begin("prepared", {"DATASET": "cicids2017"}).finish()
+    with pytest.raises(ValueError, match="cicids2017"):
+        report.study_runs(main, str(tmp_path / "c-other"))
+    with pytest.raises(FileNotFoundError, match="no prepared run"):
+        report.study_runs(main, str(tmp_path / "nowhere"))
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_detection_rates_are_read_at_thresholds_from_validation_rows(tmp_path):
+    folder = run.RunDir(tmp_path)
+    y_val, y_test = np.r_[np.zeros(1000, int), np.ones(50, int)], np.r_[np.zeros(1000, int), np.ones(100, int)]
+    data = SimpleNamespace(y_val=y_val, y_test=y_test)
+    folder.load_prepared = lambda: data  # the arrays are all detection_rows reads of the prepared stage
+    folder.begin("prepared", {"DATASET": "t"}).finish()
+    rng = np.random.default_rng(0)
+    score_val = np.r_[rng.random(1000) * 0.5, np.full(50, 0.9)]
+    score_test = np.r_[rng.random(1000) * 0.5, np.full(60, 0.9), np.full(40, 0.3)]  # 40 % of attacks look benign
+    for stage, model in (("baselines", "random_forest"), ("deep", "cnn_lstm")):
+        writer = folder.begin(stage, {"DATASET": "t"}, inputs=["prepared"])
+        writer.save_predictions(model, 0, "val", np.c_[1 - score_val, score_val])
+        writer.save_predictions(model, 0, "test", np.c_[1 - score_test, score_test])
+        writer.finish(models=[model], seeds=[0])
+    rows = report.detection_rows(folder)
+    assert set(rows["target_fpr"]) == set(metrics.OPERATING_FPRS)
+    at_1 = rows[(rows["model"] == "cnn_lstm") & (rows["target_fpr"] == 0.01)].iloc[0]
+    assert at_1["detection_rate"] == pytest.approx(0.6) and at_1["test_fpr"] < 0.03
+    table = report.detection_table(rows).set_index("Model")
+    assert table.loc["CNN-LSTM Hybrid", "Detection @ 1 % FPR"] == "60.0"
