@@ -1,4 +1,4 @@
-"""Decision fusion (Section I.C): Random Forest and XGBoost stacked on the deep models' outputs, without leakage.
+"""Decision fusion (Section I.C): Random Forest and XGBoost stacked on the deep models' outputs, cross-fitted.
 
 Backs ``notebooks/04_decision_fusion.ipynb`` (and the supervised path of ``05_anomaly_detection.ipynb``).
 Section I.C of Suryawanshi & Jagtap says the fusion layer "fuses the outputs of the CNN and LSTM models
@@ -7,25 +7,33 @@ Here:
 
 * **Fusion inputs** (``inputs``): ``"proba"`` = the class probabilities of every deep model (binary: P(attack)
   only, the other column is redundant), ``"embedding"`` = the CNN-LSTM's penultimate ``fully_connected``
-  layer (the "fully connected layer" of Section I.B), ``"both"`` = the two side by side.
-* **No leakage (stacking with out-of-fold outputs).** A deep model's output on a row it was trained on is
-  over-confident; a meta-classifier fitted on such outputs learns to trust the deep model too much. So the
-  training rows are split into ``k_folds`` stratified folds; for each fold, deep models are trained on the
-  other folds (early stopping on the validation split, never the test split) and produce the outputs of the
-  held-out fold. Every training row's meta-feature therefore comes from a model that never saw that row
-  (:func:`out_of_fold`). The deep models used afterwards (validation, test, the saved pipeline) are the ones
-  trained on the full training split: notebook 03's, read from the run folder, never trained a second time
-  (``full_models`` of :func:`fit_fusion`). The fold models use the same configuration (notebook 03's
-  :class:`lib.models.DeepConfig`) and seed.
-* **Meta-classifier hyperparameters** (a small grid of trees x depth) are chosen on the validation split's
-  meta-features (from the full-training deep models) by log loss, a proper scoring rule that still ranks
+  layer (the "fully connected layer" of Section I.B), ``"both"`` = the two side by side. Two variants, each
+  with both meta-classifiers: the deep outputs alone (``fusion_<meta>``, the paper's fusion) and the deep
+  outputs followed by the preprocessed feature row itself (``fusion_<meta>_features``: a stacking that can
+  gain on XGBoost on the features only if the deep outputs carry information the features lack).
+* **Cross-fitting, no leakage.** The training rows are split into ``k_folds`` stratified folds; for each fold
+  ``k`` the deep models are trained on the other folds (each model with its own configuration, notebook 03's
+  :func:`lib.models.stage_configs`; early stopping on the validation split, never the test split). A training
+  row's deep outputs come from the fold models that never saw it (:func:`out_of_fold`), so the
+  meta-classifier does not learn a deep model's over-confidence on its own training rows. The *same* fold
+  models serve every other row: a validation or test row, or a flow scored by the saved pipeline, goes
+  through each fold's models, each fold's meta-features through the one meta-classifier, and the ``k`` class
+  probabilities are averaged (:class:`FusionModel`). A fold model meets a validation or test row as unseen
+  data, as it met its held-out training rows, so the meta-classifier is applied to outputs distributed like
+  those it was trained on. (Applying it to other networks, such as deep models retrained on all training
+  rows, breaks this: their probabilities are sharper and their embedding units do not line up.) The fold
+  models of one seed start from the same initial weights (:func:`fold_seed`). Notebook 03's models trained on
+  all training rows are compared as contenders of their own, never fed to the meta-classifier.
+* **Meta-classifier hyperparameters** (a small grid of trees x depth) are chosen per contender on the
+  validation rows by the log loss of the fold-averaged probabilities, a proper scoring rule that still ranks
   models on a small validation set where F1 often ties. The test split is never seen by :func:`fit_fusion`.
-* **Soft voting** (the mean of the deep models' probabilities) is the reference that needs no training.
+* **Soft voting** (the mean of notebook 03's deep models' probabilities) is the reference that needs no
+  training.
 
-:class:`FusionPipeline` = fitted preprocessor + deep models + meta-classifier: ``pipeline.score(raw_df)``
-scores raw flows in one call; ``lib.run`` saves and loads it without pickle (``.keras``, XGBoost UBJSON,
-skops with trusted types). :func:`evaluate_seeds` is notebook 04's loop over seeds; the sentences that say
-whether fusion helps are in ``lib/report.py``.
+:class:`FusionPipeline` = fitted preprocessor + the fold models + one meta-classifier: ``pipeline.score(raw_df)``
+scores raw flows in one call, exactly as the fitted fusion does; ``lib.run`` saves and loads it without pickle
+(``.keras``, XGBoost UBJSON, skops with trusted types). :func:`evaluate_seeds` is notebook 04's loop over
+seeds; the sentences that say whether fusion helps are in ``lib/report.py``.
 """
 
 from __future__ import annotations
@@ -52,6 +60,20 @@ FUSION_INPUTS = ("proba", "embedding", "both")
 META_CLASSIFIERS = ("random_forest", "xgboost")
 EMBEDDING_MODEL = "cnn_lstm"
 EMBEDDING_LAYER = "fully_connected"
+FEATURES_SUFFIX = "_features"
+
+
+def contender_name(meta_name: str, with_features: bool) -> str:
+    """``fusion_<meta>`` (deep outputs only) or ``fusion_<meta>_features`` (deep outputs + the features)."""
+    return f"fusion_{meta_name}{FEATURES_SUFFIX if with_features else ''}"
+
+
+#: Every fusion contender -> (its meta-classifier, whether the preprocessed features follow the deep outputs).
+FUSION_CONTENDERS: dict[str, tuple[str, bool]] = {
+    contender_name(meta, with_features): (meta, with_features)
+    for with_features in (False, True)
+    for meta in META_CLASSIFIERS
+}
 
 
 # -------------------------------------------------------------------------------------------------- deep part
@@ -65,6 +87,19 @@ def check_inputs(inputs: str, names: Sequence[str]) -> None:
         raise ValueError("no deep model given")
 
 
+def deep_configs(
+    deep: models.DeepConfig | Mapping[str, models.DeepConfig], names: Sequence[str]
+) -> dict[str, models.DeepConfig]:
+    """The configuration of each deep model of ``names``: ``deep`` itself when one configuration is shared, else
+    ``deep[name]`` (notebook 03's per-model configurations, :func:`lib.models.stage_configs`)."""
+    if isinstance(deep, models.DeepConfig):
+        return {name: deep for name in names}
+    missing = [name for name in names if name not in deep]
+    if missing:
+        raise ValueError(f"no deep-model configuration for {missing}: configurations are given for {list(deep)}")
+    return {name: deep[name] for name in names}
+
+
 def train_deep_models(
     X: np.ndarray,
     y: np.ndarray,
@@ -73,12 +108,14 @@ def train_deep_models(
     *,
     names: Sequence[str],
     n_classes: int,
-    config: models.DeepConfig,
+    config: models.DeepConfig | Mapping[str, models.DeepConfig],
     seed: int,
 ) -> dict[str, keras.Model]:
-    """One model per name in ``names``, trained with ``config`` on ``(X, y)``, early stopping on ``(X_val, y_val)``."""
+    """One model per name in ``names``, trained with its configuration (:func:`deep_configs`) on ``(X, y)``,
+    early stopping on ``(X_val, y_val)``."""
+    configs = deep_configs(config, names)
     return {
-        name: models.fit_config(name, X, y, X_val, y_val, n_classes=n_classes, config=config, seed=seed)[0]
+        name: models.fit_config(name, X, y, X_val, y_val, n_classes=n_classes, config=configs[name], seed=seed)[0]
         for name in names
     }
 
@@ -102,8 +139,24 @@ def deep_outputs(deep_models: dict[str, keras.Model], X: np.ndarray, inputs: str
     return np.concatenate(parts, axis=1).astype(np.float32)
 
 
-def meta_feature_names(deep_models: dict[str, keras.Model], inputs: str, class_names: Sequence[str]) -> list[str]:
-    """Column names of :func:`deep_outputs` (``cnn_lstm:P(Attack)``, ``cnn_lstm:fc_0``, ...)."""
+def meta_features(outputs: np.ndarray, X: np.ndarray, with_features: bool) -> np.ndarray:
+    """The meta-classifier's input for the rows ``X``: their deep ``outputs`` (:func:`deep_outputs`), followed by
+    the preprocessed rows ``X`` themselves when ``with_features``."""
+    if not with_features:
+        return outputs
+    if len(outputs) != len(X):
+        raise ValueError(f"{len(outputs)} rows of deep outputs for {len(X)} feature rows")
+    return np.concatenate([outputs, np.asarray(X, dtype=outputs.dtype)], axis=1)
+
+
+def meta_feature_names(
+    deep_models: dict[str, keras.Model],
+    inputs: str,
+    class_names: Sequence[str],
+    feature_names: Sequence[str] = (),
+) -> list[str]:
+    """Column names of :func:`meta_features` (``cnn_lstm:P(Attack)``, ``cnn_lstm:fc_0``, ..., then
+    ``feature_names`` for the variant with the features)."""
     names = []
     if inputs in ("proba", "both"):
         shown = class_names[1:] if len(class_names) == 2 else class_names
@@ -111,12 +164,12 @@ def meta_feature_names(deep_models: dict[str, keras.Model], inputs: str, class_n
     if inputs in ("embedding", "both"):
         width = deep_models[EMBEDDING_MODEL].get_layer(EMBEDDING_LAYER).output.shape[-1]
         names += [f"{EMBEDDING_MODEL}:fc_{i}" for i in range(width)]
-    return names
+    return names + list(feature_names)
 
 
-def soft_vote(deep_models: dict[str, keras.Model], X: np.ndarray) -> np.ndarray:
-    """Mean of the deep models' class probabilities (the fusion that needs no training)."""
-    return np.mean([models.predict_proba(model, X) for model in deep_models.values()], axis=0)
+def soft_vote(probabilities: Sequence[np.ndarray]) -> np.ndarray:
+    """Mean of several deep models' class probabilities (the fusion that needs no training)."""
+    return np.mean(np.stack(probabilities), axis=0)
 
 
 # ------------------------------------------------------------------------------------------- out of fold
@@ -124,13 +177,14 @@ def soft_vote(deep_models: dict[str, keras.Model], X: np.ndarray) -> np.ndarray:
 class OutOfFold:
     """Out-of-fold meta-features of the training rows and the bookkeeping that proves them clean.
 
-    ``features[i]`` came from the models of fold ``fold[i]``, which were trained on the rows
-    ``train_indices[fold[i]]``; ``i`` is never among them.
+    ``features[i]`` came from ``fitted[fold[i]]`` (the models of fold ``fold[i]``), which were trained on the
+    rows ``train_indices[fold[i]]``; ``i`` is never among them.
     """
 
     features: np.ndarray
     fold: np.ndarray
     train_indices: list[np.ndarray]
+    fitted: list[Any]
 
 
 def out_of_fold(
@@ -155,7 +209,7 @@ def out_of_fold(
         splits = list(StratifiedKFold(n_splits=k_folds, shuffle=True, random_state=seed).split(X, y))
     features: np.ndarray | None = None
     fold_of_row = np.full(len(y), -1, dtype=np.int64)
-    seen = []
+    seen, fitted_folds = [], []
     for k, (train_rows, held_rows) in enumerate(splits):
         fitted = fit(train_rows, k)
         out = np.asarray(transform(fitted, X[held_rows]))
@@ -164,33 +218,19 @@ def out_of_fold(
         features[held_rows] = out
         fold_of_row[held_rows] = k
         seen.append(np.asarray(train_rows))
+        fitted_folds.append(fitted)
     assert (fold_of_row >= 0).all(), "every training row belongs to exactly one held-out fold"
-    return OutOfFold(features=features, fold=fold_of_row, train_indices=seen)
+    return OutOfFold(features=features, fold=fold_of_row, train_indices=seen, fitted=fitted_folds)
 
 
 def fold_seed(seed: int, fold: int) -> int:
     """Seed of the deep models of fold ``fold`` (0-based) in run ``seed``: ``seed`` itself.
 
-    The fold models and the full-training models start from the same initial weights (and differ only by
-    their training rows), so that the units of their ``fully_connected`` layers start aligned: the meta-
-    classifier learns on the fold models' embeddings and is applied to the full model's. Hidden units are
-    not identifiable across separately trained networks, so :func:`fit_fusion` measures how well they stay
-    aligned (``FusionFit.alignment``).
+    The fold models of a seed start from the same initial weights and differ only by their training rows, so
+    the units of their ``fully_connected`` layers start aligned: the one meta-classifier reads the embeddings
+    of every fold's models, in training (each fold's held-out rows) as at test time (every row, each fold).
     """
     return seed
-
-
-def column_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pearson correlation of each column of ``a`` with the same column of ``b`` (nan where one is constant).
-
-    Used to check that a fold model's meta-features mean the same as the full model's: near 1 for the
-    probabilities, and for embedding units only if the networks kept their units aligned.
-    """
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    a, b = a - a.mean(axis=0), b - b.mean(axis=0)
-    denominator = np.sqrt((a**2).sum(axis=0) * (b**2).sum(axis=0))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denominator > 0, (a * b).sum(axis=0) / denominator, np.nan)
 
 
 # ------------------------------------------------------------------------------------------ meta-classifier
@@ -208,54 +248,134 @@ def meta_grid(metas: Sequence[str], trees: Sequence[int], rf_depths: Sequence[in
     return grid
 
 
+def average_proba(meta: Any, fold_features: Sequence[np.ndarray], n_classes: int) -> np.ndarray:
+    """``meta`` applied to each fold's meta-features of the same rows, class probabilities averaged over folds."""
+    return np.mean([baselines.predict_proba(meta, features, n_classes) for features in fold_features], axis=0)
+
+
+def macro_f1(y: np.ndarray, proba: np.ndarray) -> float:
+    """Macro-F1 of the most probable class (over the classes in ``y`` or predicted, as :func:`lib.metrics.evaluate`)."""
+    return float(f1_score(y, proba.argmax(axis=1), average="macro", zero_division=0))
+
+
 def _score_on_validation(proba: np.ndarray, y_val: np.ndarray, n_classes: int) -> dict[str, float]:
-    average = "binary" if n_classes == 2 else "macro"
     return {
         # float32 probabilities may miss a sum of 1 by ~1e-7, which log_loss warns about: renormalise
         "val_log_loss": float(log_loss(y_val, proba / proba.sum(axis=1, keepdims=True), labels=np.arange(n_classes))),
-        "val_f1": float(f1_score(y_val, proba.argmax(axis=1), average=average, zero_division=0)),
+        "val_f1_macro": macro_f1(y_val, proba),
     }
 
 
 @dataclass
 class FusionModel:
-    """Deep models (trained on the full training split) + one meta-classifier (trained out of fold)."""
+    """The fold models + one meta-classifier fitted on their out-of-fold outputs (module docstring).
 
-    deep_models: dict[str, keras.Model]
+    ``fold_models[k]`` holds the deep models of fold ``k`` by name. A row goes through every fold's models, each
+    fold's meta-features (:func:`meta_features`) through ``meta``, and the class probabilities are averaged
+    over the folds.
+    """
+
+    fold_models: list[dict[str, keras.Model]]
     meta: Any
     meta_name: str
     inputs: str
     n_classes: int
+    with_features: bool = False
 
-    def meta_features(self, X: np.ndarray) -> np.ndarray:
-        return deep_outputs(self.deep_models, X, self.inputs)
+    def __post_init__(self) -> None:
+        if not self.fold_models:
+            raise ValueError("a fusion needs the deep models of at least one fold")
+        names = [list(fold) for fold in self.fold_models]
+        if any(n != names[0] for n in names):
+            raise ValueError(f"every fold must hold the same deep models, got {names}")
+        check_inputs(self.inputs, names[0])
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """Class probabilities ``(n, n_classes)`` of the preprocessed rows ``X``."""
-        return baselines.predict_proba(self.meta, self.meta_features(X), self.n_classes)
+    @property
+    def contender(self) -> str:
+        """``fusion_<meta>`` or ``fusion_<meta>_features``."""
+        return contender_name(self.meta_name, self.with_features)
+
+    @property
+    def names(self) -> list[str]:
+        """The deep models of each fold."""
+        return list(self.fold_models[0])
+
+    def fold_outputs(self, X: np.ndarray) -> list[np.ndarray]:
+        """Each fold's deep outputs of the preprocessed rows ``X`` (:func:`deep_outputs`)."""
+        return [deep_outputs(fold, X, self.inputs) for fold in self.fold_models]
+
+    def predict_proba(self, X: np.ndarray, fold_outputs: Sequence[np.ndarray] | None = None) -> np.ndarray:
+        """Class probabilities ``(n, n_classes)`` of the preprocessed rows ``X``: the mean over the folds of
+        ``meta`` applied to each fold's meta-features. ``fold_outputs``: :meth:`fold_outputs` of ``X``, when
+        already computed (several meta-classifiers share them)."""
+        outputs = self.fold_outputs(X) if fold_outputs is None else fold_outputs
+        features = [meta_features(out, X, self.with_features) for out in outputs]
+        return average_proba(self.meta, features, self.n_classes)
 
 
 @dataclass
 class FusionFit:
-    """Everything :func:`fit_fusion` fitted: full deep models, the chosen meta-classifiers, the evidence."""
+    """Everything :func:`fit_fusion` fitted: the fold models, the chosen meta-classifier of each contender
+    (``fusion_<meta>``, ``fusion_<meta>_features``) and the evidence for them."""
 
-    deep_models: dict[str, keras.Model]
-    metas: dict[str, Any]
-    chosen: dict[str, dict[str, Any]]
-    grid: pd.DataFrame
-    oof: OutOfFold
-    val_features: np.ndarray
-    alignment: np.ndarray  # per meta-feature: mean correlation, fold models vs full models, on validation rows
+    fold_models: list[dict[str, keras.Model]]
+    metas: dict[str, Any]  # contender -> its meta-classifier (hyperparameters chosen on validation rows)
+    chosen: dict[str, dict[str, Any]]  # contender -> the chosen hyperparameters
+    grid: pd.DataFrame  # every (contender, hyperparameters) with its validation log loss and macro-F1
+    oof: OutOfFold  # the training rows' out-of-fold deep outputs (without the features)
+    val_outputs: list[np.ndarray]  # per fold: the deep outputs of the validation rows
+    val_proba: dict[str, np.ndarray]  # contender -> fold-averaged validation probabilities
+    folds: pd.DataFrame  # validation macro-F1 of each fold's deep models and of each fusion on one fold alone
     inputs: str
     n_classes: int
 
-    def model(self, meta_name: str) -> FusionModel:
-        return FusionModel(self.deep_models, self.metas[meta_name], meta_name, self.inputs, self.n_classes)
+    def model(self, meta_name: str, with_features: bool = False) -> FusionModel:
+        """The fusion with meta-classifier ``meta_name`` (and the features after the deep outputs, or not)."""
+        contender = contender_name(meta_name, with_features)
+        if contender not in self.metas:
+            raise ValueError(f"no {contender} was fitted; the fusions fitted are {list(self.metas)}")
+        return FusionModel(
+            self.fold_models, self.metas[contender], meta_name, self.inputs, self.n_classes, with_features
+        )
 
-    def best_meta(self) -> str:
-        """The meta-classifier with the lowest validation log loss."""
+    def contender_model(self, contender: str) -> FusionModel:
+        """The fusion of contender ``contender`` (``fusion_xgboost``, ``fusion_random_forest_features``, ...)."""
+        if contender not in self.metas:
+            raise ValueError(f"no {contender!r} was fitted; the fusions fitted are {list(self.metas)}")
+        return self.model(*FUSION_CONTENDERS[contender])
+
+    def best_contender(self) -> str:
+        """The fusion contender with the lowest validation log loss."""
         chosen = self.grid[self.grid["chosen"]]
-        return str(chosen.sort_values("val_log_loss").iloc[0]["meta"])
+        return str(chosen.sort_values("val_log_loss", kind="stable").iloc[0]["contender"])
+
+    def pipeline_model(self, choice: str) -> FusionModel:
+        """The fusion of a saved pipeline: ``"auto"`` = :meth:`best_contender`, else the contender named."""
+        return self.contender_model(self.best_contender() if choice == "auto" else choice)
+
+    def fold_outputs(self, X: np.ndarray) -> list[np.ndarray]:
+        """Each fold's deep outputs of the rows ``X``, to share between contenders (:meth:`FusionModel.predict_proba`)."""
+        return [deep_outputs(fold, X, self.inputs) for fold in self.fold_models]
+
+
+def _fold_scores(
+    fold_models: list[dict[str, keras.Model]],
+    val_outputs: list[np.ndarray],
+    metas: dict[str, Any],
+    X_val: np.ndarray,
+    y_val: np.ndarray,
+    n_classes: int,
+) -> pd.DataFrame:
+    """Validation macro-F1 of each fold's deep models alone and of each fusion fed one fold's outputs alone."""
+    rows = []
+    for k, (fold, outputs) in enumerate(zip(fold_models, val_outputs, strict=True)):
+        for name, model in fold.items():
+            rows.append({"fold": k, "model": name, "val_f1_macro": macro_f1(y_val, models.predict_proba(model, X_val))})
+        for contender, meta in metas.items():
+            features = meta_features(outputs, X_val, FUSION_CONTENDERS[contender][1])
+            proba = baselines.predict_proba(meta, features, n_classes)
+            rows.append({"fold": k, "model": contender, "val_f1_macro": macro_f1(y_val, proba)})
+    return pd.DataFrame(rows)
 
 
 def fit_fusion(
@@ -266,63 +386,61 @@ def fit_fusion(
     *,
     n_classes: int,
     names: Sequence[str],
-    deep: models.DeepConfig,
+    deep: models.DeepConfig | Mapping[str, models.DeepConfig],
     inputs: str,
     k_folds: int,
     grid: Sequence[tuple[str, dict[str, Any]]],
     seed: int,
-    full_models: Mapping[str, keras.Model] | None = None,
+    features_variant: bool = False,
 ) -> FusionFit:
-    """Stack meta-classifiers on out-of-fold deep outputs; choose their hyperparameters on validation rows.
+    """Cross-fitted stacking: meta-classifiers on out-of-fold deep outputs, applied to the same fold models.
 
-    1. :func:`out_of_fold`: ``k_folds`` x the deep models ``names``, each fold's models trained with ``deep``
-       on the other folds (seed :func:`fold_seed`), give the meta-features of the training rows;
-    2. the deep models trained on all training rows with ``deep`` and seed ``seed``: ``full_models`` when
-       given (notebook 03's, so they are not trained twice), else trained here; their outputs on the
-       validation rows are the validation meta-features;
-    3. every ``(meta, hyperparameters)`` of ``grid`` is fitted on the out-of-fold features and scored on the
-       validation features; per meta-classifier the lowest log loss wins.
+    1. :func:`out_of_fold`: ``k_folds`` x the deep models ``names``, each fold's models trained on the other
+       folds with their configuration (``deep``: one shared :class:`lib.models.DeepConfig` or one per name)
+       and seed :func:`fold_seed`, give the meta-features of the training rows;
+    2. the same fold models give the validation rows' deep outputs, one set per fold;
+    3. every ``(meta, hyperparameters)`` of ``grid`` is fitted on the out-of-fold meta-features and scored on
+       the validation rows by the log loss of its probabilities averaged over the folds; per contender the
+       lowest log loss wins. ``features_variant`` also fits every meta-classifier on the deep outputs
+       followed by the preprocessed features (contenders ``fusion_<meta>_features``), with the same fold models.
 
     No test rows are passed in: nothing here can be fitted on them.
     """
     check_inputs(inputs, names)
-    if full_models is not None and list(full_models) != list(names):
-        raise ValueError(f"full_models has {list(full_models)}, the fusion asks for {list(names)}")
+    configs = deep_configs(deep, names)
     X_train, y_train = np.asarray(X_train), np.asarray(y_train, dtype=np.int64)
-    trained = dict(names=names, n_classes=n_classes, config=deep)
-
-    fold_val_features = []
+    X_val, y_val = np.asarray(X_val), np.asarray(y_val, dtype=np.int64)
 
     def fit(rows: np.ndarray, k: int) -> dict[str, keras.Model]:
-        fold_models = train_deep_models(X_train[rows], y_train[rows], X_val, y_val, seed=fold_seed(seed, k), **trained)
-        fold_val_features.append(deep_outputs(fold_models, X_val, inputs))  # for the alignment check only
-        return fold_models
+        return train_deep_models(
+            X_train[rows], y_train[rows], X_val, y_val, names=names, n_classes=n_classes, config=configs,
+            seed=fold_seed(seed, k),
+        )  # fmt: skip
 
     def transform(fold_models: dict[str, keras.Model], X: np.ndarray) -> np.ndarray:
         return deep_outputs(fold_models, X, inputs)
 
     oof = out_of_fold(X_train, y_train, fit, transform, k_folds=k_folds, seed=seed)
-    if full_models is None:
-        full = train_deep_models(X_train, y_train, X_val, y_val, seed=seed, **trained)
-    else:
-        full = dict(full_models)
-    val_features = deep_outputs(full, X_val, inputs)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a dead (always-zero) unit has no correlation: nan
-        alignment = np.nanmean([column_correlation(f, val_features) for f in fold_val_features], axis=0)
+    val_outputs = [deep_outputs(fold, X_val, inputs) for fold in oof.fitted]
 
-    rows, fitted = [], []
-    for i, (name, params) in enumerate(grid):
-        meta = baselines.fit(baselines.build(name, seed, **params), oof.features, y_train)  # predicts on 1 thread
-        scores = _score_on_validation(baselines.predict_proba(meta, val_features, n_classes), y_val, n_classes)
-        rows.append({"meta": name, **{k: params[k] for k in ("n_estimators", "max_depth")}, **scores, "index": i})
-        fitted.append(meta)
+    rows, metas, val_proba, chosen, best_row = [], {}, {}, {}, {}
+    for with_features in (False, True) if features_variant else (False,):
+        train_features = meta_features(oof.features, X_train, with_features)
+        val_features = [meta_features(out, X_val, with_features) for out in val_outputs]
+        for name, params in grid:
+            contender = contender_name(name, with_features)
+            meta = baselines.fit(baselines.build(name, seed, **params), train_features, y_train)  # 1-thread predict
+            proba = average_proba(meta, val_features, n_classes)
+            rows.append({"contender": contender, "meta": name, "features": with_features, **params})
+            rows[-1] |= _score_on_validation(proba, y_val, n_classes)
+            if contender not in best_row or rows[-1]["val_log_loss"] < rows[best_row[contender]]["val_log_loss"]:
+                # keep only the best meta-classifier of each contender (a forest can be large)
+                metas[contender], val_proba[contender], chosen[contender] = meta, proba, dict(params)
+                best_row[contender] = len(rows) - 1
     table = pd.DataFrame(rows)
-    best = table.loc[table.groupby("meta", sort=False)["val_log_loss"].idxmin()]
-    table["chosen"] = table["index"].isin(best["index"])
-    metas = {row.meta: fitted[row.index] for row in best.itertuples()}
-    chosen = {row.meta: dict(grid[row.index][1]) for row in best.itertuples()}
-    return FusionFit(full, metas, chosen, table.drop(columns="index"), oof, val_features, alignment, inputs, n_classes)
+    table["chosen"] = table.index.isin(list(best_row.values()))
+    folds = _fold_scores(oof.fitted, val_outputs, metas, X_val, y_val, n_classes)
+    return FusionFit(oof.fitted, metas, chosen, table, oof, val_outputs, val_proba, folds, inputs, n_classes)
 
 
 # ------------------------------------------------------------------------------------------------- pipeline
@@ -337,7 +455,8 @@ def known_unused_columns(meta: dict[str, Any]) -> list[str]:
 
 
 class FusionPipeline:
-    """Preprocessor + deep models + meta-classifier: :meth:`score` turns raw flows into class probabilities.
+    """Preprocessor + :class:`FusionModel` (the fold models and one meta-classifier): :meth:`score` turns raw
+    flows into class probabilities, exactly as the fitted fusion scores their preprocessed rows.
 
     Columns: every column the preprocessor was fitted on is required (a missing one is a ``ValueError``
     naming it). Columns that are known but unused (labels, identifiers, columns dropped in notebook 01) are
@@ -398,21 +517,25 @@ CONTENDER_NAMES: dict[str, str] = {
     **metrics.MODEL_NAMES,
     "fusion_random_forest": "Fusion (RF meta)",
     "fusion_xgboost": "Fusion (XGBoost meta)",
+    "fusion_random_forest_features": "Fusion + features (RF meta)",
+    "fusion_xgboost_features": "Fusion + features (XGBoost meta)",
     "soft_voting": "Soft voting",
     "random_forest": "Random Forest (features)",
     "xgboost": "XGBoost (features)",
 }
 #: Baselines of notebook 02 compared with the fusion (their saved predictions, not a refit).
 FEATURE_BASELINES = ("random_forest", "xgboost")
+#: The score the fusion is compared on: macro-F1 (for a binary run too, where ``f1`` is the attack class's F1).
+COMPARISON_METRIC = "f1_macro"
 
 
 @dataclass
 class FusionRuns:
-    """Everything notebook 04 measured: scores of every contender, the meta grids, alignment, the fits."""
+    """Everything notebook 04 measured: scores of every contender, the meta grids, the per-fold scores, the fits."""
 
     results: metrics.Results
     grid: pd.DataFrame
-    alignment: pd.DataFrame
+    folds: pd.DataFrame
     fits: dict[int, FusionFit]
 
     @property
@@ -427,19 +550,40 @@ class FusionRuns:
             )
         return self.fits[seed]
 
+    @property
+    def contenders(self) -> list[str]:
+        """The fusion contenders scored, in :data:`FUSION_CONTENDERS` order."""
+        return [c for c in FUSION_CONTENDERS if c in set(self.scores["model"])]
+
+    def fold_table(self) -> pd.DataFrame:
+        """Validation macro-F1 (mean over seeds) of every fold's deep models and of each fusion fed one fold's
+        outputs alone, beside the contender as scored: the fusion averaged over folds, notebook 03's deep model
+        trained on all training rows. What cross-fitting costs (fold models see ``(k-1)/k`` of the rows) and
+        what averaging over folds gains."""
+        per_fold = self.folds.groupby(["model", "fold"])["val_f1_macro"].mean().unstack("fold")
+        per_fold.columns = [f"fold {k}" for k in per_fold.columns]
+        scored = self.scores.groupby("model")["val_f1_macro"].mean().rename("as scored")
+        return per_fold.join(scored)
+
     def comparisons(self, best_single: str, tie: float) -> tuple[list[dict[str, Any]], str]:
-        """Each fusion against the best single deep model, soft voting and XGBoost on the features (F1, paired
-        by seed), and the verdict on the best single deep model (``lib.report``'s sentences)."""
+        """Each fusion against the best single deep model, soft voting and XGBoost on the features (macro-F1,
+        paired by seed), and the verdict against the best single deep model and XGBoost (``lib.report``)."""
         from lib import report
 
-        pairs = [(f"fusion_{m}", r) for m in META_CLASSIFIERS for r in (best_single, "soft_voting", "xgboost")]
-        found = [report.paired_difference(self.scores, model, reference, "f1") for model, reference in pairs]
-        over_single = [d for d in found if d["reference"] == best_single]
-        return found, report.verdict(over_single, best_single, CONTENDER_NAMES, tie)
+        pairs = [(c, r) for c in self.contenders for r in (best_single, "soft_voting", "xgboost")]
+        found = [report.paired_difference(self.scores, c, r, COMPARISON_METRIC) for c, r in pairs]
+        return found, report.verdict(found, best_single, CONTENDER_NAMES, tie, baseline="xgboost")
 
 
 def check_runs(
-    deep_stage: Stage, baseline_stage: Stage, *, names: Sequence[str], inputs: str, seed: int, pipeline_meta: str
+    deep_stage: Stage,
+    baseline_stage: Stage,
+    *,
+    names: Sequence[str],
+    inputs: str,
+    seed: int,
+    pipeline_meta: str,
+    features_variant: bool = False,
 ) -> None:
     """Everything notebook 04 needs from notebooks 02 and 03 and from its own parameters, checked before it
     removes its previous results or trains anything: a clear error now, not after the first seed's folds."""
@@ -448,6 +592,7 @@ def check_runs(
     missing = sorted(set(names) - set(trained))
     if missing:
         raise ValueError(f"notebook 03 did not train {missing} (it trained {trained}): add them to its DEEP_MODELS")
+    deep_configs(models.stage_configs(deep_stage.info), names)  # every fused model has its configuration
     lacking = sorted(set(FEATURE_BASELINES) - set(baseline_stage.info["models"]))
     if lacking:
         raise ValueError(
@@ -462,8 +607,12 @@ def check_runs(
         )
     if seed not in seeds:
         raise ValueError(f"SEED={seed} chooses the pipeline's fusion, but notebook 03 trained seeds {seeds}: pick one")
-    if pipeline_meta not in ("auto", *META_CLASSIFIERS):
-        raise ValueError(f"PIPELINE_META must be 'auto' or one of {META_CLASSIFIERS}, got {pipeline_meta!r}")
+    fitted = [c for c, (_, with_features) in FUSION_CONTENDERS.items() if features_variant or not with_features]
+    if pipeline_meta not in ("auto", *fitted):
+        raise ValueError(
+            f"PIPELINE_META must be 'auto' or a fusion this run fits, one of {fitted}, got {pipeline_meta!r}"
+            + ("" if features_variant else " (the *_features fusions need FUSION_WITH_FEATURES=True)")
+        )
 
 
 def evaluate_seeds(
@@ -475,51 +624,44 @@ def evaluate_seeds(
     inputs: str,
     k_folds: int,
     grid: Sequence[tuple[str, dict[str, Any]]],
+    features_variant: bool = False,
 ) -> FusionRuns:
-    """Notebook 04's runs, one per seed notebook 03 trained: fit the fusion on out-of-fold outputs around 03's
-    full-training models, then score every contender on the test rows (and, for model choice, validation rows):
-    both fusions, soft voting, each deep model alone (03's predictions) and Random Forest and XGBoost on the
-    features (02's predictions). Call :func:`check_runs` first."""
-    config = models.DeepConfig.from_dict(deep_stage.info["config"])
-    results, grids, alignments, fits = metrics.Results(), [], [], {}
+    """Notebook 04's runs, one per seed notebook 03 trained: the cross-fitted fusion (:func:`fit_fusion`, fold
+    models trained here with notebook 03's per-model configurations), then every contender scored on the test
+    rows (and, for model choice, on the validation rows): each fusion, soft voting and each deep model alone
+    (notebook 03's predictions of its full-training models) and Random Forest and XGBoost on the features
+    (notebook 02's predictions). Call :func:`check_runs` first."""
+    configs = models.stage_configs(deep_stage.info)
+    results, grids, folds, fits = metrics.Results(), [], [], {}
     for seed in tqdm(deep_stage.info["seeds"], desc="fusion seeds", unit="seed"):
-        full = {name: deep_stage.model(name, seed) for name in names}
         with metrics.timer() as fitting:
             fit = fits[seed] = fit_fusion(
                 data.X_train, data.y_train, data.X_val, data.y_val, n_classes=data.n_classes, names=names,
-                deep=config, inputs=inputs, k_folds=k_folds, grid=grid, seed=seed, full_models=full,
+                deep=configs, inputs=inputs, k_folds=k_folds, grid=grid, seed=seed, features_variant=features_variant,
             )  # fmt: skip
         grids.append(fit.grid.assign(seed=seed))
-        feature_names = meta_feature_names(fit.deep_models, inputs, data.class_names)
-        alignments.append(pd.DataFrame({"feature": feature_names, "correlation": fit.alignment, "seed": seed}))
-        test_features = deep_outputs(fit.deep_models, data.X_test, inputs)
+        folds.append(fit.folds.assign(seed=seed))
+        test_outputs = fit.fold_outputs(data.X_test)
         contenders = {
-            f"fusion_{meta}": (
-                baselines.predict_proba(fit.metas[meta], test_features, data.n_classes),
-                baselines.predict_proba(fit.metas[meta], fit.val_features, data.n_classes),
-            )
-            for meta in fit.metas
+            contender: (fit.contender_model(contender).predict_proba(data.X_test, test_outputs), val_proba)
+            for contender, val_proba in fit.val_proba.items()
         }
-        contenders["soft_voting"] = (soft_vote(fit.deep_models, data.X_test), soft_vote(fit.deep_models, data.X_val))
         for name in names:
             contenders[name] = (deep_stage.prediction(name, seed, "test"), deep_stage.prediction(name, seed, "val"))
+        contenders["soft_voting"] = tuple(soft_vote([contenders[n][i] for n in names]) for i in (0, 1))
         for name in FEATURE_BASELINES:
             contenders[name] = (
                 baseline_stage.prediction(name, seed, "test"),
                 baseline_stage.prediction(name, seed, "val"),
             )
         for name, (proba, val_proba) in contenders.items():
-            val_f1 = metrics.evaluate(data.y_val, val_proba, data.class_names)["f1"]
+            val = metrics.evaluate(data.y_val, val_proba, data.class_names)
             result = metrics.evaluate(data.y_test, proba, data.class_names)
-            results.add(name, seed, result, n_test=len(data.y_test), val_f1=val_f1)
+            results.add(name, seed, result, n_test=len(data.y_test), val_f1=val["f1"], val_f1_macro=val["f1_macro"])
         results.timings.append({"model": "fusion", "seed": seed, "fit_seconds": fitting.seconds})
-    alignment = pd.concat(alignments, ignore_index=True)
-    alignment["kind"] = np.where(
-        alignment["feature"].str.contains(r":P\(", regex=True), "probability", "embedding unit"
-    )
-    return FusionRuns(results, pd.concat(grids, ignore_index=True), alignment, fits)
+    return FusionRuns(results, pd.concat(grids, ignore_index=True), pd.concat(folds, ignore_index=True), fits)
 
 
 def best_single_model(scores: pd.DataFrame, names: Sequence[str]) -> str:
-    """The deep model of ``names`` with the best mean *validation* F1 (never chosen on test scores)."""
-    return str(scores[scores["model"].isin(names)].groupby("model")["val_f1"].mean().idxmax())
+    """The deep model of ``names`` with the best mean *validation* macro-F1 (never chosen on test scores)."""
+    return str(scores[scores["model"].isin(names)].groupby("model")["val_f1_macro"].mean().idxmax())

@@ -622,7 +622,12 @@ def _read_classifier(path: Path, class_ids: list[int]) -> Any:
 
 
 # ------------------------------------------------------------------------------------------------ pipeline
-PIPELINE_FORMAT = 2
+PIPELINE_FORMAT = 3  # 3: the fold models of a cross-fitted fusion (2: one set of deep models)
+
+
+def _deep_file(name: str, fold: int) -> str:
+    """The file of deep model ``name`` of fold ``fold`` inside a pipeline folder."""
+    return f"deep_{name}_fold{fold}.keras"
 
 
 def _pipeline_file(
@@ -654,7 +659,10 @@ def _pipeline_file(
 
 def save_pipeline(pipeline: Any, folder: str | os.PathLike) -> Path:
     """Write a :class:`lib.fusion.FusionPipeline` into ``folder``: ``manifest.json``, ``preprocessor.skops``,
-    ``deep_<name>.keras`` and the meta-classifier (``meta_xgboost.ubj`` or ``meta_<name>.skops``).
+    the deep models of every fold, ``deep_<name>_fold<k>.keras``, and the meta-classifier (``meta_xgboost.ubj``
+    or ``meta_<name>.skops``). The manifest says how many folds (``k_folds``), which deep models
+    (``deep_models``), their ``inputs``, whether the features follow the deep outputs (``with_features``)
+    and the fusion contender it is.
 
     The folder is written beside its final place and renamed into it, so a reader never sees half of it.
     """
@@ -664,16 +672,20 @@ def save_pipeline(pipeline: Any, folder: str | os.PathLike) -> Path:
     tmp.mkdir(parents=True)
     model = pipeline.model
     dump_skops(pipeline.preprocessor, tmp / "preprocessor.skops")
-    for name, deep_model in model.deep_models.items():
-        deep_model.save(tmp / f"deep_{name}.keras")
+    for fold, deep_models in enumerate(model.fold_models):
+        for name, deep_model in deep_models.items():
+            deep_model.save(tmp / _deep_file(name, fold))
     meta_file = f"meta_{model.meta_name}{_classifier_suffix(model.meta)}"
     _write_classifier(model.meta, tmp / meta_file)
     manifest = {
         **pipeline.manifest,
         "format": PIPELINE_FORMAT,
         "class_names": pipeline.class_names,
+        "contender": model.contender,
         "inputs": model.inputs,
-        "deep_models": list(model.deep_models),
+        "with_features": bool(model.with_features),
+        "k_folds": len(model.fold_models),
+        "deep_models": model.names,
         "meta_name": model.meta_name,
         "meta_file": meta_file,
         "meta_class_ids": [int(c) for c in model.meta.class_ids_],
@@ -703,24 +715,41 @@ def load_pipeline(folder: str | os.PathLike) -> Any:
         )
     manifest = json.loads(_pipeline_file(folder, "", MANIFEST).read_text())
     if manifest.get("format") != PIPELINE_FORMAT:
-        raise ValueError(f"{folder}: pipeline format {manifest.get('format')!r}, this code reads {PIPELINE_FORMAT}")
-    names = manifest.get("deep_models")
+        raise ValueError(
+            f"{folder}: pipeline format {manifest.get('format')!r}, this code reads {PIPELINE_FORMAT}. Fix: save the "
+            f"pipeline again (notebooks/04_decision_fusion.ipynb)"
+        )
+    names, k_folds = manifest.get("deep_models"), manifest.get("k_folds")
     if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
         raise ValueError(
             f"{folder / MANIFEST}: 'deep_models' must be a list of model names, not {names!r}. Fix: save the "
             f"pipeline again (notebooks/04_decision_fusion.ipynb)"
         )
-    deep_files = {name: _pipeline_file(folder, "deep_models", f"deep_{name}.keras", name) for name in names}
+    if type(k_folds) is not int or k_folds < 1 or not isinstance(manifest.get("with_features"), bool):
+        raise ValueError(
+            f"{folder / MANIFEST}: 'k_folds' must be a whole number of folds of at least 1 (not {k_folds!r}) and "
+            f"'with_features' true or false (not {manifest.get('with_features')!r}). Fix: save the pipeline again "
+            f"(notebooks/04_decision_fusion.ipynb)"
+        )
+    deep_files = [
+        {name: _pipeline_file(folder, "deep_models", _deep_file(name, fold), name) for name in names}
+        for fold in range(k_folds)
+    ]
     meta_file = _pipeline_file(folder, "meta_file", manifest.get("meta_file"), suffixes=(".ubj", ".skops"))
     preprocessor_file = _pipeline_file(folder, "", "preprocessor.skops")
-    deep_models = {}
-    if deep_files:
-        import keras
+    import keras
 
-        deep_models = {name: keras.models.load_model(path, safe_mode=True) for name, path in deep_files.items()}
+    fold_models = [
+        {name: keras.models.load_model(path, safe_mode=True) for name, path in files.items()} for files in deep_files
+    ]
     meta = _read_classifier(meta_file, manifest["meta_class_ids"])
     model = fusion.FusionModel(
-        deep_models, meta, manifest["meta_name"], manifest["inputs"], len(manifest["class_names"])
+        fold_models,
+        meta,
+        manifest["meta_name"],
+        manifest["inputs"],
+        len(manifest["class_names"]),
+        with_features=manifest["with_features"],
     )
     preprocessor = load_skops(preprocessor_file)
     return fusion.FusionPipeline(preprocessor, model, manifest["class_names"], manifest["ignored_columns"], manifest)

@@ -1,6 +1,8 @@
-"""Tests of lib/fusion.py: out-of-fold stacking without leakage, validation-only model choice, the saved pipeline."""
+"""Tests of lib/fusion.py: cross-fitted stacking without leakage, validation-only model choice, the saved pipeline."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pandas as pd
@@ -11,6 +13,8 @@ from lib import baselines, fusion, models, preprocess, report, run
 TINY = {"filters": 4, "kernel_size": 3, "lstm_units": 4, "dense_units": 6, "dropout": 0.0}
 DEEP = models.DeepConfig(**TINY, epochs=2, batch_size=64, patience=1)
 GRID = fusion.meta_grid(["random_forest", "xgboost"], trees=[10], rf_depths=[0, 3], xgb_depths=[2])
+K = 3
+WIDTH = 1 + TINY["dense_units"]  # binary: P(attack) of the CNN-LSTM, then its embedding
 
 
 def synthetic_flows(n: int, seed: int) -> pd.DataFrame:
@@ -46,7 +50,7 @@ def run_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def fitted(run_dir):
-    """One fit_fusion run with every deep training and every meta-classifier fit recorded."""
+    """One fit_fusion run (both variants) with every deep training and every meta-classifier fit recorded."""
     data = run_dir.load_prepared()
     trained, meta_fits = [], []
     real_train, real_fit = models.train, baselines.fit
@@ -63,18 +67,9 @@ def fitted(run_dir):
         patch.setattr(models, "train", spy_train)
         patch.setattr(baselines, "fit", spy_fit)
         fit = fusion.fit_fusion(
-            data.X_train,
-            data.y_train,
-            data.X_val,
-            data.y_val,
-            n_classes=data.n_classes,
-            names=["cnn_lstm"],
-            deep=DEEP,
-            inputs="both",
-            k_folds=3,
-            grid=GRID,
-            seed=5,
-        )
+            data.X_train, data.y_train, data.X_val, data.y_val, n_classes=data.n_classes, names=["cnn_lstm"],
+            deep={"cnn_lstm": DEEP}, inputs="both", k_folds=K, grid=GRID, seed=5, features_variant=True,
+        )  # fmt: skip
     return {"data": data, "fit": fit, "trained": trained, "meta_fits": meta_fits}
 
 
@@ -85,29 +80,75 @@ def row_index(X_all: np.ndarray, X_part: np.ndarray) -> np.ndarray:
     return np.array([lookup[row.tobytes()] for row in X_part])
 
 
+def manual_average(fit: fusion.FusionFit, contender: str, X: np.ndarray) -> np.ndarray:
+    """The meta-classifier of ``contender`` applied to each fold model's outputs of ``X``, averaged by hand."""
+    with_features = contender.endswith("_features")
+    per_fold = []
+    for fold in fit.fold_models:
+        outputs = fusion.deep_outputs(fold, X, "both")
+        features = np.concatenate([outputs, X], axis=1) if with_features else outputs
+        per_fold.append(baselines.predict_proba(fit.metas[contender], features, fit.n_classes))
+    return np.mean(per_fold, axis=0)
+
+
+# ------------------------------------------------------------------------------------------- cross-fitting
 def test_meta_classifiers_train_on_outputs_of_models_that_never_saw_the_row(fitted):
     """Fails if a meta-feature of a training row comes from a deep model trained on that row (in-sample)."""
     data, trained, meta_fits = fitted["data"], fitted["trained"], fitted["meta_fits"]
     X_train = data.X_train
-    assert len(trained) == 3 + 1  # one model per fold, then the full-training model
+    assert len(trained) == K  # the fold models only: no model is trained on all training rows
     seen = [set(row_index(X_train, X_fit).tolist()) for _, X_fit in trained]
-    assert len(seen[-1]) == len(X_train)  # the full model saw every training row
     outputs = [fusion.deep_outputs({"cnn_lstm": model}, X_train, "both") for model, _ in trained]
-    assert len(meta_fits) == len(GRID)
+    assert len(meta_fits) == 2 * len(GRID)  # every grid point, for the deep outputs alone and with the features
     for X_meta, y_meta in meta_fits:
         assert X_meta.shape[0] == len(X_train)  # training rows only: no validation or test output
+        assert X_meta.shape[1] in (WIDTH, WIDTH + X_train.shape[1])
         np.testing.assert_array_equal(y_meta, data.y_train)
-        distance = np.stack([np.abs(out - X_meta).max(axis=1) for out in outputs])  # (models, rows)
+        if X_meta.shape[1] > WIDTH:  # the variant with the features: the row's own features follow
+            np.testing.assert_array_equal(X_meta[:, WIDTH:], X_train)
+        distance = np.stack([np.abs(out - X_meta[:, :WIDTH]).max(axis=1) for out in outputs])  # (models, rows)
         source = distance.argmin(axis=0)
         assert distance.min(axis=0).max() < 1e-4, "a meta-feature matches no trained deep model"
         leaked = [i for i, m in enumerate(source) if i in seen[m]]
         assert not leaked, f"{len(leaked)} training rows got their meta-feature from a model that saw them"
 
 
+def test_validation_and_test_rows_go_through_the_same_fold_models(fitted):
+    """The fold models that made the training rows' features also make the validation and test rows': none of
+    them was trained on a validation or test row, and the meta-classifier's probabilities are their average."""
+    data, fit, trained = fitted["data"], fitted["fit"], fitted["trained"]
+    assert [m for m, _ in trained] == [fold["cnn_lstm"] for fold in fit.fold_models]
+    for _, X_fit in trained:  # every row a fold model saw is a training row (row_index fails on any other row)
+        row_index(data.X_train, X_fit)
+        held = {row.tobytes() for row in np.concatenate([data.X_val, data.X_test])}
+        assert not held & {row.tobytes() for row in X_fit}
+    for k, fold in enumerate(fit.fold_models):
+        np.testing.assert_allclose(fit.val_outputs[k], fusion.deep_outputs(fold, data.X_val, "both"), atol=1e-6)
+    assert set(fit.metas) == set(fusion.FUSION_CONTENDERS)
+    for contender in fit.metas:
+        np.testing.assert_allclose(fit.val_proba[contender], manual_average(fit, contender, data.X_val), atol=1e-6)
+        proba = fit.contender_model(contender).predict_proba(data.X_test)
+        np.testing.assert_allclose(proba, manual_average(fit, contender, data.X_test), atol=1e-6)
+        assert proba.shape == (len(data.y_test), 2) and np.allclose(proba.sum(axis=1), 1) and (proba >= 0).all()
+        shared = fit.contender_model(contender).predict_proba(data.X_test, fit.fold_outputs(data.X_test))
+        np.testing.assert_array_equal(shared, proba)
+
+
+def test_averaging_over_folds_is_not_one_fold(fitted):
+    """The test probabilities are the mean over the folds, not the output of any single fold's models."""
+    data, fit = fitted["data"], fitted["fit"]
+    model = fit.model("xgboost")
+    one_fold = [baselines.predict_proba(model.meta, out, fit.n_classes) for out in fit.fold_outputs(data.X_test)]
+    averaged = model.predict_proba(data.X_test)
+    np.testing.assert_allclose(averaged, np.mean(one_fold, axis=0), atol=1e-6)
+    assert all(np.abs(averaged - p).max() > 0 for p in one_fold)
+
+
 def test_out_of_fold_bookkeeping_and_folds_cover_every_row_once(fitted):
     oof = fitted["fit"].oof
     n = len(fitted["data"].y_train)
-    assert oof.features.shape[0] == n and sorted(set(oof.fold.tolist())) == [0, 1, 2]
+    assert oof.features.shape == (n, WIDTH) and sorted(set(oof.fold.tolist())) == list(range(K))
+    assert oof.fitted == fitted["fit"].fold_models
     for k, rows in enumerate(oof.train_indices):
         assert not set(rows.tolist()) & set(np.flatnonzero(oof.fold == k).tolist())
         assert len(rows) + (oof.fold == k).sum() == n
@@ -123,30 +164,68 @@ def test_out_of_fold_with_a_recording_fit():
         return k
 
     oof = fusion.out_of_fold(X, y, fit, lambda k, X_held: np.full((len(X_held), 1), k), k_folds=3, seed=0)
+    assert oof.fitted == [0, 1, 2]
     for i in range(len(y)):
         assert i not in calls[int(oof.features[i, 0])]
     with pytest.raises(ValueError, match="at least 2"):
         fusion.out_of_fold(X, y, fit, lambda k, X_held: X_held, k_folds=1, seed=0)
 
 
-def test_hyperparameters_are_chosen_by_validation_log_loss(fitted):
-    grid = fitted["fit"].grid
-    assert set(grid["meta"]) == {"random_forest", "xgboost"} and len(grid) == len(GRID)
-    for _, group in grid.groupby("meta"):
-        assert group["chosen"].sum() == 1
-        assert group.loc[group["chosen"], "val_log_loss"].iloc[0] == group["val_log_loss"].min()
-    assert fitted["fit"].best_meta() in fusion.META_CLASSIFIERS
-
-
-def test_meta_features_and_alignment_shapes(fitted):
+def test_hyperparameters_are_chosen_by_validation_log_loss_of_the_averaged_probabilities(fitted):
     fit, data = fitted["fit"], fitted["data"]
-    names = fusion.meta_feature_names(fit.deep_models, "both", data.class_names)
-    assert names[0] == "cnn_lstm:P(Attack)" and len(names) == 1 + TINY["dense_units"]
-    assert fit.val_features.shape == (len(data.y_val), len(names)) and fit.alignment.shape == (len(names),)
-    proba = fit.model("xgboost").predict_proba(data.X_test)
-    assert proba.shape == (len(data.y_test), 2) and np.allclose(proba.sum(axis=1), 1) and (proba >= 0).all()
-    # one deep model: soft voting is that model, whose P(attack) is the first validation meta-feature
-    np.testing.assert_allclose(fusion.soft_vote(fit.deep_models, data.X_val)[:, 1], fit.val_features[:, 0], atol=1e-6)
+    grid = fit.grid
+    assert set(grid["contender"]) == set(fusion.FUSION_CONTENDERS) and len(grid) == 2 * len(GRID)
+    for contender, group in grid.groupby("contender"):
+        assert group["chosen"].sum() == 1
+        chosen = group[group["chosen"]].iloc[0]
+        assert chosen["val_log_loss"] == group["val_log_loss"].min()
+        assert fit.chosen[contender]["max_depth"] == (None if pd.isna(chosen["max_depth"]) else chosen["max_depth"])
+        assert chosen["val_f1_macro"] == pytest.approx(fusion.macro_f1(data.y_val, fit.val_proba[contender]))
+    best = fit.best_contender()
+    assert best in fusion.FUSION_CONTENDERS
+    assert grid.loc[grid["chosen"], "val_log_loss"].min() == grid.loc[grid["contender"] == best, "val_log_loss"].min()
+    assert fit.pipeline_model("auto").contender == best
+    assert fit.pipeline_model("fusion_random_forest_features").with_features
+
+
+def test_features_variant_appends_the_preprocessed_row(fitted):
+    fit, data = fitted["fit"], fitted["data"]
+    outputs = fit.val_outputs[0]
+    both = fusion.meta_features(outputs, data.X_val, with_features=True)
+    assert both.shape == (len(data.X_val), WIDTH + data.X_val.shape[1])
+    np.testing.assert_array_equal(both[:, :WIDTH], outputs)
+    np.testing.assert_array_equal(both[:, WIDTH:], data.X_val)
+    assert fusion.meta_features(outputs, data.X_val, with_features=False) is outputs
+    names = fusion.meta_feature_names(fit.fold_models[0], "both", data.class_names, data.feature_names)
+    assert names[0] == "cnn_lstm:P(Attack)" and names[WIDTH:] == list(data.feature_names)
+    with pytest.raises(ValueError, match="rows of deep outputs"):
+        fusion.meta_features(outputs, data.X_test, with_features=True)
+
+
+def test_fold_scores_show_each_fold_and_each_fusion(fitted):
+    folds = fitted["fit"].folds
+    assert sorted(folds["fold"].unique()) == list(range(K))
+    assert set(folds["model"]) == {"cnn_lstm", *fusion.FUSION_CONTENDERS}
+    assert len(folds) == K * (1 + len(fusion.FUSION_CONTENDERS)) and folds["val_f1_macro"].between(0, 1).all()
+
+
+def test_each_deep_model_trains_with_its_own_configuration(monkeypatch):
+    other = models.DeepConfig(**TINY | {"dense_units": 3}, epochs=1)
+    used = {}
+
+    def record(name, X, y, X_val, y_val, *, n_classes, config, seed):
+        used[name] = config
+        return object(), {}
+
+    monkeypatch.setattr(models, "fit_config", record)
+    X, y = np.zeros((4, 2), dtype=np.float32), np.array([0, 1, 0, 1])
+    fusion.train_deep_models(X, y, X, y, names=["cnn_only", "cnn_lstm"], n_classes=2, seed=0,
+                             config={"cnn_only": other, "cnn_lstm": DEEP, "lstm_only": DEEP})  # fmt: skip
+    assert used == {"cnn_only": other, "cnn_lstm": DEEP}
+    fusion.train_deep_models(X, y, X, y, names=["cnn_only"], n_classes=2, seed=0, config=DEEP)
+    assert used["cnn_only"] is DEEP  # one configuration shared by every model
+    with pytest.raises(ValueError, match=r"no deep-model configuration for \['lstm_only'\]"):
+        fusion.train_deep_models(X, y, X, y, names=["lstm_only"], n_classes=2, seed=0, config={"cnn_lstm": DEEP})
 
 
 def test_embedding_needs_the_cnn_lstm():
@@ -156,12 +235,18 @@ def test_embedding_needs_the_cnn_lstm():
         fusion.check_inputs("logits", ["cnn_lstm"])
 
 
-@pytest.fixture(scope="module", params=["xgboost", "random_forest"])
+def test_soft_voting_is_the_mean_of_the_probabilities():
+    a, b = np.array([[0.2, 0.8], [0.6, 0.4]]), np.array([[0.4, 0.6], [1.0, 0.0]])
+    np.testing.assert_allclose(fusion.soft_vote([a, b]), [[0.3, 0.7], [0.8, 0.2]])
+
+
+# ------------------------------------------------------------------------------------------------ pipeline
+@pytest.fixture(scope="module", params=["fusion_xgboost", "fusion_random_forest_features"])
 def saved(request, run_dir, fitted, tmp_path_factory):
     data = fitted["data"]
     pipeline = fusion.FusionPipeline(
         run_dir.open("prepared").load_preprocessor(),
-        fitted["fit"].model(request.param),
+        fitted["fit"].contender_model(request.param),
         data.class_names,
         fusion.known_unused_columns(data.meta),
     )
@@ -176,10 +261,27 @@ def test_saved_pipeline_reloads_and_scores_raw_flows_identically(saved):
     before, after = pipeline.score(raw), reloaded.score(raw)
     assert before.shape == (200, 2) and np.allclose(before.sum(axis=1), 1)
     np.testing.assert_array_equal(before, after)
-    assert reloaded.model.meta_name == pipeline.model.meta_name
+    assert reloaded.model.contender == pipeline.model.contender
     suffix = ".ubj" if pipeline.model.meta_name == "xgboost" else ".skops"
     assert any(p.suffix == suffix for p in path.iterdir())
     assert not [p for p in path.iterdir() if p.suffix in (".joblib", ".pkl", ".pickle")]  # nothing unpickled
+
+
+def test_saved_pipeline_holds_the_fold_models_and_says_so(saved, fitted):
+    pipeline, path = saved
+    manifest = json.loads((path / run.MANIFEST).read_text())
+    assert manifest["k_folds"] == K and manifest["deep_models"] == ["cnn_lstm"]
+    assert manifest["contender"] == pipeline.model.contender
+    assert manifest["with_features"] == pipeline.model.with_features
+    assert {f"deep_cnn_lstm_fold{k}.keras" for k in range(K)} <= {p.name for p in path.iterdir()}
+    reloaded = run.load_pipeline(path)
+    assert len(reloaded.model.fold_models) == K
+    for fold, original in zip(reloaded.model.fold_models, fitted["fit"].fold_models, strict=True):
+        for a, b in zip(fold["cnn_lstm"].get_weights(), original["cnn_lstm"].get_weights(), strict=True):
+            np.testing.assert_array_equal(a, b)
+    data = fitted["data"]
+    expected = manual_average(fitted["fit"], pipeline.model.contender, data.X_test)
+    np.testing.assert_allclose(reloaded.score_features(data.X_test), expected, atol=1e-6)
 
 
 def test_missing_column_is_a_clear_error(saved):
@@ -204,6 +306,7 @@ def test_load_pipeline_without_a_folder_says_which_notebook_to_run(tmp_path):
         run.load_pipeline(tmp_path / "nothing")
 
 
+# ------------------------------------------------------------------------------------------------ sentences
 def test_paired_difference_sentences():
     seeds = [1, 2, 3, 4]
     runs = pd.DataFrame(
@@ -220,6 +323,10 @@ def test_paired_difference_sentences():
     assert "one seed" in report.describe_difference(one)
     noisy = runs.assign(f1=runs["f1"] + np.r_[[0.05, -0.05, 0.04, -0.04], np.zeros(8)])
     assert "contains zero" in report.describe_difference(report.paired_difference(noisy, "fusion", "same"))
+    macro = report.paired_difference(runs.rename(columns={"f1": "f1_macro"}), "fusion", "single", "f1_macro")
+    assert report.describe_difference(macro).startswith("fusion vs single: macro-F1 ")
+    with pytest.raises(ValueError, match="no 'f1_macro' column"):
+        report.paired_difference(runs, "fusion", "single", "f1_macro")
 
 
 def test_a_difference_of_a_test_flow_is_a_tie_not_a_win():
@@ -233,75 +340,101 @@ def test_a_difference_of_a_test_flow_is_a_tie_not_a_win():
     assert report.verdict([diff], "cnn_lstm", {}, tie=0.0).startswith("Fusion adds something")
 
 
-def test_full_models_are_reused_not_trained_again(fitted):
-    """Given notebook 03's full-training models, fit_fusion trains only the fold models and uses those."""
-    data, full = fitted["data"], fitted["fit"].deep_models
-    trained = []
-    real_train = models.train
-
-    def spy_train(model, *args, **kwargs):
-        trained.append(model)
-        return real_train(model, *args, **kwargs)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(models, "train", spy_train)
-        again = fusion.fit_fusion(
-            data.X_train, data.y_train, data.X_val, data.y_val, n_classes=data.n_classes, names=["cnn_lstm"],
-            deep=DEEP, inputs="both", k_folds=3, grid=GRID, seed=5, full_models=full,
-        )  # fmt: skip
-    assert len(trained) == 3  # the three fold models only
-    assert again.deep_models["cnn_lstm"] is full["cnn_lstm"]
-    np.testing.assert_array_equal(again.val_features, fitted["fit"].val_features)
-    with pytest.raises(ValueError, match="full_models has"):
-        fusion.fit_fusion(
-            data.X_train, data.y_train, data.X_val, data.y_val, n_classes=data.n_classes, names=["cnn_only"],
-            deep=DEEP, inputs="proba", k_folds=2, grid=GRID, seed=5, full_models=full,
-        )  # fmt: skip
+def test_verdict_compares_with_the_best_single_deep_model_and_with_xgboost():
+    seeds = [1, 2, 3]
+    f1 = {"fusion_xgboost_features": 0.99, "fusion_xgboost": 0.95, "cnn_lstm": 0.90, "xgboost": 0.97}
+    runs = pd.DataFrame(
+        [{"model": m, "seed": s, "f1_macro": v + 0.001 * s * (m == "xgboost")} for m, v in f1.items() for s in seeds]
+    )
+    found = [
+        report.paired_difference(runs, fused, reference, "f1_macro")
+        for fused in ("fusion_xgboost", "fusion_xgboost_features")
+        for reference in ("cnn_lstm", "xgboost")
+    ]
+    text = report.verdict(found, "cnn_lstm", fusion.CONTENDER_NAMES, tie=0.001)
+    assert text.startswith("Fusion adds something here: Fusion (XGBoost meta), Fusion + features (XGBoost meta)")
+    assert "best single deep model (CNN-LSTM Hybrid) on macro-F1" in text
+    assert "Against XGBoost (features): Fusion + features (XGBoost meta) beat(s) it on macro-F1, while " in text
+    assert text.endswith("Fusion (XGBoost meta) fall(s) below it.")
+    one_seed = [report.paired_difference(runs[runs["seed"] == 1], "fusion_xgboost", "cnn_lstm", "f1_macro")]
+    assert "XGBoost (features)" in report.verdict(one_seed, "cnn_lstm", fusion.CONTENDER_NAMES, tie=0.0)
 
 
-def test_notebook_04_trains_only_fold_models_around_notebook_03s(run_dir, tmp_path):
-    """evaluate_seeds: K fold trainings per deep model and seed; the full models and baselines are read back."""
+# ------------------------------------------------------------------------------------------- notebook 04's runs
+class _Info:
+    """A stand-in for a stage: only its ``info``."""
+
+    def __init__(self, **info):
+        self.info = info
+
+
+@pytest.fixture(scope="module")
+def stages(run_dir):
+    """Notebook 03's stage (CNN-LSTM, its own configuration, seed 5) and notebook 02's (RF, XGBoost)."""
     data = run_dir.load_prepared()
+    own = models.DeepConfig(**TINY | {"dense_units": 5}, epochs=2, batch_size=64, patience=1)
     deep_stage = run_dir.begin("deep", {"DATASET": "synthetic"}, inputs=["prepared"])
-    models.train_and_evaluate(data, names=["cnn_lstm"], config=DEEP, seeds=[5], stage=deep_stage)
-    deep_stage.finish(models=["cnn_lstm"], seeds=[5], config=DEEP.as_dict())
+    models.train_and_evaluate(data, names=["cnn_lstm"], config=own, seeds=[5], stage=deep_stage)
+    # a shared "config" that differs from the model's own: the fold models must follow "configs"
+    deep_stage.finish(models=["cnn_lstm"], seeds=[5], config=DEEP.as_dict(), configs={"cnn_lstm": own.as_dict()})
     baseline_stage = run_dir.begin("baselines", {"DATASET": "synthetic"}, inputs=["prepared"])
     hyper = {"random_forest": {"n_estimators": 10}, "xgboost": {"n_estimators": 10}}
     names = ["random_forest", "xgboost"]
     results = baselines.train_and_evaluate(data, names=names, hyperparameters=hyper, seeds=[5], stage=baseline_stage)
     baseline_stage.save_results(results)
     baseline_stage.finish(models=names, seeds=[5])
-    deep_stage, baseline_stage = run_dir.open("deep"), run_dir.open("baselines")
+    return run_dir.open("deep"), run_dir.open("baselines"), own
+
+
+def test_notebook_04_trains_fold_models_with_notebook_03s_configuration(run_dir, stages):
+    """evaluate_seeds: K fold trainings per deep model and seed, each with that model's own configuration;
+    notebook 03's full models and notebook 02's baselines are read back, never trained."""
+    data = run_dir.load_prepared()
+    deep_stage, baseline_stage, own = stages
     calls = []
     real_fit_config = models.fit_config
 
-    def spy(name, X, *args, **kwargs):
-        calls.append(len(X))
-        return real_fit_config(name, X, *args, **kwargs)
+    def spy(name, X, *args, config, **kwargs):
+        calls.append((len(X), config))
+        return real_fit_config(name, X, *args, config=config, **kwargs)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(models, "fit_config", spy)
         fused = fusion.evaluate_seeds(
             data, deep_stage=deep_stage, baseline_stage=baseline_stage, names=["cnn_lstm"], inputs="both",
-            k_folds=2, grid=GRID,
+            k_folds=2, grid=GRID, features_variant=True,
         )  # fmt: skip
-    assert len(calls) == 2 and all(n < len(data.y_train) for n in calls)  # two folds, never the full rows
-    weights = fused.fit(5).deep_models["cnn_lstm"].get_weights()
-    for a, b in zip(weights, deep_stage.model("cnn_lstm", 5).get_weights(), strict=True):
-        np.testing.assert_array_equal(a, b)
+    assert [config for _, config in calls] == [own, own]  # two folds, the model's own configuration
+    assert all(n < len(data.y_train) for n, _ in calls)  # never all training rows
+    fit = fused.fit(5)
+    assert len(fit.fold_models) == 2 and fit.fold_models[0]["cnn_lstm"].get_layer("fully_connected").units == 5
     scores = fused.scores.set_index("model")
+    assert set(fusion.FUSION_CONTENDERS) | {"cnn_lstm", "soft_voting", "random_forest", "xgboost"} == set(scores.index)
     np.testing.assert_allclose(
         scores.loc["xgboost", "f1"], baseline_stage.scores().set_index("model").loc["xgboost", "f1"]
     )
+    assert scores.loc["soft_voting", "f1_macro"] == scores.loc["cnn_lstm", "f1_macro"]  # one model: its own vote
+    proba = fit.contender_model("fusion_xgboost_features").predict_proba(data.X_test)
+    np.testing.assert_allclose(fused.results.details["fusion_xgboost_features_seed5"]["accuracy"],
+                               (proba.argmax(axis=1) == data.y_test).mean())  # fmt: skip
+    table = fused.fold_table()
+    assert list(table.columns) == ["fold 0", "fold 1", "as scored"] and "fusion_xgboost" in table.index
+    comparisons, verdict = fused.comparisons(fusion.best_single_model(fused.scores, ["cnn_lstm"]), tie=0.0)
+    assert len(comparisons) == 4 * 3 and {d["metric"] for d in comparisons} == {"f1_macro"}
+    assert "XGBoost (features)" in verdict
+
+
+def test_check_runs_refuses_what_notebook_04_cannot_do(stages):
+    deep_stage, baseline_stage, _ = stages
+    common = {"names": ["cnn_lstm"], "inputs": "both", "seed": 5}
     with pytest.raises(ValueError, match=r"notebook 02 did not fit \['xgboost'\]"):
-        fusion.check_runs(deep_stage, _Info(models=["random_forest"], seeds=[5]), names=["cnn_lstm"], inputs="both",
-                          seed=5, pipeline_meta="auto")  # fmt: skip
+        fusion.check_runs(deep_stage, _Info(models=["random_forest"], seeds=[5]), **common, pipeline_meta="auto")
     with pytest.raises(ValueError, match=r"SEED=6 chooses the pipeline's fusion, but notebook 03 trained seeds \[5\]"):
-        fusion.check_runs(deep_stage, baseline_stage, names=["cnn_lstm"], inputs="both", seed=6, pipeline_meta="auto")
-
-
-class _Info:
-    """A stand-in for a stage: only its ``info``."""
-
-    def __init__(self, **info):
-        self.info = info
+        fusion.check_runs(deep_stage, baseline_stage, **common | {"seed": 6}, pipeline_meta="auto")
+    with pytest.raises(ValueError, match=r"PIPELINE_META must be .*FUSION_WITH_FEATURES=True"):
+        fusion.check_runs(deep_stage, baseline_stage, **common, pipeline_meta="fusion_xgboost_features")
+    fusion.check_runs(
+        deep_stage, baseline_stage, **common, pipeline_meta="fusion_xgboost_features", features_variant=True
+    )
+    with pytest.raises(ValueError, match=r"PIPELINE_META must be 'auto' or a fusion"):
+        fusion.check_runs(deep_stage, baseline_stage, **common, pipeline_meta="xgboost")

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib import baselines, figures, run, runner
+from lib import baselines, figures, metrics, run, runner
 
 # Tiny values for notebook-specific parameters; names a notebook lacks are not passed to it.
 TINY = {
@@ -162,17 +162,23 @@ def test_all_notebooks_in_order_on_iot23(chain):
 
 @pytest.mark.smoke
 def test_later_notebooks_reuse_what_earlier_ones_fitted(chain):
-    """Notebook 04's pipeline holds notebook 03's trained network; Fig. 7's forest is notebook 02's forest."""
+    """Notebook 04's soft voting averages notebook 03's saved predictions, and its pipeline holds its own K fold
+    models per fused network (cross-fitting), not notebook 03's; Fig. 7's forest is notebook 02's forest."""
     folder = run.RunDir(chain)
     deep, fusion_stage = folder.open("deep"), folder.open("fusion")
     seed = deep.info["seeds"][0]
+    data = folder.load_prepared()
     pipeline = fusion_stage.load_pipeline()
     assert fusion_stage.info["seeds"] == deep.info["seeds"]
-    for name, model in pipeline.model.deep_models.items():
-        trained = deep.model(name, seed)
-        for a, b in zip(model.get_weights(), trained.get_weights(), strict=True):
-            np.testing.assert_array_equal(a, b)
-    data = folder.load_prepared()
+    k_folds, fused = fusion_stage.parameters["K_FOLDS"], fusion_stage.parameters["FUSION_DEEP_MODELS"].split(",")
+    assert len(pipeline.model.fold_models) == k_folds == pipeline.manifest["k_folds"]
+    assert all(list(models) == fused for models in pipeline.model.fold_models)
+    own, trained = pipeline.model.fold_models[0][fused[0]].get_weights(), deep.model(fused[0], seed).get_weights()
+    assert any(not np.array_equal(a, b) for a, b in zip(own, trained, strict=True))
+    voted = np.mean([deep.prediction(name, seed, "test") for name in fused], axis=0)
+    scores = fusion_stage.scores().set_index(["model", "seed"])
+    expected = metrics.evaluate(data.y_test, voted, data.class_names)["f1_macro"]
+    assert scores.loc[("soft_voting", seed), "f1_macro"] == pytest.approx(expected)
     forest = folder.open("baselines").model("random_forest", seed)
     originals = data.meta["report"]["numeric_columns"] + data.meta["report"]["categorical_columns"]
     expected = figures.group_importances(forest.feature_importances_, data.feature_names, originals)

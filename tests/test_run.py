@@ -251,10 +251,11 @@ def _pipeline_folder(tmp_path, **manifest):
     """A pipeline folder whose files exist (their bytes do not matter: the tests stop before any is parsed)."""
     folder = tmp_path / "pipeline"
     folder.mkdir()
-    for name in ("preprocessor.skops", "deep_cnn_lstm.keras", "meta_xgboost.ubj"):
+    for name in ("preprocessor.skops", "deep_cnn_lstm_fold0.keras", "deep_cnn_lstm_fold1.keras", "meta_xgboost.ubj"):
         (folder / name).write_bytes(b"not read")
     defaults = {"format": run.PIPELINE_FORMAT, "deep_models": ["cnn_lstm"], "meta_file": "meta_xgboost.ubj"}
     defaults |= {"meta_name": "xgboost", "meta_class_ids": [0, 1], "inputs": "proba", "class_names": ["a", "b"]}
+    defaults |= {"k_folds": 2, "with_features": False}
     (folder / run.MANIFEST).write_text(json.dumps(defaults | manifest))
     return folder
 
@@ -318,4 +319,27 @@ def test_keras_models_of_a_pipeline_load_in_safe_mode(tmp_path, opened):
     folder = _pipeline_folder(tmp_path)
     with pytest.raises(RuntimeError, match="stop here"):
         run.load_pipeline(folder)
-    assert opened == [(str(folder / "deep_cnn_lstm.keras"), {"safe_mode": True})]
+    assert opened == [(str(folder / "deep_cnn_lstm_fold0.keras"), {"safe_mode": True})]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("k_folds", 0), ("k_folds", "2"), ("k_folds", True), ("with_features", "no")]
+)
+def test_a_manifest_with_a_bad_fold_count_is_refused(tmp_path, opened, key, value):
+    folder = _pipeline_folder(tmp_path, **{key: value})
+    with pytest.raises(ValueError, match=r"manifest\.json: 'k_folds' must be .*Fix: save the pipeline again"):
+        run.load_pipeline(folder)
+    assert opened == []
+
+
+def test_a_missing_fold_model_is_refused(tmp_path, opened):
+    folder = _pipeline_folder(tmp_path, k_folds=3)
+    with pytest.raises(ValueError, match=r"deep_models names 'cnn_lstm'.*no such file in the folder"):
+        run.load_pipeline(folder)
+    assert opened == []
+
+
+def test_a_pipeline_of_an_older_format_says_to_save_it_again(tmp_path, opened):
+    folder = _pipeline_folder(tmp_path, format=2)
+    with pytest.raises(ValueError, match=r"pipeline format 2, this code reads 3\. Fix: save the pipeline again"):
+        run.load_pipeline(folder)
