@@ -1,4 +1,4 @@
-"""The three deep models of the paper (CNN-LSTM hybrid, CNN-only, LSTM-only): build, train, save, predict.
+"""The deep models: the paper's three (CNN-LSTM hybrid, CNN-only, LSTM-only) and a plain MLP; build, train, predict.
 
 Backs ``notebooks/03_cnn_lstm.ipynb`` and reproduces Section I.B ("Hybrid Deep Learning Framework") and the
 deep rows of Table 1 of Suryawanshi & Jagtap. Each flow's preprocessed feature vector is read as a sequence
@@ -9,24 +9,32 @@ The paper gives no hyperparameters (no layer sizes, optimiser, epochs or batch s
 are the configuration most often used in published Conv1D+LSTM intrusion-detection work:
 Conv1D(64, 3) x 2 -> MaxPool(2) -> LSTM(64) -> Dense(64) -> Dropout(0.3) -> output, trained with Adam
 (learning rate 1e-3) and early stopping on the validation loss. The CNN-only and LSTM-only models keep the
-same blocks and drop the other half, so the comparison isolates the contribution of each part.
+same blocks and drop the other half, so the comparison isolates the contribution of each part. The MLP (not
+in the paper) reads the flow as a flat vector through two Dense+ReLU layers: the honest answer to "does
+reading a flow's features as a sequence help?".
+
+Training (:func:`train`): Adam, early stopping on the validation loss with the best epoch restored and,
+optionally, a learning-rate schedule (``ReduceLROnPlateau`` on the validation loss; ``lr_patience=0``, the
+default, trains exactly as the paper-faithful runs always did).
 
 Heads: binary = one sigmoid unit (P(attack)); multi-class = softmax over ``n_classes``. Every layer has a
 readable name so that an architecture figure can be drawn from the real model.
 
 :class:`DeepConfig` is the one configuration of the deep models: notebook 03 declares it (its parameters), the
 run folder records it with the trained models, and notebooks 04 and 05 read it from there, so every deep
-model of a run is built and trained the same way. :func:`train_and_evaluate` is notebook 03's loop over
-seeds and models.
+model of a run is built and trained the same way, unless notebook 03 chose each model's own configuration on
+validation rows (``lib/tuning.py``): then its stage records one configuration per model (:func:`stage_configs`).
+:func:`train_and_evaluate` is notebook 03's loop over seeds and models.
 
-This module, ``lib/fusion.py`` and ``lib/anomaly.py`` are the modules of ``lib`` that import Keras/TensorFlow.
+This module, ``lib/tuning.py``, ``lib/fusion.py`` and ``lib/anomaly.py`` are the modules of ``lib`` that import
+Keras/TensorFlow.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from itertools import product
@@ -34,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
+import pandas as pd
 from tqdm.auto import tqdm
 
 from lib import metrics
@@ -42,19 +51,24 @@ if TYPE_CHECKING:
     from lib.preprocess import PreparedData
     from lib.run import Stage
 
-MODEL_BUILDERS = ("cnn_lstm", "cnn_only", "lstm_only")
+MODEL_BUILDERS = ("cnn_lstm", "cnn_only", "lstm_only", "mlp")
 PREDICT_BATCH_SIZE = 8192
 
 
 @dataclass(frozen=True)
 class DeepConfig:
-    """How every deep model of a run is built and trained (notebook 03's parameters; the paper states none).
+    """How a deep model is built and trained (notebook 03's parameters; the paper states none).
 
     Architecture: Conv1D(``filters``, ``kernel_size``) x ``n_conv`` -> MaxPool(``pool_size``) -> LSTM(``lstm_units``)
-    -> Dense(``dense_units``) -> Dropout(``dropout``) (each builder takes the parts it has). Training: Adam at
-    ``learning_rate`` with gradient-norm clipping ``clipnorm``, ``batch_size``, at most ``epochs`` with early
-    stopping after ``patience`` epochs without a lower validation loss; ``class_weight`` weights classes
-    inversely to their training frequency.
+    -> Dense(``dense_units``) -> Dropout(``dropout``) (each builder takes the parts it has; the MLP is
+    Dense(``mlp_units``) -> Dropout -> Dense(``dense_units``) -> Dropout). Training: Adam at ``learning_rate``
+    with gradient-norm clipping ``clipnorm``, ``batch_size``, at most ``epochs`` with early stopping after
+    ``patience`` epochs without a lower validation loss; ``class_weight`` weights classes inversely to their
+    training frequency. Learning-rate schedule: after ``lr_patience`` epochs without a lower validation loss the
+    learning rate is multiplied by ``lr_factor``, down to ``min_learning_rate``; ``lr_patience=0`` means no
+    schedule (the defaults: every field's default is the configuration of the paper-faithful runs, so a record
+    written before a field existed reads back as what it trained). With a schedule, ``patience`` must be larger
+    than ``lr_patience``: the rate has to be able to drop before training stops.
     """
 
     filters: int = 64
@@ -70,10 +84,32 @@ class DeepConfig:
     learning_rate: float = 1e-3
     clipnorm: float | None = 1.0
     class_weight: bool = False
+    mlp_units: int = 128
+    lr_patience: int = 0
+    lr_factor: float = 0.5
+    min_learning_rate: float = 1e-5
+
+    def __post_init__(self) -> None:
+        if self.lr_patience < 0:
+            raise ValueError(f"LR_PATIENCE must be 0 (no schedule) or more, got {self.lr_patience}")
+        if self.lr_patience > 0 and self.patience <= self.lr_patience:
+            raise ValueError(
+                f"PATIENCE={self.patience} must be larger than LR_PATIENCE={self.lr_patience}: early stopping would "
+                f"end training before the learning rate could drop. Fix: raise PATIENCE (e.g. to "
+                f"{2 * self.lr_patience + 1}) or lower LR_PATIENCE"
+            )
+        if self.lr_patience > 0 and not 0 < self.lr_factor < 1:
+            raise ValueError(f"LR_FACTOR must be between 0 and 1 (exclusive), got {self.lr_factor}")
 
     def architecture(self) -> dict[str, Any]:
         """The layer settings, as keyword arguments of :func:`build`."""
-        names = ("filters", "kernel_size", "n_conv", "pool_size", "lstm_units", "dense_units", "dropout")
+        names = ("filters", "kernel_size", "n_conv", "pool_size", "lstm_units", "dense_units", "dropout", "mlp_units")
+        return {name: getattr(self, name) for name in names}
+
+    def training(self) -> dict[str, Any]:
+        """The training settings, as keyword arguments of :func:`train` (``class_weight`` apart: it needs ``y``)."""
+        names = ("epochs", "batch_size", "patience", "learning_rate", "clipnorm")
+        names += ("lr_patience", "lr_factor", "min_learning_rate")
         return {name: getattr(self, name) for name in names}
 
     def as_dict(self) -> dict[str, Any]:
@@ -213,11 +249,36 @@ def lstm_only(
     return keras.Model(inputs, outputs, name="lstm_only")
 
 
+def mlp(
+    n_features: int,
+    n_classes: int,
+    *,
+    mlp_units: int = 128,
+    dense_units: int = 64,
+    dropout: float = 0.3,
+    seed: int | None = None,
+) -> keras.Model:
+    """Plain MLP (not in the paper): the flow as a flat vector -> Dense(``mlp_units``, ReLU) -> Dropout -> the same
+    Dense(``dense_units``)/Dropout head as the others (its ``fully_connected`` layer is the second hidden layer).
+
+    It takes the same ``(n_features, 1)`` input as the other models (flattened first), so every function here
+    treats it like them. It answers the question the ablations leave open: does reading the features as a
+    sequence (convolutions, an LSTM) help at all over an unordered vector?
+    """
+    _seed(seed)
+    inputs = _inputs(n_features)
+    x = keras.layers.Flatten(name="flatten")(inputs)
+    x = keras.layers.Dense(mlp_units, activation="relu", name="hidden")(x)
+    x = keras.layers.Dropout(dropout, name="hidden_dropout")(x)
+    outputs = _head(x, n_classes=n_classes, dense_units=dense_units, dropout=dropout)
+    return keras.Model(inputs, outputs, name="mlp")
+
+
 def build(name: str, n_features: int, n_classes: int, **hyperparameters: Any) -> keras.Model:
     """Build one of :data:`MODEL_BUILDERS` by name; hyperparameters a builder does not take are ignored.
 
-    This lets a notebook pass one set of hyperparameters to all three models (the LSTM-only model has no
-    filters, the CNN-only model no LSTM).
+    This lets a notebook pass one set of hyperparameters to all the models (the LSTM-only model has no
+    filters, the CNN-only model no LSTM, the MLP neither).
     """
     if name not in MODEL_BUILDERS:
         raise ValueError(f"unknown model {name!r}; choose one of {MODEL_BUILDERS}")
@@ -264,15 +325,24 @@ def train(
     patience: int = 10,
     learning_rate: float = 1e-3,
     clipnorm: float | None = 1.0,
+    lr_patience: int = 0,
+    lr_factor: float = 0.5,
+    min_learning_rate: float = 1e-5,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
     verbose: int = 0,
 ) -> dict[str, list[float]]:
     """Compile ``model`` with Adam and fit it; return the history (``loss``, ``accuracy``, ``val_loss``, ...).
 
     Early stopping watches the validation loss and restores the weights of the best epoch, so the model you
-    get back is the one with the lowest ``val_loss``. The validation rows are carved from the training part
-    by notebook 01; the test set is never seen here. Keras is seeded with ``seed`` (Python, NumPy and
-    TensorFlow generators, weight initialisation, dropout and shuffling). The NumPy arrays go straight to
-    ``fit``, which is as fast as a hand-made ``tf.data`` pipeline on a 2-core CPU for data that fits in memory.
+    get back is the one with the lowest ``val_loss``. With ``lr_patience > 0`` a ``ReduceLROnPlateau`` schedule
+    multiplies the learning rate by ``lr_factor`` after ``lr_patience`` epochs without a lower validation loss
+    (never below ``min_learning_rate``) and the history gains ``learning_rate`` (the rate of each epoch);
+    ``lr_patience=0`` adds nothing, so training is exactly what it was before the schedule existed.
+    ``callbacks`` are added after those (``lib/tuning.py`` passes its pruning callback). The validation rows are
+    carved from the training part by notebook 01; the test set is never seen here. Keras is seeded with
+    ``seed`` (Python, NumPy and TensorFlow generators, weight initialisation, dropout and shuffling). The NumPy
+    arrays go straight to ``fit``, which is as fast as a hand-made ``tf.data`` pipeline on a 2-core CPU for data
+    that fits in memory.
 
     Gradient-norm clipping (``clipnorm=1.0``) and ``patience=10`` were chosen on *validation* loss only: on
     the IoT-23 mirror, with no clipping and a patience of 3, the recurrent models stalled or diverged early
@@ -287,6 +357,13 @@ def train(
     )
     target_dtype = np.float32 if binary else np.int64
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
+    schedule = []
+    if lr_patience > 0:
+        schedule = [
+            keras.callbacks.ReduceLROnPlateau(
+                monitor="val_loss", factor=lr_factor, patience=lr_patience, min_lr=min_learning_rate
+            )
+        ]
     history = model.fit(
         as_sequence(X_train),
         np.asarray(y_train, dtype=target_dtype),
@@ -294,7 +371,7 @@ def train(
         epochs=epochs,
         batch_size=batch_size,
         class_weight=class_weight,
-        callbacks=[stop],
+        callbacks=[stop, *schedule, *callbacks],
         shuffle=True,
         verbose=verbose,
     )
@@ -325,46 +402,68 @@ def fit_config(
     n_classes: int,
     config: DeepConfig,
     seed: int,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> tuple[keras.Model, dict[str, list[float]]]:
-    """Build model ``name`` with ``config`` and seed ``seed``, train it with early stopping on the validation
-    rows; return the model (best epoch restored) and its history."""
+    """Build model ``name`` with ``config`` and seed ``seed``, train it with early stopping (and ``config``'s
+    learning-rate schedule) on the validation rows; return the model (best epoch restored) and its history."""
     model = build(name, X_train.shape[1], n_classes, seed=seed, **config.architecture())
     class_weight = balanced_class_weight(y_train, n_classes) if config.class_weight else None
     history = train(
-        model,
-        X_train,
-        y_train,
-        X_val,
-        y_val,
-        epochs=config.epochs,
-        batch_size=config.batch_size,
-        seed=seed,
-        class_weight=class_weight,
-        patience=config.patience,
-        learning_rate=config.learning_rate,
-        clipnorm=config.clipnorm,
-    )
+        model, X_train, y_train, X_val, y_val, seed=seed, class_weight=class_weight, callbacks=callbacks,
+        **config.training(),
+    )  # fmt: skip
     return model, history
+
+
+def per_model(config: DeepConfig | Mapping[str, DeepConfig], names: Sequence[str]) -> dict[str, DeepConfig]:
+    """``{name: config}`` for ``names``: one shared :class:`DeepConfig` for all, or each model's own from a mapping
+    (an error names the models it lacks)."""
+    if isinstance(config, DeepConfig):
+        return dict.fromkeys(names, config)
+    missing = [name for name in names if name not in config]
+    if missing:
+        raise ValueError(
+            f"no configuration for the deep model(s) {missing}; configurations are given for {list(config)}"
+        )
+    return {name: config[name] for name in names}
+
+
+def config_table(configs: Mapping[str, DeepConfig], n_features: int, n_classes: int) -> pd.DataFrame:
+    """One row per model: its display name, its number of weights and every setting of its configuration."""
+    rows = [
+        {
+            "model": metrics.MODEL_NAMES.get(name, name),
+            "parameters": count_params(build(name, n_features, n_classes, **c.architecture())),
+        }
+        | c.as_dict()
+        for name, c in configs.items()
+    ]
+    return pd.DataFrame(rows)
 
 
 def train_and_evaluate(
     data: PreparedData,
     *,
     names: Sequence[str],
-    config: DeepConfig,
+    config: DeepConfig | Mapping[str, DeepConfig],
     seeds: Sequence[int],
     train_split: str = "train",
     stage: Stage | None = None,
 ) -> metrics.Results:
     """Notebook 03's runs: every model of ``names`` for every seed, trained on ``train_split``, scored on the
-    test rows; with a ``stage``, each model, its history and its validation and test probabilities are saved."""
+    test rows; with a ``stage``, each model, its history and its validation and test probabilities are saved.
+
+    ``config`` is one :class:`DeepConfig` for every model, or a mapping from model name to that model's own
+    configuration (what ``lib/tuning.py`` chose on validation rows)."""
+    configs = per_model(config, names)
     X_train, y_train = data.split(train_split)
     results = metrics.Results()
     for seed, name in tqdm(list(product(seeds, names)), desc="deep models", unit="model"):
         with metrics.timer() as fitting:
             model, history = fit_config(
-                name, X_train, y_train, data.X_val, data.y_val, n_classes=data.n_classes, config=config, seed=seed
-            )
+                name, X_train, y_train, data.X_val, data.y_val, n_classes=data.n_classes, config=configs[name],
+                seed=seed,
+            )  # fmt: skip
         proba, timing = metrics.timed_predictions(partial(predict_proba, model), data.X_test, fitting.seconds)
         epochs = {"epochs_run": len(history["loss"]), "best_epoch": int(np.argmin(history["val_loss"])) + 1}
         result = metrics.evaluate(data.y_test, proba, data.class_names)

@@ -1,11 +1,13 @@
-"""Tests of lib/models.py: shapes, exact parameter counts, learning, early stopping, saving and seeding."""
+"""Tests of lib/models.py: shapes, exact parameter counts, learning, early stopping, the learning-rate schedule,
+per-model configurations, saving and seeding."""
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
-from lib import metrics, models
+from lib import metrics, models, preprocess
 
 TINY = {"filters": 8, "kernel_size": 3, "lstm_units": 8, "dense_units": 8, "dropout": 0.1}
 
@@ -39,6 +41,7 @@ def test_default_parameter_counts_match_hand_computation(n_classes, out_units):
     cnn_head = dense(10 * 64, 64) + dense(64, out_units)
     assert models.cnn_only(20, n_classes).count_params() == convs + cnn_head
     assert models.lstm_only(20, n_classes).count_params() == lstm(1, 64) + head
+    assert models.mlp(20, n_classes).count_params() == dense(20, 128) + dense(128, 64) + dense(64, out_units)
     if n_classes == 2:  # the same numbers written out once, as a check of the helpers above
         assert models.cnn_lstm(20, 2).count_params() == 49_857
         assert models.lstm_only(20, 2).count_params() == 21_121
@@ -71,6 +74,10 @@ def test_layers_have_readable_names():
         "attack_probability"
     ]
     assert models.lstm_only(8, 4).layers[-1].name == "class_probabilities"
+    names = [layer.name for layer in models.mlp(8, 2).layers]
+    assert names == ["flow_features", "flatten", "hidden", "hidden_dropout", "fully_connected", "dropout"] + [
+        "attack_probability"
+    ]
 
 
 def test_build_rejects_unknown_names_and_ignores_foreign_hyperparameters():
@@ -79,11 +86,14 @@ def test_build_rejects_unknown_names_and_ignores_foreign_hyperparameters():
     assert models.build("lstm_only", 8, 2, filters=999, lstm_units=4, dense_units=4).count_params() == (
         lstm(1, 4) + dense(4, 4) + dense(4, 1)
     )
+    assert models.build("mlp", 8, 2, filters=999, lstm_units=999, mlp_units=5, dense_units=4).count_params() == (
+        dense(8, 5) + dense(5, 4) + dense(4, 1)
+    )
     with pytest.raises(ValueError, match="n_classes"):
         models.cnn_lstm(8, 1)
 
 
-@pytest.mark.parametrize(("name", "n_classes"), [("cnn_lstm", 2), ("cnn_lstm", 3), ("lstm_only", 2)])
+@pytest.mark.parametrize(("name", "n_classes"), [("cnn_lstm", 2), ("cnn_lstm", 3), ("lstm_only", 2), ("mlp", 3)])
 def test_short_training_learns_a_separable_problem(name, n_classes):
     X, y = separable(600, n_classes, seed=0)
     X_val, y_val = separable(200, n_classes, seed=1)
@@ -133,6 +143,109 @@ def test_one_configuration_from_notebook_03s_parameters():
     assert config.filters == 8 and config.lstm_units == 4 and config.epochs == 2 and config.class_weight
     assert config.dense_units == models.DeepConfig().dense_units  # not given: the default
     assert models.DeepConfig.from_dict(config.as_dict()) == config
-    assert set(config.architecture()) <= set(models.cnn_lstm.__kwdefaults__)
+    accepted = set().union(*(getattr(models, name).__kwdefaults__ for name in models.MODEL_BUILDERS))
+    assert set(config.architecture()) == accepted - {"seed"}  # every layer setting reaches some builder
     with pytest.raises(ValueError, match=r"unknown deep-model setting\(s\) \['filterz'\]"):
         models.DeepConfig.from_dict({"filterz": 3})
+
+
+def test_a_schedule_needs_an_early_stopping_patience_above_its_own():
+    assert models.DeepConfig().lr_patience == 0  # the default: no schedule, the paper-faithful training
+    models.DeepConfig(lr_patience=3, patience=4)
+    with pytest.raises(ValueError, match=r"PATIENCE=3 must be larger than LR_PATIENCE=3"):
+        models.DeepConfig(lr_patience=3, patience=3)
+    with pytest.raises(ValueError, match="LR_FACTOR"):
+        models.DeepConfig(lr_patience=2, lr_factor=1.0)
+    with pytest.raises(ValueError, match="LR_PATIENCE"):
+        models.DeepConfig(lr_patience=-1)
+    models.DeepConfig(lr_patience=0, patience=1, lr_factor=7.0)  # no schedule: its settings are not used
+
+
+def train_before_the_schedule(model, X_train, y_train, X_val, y_val, *, epochs, batch_size, seed, patience,
+                              learning_rate, clipnorm):  # fmt: skip
+    """models.train as it was before the learning-rate schedule existed (the paper-faithful training)."""
+    keras.utils.set_random_seed(seed)
+    binary = models.is_binary(model)
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm),
+        loss="binary_crossentropy" if binary else "sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    dtype = np.float32 if binary else np.int64
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
+    history = model.fit(
+        models.as_sequence(X_train), np.asarray(y_train, dtype=dtype),
+        validation_data=(models.as_sequence(X_val), np.asarray(y_val, dtype=dtype)),
+        epochs=epochs, batch_size=batch_size, callbacks=[stop], shuffle=True, verbose=0,
+    )  # fmt: skip
+    return {key: [float(v) for v in values] for key, values in history.history.items()}
+
+
+def test_lr_patience_0_trains_exactly_as_before_the_schedule():
+    X, y = separable(200, 3, seed=0)
+    X_val, y_val = separable(60, 3, seed=1)
+    config = models.DeepConfig(**TINY, epochs=3, batch_size=32, patience=1, learning_rate=0.3)  # stops early
+    model, history = models.fit_config("cnn_lstm", X, y, X_val, y_val, n_classes=3, config=config, seed=7)
+    old = models.build("cnn_lstm", 8, 3, seed=7, **config.architecture())
+    old_history = train_before_the_schedule(
+        old, X, y, X_val, y_val, epochs=3, batch_size=32, seed=7, patience=1, learning_rate=0.3, clipnorm=1.0
+    )
+    assert history == old_history and "learning_rate" not in history
+    for a, b in zip(model.get_weights(), old.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")  # inside Keras' schedule
+def test_the_schedule_lowers_the_learning_rate_when_validation_loss_plateaus():
+    rng = np.random.default_rng(0)
+    X, y = separable(200, 2, seed=0)
+    X_val, y_val = rng.random((60, 8)).astype(np.float32), rng.integers(0, 2, 60)  # nothing to learn: a plateau
+    config = models.DeepConfig(
+        mlp_units=8, dense_units=8, epochs=8, batch_size=32, patience=7, learning_rate=0.05,
+        lr_patience=1, lr_factor=0.1, min_learning_rate=0.001,
+    )  # fmt: skip
+    _, history = models.fit_config("mlp", X, y, X_val, y_val, n_classes=2, config=config, seed=0)
+    rates, losses = np.array(history["learning_rate"]), np.array(history["val_loss"])
+    assert rates[0] == pytest.approx(0.05) and rates.min() == pytest.approx(0.001)  # lowered, down to the floor
+    for epoch in range(1, len(rates)):  # each drop follows an epoch whose validation loss set no new low
+        if rates[epoch] < rates[epoch - 1]:
+            assert losses[epoch - 1] > losses[: epoch - 1].min() - 1e-4
+
+
+def tiny_data(n_classes: int = 3) -> preprocess.PreparedData:
+    X, y = separable(120, n_classes, seed=0)
+    X_val, y_val = separable(60, n_classes, seed=1)
+    X_test, y_test = separable(60, n_classes, seed=2)
+    return preprocess.PreparedData(
+        X, y, X_val, y_val, X_test, y_test, feature_names=[f"f{i}" for i in range(8)],
+        class_names=["Benign", "A", "B"][:n_classes], label_mode="multiclass",
+    )  # fmt: skip
+
+
+@pytest.mark.filterwarnings("ignore::lib.metrics.MetricWarning")  # one epoch on tiny data: poor models
+def test_train_and_evaluate_takes_each_models_own_configuration():
+    data = tiny_data()
+    shared = models.DeepConfig(**TINY, epochs=1, batch_size=64, patience=1)
+    own = {
+        "mlp": models.DeepConfig(mlp_units=4, dense_units=4, epochs=2, batch_size=64, patience=1),
+        "cnn_only": shared,
+    }
+    results = models.train_and_evaluate(data, names=["mlp", "cnn_only"], config=own, seeds=[0])
+    scores = results.scores_frame().set_index("model")
+    assert scores.loc["mlp", "epochs_run"] == 2 and scores.loc["cnn_only", "epochs_run"] == 1
+    with pytest.raises(ValueError, match=r"no configuration for the deep model\(s\) \['lstm_only'\]"):
+        models.train_and_evaluate(data, names=["mlp", "lstm_only"], config=own, seeds=[0])
+    table = models.config_table(own, n_features=8, n_classes=3)
+    assert list(table["model"]) == ["MLP", "CNN-Only"]
+    assert table.loc[0, "parameters"] == dense(8, 4) + dense(4, 4) + dense(4, 3)
+
+
+def test_stage_configs_reads_one_shared_or_per_model_configurations():
+    shared = models.DeepConfig(epochs=3)
+    info = {"models": ["mlp", "cnn_lstm"], "config": shared.as_dict()}
+    assert models.stage_configs(info) == {"mlp": shared, "cnn_lstm": shared}
+    tuned = models.DeepConfig(lr_patience=2, learning_rate=0.003)
+    info["configs"] = {"mlp": tuned.as_dict(), "cnn_lstm": shared.as_dict()}
+    assert models.stage_configs(info) == {"mlp": tuned, "cnn_lstm": shared}
+    old_record = {k: v for k, v in shared.as_dict().items() if k not in ("lr_patience", "mlp_units")}
+    assert models.DeepConfig.from_dict(old_record) == shared  # a record from before the new fields: same training

@@ -47,6 +47,11 @@ TINY = {
     "MIN_FAMILY_ROWS": 10,
     "IFOREST_TREES": 50,
     "FUSION_DEEP_MODELS": "cnn_only,cnn_lstm",
+    # the chain takes the tuned path of notebook 03 (a search, then training with each model's best settings)
+    "TUNE": "search",
+    "TUNE_TRIALS": 2,
+    "TUNE_EPOCHS": 1,
+    "TUNED_EPOCHS": 1,
 }
 SAMPLE_ROWS = 4000
 
@@ -145,7 +150,7 @@ def test_all_notebooks_in_order_on_iot23(chain):
     n_test = len(data.y_test)
     for stage, models in {
         "baselines": {"random_forest", "svm", "xgboost"},
-        "deep": {"cnn_only", "lstm_only", "cnn_lstm"},
+        "deep": {"cnn_only", "lstm_only", "cnn_lstm", "mlp"},
     }.items():
         scores = folder.open(stage).scores()
         assert set(scores["model"]) == models and (scores["n_test"] == n_test).all()
