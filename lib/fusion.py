@@ -513,16 +513,7 @@ class FusionPipeline:
 
 # ------------------------------------------------------------------------------------------- notebook 04's runs
 #: Display names of notebook 04's contenders (the deep models and baselines keep their Table 1 names).
-CONTENDER_NAMES: dict[str, str] = {
-    **metrics.MODEL_NAMES,
-    "fusion_random_forest": "Fusion (RF meta)",
-    "fusion_xgboost": "Fusion (XGBoost meta)",
-    "fusion_random_forest_features": "Fusion + features (RF meta)",
-    "fusion_xgboost_features": "Fusion + features (XGBoost meta)",
-    "soft_voting": "Soft voting",
-    "random_forest": "Random Forest (features)",
-    "xgboost": "XGBoost (features)",
-}
+CONTENDER_NAMES: dict[str, str] = metrics.CONTENDER_NAMES
 #: Baselines of notebook 02 compared with the fusion (their saved predictions, not a refit).
 FEATURE_BASELINES = ("random_forest", "xgboost")
 #: The score the fusion is compared on: macro-F1 (for a binary run too, where ``f1`` is the attack class's F1).

@@ -67,6 +67,19 @@ MODEL_NAMES: dict[str, str] = {
     "mlp": "MLP",
 }
 
+#: Display names of notebook 04's contenders (the deep models and baselines keep their Table 1 names); here so
+#: that notebook 06 can name them without importing the fusion's Keras code.
+CONTENDER_NAMES: dict[str, str] = {
+    **MODEL_NAMES,
+    "fusion_random_forest": "Fusion (RF meta)",
+    "fusion_xgboost": "Fusion (XGBoost meta)",
+    "fusion_random_forest_features": "Fusion + features (RF meta)",
+    "fusion_xgboost_features": "Fusion + features (XGBoost meta)",
+    "soft_voting": "Soft voting",
+    "random_forest": "Random Forest (features)",
+    "xgboost": "XGBoost (features)",
+}
+
 #: Table 1 column -> key of :func:`evaluate`'s result.
 TABLE1_COLUMNS: dict[str, str] = {
     "Accuracy": "accuracy",
@@ -439,12 +452,17 @@ def throughput(n_rows: int, seconds: float) -> float:
 
 
 def zero_day_summary(zero_day: pd.DataFrame) -> pd.DataFrame:
-    """Mean and std over seeds of every ``recall_*``/``fpr_*`` column of notebook 05's zero-day table, per family."""
+    """Mean and std over seeds of every ``recall_*``/``fpr_*`` column of notebook 05's zero-day table, per family;
+    where the table names the anomaly branch chosen for each family (column ``branch``), the candidates chosen
+    over the seeds, most frequent first."""
     if not len(zero_day):
         return pd.DataFrame(columns=["family"])
     values = [c for c in zero_day.columns if c.startswith(("recall_", "fpr_"))]
     summary = zero_day.groupby("family", sort=False)[values].agg(["mean", "std"])
     summary.columns = [f"{column}_{stat}" for column, stat in summary.columns]
+    if "branch" in zero_day:
+        chosen = zero_day.groupby("family", sort=False)["branch"]
+        summary.insert(0, "branch", chosen.agg(lambda c: ", ".join(c.astype(str).value_counts().index)))
     return summary.reset_index()
 
 

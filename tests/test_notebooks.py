@@ -155,6 +155,8 @@ def test_all_notebooks_in_order_on_iot23(chain):
         scores = folder.open(stage).scores()
         assert set(scores["model"]) == models and (scores["n_test"] == n_test).all()
         assert scores["f1"].between(0, 1).all() and "train_seconds" not in scores
+    deep = folder.open("deep")  # searched (TINY's TUNE): each model trained with its own recorded settings
+    assert set(deep.info["configs"]) == set(deep.info["models"]) == set(deep.json("tuning")["configs"])
     fusion_scores = folder.open("fusion").scores()
     assert {"fusion_random_forest", "fusion_xgboost", "soft_voting", "cnn_lstm"} <= set(fusion_scores["model"])
     zero_day = folder.open("anomaly").table("zero_day")

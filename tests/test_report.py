@@ -365,3 +365,21 @@ def test_detection_rates_are_read_at_thresholds_from_validation_rows(tmp_path):
     assert at_1["detection_rate"] == pytest.approx(0.6) and at_1["test_fpr"] < 0.03
     table = report.detection_table(rows).set_index("Model")
     assert table.loc["CNN-LSTM Hybrid", "Detection @ 1 % FPR"] == "60.0"
+
+
+def test_fusion_study_has_one_column_per_run_that_ran_notebook_04_and_its_verdict(tmp_path):
+    macro = {"random_forest": [0.9, 0.9], "xgboost": [0.95, 0.97], "cnn_lstm": [0.8, 0.8], "cnn_only": [0.7, 0.7]}
+    main = _study_run(tmp_path, "d", macro)
+    _study_run(tmp_path, "d-group", macro, SPLIT="group")  # notebook 04 never ran there
+    writer = main.begin("fusion", {"DATASET": "iot23"}, inputs=["prepared", "deep", "baselines"])
+    scores = [
+        {"model": m, "seed": s, "f1_macro": v} for m, v in (("fusion_xgboost", 0.9), ("xgboost", 0.96)) for s in (0, 1)
+    ]
+    writer.save_results(metrics.Results(scores=scores))
+    writer.save_json("comparisons", {"verdict": "Fusion helps: a sentence."})
+    writer.finish(models=["fusion_xgboost", "xgboost"], seeds=[0, 1])
+    table, verdicts = report.fusion_study(report.study_runs(main, str(tmp_path / "d-group")))
+    assert list(table.columns) == ["Contender", "d (paper-faithful, stratified)"]
+    assert table.set_index("Contender").loc["Fusion (XGBoost meta)"].iloc[0] == "90.0 ± 0.0"
+    assert table["Contender"].tolist() == ["XGBoost (features)", "Fusion (XGBoost meta)"]
+    assert verdicts == "- d (paper-faithful, stratified): Fusion helps: a sentence."
