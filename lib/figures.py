@@ -9,10 +9,8 @@ model's layers through duck typing).
 
 from __future__ import annotations
 
-import re
 import textwrap
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +24,7 @@ from sklearn.metrics import auc, average_precision_score, precision_recall_curve
 from sklearn.preprocessing import label_binarize
 
 from lib import metrics
+from lib.datasets.times import FlowTimes, flow_times, parse_times  # noqa: F401 - moved there; kept here for callers
 from lib.session import FIGURES_DIR
 
 # Okabe & Ito (2008), the usual colour-blind-safe qualitative palette.
@@ -91,110 +90,7 @@ def class_counts(labels: pd.Series, title: str) -> plt.Figure:
 
 
 # ------------------------------------------------------------------------------------------------ Fig. 1
-#: Names of a flow's start time in the formats the loaders read, in order of preference (case-insensitive):
-#: Zeek and TON_IoT ``ts``, Argus/BoT-IoT ``stime`` and UNSW-NB15 ``Stime``, CICFlowMeter ``Timestamp``.
-TIME_COLUMNS = ("ts", "stime", "timestamp", "start_time", "starttime", "flow_start", "datetime", "date_time", "time")
-_TIME_NAME = re.compile(r"(^|[\s_.-])(ts|time|timestamp|datetime|date)$", re.I)
-_END_TIME_NAME = re.compile(r"^(ltime|etime|end|last|stop)|(^|[\s_.-])(end|last|stop)", re.I)
-#: Text formats tried on a column of strings; the one that parses most values wins, the first on a tie (day
-#: first before month first: CICFlowMeter writes ``14/02/2018 08:31:01`` in CSE-CIC-IDS2018 and ``7/7/2017 8:59``,
-#: day first, in CICIDS2017).
-TIME_FORMATS = (
-    "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y %I:%M:%S %p", "%d/%m/%Y %I:%M %p",
-    "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %I:%M %p",
-    "%d-%m-%Y %H:%M:%S", "%d-%b-%y %H:%M:%S", "ISO8601",
-)  # fmt: skip
-_EPOCH_SECONDS = (631_152_000, 4_102_444_800)  # 1990-01-01 to 2100-01-01: what a capture's epoch time can be
-_EPOCH_UNITS = (("s", 1.0), ("ms", 1e3), ("us", 1e6), ("ns", 1e9))
 BIN_MINUTES = (1, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440, 2880, 10080, 43200)
-
-
-@dataclass(frozen=True)
-class FlowTimes:
-    """A time column found in a run's rows: its name, the parsed times (aligned with the rows, NaT where a
-    value does not parse) and how they were read; or ``column=None``, ``times=None`` and why not."""
-
-    column: str | None
-    times: pd.Series | None
-    how: str
-
-
-def parse_times(values: pd.Series, min_share: float = 0.5) -> tuple[pd.Series | None, str]:
-    """Times from one column: datetimes as they are; numbers as epoch seconds (or ms, µs, ns, told apart by
-    their size; UTC); text in the first of :data:`TIME_FORMATS` that parses most values (clock as recorded, no
-    time zone). A column mixing numbers and text is read the way that parses more values. Returns
-    ``(times, how)``, NaT where a value does not parse, or ``(None, why not)`` when under ``min_share`` of its
-    non-empty values parse."""
-    name = values.name
-    n_present = int(values.notna().sum())
-    if not n_present:
-        return None, f"{name!r} is empty"
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return values, f"{name!r} (datetimes)"
-    numbers = (values if pd.api.types.is_numeric_dtype(values) else pd.to_numeric(values, errors="coerce")).astype(
-        "float64"
-    )
-    attempts: list[tuple[pd.Series, str]] = []
-    not_epoch = ""
-    if numbers.notna().any():
-        median = float(np.nanmedian(np.abs(numbers)))
-        unit = next((u for u, scale in _EPOCH_UNITS if _EPOCH_SECONDS[0] <= median / scale <= _EPOCH_SECONDS[1]), "")
-        if unit:
-            scale = dict(_EPOCH_UNITS)[unit]
-            plausible = numbers.where((numbers / scale).between(*_EPOCH_SECONDS))
-            attempts.append((pd.to_datetime(plausible, unit=unit, utc=True, errors="coerce"), f"epoch {unit}, UTC"))
-        else:
-            not_epoch = f"numbers that are not epoch times (median {median:g})"
-    text = values.astype("string").str.strip().where(numbers.isna())
-    if text.notna().any():
-        sample = text.dropna().iloc[:: max(1, int(text.notna().sum()) // 2000)]
-        shares = {
-            fmt: float(pd.to_datetime(sample, format=fmt, errors="coerce").notna().mean()) for fmt in TIME_FORMATS
-        }
-        best = max(TIME_FORMATS, key=lambda fmt: shares[fmt])  # max keeps the first of equal shares
-        if shares[best] > 0:
-            times = pd.to_datetime(text, format=best, errors="coerce")
-            attempts.append((times, f"text as {best}, clock as recorded, no time zone"))
-    times, how = max(attempts, key=lambda a: int(a[0].notna().sum()), default=(None, ""))
-    parsed = int(times.notna().sum()) if times is not None else 0
-    if parsed >= min_share * n_present:
-        return times, f"{name!r} ({how})"
-    unparsed = values[values.notna() & (times.isna() if times is not None else True)]
-    examples = ", ".join(repr(str(v)) for v in unparsed.iloc[:3])
-    if parsed:
-        return (
-            None,
-            f"only {parsed:,} of the {n_present:,} values of {name!r} parse as times ({how}; others: {examples})",
-        )
-    if not_epoch and numbers.notna().sum() >= min_share * n_present:
-        return None, f"{name!r} holds {not_epoch}"
-    return None, f"{name!r} holds text no known time format parses (e.g. {examples})"
-
-
-def flow_times(rows: pd.DataFrame) -> FlowTimes:
-    """The start time of each flow in a run's row tables (``PreparedData.rows``): the first column named like a
-    time (:data:`TIME_COLUMNS`, then any name ending in time, date or ts, end times left out) that parses
-    (:func:`parse_times`)."""
-    lower = {str(c).lower(): c for c in rows.columns}
-    candidates = [lower[n] for n in TIME_COLUMNS if n in lower]
-    candidates += [
-        c for c in rows.columns
-        if c not in candidates and _TIME_NAME.search(str(c)) and not _END_TIME_NAME.search(str(c))
-    ]  # fmt: skip
-    if not candidates:
-        return FlowTimes(
-            None,
-            None,
-            f"no time column among the run's row columns {[str(c) for c in rows.columns]} (looked for "
-            f"{', '.join(TIME_COLUMNS)} or a name ending in time, date or ts)",
-        )
-    failures = []
-    for column in candidates:
-        times, how = parse_times(rows[column])
-        if times is not None:
-            return FlowTimes(str(column), times, how)
-        failures.append(how)
-    return FlowTimes(None, None, "no time column of the run's rows parses: " + "; ".join(failures))
 
 
 def _bin_label(minutes: int) -> str:
@@ -545,26 +441,41 @@ def model_comparison(summary: pd.DataFrame, paper: pd.DataFrame | None, title: s
     return fig
 
 
-def zero_day_recall(summary: pd.DataFrame, detector: str, title: str) -> plt.Figure:
-    """Recall per held-out family: supervised fusion, ``detector`` alone and their OR (mean over seeds, std bars).
+def zero_day_recall(summary: pd.DataFrame, detector: str | None, title: str) -> plt.Figure:
+    """Recall per held-out family: the supervised fusion, every anomaly detector alone, and the OR of the fusion
+    with ``detector`` (mean over seeds, std bars).
 
     ``summary`` is :func:`lib.metrics.zero_day_summary` of notebook 05's zero-day table (stage ``anomaly``):
-    one row per family, columns ``recall_supervised_mean``, ``recall_<detector>_mean``, ``recall_or_<detector>_mean``
-    (and ``_std``).
+    one row per family, columns ``recall_supervised_mean``, ``recall_<d>_mean`` for every detector ``d`` and
+    ``recall_or_<detector>_mean`` (and ``_std``). ``detector="branch"`` draws the OR with the anomaly branch that
+    notebook 05 chose on validation rows without the family (its candidate written under the family's name);
+    ``None`` means the branch where the summary has one, else the autoencoder.
     """
+    if detector is None:
+        detector = "branch" if "recall_or_branch_mean" in summary else "autoencoder"
+    alone = [
+        column.removeprefix("recall_").removesuffix("_mean")
+        for column in summary.columns
+        if column.startswith("recall_") and column.endswith("_mean")
+        and not column.startswith(("recall_or_", "recall_supervised_", "recall_branch_"))
+    ]  # fmt: skip
+    shown = "anomaly branch (chosen on validation)" if detector == "branch" else detector.replace("_", " ")
     bars = [
         ("recall_supervised", "supervised fusion"),
-        (f"recall_{detector}", f"{detector.replace('_', ' ')} alone"),
-        (f"recall_or_{detector}", "OR of both"),
+        *[(f"recall_{name}", f"{name.replace('_', ' ')} alone") for name in alone],
+        (f"recall_or_{detector}", f"fusion OR {shown}"),
     ]
     families = list(summary["family"])
+    if detector == "branch" and "branch" in summary:
+        families = [f"{family}\n({branch})" for family, branch in zip(families, summary["branch"], strict=True)]
     x = np.arange(len(families))
     width = 0.8 / len(bars)
-    fig, ax = plt.subplots(figsize=(max(5.0, 1.3 * len(families) + 2), 3.6))
+    fig, ax = plt.subplots(figsize=(max(5.0, len(families) * (0.25 * len(bars) + 0.4) + 2.5), 3.6))
     for i, (column, label) in enumerate(bars):
         std = summary[f"{column}_std"].fillna(0).to_numpy() if f"{column}_std" in summary else None
-        ax.bar(x + (i - 1) * width, summary[f"{column}_mean"], width, yerr=std, capsize=2, color=PALETTE[i],
-               hatch=["", "//", ".."][i], edgecolor="black", linewidth=0.4, label=label)  # fmt: skip
+        ax.bar(x + (i - (len(bars) - 1) / 2) * width, summary[f"{column}_mean"], width, yerr=std, capsize=2,
+               color=PALETTE[i % len(PALETTE)], hatch=["", "//", "..", "xx", "\\\\", "--", "++", "oo"][i % 8],
+               edgecolor="black", linewidth=0.4, label=label)  # fmt: skip
     ax.set_xticks(x, families, rotation=20, ha="right")
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("recall on the held-out family")

@@ -6,12 +6,33 @@ Order of operations, each step logged with its counts:
 2. exact duplicate rows removed before splitting (over the feature columns and the label);
 3. labels: ``binary`` (Benign vs Attack) or ``multiclass`` (attack families; rare families merged into
    ``OtherAttack`` or dropped);
-4. stratified 80/20 train/test split, then a stratified validation split carved from training;
-5. feature selection on training rows: identifiers out (unless kept, with a warning that it leaks),
-   columns absent from whole source files out, constant and duplicate columns out;
+4. the train/validation/test split (``SPLIT``):
+
+   * ``stratified`` (paper 1, the default): stratified 80/20, then a stratified validation part carved
+     from training;
+   * ``group``: every flow of a host pair (the unordered source/destination address pair) on one side only;
+     a conversation key (CICFlowMeter ``Flow ID``) where the data has no addresses, or ``GROUP_COLUMNS``;
+     folds of scikit-learn's ``StratifiedGroupKFold`` (classes balanced as far as the groups allow), the
+     validation part carved by group too;
+   * ``time``: ordered by the flow's start time (Zeek ``ts``, CICFlowMeter ``Timestamp``, Argus ``stime``,
+     parsed file by file: :mod:`lib.datasets.times`), training on the earlier part, testing on the later;
+     validation is the latest part of the training period;
+   * ``source``: whole capture files held out (IoT-23 scenario by scenario, CICIDS2017 day by day, the day
+     read from the file names), named by ``TEST_SOURCES`` or chosen automatically (seeded, about
+     ``TEST_SIZE`` of the rows, benign and attack rows on both sides where possible); validation rows are
+     carved from the training sources.
+
+   Class ids are the same in every split; a class missing from training (possible under ``group``, ``time``
+   and ``source``) is logged, and every split's rows, classes, groups, time range and sources are recorded
+   (:meth:`PrepReport.split_table`);
+5. feature selection on training rows: identifiers out (unless kept, with a warning that it leaks; the
+   columns a split groups or orders by are out in any case), columns absent from whole source files out,
+   constant and duplicate columns out;
 6. a scikit-learn ``ColumnTransformer`` fitted on training rows: ``inf`` -> NaN, median imputation and
-   min-max scaling for numeric columns; one-hot encoding for categorical columns (protocol; Zeek
-   ``service``, ``conn_state``, ``history``; Argus ``flgs``, ``state``, ``dir``; a user's text columns);
+   scaling (``SCALING``: min-max as in paper 1; sign-preserving ``log1p`` then min-max or standard scaling;
+   or a quantile transform) for numeric columns; one-hot encoding for categorical columns (protocol; Zeek
+   ``service``, ``conn_state``, ``history``; Argus ``flgs``, ``state``, ``dir``; a user's text columns) and
+   for the numeric columns named in ``CATEGORY_COLUMNS`` (whose scaled value stays a feature too);
 7. optional SMOTE on the transformed training rows only; this is how we build paper 2's balanced set D2.
 
 Class id 0 is always ``Benign``.
@@ -19,6 +40,7 @@ Class id 0 is always ``Benign``.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import warnings
 from dataclasses import dataclass, field
@@ -28,16 +50,27 @@ import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedGroupKFold, train_test_split
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, OneHotEncoder
+from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, OneHotEncoder, QuantileTransformer, StandardScaler
 
 from lib import datasets, registry
+from lib.datasets import schema, times
 
 log = logging.getLogger(__name__)
 
 BENIGN = "Benign"
 OTHER_ATTACK = "OtherAttack"
+SCALINGS = ("minmax", "log_minmax", "log_standard", "quantile")
+SPLITS = ("stratified", "group", "time", "source")
+SPLIT_NAMES = ("train", "val", "test")
+#: ``SPLIT="group"``/``"time"``: the largest share of rows that may lack a group key / a start time (they
+#: become groups of their own / are dropped, with a warning); more is a :class:`DataError`.
+MAX_SHARE_WITHOUT_KEY = 0.01
+#: ``SPLIT="source"`` without ``TEST_SOURCES``: the held-out sources are drawn (seeded) among the choices whose
+#: share of rows is within this distance of the closest one to ``TEST_SIZE``.
+SOURCE_SHARE_TOLERANCE = 0.05
+_NAME_LISTS = ("drop_columns", "allow_columns", "category_columns", "group_columns", "test_sources")
 
 
 @dataclass
@@ -103,19 +136,31 @@ class PrepConfig:
     drop_columns: tuple[str, ...] = ()  # extra columns to leave out
     allow_columns: tuple[str, ...] = ()  # columns used as features although flagged (identifier, label leak)
     max_categories: int = 32  # one-hot: at most this many columns per categorical feature
+    scaling: str = "minmax"  # numeric columns: minmax (paper 1), log_minmax, log_standard or quantile
+    category_columns: tuple[str, ...] = ()  # numeric columns also one-hot encoded (values as categories)
+    split: str = "stratified"  # stratified (paper 1), group, time or source
+    group_columns: tuple[str, ...] = ()  # split="group": the columns that key a group (empty: automatic)
+    test_sources: tuple[str, ...] = ()  # split="source": held-out files or days (empty: automatic, seeded)
     smote: bool = False  # paper 2: SMOTE on the training rows only (the balanced set D2)
     smote_k: int = 5
     sample_rows: int = 0  # 0 = all rows
     seed: int = 42
 
+    def __post_init__(self) -> None:
+        for name in _NAME_LISTS:  # "a, b" or ["a", "b"] -> ("a", "b")
+            value = getattr(self, name)
+            items = value.split(",") if isinstance(value, str) else value
+            setattr(self, name, tuple(str(c).strip() for c in items if str(c).strip()))
+        if self.scaling not in SCALINGS:
+            raise ValueError(f"SCALING must be one of {', '.join(SCALINGS)}, not {self.scaling!r}")
+        if self.split not in SPLITS:
+            raise ValueError(f"SPLIT must be one of {', '.join(SPLITS)}, not {self.split!r}")
+
     @classmethod
     def from_parameters(cls, parameters: dict[str, Any]) -> PrepConfig:
-        """From notebook 01's parameters: each field is the parameter of the same name in upper case."""
-        values = {f: parameters[f.upper()] for f in cls.__dataclass_fields__ if f.upper() in parameters}
-        for name in ("drop_columns", "allow_columns"):
-            if isinstance(values.get(name), str):
-                values[name] = tuple(c.strip() for c in values[name].split(",") if c.strip())
-        return cls(**values)
+        """From notebook 01's parameters: each field is the parameter of the same name in upper case (lists of
+        names as comma-separated text)."""
+        return cls(**{f: parameters[f.upper()] for f in cls.__dataclass_fields__ if f.upper() in parameters})
 
 
 @dataclass
@@ -140,6 +185,10 @@ class PrepReport:
     label_columns: list[str] = field(default_factory=list)  # carry the label: never features
     repairs: list[dict] = field(default_factory=list)  # the loaders' repairs, one per (file, column, kind)
     imputed: dict[str, dict[str, int]] = field(default_factory=dict)  # feature -> missing / infinite values
+    category_columns: list[str] = field(default_factory=list)  # numeric columns also one-hot encoded
+    rows_without_time: int = 0  # SPLIT="time": rows dropped for want of a start time
+    split: dict[str, Any] = field(default_factory=dict)  # what the split did: describe_split()
+    classes_absent: dict[str, list[str]] = field(default_factory=dict)  # split -> classes without a row there
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -153,9 +202,41 @@ class PrepReport:
             "after dedup": self.rows_after_dedup,
             "rows sharing features with another label (kept)": self.conflicting_duplicates,
             "dropped with rare classes": self.rows_dropped_rare,
+            **(
+                {"dropped without a start time (SPLIT='time')": self.rows_without_time}
+                if self.rows_without_time
+                else {}
+            ),
             **{f"{split} rows": n for split, n in self.split_rows.items()},
         }
         return pd.Series(counts, name="rows").to_frame()
+
+    def split_table(self) -> pd.DataFrame:
+        """One row per split: rows, classes present (and absent), and what the split kept apart: groups (and how
+        many the split shares with training), the time range, the sources."""
+        info = self.split
+        table = pd.DataFrame(index=pd.Index(list(self.split_rows), name=f"split ({info.get('kind', '?')})"))
+        table["rows"] = pd.Series(self.split_rows)
+        counts = {s: c for s, c in self.class_counts.items() if s in self.split_rows}
+        table["classes"] = pd.Series({s: sum(n > 0 for n in c.values()) for s, c in counts.items()})
+        table["classes absent"] = pd.Series({s: ", ".join(self.classes_absent.get(s, [])) for s in counts})
+        if "groups" in info:
+            without = f"; {info['rows_without_group']:,} rows have none" if info["rows_without_group"] else ""
+            table[f"groups ({'/'.join(info['group_columns'])}{without})"] = pd.Series(info["groups"])
+            shared = info["groups_shared_with_train"]
+            table["of them also in train"] = pd.Series({s: shared.get(s, "") for s in self.split_rows})
+        if "time_range" in info:
+            ranges = info["time_range"]
+            table[f"first {info['time_column']}"] = pd.Series({s: r[0] if r else "" for s, r in ranges.items()})
+            table[f"last {info['time_column']}"] = pd.Series({s: r[1] if r else "" for s, r in ranges.items()})
+            if info["rows_with_time"] != self.split_rows:
+                table["rows with a time"] = pd.Series(info["rows_with_time"])
+        if "sources" in info:
+            every = set().union(*map(set, info["sources"].values()))
+            table["sources"] = pd.Series(
+                {s: f"all {len(v)}" if set(v) == every else _short_list(v) for s, v in info["sources"].items()}
+            )
+        return table
 
     def dropped_table(self) -> pd.DataFrame:
         """Which columns were left out, and why (``ALLOW_COLUMNS`` overrides an identifier or a label leak)."""
@@ -259,20 +340,386 @@ def split_indices(y: np.ndarray, test_size: float, val_size: float, seed: int) -
     return {"train": np.sort(train), "val": np.sort(val), "test": np.sort(test)}
 
 
+def _short_list(values: list[str], most: int = 6) -> str:
+    shown = ", ".join(map(str, values[:most]))
+    return shown + (f" and {len(values) - most} more" if len(values) > most else "")
+
+
+def _files_of(df: pd.DataFrame, rows: np.ndarray) -> str:
+    """The source files of ``rows`` (a boolean mask), for error messages."""
+    if "source_file" not in df:
+        return "the data"
+    return _short_list(sorted(map(str, df.loc[rows, "source_file"].unique())), most=4)
+
+
+def group_keys(df: pd.DataFrame, columns: tuple[str, ...] = ()) -> tuple[np.ndarray, list[str]]:
+    """Per row, the id of its group for ``SPLIT="group"`` (-1 where a key column is empty), and the columns used.
+
+    ``columns`` (``GROUP_COLUMNS``) override the automatic choice: the unordered source/destination address
+    pair (a host pair: :func:`lib.datasets.schema.host_pair_columns`), else a conversation key such as
+    CICFlowMeter's ``Flow ID`` (:func:`lib.datasets.schema.conversation_columns`). Two given columns that are an
+    address pair are taken unordered too; other columns are combined as they are.
+    """
+    if columns:
+        unknown = [c for c in columns if c not in df.columns]
+        if unknown:
+            raise datasets.DataError(
+                f"GROUP_COLUMNS names columns that do not exist: {unknown}. Fix: choose among the identifier "
+                f"columns {datasets.identifier_columns(df)}"
+            )
+        pair = schema.host_pair_columns(columns) if len(columns) == 2 else None
+    else:
+        pair = schema.host_pair_columns(df.columns)
+        columns = pair or tuple(schema.conversation_columns(df.columns))
+    if not columns:
+        raise datasets.DataError(
+            f"SPLIT='group' needs the flows' addresses (a source/destination pair such as id.orig_h/id.resp_h, "
+            f"Source IP/Destination IP, saddr/daddr, srcip/dstip) or a conversation key (Flow ID); the data "
+            f"has none of them (its identifier columns: {datasets.identifier_columns(df)}). "
+            f"Fix: name the column(s) that identify a conversation with GROUP_COLUMNS, or use SPLIT='source' "
+            f"(whole capture files held out) or SPLIT='stratified'"
+        )
+    if pair:  # one code per address, whichever side it is on; a pair is (smaller code, larger code)
+        codes, uniques = pd.factorize(pd.concat([df[pair[0]], df[pair[1]]], ignore_index=True).astype("string"))
+        source, destination = codes[: len(df)].astype(np.int64), codes[len(df) :].astype(np.int64)
+        key = np.minimum(source, destination) * (len(uniques) + 1) + np.maximum(source, destination)
+        key[(source < 0) | (destination < 0)] = -1
+    else:
+        key = df[list(columns)].astype("string").groupby(list(columns), sort=False, dropna=True).ngroup().to_numpy()
+    groups = np.full(len(df), -1, dtype=np.int64)
+    groups[key >= 0] = pd.factorize(key[key >= 0])[0]
+    return groups, list(columns)
+
+
+def flow_start_times(df: pd.DataFrame) -> tuple[pd.Series | None, str | None, str]:
+    """Each flow's start time for ``SPLIT="time"``: of the identifier columns named like a start time
+    (:func:`lib.datasets.times.time_columns`; a feature such as ``response_time`` is a duration), the one that
+    parses for most rows, each file parsed apart (:func:`lib.datasets.times.times_by_file`). Returns
+    ``(times, column, how it was read)``, NaT where a row has no time; ``(None, None, why not)`` when no column
+    parses."""
+    files = df["source_file"] if "source_file" in df else None
+    best: tuple[pd.Series | None, str | None, str] = (None, None, "")
+    failures = []
+    for column in times.time_columns(datasets.identifier_columns(df)):
+        parsed, read, failed = times.times_by_file(df[column], files)
+        n = int(parsed.notna().sum())
+        if n and (best[0] is None or n > int(best[0].notna().sum())):
+            best = (parsed, str(column), _short_list(sorted(set(read.values())), most=3))
+        elif not n:
+            failures.append(_short_list(sorted(set(failed.values())), most=2))
+    if best[0] is None:
+        looked = ", ".join(times.TIME_COLUMNS)
+        return None, None, "; ".join(failures) or f"no identifier column is named like a start time ({looked})"
+    return best
+
+
+def _hold_out_groups(
+    pool: np.ndarray, y: np.ndarray, groups: np.ndarray, size: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(kept, held_out)`` rows of ``pool``, whole groups on each side, about ``size`` of them held out.
+
+    scikit-learn's ``StratifiedGroupKFold`` (shuffled with ``seed``) cuts the pool into about ``2 / size`` folds
+    (at most 20) whose class mixes are as alike as the groups allow; the held-out part is the union of the one to
+    three folds that comes nearest to ``size`` and that, in this order, keeps every class of the pool on the
+    kept side, holds out between half and 1.5 times ``size`` of the rows, holds out as many classes as it can,
+    and comes nearest to ``size``. (One huge group, such as one infected host's C&C channel, can still take a
+    class to one side: that is what a group split measures.)
+    """
+    n_groups = len(np.unique(groups[pool]))
+    if n_groups < 2:
+        raise datasets.DataError(
+            f"SPLIT='group': the {len(pool):,} rows to split form only {n_groups} group(s), so no group can be held "
+            f"out. Fix: use GROUP_COLUMNS that tell conversations apart, or SPLIT='stratified'"
+        )
+    n_folds = min(n_groups, 20, max(2, int(round(2 / size))))
+    with warnings.catch_warnings():  # "the least populated class has only n members": known, scored below
+        warnings.simplefilter("ignore", UserWarning)
+        cv = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+        folds = [held for _, held in cv.split(pool, y[pool], groups[pool])]
+    counts = np.array([np.bincount(y[pool[f]], minlength=int(y.max()) + 1) for f in folds])
+    total = counts.sum(axis=0)
+    present = total > 0
+    best_score, best = None, None
+    sizes = sorted({min(max(1, int(round(size * n_folds)) + d), n_folds - 1) for d in (-1, 0, 1)})
+    for m in sizes:
+        for combo in itertools.combinations(range(n_folds), m):
+            held = counts[list(combo)].sum(axis=0)
+            share = held.sum() / total.sum()
+            score = (
+                int((present & (held == total)).sum()),
+                not size / 2 <= share <= 1.5 * size,
+                int((present & (held == 0)).sum()),
+                abs(share - size),
+            )
+            if best_score is None or score < best_score:
+                best_score, best = score, combo
+    held_rows = np.zeros(len(pool), dtype=bool)
+    held_rows[np.concatenate([folds[i] for i in best])] = True
+    return np.sort(pool[~held_rows]), np.sort(pool[held_rows])
+
+
+def group_split_indices(
+    y: np.ndarray, groups: np.ndarray, test_size: float, val_size: float, seed: int
+) -> dict[str, np.ndarray]:
+    """Train/val/test row indices with every group on one side only (test first, then validation carved from
+    training, both by group: :func:`_hold_out_groups`). Rows of group -1 (no key) are groups of their own."""
+    groups = groups.copy()
+    keyless = groups < 0
+    groups[keyless] = groups.max(initial=-1) + 1 + np.arange(int(keyless.sum()))
+    rest, test = _hold_out_groups(np.arange(len(y)), y, groups, test_size, seed)
+    train, val = _hold_out_groups(rest, y, groups, val_size, seed)
+    return {"train": train, "val": val, "test": test}
+
+
+def time_split_indices(start: np.ndarray, test_size: float, val_size: float) -> dict[str, np.ndarray]:
+    """Train/val/test row indices in time order: test = the latest ``test_size`` of the rows, validation = the
+    latest ``val_size`` of the rest, training = the earliest (ties keep the rows' order)."""
+    order = np.argsort(start, kind="stable")
+    n_test = min(max(1, int(round(len(order) * test_size))), len(order) - 2)
+    rest, test = order[: len(order) - n_test], order[len(order) - n_test :]
+    n_val = min(max(1, int(round(len(rest) * val_size))), len(rest) - 1)
+    train, val = rest[: len(rest) - n_val], rest[len(rest) - n_val :]
+    return {"train": np.sort(train), "val": np.sort(val), "test": np.sort(test)}
+
+
+def _carve(pool: np.ndarray, y: np.ndarray, size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(kept, held_out)`` rows of ``pool``, stratified by class as far as the classes allow (classes with one
+    row are stratified together, and stay in ``kept`` if alone)."""
+    labels = y[pool].copy()
+    counts = np.bincount(labels)
+    lonely = counts[labels] < 2
+    if lonely.any():
+        labels[lonely] = -1 if lonely.sum() >= 2 else np.bincount(y[pool]).argmax()
+    try:
+        kept, held = train_test_split(pool, test_size=size, stratify=labels, random_state=seed)
+    except ValueError:  # fewer held-out rows than classes: a plain random carve
+        kept, held = train_test_split(pool, test_size=size, random_state=seed)
+    return np.sort(kept), np.sort(held)
+
+
+def choose_test_sources(stats: pd.DataFrame, test_size: float, seed: int) -> list[str]:
+    """Held-out sources for ``SPLIT="source"`` without ``TEST_SOURCES``.
+
+    ``stats``: per source (index) its ``benign`` and ``attack`` rows, and any further columns the rows per class
+    (``class_0``, ``class_1`` ...). Of the proper subsets of sources (all of them up to 16 sources, else 20,000
+    drawn at random), those that leave benign and attack rows on both sides are preferred (all subsets when none
+    does); of these, those whose share of rows is within :data:`SOURCE_SHARE_TOLERANCE` of the closest to
+    ``test_size``; of these, those that leave the fewest classes without a training row; among them one is drawn
+    with ``seed``.
+    """
+    n = len(stats)
+    if n < 2:
+        raise datasets.DataError(
+            f"SPLIT='source' needs at least two capture files (or days); the data has {n}: {list(stats.index)}. "
+            f"Fix: add files, or use SPLIT='stratified', 'group' or 'time'"
+        )
+    rng = np.random.default_rng(seed)
+    width = min(n, 62)
+    masks = np.arange(1, 2**n - 1, dtype=np.int64) if n <= 16 else rng.integers(1, 2**width - 1, size=20_000)
+    member = ((masks[:, None] >> np.arange(width)) & 1).astype(np.int64)
+    member = np.hstack([member, np.zeros((len(masks), n - width), dtype=np.int64)])  # sources past 62: training
+    rows = stats[["benign", "attack"]].sum(axis=1).to_numpy(dtype=np.int64)
+    benign, attack = (stats[k].to_numpy(dtype=np.int64) for k in ("benign", "attack"))
+    held_benign, held_attack = member @ benign, member @ attack
+    both_sides = (held_benign > 0) & (held_attack > 0) & (held_benign < benign.sum()) & (held_attack < attack.sum())
+    if not both_sides.any():
+        log.warning("SPLIT='source': no choice of held-out sources leaves benign and attack rows on both sides")
+        both_sides[:] = True
+    error = np.abs(member @ rows / rows.sum() - test_size)
+    error[~both_sides] = np.inf
+    near = error <= error.min() + SOURCE_SHARE_TOLERANCE
+    per_class = stats[[c for c in stats.columns if c not in ("benign", "attack")]].to_numpy(dtype=np.int64)
+    total = per_class.sum(axis=0)
+    untrained = ((member @ per_class == total) & (total > 0)).sum(axis=1) if per_class.size else np.zeros(len(masks))
+    best = np.flatnonzero(near & (untrained == untrained[near].min()))
+    chosen = member[rng.choice(best)].astype(bool)
+    return [str(s) for s, held_out in zip(stats.index, chosen, strict=True) if held_out]
+
+
+def _match_sources(names: tuple[str, ...], sources: pd.Series, files: pd.Series | None) -> list[str]:
+    """The sources that ``TEST_SOURCES`` names: a source's name, one of its files, or a folder or file name of one
+    (case-insensitive). A name matching none is a :class:`DataError` listing the sources."""
+    pairs = pd.DataFrame({"source": sources.astype(str), "file": (files if files is not None else sources).astype(str)})
+    pairs = pairs.drop_duplicates()
+    aliases: dict[str, set[str]] = {}
+    for source, file in pairs.itertuples(index=False):
+        for alias in (source, file, *file.split("/")):
+            aliases.setdefault(alias.lower(), set()).add(source)
+    unknown = [n for n in names if n.lower() not in aliases]
+    if unknown:
+        raise datasets.DataError(
+            f"TEST_SOURCES names {unknown}, which are neither sources nor files of the data. The sources are: "
+            f"{sorted(pairs['source'].unique())}. Fix: name some of them (comma-separated), or leave TEST_SOURCES "
+            f"empty for an automatic choice"
+        )
+    return sorted({s for n in names for s in aliases[n.lower()]})
+
+
+def source_split_indices(
+    sources: pd.Series, y: np.ndarray, is_attack: np.ndarray, cfg: PrepConfig, files: pd.Series | None = None
+) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Train/val/test row indices with whole sources held out for testing (``cfg.test_sources``, else
+    :func:`choose_test_sources`); validation rows carved from the training sources (:func:`_carve`)."""
+    sources = sources.astype(str).reset_index(drop=True)
+    if cfg.test_sources:
+        test_sources = _match_sources(cfg.test_sources, sources, files)
+    else:
+        attack = pd.Series(np.asarray(is_attack, dtype=np.int64))
+        stats = pd.crosstab(sources, attack).reindex(columns=[0, 1], fill_value=0)
+        stats.columns = ["benign", "attack"]
+        classes = pd.crosstab(sources, pd.Series(y)).add_prefix("class_")
+        test_sources = choose_test_sources(stats.join(classes), cfg.test_size, cfg.seed)
+    held = sources.isin(test_sources).to_numpy()
+    if held.all():
+        raise datasets.DataError(
+            f"TEST_SOURCES={','.join(cfg.test_sources)!r} holds out every source ({test_sources}): nothing is left "
+            f"to train on. Fix: name fewer sources"
+        )
+    train, val = _carve(np.flatnonzero(~held), y, cfg.val_size, cfg.seed)
+    return {"train": train, "val": val, "test": np.flatnonzero(held)}, test_sources
+
+
+def _iso(value: pd.Timestamp) -> str:
+    return pd.Timestamp(value).isoformat(timespec="seconds")
+
+
+def describe_split(
+    idx: dict[str, np.ndarray],
+    kind: str,
+    groups: np.ndarray | None = None,
+    group_columns: list[str] | None = None,
+    start: pd.Series | None = None,
+    time_column: str | None = None,
+    sources: pd.Series | None = None,
+) -> dict[str, Any]:
+    """What a split did, for ``meta.json`` and :meth:`PrepReport.split_table`: its kind; with ``groups`` (-1: no
+    key) the group columns, the number of groups per split, how many of them a split shares with training and
+    the rows without a key; with ``start`` times the time column, the time range per split and the rows with a
+    time; with ``sources`` the sources of each split. Any split kind can be described by any key: a stratified
+    split shares host pairs and time with its test rows, and this says how many."""
+    info: dict[str, Any] = {"kind": kind}
+    if groups is not None:
+        present = {s: set(np.unique(groups[i][groups[i] >= 0]).tolist()) for s, i in idx.items()}
+        info["group_columns"] = list(group_columns or [])
+        info["groups"] = {s: len(g) for s, g in present.items()}
+        info["groups_shared_with_train"] = {s: len(g & present["train"]) for s, g in present.items() if s != "train"}
+        info["rows_without_group"] = int((groups < 0).sum())
+    if start is not None:
+        info["time_column"] = time_column
+        info["time_range"] = {}
+        info["rows_with_time"] = {}
+        for s, i in idx.items():
+            part = start.iloc[i].dropna()
+            info["time_range"][s] = [_iso(part.min()), _iso(part.max())] if len(part) else None
+            info["rows_with_time"][s] = len(part)
+    if sources is not None:
+        info["sources"] = {s: sorted(map(str, sources.iloc[i].unique())) for s, i in idx.items()}
+    return info
+
+
+def split_rows(
+    df: pd.DataFrame, y: np.ndarray, cfg: PrepConfig, report: PrepReport
+) -> tuple[pd.DataFrame, np.ndarray, dict[str, np.ndarray], list[str]]:
+    """The ``cfg.split`` of ``df``'s rows into train/val/test (see the module docstring). Returns the frame and
+    labels (``SPLIT="time"`` drops the few rows without a start time), the row indices per split and the
+    columns the split used (never features). Fills ``report.split`` (:func:`describe_split`) and
+    ``report.rows_without_time``."""
+    groups = start = None
+    group_columns: list[str] = []
+    time_column = None
+    used: list[str] = []
+    if cfg.split == "group":
+        groups, group_columns = group_keys(df, cfg.group_columns)
+        keyless = groups < 0
+        if keyless.mean() > MAX_SHARE_WITHOUT_KEY:
+            raise datasets.DataError(
+                f"SPLIT='group': {keyless.sum():,} of {len(df):,} rows (from {_files_of(df, keyless)}) have no "
+                f"value in {group_columns}, so their conversations cannot be kept apart. Fix: read only files that "
+                f"have these columns (DATA_FILES; for CICIDS2017 the TrafficLabelling CSVs have addresses, the "
+                f"MachineLearningCVE CSVs do not), name other GROUP_COLUMNS, or use SPLIT='source'"
+            )
+        if keyless.any():
+            log.warning("SPLIT='group': %d rows without %s are groups of their own", keyless.sum(), group_columns)
+        idx = group_split_indices(y, groups, cfg.test_size, cfg.val_size, cfg.seed)
+        used = group_columns
+    elif cfg.split == "time":
+        start, time_column, how = flow_start_times(df)
+        if start is None:
+            raise datasets.DataError(
+                f"SPLIT='time' needs each flow's start time, and no column gives it: {how}. Fix: use files with a "
+                f"time column (Zeek ts, CICFlowMeter Timestamp, Argus stime), or SPLIT='source' (whole capture "
+                f"files or days held out)"
+            )
+        missing = start.isna().to_numpy()
+        if missing.mean() > MAX_SHARE_WITHOUT_KEY:
+            raise datasets.DataError(
+                f"SPLIT='time': {missing.sum():,} of {len(df):,} rows (from {_files_of(df, missing)}) have no start "
+                f"time in {time_column!r} (the others read as {how}). Fix: read only files with times (DATA_FILES; "
+                f"for CICIDS2017 the TrafficLabelling CSVs have a Timestamp, the MachineLearningCVE CSVs do not), "
+                f"or use SPLIT='source'"
+            )
+        if missing.any():
+            log.warning("SPLIT='time': %d rows without a start time in %r dropped", missing.sum(), time_column)
+            df, y, start = df.loc[~missing].reset_index(drop=True), y[~missing], start[~missing].reset_index(drop=True)
+        report.rows_without_time = int(missing.sum())
+        idx = time_split_indices(start.to_numpy(), cfg.test_size, cfg.val_size)
+        used = [time_column]
+    elif cfg.split == "source":
+        sources = schema.source_names(df)
+        if sources is None:
+            raise datasets.DataError(
+                "SPLIT='source' needs the rows' source files (column source_file, which the loaders add). Fix: "
+                "load the data with lib.datasets.load, or use another SPLIT"
+            )
+        files = df["source_file"] if "source_file" in df else None
+        idx, test_sources = source_split_indices(sources, y, df["is_attack"].to_numpy(), cfg, files)
+        log.info("SPLIT='source': held out %s", test_sources)
+    else:
+        idx = split_indices(y, cfg.test_size, cfg.val_size, cfg.seed)
+
+    if groups is None:  # described by every key the data has, whatever the split
+        try:
+            groups, group_columns = group_keys(df, cfg.group_columns)
+        except datasets.DataError:
+            groups = None
+    if start is None:
+        start, time_column, _ = flow_start_times(df)
+    report.split = describe_split(idx, cfg.split, groups, group_columns, start, time_column, schema.source_names(df))
+    if cfg.split == "source":
+        report.split["test_sources"] = test_sources
+    return df, y, idx, used
+
+
 # --------------------------------------------------------------------------------------------------
+def check_column_names(df: pd.DataFrame, cfg: PrepConfig) -> None:
+    """``DROP_COLUMNS``, ``ALLOW_COLUMNS`` and ``CATEGORY_COLUMNS`` must name columns of ``df``: a
+    ``ValueError`` naming the others (a typo must not pass silently)."""
+    for names, what in (
+        (cfg.drop_columns + cfg.allow_columns, "DROP_COLUMNS/ALLOW_COLUMNS"),
+        (cfg.category_columns, "CATEGORY_COLUMNS"),
+    ):
+        unknown = sorted(set(names) - set(df.columns))
+        if unknown:
+            raise ValueError(f"{what} name columns that do not exist: {unknown}")
+
+
 def select_features(
-    df: pd.DataFrame, train_idx: np.ndarray, cfg: PrepConfig, y_train: np.ndarray | None = None
+    df: pd.DataFrame,
+    train_idx: np.ndarray,
+    cfg: PrepConfig,
+    y_train: np.ndarray | None = None,
+    split_columns: list[str] | tuple[str, ...] = (),
 ) -> tuple[list[str], list[str], dict]:
     """Numeric and categorical feature columns, chosen on training rows; ``dropped`` says why others went.
 
-    Never features: identifiers (unless ``keep_identifiers``), columns that carry the label by name
+    Never features: identifiers (unless ``keep_identifiers``), the ``split_columns`` a split grouped or ordered
+    the rows by (whatever ``keep_identifiers`` and ``allow_columns`` say), columns that carry the label by name
     (:func:`lib.datasets.label_columns`) and columns that alone predict ``y_train`` perfectly
-    (:func:`perfect_predictors`); ``allow_columns`` overrides the last three for the columns it names.
+    (:func:`perfect_predictors`); ``allow_columns`` overrides the first, third and fourth for the columns it
+    names.
     """
     dropped: dict[str, list[str]] = {}
-    unknown = sorted(set(cfg.drop_columns + cfg.allow_columns) - set(df.columns))
-    if unknown:
-        raise ValueError(f"DROP_COLUMNS/ALLOW_COLUMNS name columns that do not exist: {unknown}")
+    check_column_names(df, cfg)
     allowed = set(cfg.allow_columns)
     ids = datasets.identifier_columns(df)
     if cfg.keep_identifiers:
@@ -286,8 +733,9 @@ def select_features(
     dropped["carries_the_label (name)"] = [c for c in datasets.label_columns(df) if c not in allowed]
     candidates = datasets.feature_columns(df, keep_identifiers=cfg.keep_identifiers)
     candidates += [c for c in df.columns if c in allowed and c not in candidates]
-    dropped["asked"] = [c for c in candidates if c in cfg.drop_columns]
-    candidates = [c for c in candidates if c not in cfg.drop_columns]
+    dropped["used_by_the_split"] = [c for c in candidates if c in split_columns]
+    dropped["asked"] = [c for c in candidates if c in cfg.drop_columns and c not in split_columns]
+    candidates = [c for c in candidates if c not in cfg.drop_columns and c not in split_columns]
 
     empty = [c for c in candidates if df[c].isna().all()]
     if empty and len(empty) == len(candidates):
@@ -362,6 +810,19 @@ def perfect_predictors(train: pd.DataFrame, y: np.ndarray, max_values: int = 50,
     return flagged
 
 
+def category_features(cfg: PrepConfig, numeric: list[str], categorical: list[str], dropped: dict) -> list[str]:
+    """The ``CATEGORY_COLUMNS`` that are numeric features: their values are one-hot encoded too. A named column
+    that selection left out, or that is categorical already, is named in a warning and not encoded twice."""
+    encoded = [c for c in cfg.category_columns if c in numeric]
+    for c in cfg.category_columns:
+        if c in categorical:
+            log.warning("CATEGORY_COLUMNS: %r is a categorical column, one-hot encoded already", c)
+        elif c not in numeric:
+            why = next((reason for reason, cols in dropped.items() if c in cols), "not a feature")
+            log.warning("CATEGORY_COLUMNS: %r is not a feature (%s), so it is not encoded", c, why)
+    return encoded
+
+
 def imputation_counts(df: pd.DataFrame, numeric: list[str]) -> dict[str, dict[str, int]]:
     """Per numeric feature, the rows whose value is missing or infinite: the values the imputer fills."""
     summary = missing_summary(df, numeric).set_index("column")
@@ -389,21 +850,28 @@ def _as_category_strings(X):
     return frame.astype(object).where(frame.notna(), "(unset)").astype(str).to_numpy()
 
 
-def build_preprocessor(numeric: list[str], categorical: list[str], max_categories: int = 32) -> ColumnTransformer:
-    """inf -> NaN, median imputation, min-max scaling (numeric); one-hot encoding (categorical).
+def _signed_log1p(X):
+    # sign(x) * log1p(|x|) on the imputed float64 copy: heavy tails shrink, zero stays zero, signs are kept
+    return np.copysign(np.log1p(np.abs(X)), X)
 
-    Numeric columns are scaled in float64 (on one private copy, in place) and handed on as float32, so the
-    transformer outputs float32, the dtype of the prepared arrays.
-    """
-    numeric_steps = Pipeline(
-        [
-            ("inf_to_nan", FunctionTransformer(_inf_to_nan, feature_names_out="one-to-one")),
-            ("median", SimpleImputer(strategy="median", copy=False)),
-            ("minmax", MinMaxScaler(copy=False)),
-            ("float32", FunctionTransformer(_to_float32, feature_names_out="one-to-one")),
-        ]
-    )
-    categorical_steps = Pipeline(
+
+def _numeric_steps(scaling: str, seed: int, n_rows: int | None) -> list[tuple[str, Any]]:
+    """The scaling steps of :func:`build_preprocessor` for ``scaling`` (one of :data:`SCALINGS`)."""
+    log1p = ("signed_log1p", FunctionTransformer(_signed_log1p, feature_names_out="one-to-one"))
+    if scaling == "minmax":
+        return [("minmax", MinMaxScaler(copy=False))]
+    if scaling == "log_minmax":
+        return [log1p, ("minmax", MinMaxScaler(copy=False))]
+    if scaling == "log_standard":
+        return [log1p, ("standard", StandardScaler(copy=False))]
+    if scaling == "quantile":
+        quantiles = min(1000, n_rows) if n_rows else 1000
+        return [("quantile", QuantileTransformer(n_quantiles=quantiles, random_state=seed, copy=False))]
+    raise ValueError(f"SCALING must be one of {', '.join(SCALINGS)}, not {scaling!r}")
+
+
+def _one_hot(max_categories: int) -> Pipeline:
+    return Pipeline(
         [
             ("unset", FunctionTransformer(_as_category_strings, feature_names_out="one-to-one")),
             (
@@ -417,7 +885,40 @@ def build_preprocessor(numeric: list[str], categorical: list[str], max_categorie
             ),
         ]
     )
-    parts = [("num", numeric_steps, numeric), ("cat", categorical_steps, categorical)]
+
+
+def build_preprocessor(
+    numeric: list[str],
+    categorical: list[str],
+    max_categories: int = 32,
+    scaling: str = "minmax",
+    category_columns: list[str] | tuple[str, ...] = (),
+    seed: int = 0,
+    n_rows: int | None = None,
+) -> ColumnTransformer:
+    """inf -> NaN, median imputation, scaling (numeric); one-hot encoding (categorical, and the numeric
+    ``category_columns`` once more, as categories: at most ``max_categories`` columns each, rarer values
+    ``infrequent``).
+
+    ``scaling``: ``minmax`` (paper 1), ``log_minmax`` / ``log_standard`` (sign-preserving ``log1p`` after the
+    imputation, then min-max or standard scaling), ``quantile`` (scikit-learn's ``QuantileTransformer`` to a
+    uniform [0, 1], at most 1,000 quantiles or ``n_rows``, subsampled with ``seed``). Numeric columns are scaled
+    in float64 (on one private copy, in place) and handed on as float32, so the transformer outputs float32,
+    the dtype of the prepared arrays.
+    """
+    numeric_steps = Pipeline(
+        [
+            ("inf_to_nan", FunctionTransformer(_inf_to_nan, feature_names_out="one-to-one")),
+            ("median", SimpleImputer(strategy="median", copy=False)),
+            *_numeric_steps(scaling, seed, n_rows),
+            ("float32", FunctionTransformer(_to_float32, feature_names_out="one-to-one")),
+        ]
+    )
+    parts = [
+        ("num", numeric_steps, numeric),
+        ("cat", _one_hot(max_categories), categorical),
+        ("num_cat", _one_hot(max_categories), list(category_columns)),
+    ]
     return ColumnTransformer([part for part in parts if part[2]], verbose_feature_names_out=False)
 
 
@@ -431,11 +932,17 @@ def smote(X: np.ndarray, y: np.ndarray, seed: int, k: int = 5) -> tuple[np.ndarr
     """
     from imblearn.over_sampling import SMOTE
 
-    smallest = np.bincount(y)[np.bincount(y) > 0].min()
+    counts = np.bincount(y)
+    strategy: str | dict[int, int] = "auto"
+    if (counts == 1).any():  # one row has no neighbour to interpolate with: such a class stays as it is
+        lonely = np.flatnonzero(counts == 1).tolist()
+        log.warning("SMOTE: class id(s) %s have one training row and are not oversampled", lonely)
+        strategy = {c: int(counts.max()) for c in np.flatnonzero(counts > 1) if counts[c] < counts.max()}
+    smallest = counts[counts > 1].min() if (counts > 1).any() else 2
     k_used = max(1, min(k, smallest - 1))
     if k_used < k:
         log.warning("SMOTE: smallest class has %d rows; k_neighbors lowered from %d to %d", smallest, k, k_used)
-    X_res, y_res = SMOTE(k_neighbors=k_used, random_state=seed).fit_resample(X, y)
+    X_res, y_res = SMOTE(sampling_strategy=strategy, k_neighbors=k_used, random_state=seed).fit_resample(X, y)
     return X_res.astype(np.float32), y_res.astype(np.int64)
 
 
@@ -455,6 +962,7 @@ def missing_summary(df: pd.DataFrame, columns: list[str] | None = None) -> pd.Da
 # --------------------------------------------------------------------------------------------------
 def prepare(df: pd.DataFrame, cfg: PrepConfig) -> tuple[PreparedData, ColumnTransformer, PrepReport]:
     """Everything from a loaded frame to train/val/test arrays; fitted on training rows only."""
+    check_column_names(df, cfg)  # before the work: a misspelt column name is an error at once
     report = PrepReport(rows_loaded=len(df), repairs=list(df.attrs.get("repairs", [])))
     report.identifier_columns = datasets.identifier_columns(df)
     report.label_columns = datasets.label_columns(df)
@@ -466,12 +974,17 @@ def prepare(df: pd.DataFrame, cfg: PrepConfig) -> tuple[PreparedData, ColumnTran
         log.info("dedup: %d exact duplicate rows removed, %d rows left", report.duplicates_removed, len(df))
     report.rows_after_dedup = len(df)
     df, y, class_names = make_labels(df, cfg, report)
-    idx = split_indices(y, cfg.test_size, cfg.val_size, cfg.seed)
-    numeric, categorical, report.dropped_columns = select_features(df, idx["train"], cfg, y[idx["train"]])
+    df, y, idx, split_columns = split_rows(df, y, cfg, report)
+    numeric, categorical, report.dropped_columns = select_features(
+        df, idx["train"], cfg, y[idx["train"]], split_columns
+    )
     report.numeric_columns, report.categorical_columns = numeric, categorical
+    report.category_columns = category_features(cfg, numeric, categorical, report.dropped_columns)
     report.imputed = imputation_counts(df, numeric)
 
-    pre = build_preprocessor(numeric, categorical, cfg.max_categories)
+    pre = build_preprocessor(
+        numeric, categorical, cfg.max_categories, cfg.scaling, report.category_columns, cfg.seed, len(idx["train"])
+    )
     features = numeric + categorical
     positions = [df.columns.get_loc(c) for c in features]  # one take of rows and columns, not two copies
     X_train = pre.fit_transform(df.iloc[idx["train"], positions]).astype(np.float32, copy=False)
@@ -479,6 +992,7 @@ def prepare(df: pd.DataFrame, cfg: PrepConfig) -> tuple[PreparedData, ColumnTran
     for split in ("val", "test"):
         X[split] = pre.transform(df.iloc[idx[split], positions]).astype(np.float32, copy=False)
     kept = set(registry.LABEL_COLUMNS) | set(datasets.identifier_columns(df)) | set(datasets.label_columns(df))
+    kept |= set(split_columns)
     keep_cols = [c for c in df.columns if c in kept]
     keep_cols += ["source_file"] if "source_file" in df and "source_file" not in keep_cols else []
     rows = {s: df.iloc[i][keep_cols].reset_index(drop=True) for s, i in idx.items()}
@@ -487,6 +1001,18 @@ def prepare(df: pd.DataFrame, cfg: PrepConfig) -> tuple[PreparedData, ColumnTran
         report.class_counts[s] = {
             class_names[c]: int(n) for c, n in enumerate(np.bincount(y[i], minlength=len(class_names)))
         }
+        report.classes_absent[s] = [c for c, n in report.class_counts[s].items() if n == 0]
+    if report.classes_absent["train"]:
+        log.warning(
+            "SPLIT=%r: no training row of %s: a detector cannot learn these classes (they stay in the class list, "
+            "with the same ids in every split)",
+            cfg.split,
+            report.classes_absent["train"],
+        )
+    if report.classes_absent["test"]:
+        log.warning(
+            "SPLIT=%r: no test row of %s: these classes are not evaluated", cfg.split, report.classes_absent["test"]
+        )
 
     data = PreparedData(
         X_train=X_train,

@@ -221,6 +221,19 @@ IDENTIFIER_SPELLINGS: frozenset[str] = frozenset(
         "idorigp", "idresph", "idrespp", "srcmac", "dstmac", "ethsrc", "ethdst", "pkseqid",
     }
 )  # fmt: skip
+# A flow's source and destination addresses, in the spellings of IDENTIFIER_SPELLINGS (normalised): SPLIT="group"
+# keeps every flow of an unordered address pair (a host pair) on one side of the split. Zeek, CICFlowMeter,
+# Argus, UNSW-NB15 and TON_IoT, IoTID20, packet-level exports.
+ADDRESS_PAIR_SPELLINGS: tuple[tuple[str, str], ...] = (
+    ("idorigh", "idresph"), ("sourceip", "destinationip"), ("saddr", "daddr"), ("srcip", "dstip"),
+    ("srcaddr", "dstaddr"), ("sourceaddress", "destinationaddress"), ("sip", "dip"), ("ipsrc", "ipdst"),
+)  # fmt: skip
+# A conversation's key where a table has no addresses (CICFlowMeter's Flow ID: addresses, ports and protocol).
+CONVERSATION_KEY_SPELLINGS: tuple[str, ...] = ("flowid",)
+# A capture day in a file name (CICIDS2017 "Tuesday-WorkingHours.pcap_ISCX.csv", CSE-CIC-IDS2018
+# "Wednesday-14-02-2018_TrafficForML_CICFlowMeter.csv"): SPLIT="source" holds out whole days, the files of one
+# day together.
+CAPTURE_DAY = re.compile(r"(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)(?:-(\d{2}-\d{2}-\d{4}))?", re.I)
 # Names of columns that hold a label or an attack category: when they are not LABEL_COLUMN they leak it, so
 # they are never features (UNSW-NB15 attack_cat/Label, TON_IoT type/label, IoTID20 Cat/Sub_Cat/Label, CTU
 # detailed labels, BoT-IoT attack/category/subcategory).

@@ -79,6 +79,7 @@ TRUSTED_SKOPS_TYPES = frozenset(
     {
         "lib.preprocess._as_category_strings",
         "lib.preprocess._inf_to_nan",
+        "lib.preprocess._signed_log1p",
         "lib.preprocess._to_float32",
         "numpy.dtype",
         "sklearn.tree._tree.Tree",

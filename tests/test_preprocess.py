@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from lib import datasets, preprocess
-from lib.datasets import DataError
+from lib.datasets import DataError, schema
 from lib.preprocess import PrepConfig
 
 
@@ -194,3 +194,241 @@ def test_iot23_mirror_binary_preparation(mirror):
     assert sum(report.split_rows.values()) == report.rows_after_dedup
     assert {"proto", "service", "conn_state", "history"} == set(report.categorical_columns)
     assert data.X_train.dtype == np.float32 and data.X_train.shape[1] == len(data.feature_names)
+
+
+# ------------------------------------------------------------------------------------------- SCALING
+def test_defaults_are_paper_1_min_max_scaling_and_stratified_split():
+    config = PrepConfig()
+    assert (config.scaling, config.split, config.category_columns) == ("minmax", "stratified", ())
+    _, pre, report = preprocess.prepare(flows(), config)
+    assert [name for name, _ in pre.named_transformers_["num"].steps] == ["inf_to_nan", "median", "minmax", "float32"]
+    assert report.split["kind"] == "stratified"
+
+
+def test_log_scalings_are_a_sign_preserving_log1p_of_the_imputed_training_values():
+    df = flows()
+    df["balance"] = (df["byte_rate"] - 150).astype(np.float32)  # negative and positive values, inf and all
+    expected = {}
+    for scaling in ("log_minmax", "log_standard"):
+        data, pre, _ = preprocess.prepare(df, PrepConfig(dedup=False, scaling=scaling))
+        col = data.feature_names.index("balance")
+        raw = raw_rows(df, data, "train")["balance"].to_numpy(dtype=np.float64)
+        raw[np.isinf(raw)] = np.nan
+        filled = np.where(np.isnan(raw), np.nanmedian(raw), raw)
+        logged = np.sign(filled) * np.log1p(np.abs(filled))
+        assert (logged < 0).any() and (logged > 0).any()
+        if scaling == "log_minmax":
+            expected = (logged - logged.min()) / (logged.max() - logged.min())
+        else:
+            expected = (logged - logged.mean()) / logged.std()
+        np.testing.assert_allclose(data.X_train[:, col], expected, rtol=1e-5, atol=1e-6)
+    assert "signed_log1p" in pre.named_transformers_["num"].named_steps
+
+
+def test_quantile_scaling_is_fitted_on_training_rows_only():
+    df = flows()
+    data, pre, _ = preprocess.prepare(df, PrepConfig(dedup=False, scaling="quantile"))
+    col = data.feature_names.index("duration")
+    train = data.X_train[:, col]
+    assert 0 <= train.min() and train.max() <= 1 and abs(np.median(train) - 0.5) < 0.05  # uniform on training rows
+    quantiles = pre.named_transformers_["num"]["quantile"].quantiles_[:, 0]
+    raw = raw_rows(df, data, "train")["duration"].to_numpy(dtype=np.float64)
+    filled = np.where(np.isnan(raw), np.nanmedian(raw), raw)
+    assert quantiles.min() == pytest.approx(filled.min()) and quantiles.max() == pytest.approx(filled.max())
+
+
+@pytest.mark.parametrize("scaling", preprocess.SCALINGS)
+def test_each_scaling_survives_the_run_folder_and_transforms_new_flows_identically(tmp_path, scaling):
+    from lib import run
+
+    df = flows()
+    _, pre, _ = preprocess.prepare(df, PrepConfig(scaling=scaling, category_columns=("duration",)))
+    path = run.dump_skops(pre, tmp_path / "preprocessor.skops")
+    loaded = run.load_skops(path)  # trusted types only: a new function must be listed in run.TRUSTED_SKOPS_TYPES
+    new_flows = flows(50, seed=7)
+    np.testing.assert_array_equal(loaded.transform(new_flows), pre.transform(new_flows))
+
+
+def test_unknown_scaling_or_split_is_refused():
+    with pytest.raises(ValueError, match="SCALING must be one of minmax, log_minmax"):
+        PrepConfig(scaling="log")
+    with pytest.raises(ValueError, match="SPLIT must be one of stratified, group, time, source"):
+        PrepConfig(split="random")
+
+
+# ------------------------------------------------------------------------------------------- CATEGORY_COLUMNS
+def test_category_columns_are_one_hot_encoded_and_keep_their_numeric_value():
+    df = flows(800)
+    rng = np.random.default_rng(3)
+    df["window"] = rng.choice([-1.0, 8192.0, 29200.0, 65535.0, *range(10, 30)], size=len(df)).astype(np.float32)
+    params = {"CATEGORY_COLUMNS": "window", "MAX_CATEGORIES": 4, "LABEL_MODE": "multiclass"}
+    data, pre, report = preprocess.prepare(df, PrepConfig.from_parameters(params))
+    assert "window" in data.feature_names and report.category_columns == ["window"]
+    encoded = [n for n in data.feature_names if n.startswith("window_")]
+    assert len(encoded) == 4 and "window_infrequent_sklearn" in encoded  # the top values, then "infrequent"
+    assert data.meta["config"]["category_columns"] == ("window",)
+    row = pre.transform(df.iloc[:1])[0]
+    hot = [n for n, v in zip(data.feature_names, row, strict=True) if n.startswith("window_") and v == 1]
+    assert len(hot) == 1  # each flow is in exactly one category
+
+
+def test_unknown_category_columns_are_an_error_naming_them():
+    with pytest.raises(ValueError, match=r"CATEGORY_COLUMNS name columns that do not exist: \['Init_Win', 'nope'\]"):
+        preprocess.prepare(flows(), PrepConfig(category_columns="duration, Init_Win,nope"))
+
+
+# ------------------------------------------------------------------------------------------- SPLIT
+def network_flows(n: int = 900, seed: int = 0) -> pd.DataFrame:
+    """:func:`flows` with host pairs (some written in both directions), Zeek start times and four files."""
+    rng = np.random.default_rng(seed)
+    df = flows(n, seed)
+    hosts = [f"192.168.1.{i}" for i in range(40)]
+    pair = rng.integers(0, 60, n)
+    a, b = np.array(hosts)[pair % 40], np.array(hosts)[(pair * 7 + 1) % 40]
+    flip = rng.random(n) < 0.5
+    df["id.orig_h"], df["id.resp_h"] = np.where(flip, b, a), np.where(flip, a, b)
+    df["ts"] = 1.5e9 + np.sort(rng.uniform(0, 86_400, n))
+    df["source_file"] = pd.Categorical(np.array(["a.log", "b.log", "c.log", "d.log"])[np.arange(n) * 4 // n])
+    return df
+
+
+def pairs(rows: pd.DataFrame) -> set[frozenset]:
+    return {frozenset(p) for p in zip(rows["id.orig_h"], rows["id.resp_h"], strict=True)}
+
+
+def test_group_split_keeps_every_host_pair_on_one_side_whichever_its_direction(recwarn):
+    df = network_flows()
+    data, _, report = preprocess.prepare(df, PrepConfig(split="group", label_mode="multiclass", keep_identifiers=True))
+    found = {s: pairs(data.rows[s]) for s in ("train", "val", "test")}
+    assert not found["train"] & found["test"] and not found["train"] & found["val"] and not found["val"] & found["test"]
+    assert report.split["group_columns"] == ["id.orig_h", "id.resp_h"]
+    assert report.split["groups"] == {s: len(p) for s, p in found.items()}
+    assert report.split["groups_shared_with_train"] == {"val": 0, "test": 0}
+    assert 0.1 <= report.split_rows["test"] / len(df) <= 0.3
+    assert not {"id.orig_h", "id.resp_h"} & set(data.feature_names)  # grouping keys stay out, KEEP_IDENTIFIERS or not
+    assert report.dropped_columns["used_by_the_split"] == ["id.orig_h", "id.resp_h"]
+    assert set(data.y_train) == set(data.y_test) == {0, 1, 2}  # stratified by class as far as groups allow
+
+
+def test_group_split_falls_back_to_the_flow_id_and_otherwise_names_the_fix():
+    df = network_flows().drop(columns=["id.orig_h", "id.resp_h"])
+    df["Flow ID"] = [f"10.0.0.{i % 50}-10.0.0.99-{i % 7}-80-6" for i in range(len(df))]
+    data, _, report = preprocess.prepare(df, PrepConfig(split="group"))
+    assert report.split["group_columns"] == ["Flow ID"]
+    assert not set(data.rows["train"]["Flow ID"]) & set(data.rows["test"]["Flow ID"])
+    with pytest.raises(DataError, match=r"SPLIT='group' needs the flows' addresses.*Fix: name .* GROUP_COLUMNS"):
+        preprocess.prepare(df.drop(columns="Flow ID"), PrepConfig(split="group"))
+    with pytest.raises(DataError, match=r"GROUP_COLUMNS names columns that do not exist: \['Src IP'\]"):
+        preprocess.prepare(df, PrepConfig(split="group", group_columns="Src IP"))
+
+
+def test_group_split_with_addresses_missing_in_whole_files_is_a_clear_error():
+    df = network_flows()
+    df.loc[df["source_file"] == "a.log", ["id.orig_h", "id.resp_h"]] = None
+    with pytest.raises(DataError, match=r"rows \(from a\.log\) have no value in \['id\.orig_h', 'id\.resp_h'\].*Fix"):
+        preprocess.prepare(df, PrepConfig(split="group"))
+
+
+def test_time_split_trains_on_earlier_flows_and_validates_on_the_latest_training_ones():
+    df = network_flows().sample(frac=1.0, random_state=1).reset_index(drop=True)  # file order is not time order
+    data, _, report = preprocess.prepare(df, PrepConfig(split="time", label_mode="multiclass"))
+    ts = {s: data.rows[s]["ts"] for s in ("train", "val", "test")}
+    assert ts["train"].max() <= ts["val"].min() and ts["val"].max() <= ts["test"].min()
+    assert report.split["time_column"] == "ts" and report.split["kind"] == "time"
+    assert report.split["time_range"]["test"][1] == pd.Timestamp(df["ts"].max(), unit="s").isoformat(timespec="seconds")
+    assert "ts" not in data.feature_names
+    assert report.split_rows["test"] == round(0.2 * report.rows_after_dedup)
+
+
+def test_time_split_drops_a_few_rows_without_a_time_and_refuses_many():
+    df = network_flows()
+    df.loc[[5, 17], "ts"] = np.nan
+    _, _, report = preprocess.prepare(df, PrepConfig(split="time", dedup=False))
+    assert report.rows_without_time == 2 and sum(report.split_rows.values()) == len(df) - 2
+    df.loc[df["source_file"] == "b.log", "ts"] = np.nan
+    with pytest.raises(DataError, match=r"SPLIT='time': 2\d\d of 900 rows \(from a\.log, b\.log\) have no start time"):
+        preprocess.prepare(df, PrepConfig(split="time", dedup=False))
+    with pytest.raises(DataError, match=r"SPLIT='time' needs each flow's start time.*Fix"):
+        preprocess.prepare(df.drop(columns="ts"), PrepConfig(split="time"))
+
+
+def test_source_split_holds_out_the_named_files_and_validates_on_the_others():
+    df = network_flows()
+    data, _, report = preprocess.prepare(df, PrepConfig(split="source", test_sources="c.log"))
+    assert set(data.rows["test"]["source_file"]) == {"c.log"}
+    assert "c.log" not in set(data.rows["train"]["source_file"]) | set(data.rows["val"]["source_file"])
+    assert report.split["sources"]["test"] == ["c.log"] and report.split["test_sources"] == ["c.log"]
+    assert set(report.split["sources"]["val"]) <= {"a.log", "b.log", "d.log"}
+    with pytest.raises(DataError, match=r"TEST_SOURCES names \['e\.log'\].*The sources are: \['a\.log', 'b\.log'"):
+        preprocess.prepare(df, PrepConfig(split="source", test_sources="e.log"))
+
+
+def test_automatic_test_sources_hold_out_about_test_size_with_benign_and_attack_rows_on_both_sides():
+    stats = pd.DataFrame(
+        {"benign": [500, 400, 100, 300, 0], "attack": [0, 0, 300, 200, 200]},
+        index=["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"],
+    )
+    for seed in range(5):
+        held = preprocess.choose_test_sources(stats, 0.2, seed)
+        out = stats.loc[held].sum()
+        kept = stats.drop(index=held).sum()
+        assert (out > 0).all() and (kept > 0).all()
+        assert abs(out.sum() / stats.to_numpy().sum() - 0.2) <= preprocess.SOURCE_SHARE_TOLERANCE + 1e-9
+    assert held == preprocess.choose_test_sources(stats, 0.2, 4)  # seeded
+    with pytest.raises(DataError, match="at least two capture files"):
+        preprocess.choose_test_sources(stats.iloc[:1], 0.2, 0)
+
+
+def test_a_class_missing_from_training_is_warned_about_not_an_error(caplog):
+    df = network_flows(1200)
+    df["label"] = df["label"].astype(str).where(df["source_file"] != "d.log", "Okiru")  # a family of one file
+    df["label_detail"] = df["label"]
+    df["is_attack"] = (df["label"] != "Benign").astype(np.int8)
+    config = PrepConfig(split="source", test_sources="d.log", label_mode="multiclass", smote=True)
+    with caplog.at_level(logging.WARNING):
+        data, _, report = preprocess.prepare(df, config)
+    okiru = data.class_names.index("Okiru")
+    assert okiru not in data.y_train and (data.y_test == okiru).all()
+    assert report.class_counts["train"]["Okiru"] == 0 and report.classes_absent["train"] == ["Okiru"]
+    assert "no training row of ['Okiru']: a detector cannot learn" in caplog.text
+    assert report.split_table().loc["train", "classes absent"] == "Okiru"
+
+
+def test_capture_days_and_scenarios_name_the_sources():
+    name = schema.source_name
+    assert name("ml/Tuesday-WorkingHours.pcap_ISCX.csv") == name("Tuesday-WorkingHours.head10k.csv") == "Tuesday"
+    assert name("Wednesday-workingHours.pcap_ISCX.csv") == "Wednesday"
+    assert name("Wednesday-14-02-2018_TrafficForML_CICFlowMeter.csv") == "Wednesday-14-02-2018"
+    assert name("CTU-IoT-Malware-Capture-34-1/bro/conn.log.labeled", "CTU-IoT-Malware-Capture-34-1") == (
+        "CTU-IoT-Malware-Capture-34-1"
+    )
+    assert name("trafficlabelling/attack_extract_DDoS_1000.csv") == "trafficlabelling/attack_extract_DDoS_1000.csv"
+
+
+# ------------------------------------------------------------------------------------------- the mirror
+def test_iot23_mirror_group_split_puts_no_host_pair_on_both_sides(mirror):
+    df = datasets.load("iot23", mirror)
+    data, _, report = preprocess.prepare(df, PrepConfig(split="group"))
+    found = {s: pairs(data.rows[s]) for s in ("train", "val", "test")}
+    assert found["train"] and found["test"] and not found["train"] & (found["val"] | found["test"])
+    assert report.split["groups_shared_with_train"] == {"val": 0, "test": 0}
+    assert set(data.y_train) == {0, 1}
+
+
+def test_iot23_mirror_time_split_tests_on_later_flows(mirror):
+    df = datasets.load("iot23", mirror)
+    data, _, report = preprocess.prepare(df, PrepConfig(split="time"))
+    assert data.rows["train"]["ts"].max() <= data.rows["val"]["ts"].min()
+    assert data.rows["val"]["ts"].max() <= data.rows["test"]["ts"].min()
+    assert report.split["sources"]["test"] != report.split["sources"]["train"]  # later scenarios held out
+
+
+def test_cicids2017_mirror_source_split_holds_out_whole_days(mirror):
+    df = datasets.load("cicids2017", mirror)
+    config = PrepConfig(split="source", test_sources="Friday", label_mode="multiclass", sample_rows=6000)
+    data, _, report = preprocess.prepare(df, config)
+    is_friday = {s: data.rows[s]["source_file"].astype(str).str.contains("Friday") for s in ("train", "val", "test")}
+    assert is_friday["test"].all() and not is_friday["train"].any() and not is_friday["val"].any()
+    assert report.split["sources"]["test"] == ["Friday"] and "Friday" not in report.split["sources"]["train"]
+    friday_files = {f for f in df["source_file"].astype(str).unique() if "Friday" in f}
+    assert len(friday_files) >= 3 and set(data.rows["test"]["source_file"].astype(str)) <= friday_files

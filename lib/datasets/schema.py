@@ -1,10 +1,13 @@
-"""One schema for many files (:func:`harmonise`), and which columns are identifiers and which are features."""
+"""One schema for many files (:func:`harmonise`), which columns are identifiers and which are features, and the
+identifiers a strict split groups flows by: host pairs (:func:`host_pair_columns`), conversations
+(:func:`conversation_columns`) and capture files or days (:func:`source_names`)."""
 
 from __future__ import annotations
 
 import logging
 import re
 from collections.abc import Iterable
+from pathlib import PurePosixPath
 
 import pandas as pd
 
@@ -103,3 +106,40 @@ def label_like_columns(columns: Iterable[str]) -> list[str]:
     """Columns whose name says they hold a label (:data:`lib.registry.LABEL_LIKE_NAMES`, any spelling)."""
     known = {_normalised(n) for n in registry.LABEL_LIKE_NAMES}
     return [c for c in columns if _normalised(re.sub(r"\.\d+$", "", str(c))) in known]  # "Label.1": a copy
+
+
+def host_pair_columns(columns: Iterable[object]) -> tuple[str, str] | None:
+    """The source and destination address columns among ``columns`` (:data:`lib.registry.ADDRESS_PAIR_SPELLINGS`,
+    any spelling: ``id.orig_h``/``id.resp_h``, ``Source IP``/``Destination IP``, ``saddr``/``daddr`` ...), or None."""
+    by_form: dict[str, str] = {}
+    for c in columns:
+        by_form.setdefault(_normalised(c), c)
+    for source, destination in registry.ADDRESS_PAIR_SPELLINGS:
+        if source in by_form and destination in by_form:
+            return by_form[source], by_form[destination]
+    return None
+
+
+def conversation_columns(columns: Iterable[object]) -> list[str]:
+    """The column that keys a conversation where a table has no addresses (CICFlowMeter ``Flow ID``), if any."""
+    known = set(registry.CONVERSATION_KEY_SPELLINGS)
+    return [c for c in columns if _normalised(c) in known][:1]
+
+
+def source_name(file: str, scenario: str | None = None) -> str:
+    """The capture a file belongs to: its day when the file name says it (CICIDS2017 ``Tuesday-WorkingHours...``
+    -> ``Tuesday``; :data:`lib.registry.CAPTURE_DAY`), else its ``scenario`` (IoT-23), else the file itself."""
+    day = registry.CAPTURE_DAY.search(PurePosixPath(str(file)).name)
+    if day:
+        return day.group(1).title() + (f"-{day.group(2)}" if day.group(2) else "")
+    return str(scenario) if scenario else str(file)
+
+
+def source_names(df: pd.DataFrame) -> pd.Series | None:
+    """Per row, the capture its file belongs to (:func:`source_name`), or None without a ``source_file`` column."""
+    if "source_file" not in df:
+        return None
+    files = df["source_file"].astype("category")
+    scenarios = df.groupby(files, observed=True)["scenario"].first().astype(str).to_dict() if "scenario" in df else {}
+    names = {f: source_name(f, scenarios.get(f)) for f in files.cat.categories}
+    return files.map(names).astype("category")
