@@ -175,9 +175,12 @@ def architecture_overview(
     report = prep.get("report", {})
     numeric, categorical = report.get("numeric_columns", []), report.get("categorical_columns", [])
     one_hot = textwrap.fill(", ".join(categorical), 22) if categorical else "none"
+    scaling = {"minmax": "min-max", "log_minmax": "log1p, min-max", "log_standard": "log1p, standard"}.get(
+        prep.get("config", {}).get("scaling", "minmax"), prep.get("config", {}).get("scaling", "minmax")
+    )
     boxes = [
         ((0.1, 2.0), 2.0, f"{dataset} flows\n{report.get('rows_loaded', 0):,} read\n{report.get('rows_after_dedup', 0):,} after dedup", PALETTE[5]),
-        ((2.5, 2.0), 2.6, f"Preprocessing\n{len(numeric)} numeric: median, min-max\n{len(categorical)} one-hot:\n{one_hot}\n-> {n_in} model inputs", PALETTE[6]),
+        ((2.5, 2.0), 2.6, f"Preprocessing\n{len(numeric)} numeric: median, {scaling}\n{len(categorical)} one-hot:\n{one_hot}\n-> {n_in} model inputs", PALETTE[6]),
         ((5.5, 2.0), 2.2, "Hybrid deep model\n" + "\n".join(model_layers[1:7]), PALETTE[0] + "66"),
         ((8.1, 2.0), 2.3, "Decision fusion\n" + textwrap.fill(fusion, 24), PALETTE[1] + "88"),
     ]  # fmt: skip
