@@ -136,7 +136,7 @@ def run_study(dataset: str, parameters: dict | None = None, log=None) -> list[Pa
             these.pop("RUN_DIR")
             others.append(these["NAME"])
         log(f"study step {step.name!r}: notebooks {' '.join(step.notebooks)}")
-        executed += run(dataset, these, only=step.notebooks, log=log)
+        executed += run(dataset, these, only=step.notebooks, log=log, label=step.name if step.same_run else "")
     report = {k: v for k, v in parameters.items() if k in notebook_parameters(notebooks([REPORT_NOTEBOOK])[0])}
     executed += run(dataset, report | {"NAME": name, "STUDY_RUNS": ",".join(others)}, only=[REPORT_NOTEBOOK], log=log)
     return executed
@@ -149,9 +149,12 @@ def run(
     output_dir: str | Path | None = None,
     per_notebook: dict[str, dict] | None = None,
     log=None,
+    label: str = "",
 ) -> list[Path]:
     """Execute the notebooks in order; return the executed copies. ``per_notebook`` maps a notebook name
-    prefix (``"03"``) to extra parameters for that notebook only."""
+    prefix (``"03"``) to extra parameters for that notebook only. ``label`` names the executed copies
+    ``<notebook>.<label>.ipynb``, so that a second pass over the same run folder (a study step such as the
+    SMOTE set) keeps the first pass's executed notebooks."""
     log = log or functools.partial(print, flush=True)
     if output_dir:
         Path(output_dir).mkdir(parents=True, exist_ok=True)
@@ -192,7 +195,8 @@ def run(
         plans.append((path, these))
     executed = []
     for i, (path, these) in enumerate(plans, 1):
-        target = Path(output_dir) / path.name if output_dir else run_folder.notebook_path(path.name)
+        copy = f"{path.stem}.{safe_name(label)}{path.suffix}" if label else path.name
+        target = Path(output_dir) / copy if output_dir else run_folder.notebook_path(copy)
         start = time.perf_counter()
         log(f"[{i}/{len(plans)}] {path.name} ...")
         try:

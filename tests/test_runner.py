@@ -20,7 +20,12 @@ STUDY = {
 def calls(monkeypatch):
     made = []
     monkeypatch.setattr(runner, "_dataset_file", lambda dataset: STUDY)
-    monkeypatch.setattr(runner, "run", lambda dataset, params, only=None, log=None: made.append((params, only)) or [])
+
+    def run(dataset, params, only=None, log=None, label=""):
+        made.append((params | {"label": label}, only))
+        return []
+
+    monkeypatch.setattr(runner, "run", run)
     return made
 
 
@@ -30,6 +35,7 @@ def test_the_study_runs_the_main_run_then_each_step_then_notebook_06_over_all_of
     assert only_main == ["01", "02", "03", "04", "05"] and main["NAME"] == "iot23"
     assert "MAIN_MODEL" not in main and main["SAMPLE_ROWS"] == 2000  # 06's parameter waits for 06
     assert smote[0]["NAME"] == "iot23" and smote[0]["TRAIN_SPLIT"] == "train_smote" and smote[1] == ("02", "03")
+    assert smote[0]["label"] == "smote" and tuned[0]["label"] == ""  # the main run's executed notebooks are kept
     assert "SAMPLE_ROWS" not in smote[0]  # notebook 01's parameter does not reach a step without 01
     assert tuned[0]["NAME"] == "iot23-tuned" and tuned[0]["SAMPLE_ROWS"] == 2000 and "RUN_DIR" not in tuned[0]
     assert group[0]["TUNE"] == "runs/iot23-tuned/x" and group[0]["SPLIT"] == "group"
@@ -51,6 +57,6 @@ def test_the_study_key_is_not_a_notebook_parameter(monkeypatch):
 def test_a_data_set_without_a_study_runs_once(monkeypatch):
     made = []
     monkeypatch.setattr(runner, "_dataset_file", lambda dataset: {})
-    monkeypatch.setattr(runner, "run", lambda dataset, params, only=None, log=None: made.append(only) or [])
+    monkeypatch.setattr(runner, "run", lambda dataset, params, only=None, log=None, label="": made.append(only) or [])
     runner.run_study("csv", {"NAME": "x"})
     assert made == [None]
