@@ -360,13 +360,18 @@ def describe_stages(stages: dict[str, Any]) -> dict[str, str]:
     out = {"fusion": "RF / XGBoost (notebook 04 not run)", "anomaly": "autoencoder (notebook 05 not run)"}
     if "fusion" in stages:
         parameters = stages["fusion"].parameters
+        features = " (+ features)" if parameters.get("FUSION_WITH_FEATURES") else ""
         out["fusion"] = (
             f"RF / XGBoost over {parameters['FUSION_INPUTS']} of "
-            f"{', '.join(session.split_list(parameters['FUSION_DEEP_MODELS']))}, out-of-fold"
+            f"{', '.join(session.split_list(parameters['FUSION_DEEP_MODELS']))}{features}, "
+            f"averaged over {parameters.get('K_FOLDS', '?')} fold models"
         )
     if "anomaly" in stages:
         fpr = stages["anomaly"].parameters["TARGET_FPR"]
-        out["anomaly"] = f"autoencoder reconstruction error, threshold at {fpr:.1%} FPR on benign validation flows"
+        branch = stages["anomaly"].info.get("anomaly_branch", {}).get("description")  # the validation-chosen one
+        out["anomaly"] = (
+            branch or f"autoencoder reconstruction error, threshold at {fpr:.1%} FPR on benign validation flows"
+        )
     return out
 
 
@@ -426,6 +431,8 @@ def paired_difference(
     runs: pd.DataFrame, model: str, reference: str, metric: str = "f1", confidence: float = 0.95
 ) -> dict[str, Any]:
     """``model`` minus ``reference`` on ``metric``, paired by seed: mean, std and t-interval of the difference."""
+    if metric not in runs:
+        raise ValueError(f"the scores have no {metric!r} column (they have {list(runs.columns)})")
     a = runs[runs["model"] == model].set_index("seed")[metric]
     b = runs[runs["model"] == reference].set_index("seed")[metric]
     both = a.index.intersection(b.index)
@@ -455,9 +462,9 @@ def describe_difference(diff: dict[str, Any], names: dict[str, str] | None = Non
     """
     names = names or {}
     a, b = names.get(diff["model"], diff["model"]), names.get(diff["reference"], diff["reference"])
+    metric = {"f1": "F1", "f1_macro": "macro-F1"}.get(diff["metric"], diff["metric"])
     head = (
-        f"{a} vs {b}: {diff['metric']} {diff['model_mean']:.4f} vs {diff['reference_mean']:.4f} "
-        f"(difference {diff['mean']:+.4f}"
+        f"{a} vs {b}: {metric} {diff['model_mean']:.4f} vs {diff['reference_mean']:.4f} (difference {diff['mean']:+.4f}"
     )
     if diff["n"] < 2:
         return head + f", {diff['n']} seed): one seed gives no interval, so this cannot tell a difference from noise."
@@ -465,7 +472,7 @@ def describe_difference(diff: dict[str, Any], names: dict[str, str] | None = Non
     if diff["mean"] == 0 and diff["std"] == 0:
         return head + interval + ": identical on every seed, no difference."
     if tie and abs(diff["mean"]) <= tie:
-        return head + interval + f": at most {tie:.4f} apart (two test flows' worth), a tie."
+        return head + interval + f": at most {tie:.4f} apart (the tie margin), a tie."
     if diff["ci_low"] > 0:
         return head + interval + f": {a} is better; the interval lies above zero."
     if diff["ci_high"] < 0:
@@ -473,20 +480,49 @@ def describe_difference(diff: dict[str, Any], names: dict[str, str] | None = Non
     return head + interval + ": the interval contains zero, so no measurable difference."
 
 
-def verdict(over_single: list[dict[str, Any]], best_single: str, names: dict[str, str], tie: float) -> str:
-    """Whether fusion adds anything over the best single deep model, from paired differences (one per meta)."""
-    best = names.get(best_single, best_single)
+def verdict(
+    differences: list[dict[str, Any]], best_single: str, names: dict[str, str], tie: float, baseline: str = "xgboost"
+) -> str:
+    """Whether fusion beats the best single deep model, then whether it beats ``baseline`` (XGBoost on the
+    features), from paired differences (:func:`paired_difference`, one per fusion and reference; differences
+    against other references are ignored). Better or worse counts only beyond the seed-to-seed spread (the
+    interval excludes zero) and the tie margin ``tie``."""
+    best, base = names.get(best_single, best_single), names.get(baseline, baseline)
+    over_single = [d for d in differences if d["reference"] == best_single]
+    over_base = [d for d in differences if d["reference"] == baseline]
     if not over_single or over_single[0]["n"] < 2:
-        return "With a single seed this run cannot say whether fusion adds anything: rerun with N_SEEDS of 3 or more."
-    better = [names.get(d["model"], d["model"]) for d in over_single if d["ci_low"] > 0 and d["mean"] > tie]
-    worse = [names.get(d["model"], d["model"]) for d in over_single if d["ci_high"] < 0 and -d["mean"] > tie]
-    if better:
-        return f"Fusion adds something here: {', '.join(better)} beat(s) the best single deep model ({best}) on F1 beyond the seed-to-seed spread and by more than two test flows."
-    if worse:
         return (
-            f"Fusion costs accuracy here: {', '.join(worse)} fall(s) below the best single deep model ({best}) on F1."
+            f"With a single seed this run cannot say whether fusion beats the best single deep model ({best}) or "
+            f"{base}: rerun with N_SEEDS of 3 or more."
         )
-    return f"Fusion adds nothing measurable here: neither meta-classifier beats the best single deep model ({best}) on F1 by more than the seed-to-seed spread or two test flows."
+    metric = {"f1": "F1", "f1_macro": "macro-F1"}.get(over_single[0]["metric"], over_single[0]["metric"])
+    sides = []
+    for found in (over_single, over_base):
+        better = [names.get(d["model"], d["model"]) for d in found if d["ci_low"] > 0 and d["mean"] > tie]
+        worse = [names.get(d["model"], d["model"]) for d in found if d["ci_high"] < 0 and -d["mean"] > tie]
+        sides.append((", ".join(better), ", ".join(worse)))
+    (better, worse), (above_base, below_base) = sides
+    if better:
+        also_worse = f", while {worse} fall(s) below it" if worse else ""
+        text = (
+            f"Fusion adds something here: {better} beat(s) the best single deep model ({best}) on {metric} beyond "
+            f"the seed-to-seed spread and the tie margin{also_worse}."
+        )
+    elif worse:
+        text = f"Fusion costs accuracy here: {worse} fall(s) below the best single deep model ({best}) on {metric}."
+    else:
+        text = (
+            f"Fusion adds nothing measurable here: no fusion beats the best single deep model ({best}) on {metric} "
+            "by more than the seed-to-seed spread and the tie margin."
+        )
+    if not over_base:
+        return text
+    if above_base:
+        also_below = f", while {below_base} fall(s) below it" if below_base else ""
+        return text + f" Against {base}: {above_base} beat(s) it on {metric}{also_below}."
+    if below_base:
+        return text + f" Against {base}: {below_base} fall(s) below it on {metric}."
+    return text + f" Against {base}: no fusion differs from it by more than the seed-to-seed spread and the tie margin."
 
 
 # ------------------------------------------------------------------------------------------------ Fig. 7
@@ -523,9 +559,13 @@ def anomaly_summary(
     target_fpr: float,
     n_benign_val: int,
     no_zero_day: str = "",
+    branch: str = "autoencoder",
+    chosen_on: str = "",
+    by_detector: pd.DataFrame | None = None,
 ) -> str:
     """Notebook 05's findings as Markdown bullets, every number computed from its tables; ``no_zero_day`` says
-    why no family was held out (:func:`zero_day_reason`)."""
+    why no family was held out (:func:`zero_day_reason`). ``branch`` is the detector chosen as the anomaly
+    branch (``chosen_on``: on which validation rows), ``by_detector`` :func:`lib.anomaly.zero_day_by_detector`."""
     lines = [
         f"* Target FPR {target_fpr:.2%} on {n_benign_val} benign validation rows, {detection['seed'].nunique()} seed(s)."
     ]
@@ -535,25 +575,34 @@ def anomaly_summary(
             "alarm(s) at this target, so the threshold is a noisy extreme quantile and the test FPR can differ "
             "widely from the target."
         )
-    for name, row in detection.groupby("model")[["test_recall", "test_fpr", "roc_auc"]].mean().iterrows():
+    for name, row in detection.groupby("model", sort=False)[["test_recall", "test_fpr", "roc_auc"]].mean().iterrows():
+        chosen = detection.loc[detection["model"] == name, "candidate"].iloc[0] if "candidate" in detection else name
         lines.append(
-            f"* {name}: recall {row['test_recall']:.3f} on all test attacks at a realised test FPR of "
+            f"* {chosen}: recall {row['test_recall']:.3f} on all test attacks at a realised test FPR of "
             f"{row['test_fpr']:.3%} (ROC-AUC {row['roc_auc']:.3f})."
         )
+    if chosen_on:
+        lines.append(f"* Anomaly branch: **{branch}**, the best detector on validation rows ({chosen_on}).")
     means = combined.groupby("decision", sort=False)[["recall", "fpr"]].mean()
-    alone, both = means.loc["fusion alone"], means.loc["fusion OR autoencoder"]
+    alone, both = means.loc["fusion alone"], means.loc[f"fusion OR {branch}"]
     lines.append(
-        f"* Fusion alone: recall {alone['recall']:.3f}, FPR {alone['fpr']:.3%}; fusion OR autoencoder: recall "
+        f"* Fusion alone: recall {alone['recall']:.3f}, FPR {alone['fpr']:.3%}; fusion OR {branch}: recall "
         f"{both['recall']:.3f}, FPR {both['fpr']:.3%}: the OR costs {both['fpr'] - alone['fpr']:+.3%} false alarms "
         f"for {both['recall'] - alone['recall']:+.3f} recall."
     )
-    for row in zero_day.itertuples():
-        gain = row.recall_or_autoencoder_mean - row.recall_supervised_mean
+    key = "branch" if "recall_or_branch_mean" in zero_day else "autoencoder"
+    for row in zero_day.to_dict("records"):
+        which = f"the anomaly branch ({row['branch']}, chosen without {row['family']})" if key == "branch" else key
+        gain = row[f"recall_or_{key}_mean"] - row["recall_supervised_mean"]
         lines.append(
-            f"* Zero-day {row.family}: supervised recall {row.recall_supervised_mean:.3f}, autoencoder "
-            f"{row.recall_autoencoder_mean:.3f}, OR {row.recall_or_autoencoder_mean:.3f} ({gain:+.3f} from the "
-            f"anomaly branch) at a test FPR of {row.fpr_or_autoencoder_mean:.3%}."
+            f"* Zero-day {row['family']}: supervised recall {row['recall_supervised_mean']:.3f}, {which} "
+            f"{row[f'recall_{key}_mean']:.3f}, OR {row[f'recall_or_{key}_mean']:.3f} ({gain:+.3f} from the "
+            f"anomaly branch) at a test FPR of {row[f'fpr_or_{key}_mean']:.3%}."
         )
+    overall = by_detector if by_detector is not None and len(by_detector) else pd.DataFrame(columns=["family"])
+    for row in overall[overall["family"].astype(str).str.startswith("overall")].to_dict("records"):
+        levels = ", ".join(f"{row[c]:.3f} {c.removeprefix('recall ')}" for c in row if str(c).startswith("recall at"))
+        lines.append(f"* Zero-day recall of {row['detector']}, mean over the held-out families: {levels}.")
     if not len(zero_day):
         lines.append(f"* {no_zero_day or 'No family was held out in the zero-day test.'}")
     return "\n".join(lines)
@@ -738,3 +787,29 @@ def protocol_findings(rows: pd.DataFrame, dataset: str) -> str:
             parts.append(f"the hybrid lies {hybrid - paper_f1:+.1f} points from the paper's F1 of {paper_f1:.1f}")
         lines.append(head + "; ".join(parts) + ("." if n > 1 else " (one seed: no spread)."))
     return "\n".join(lines)
+
+
+def fusion_study(runs: dict[str, RunDir], decimals: int = 1) -> tuple[pd.DataFrame, str]:
+    """Notebook 04's contenders in every run of the study that ran it: macro-F1 (mean ± std over seeds, in
+    percent), one column per run; and each run's verdict (its ``comparisons.json``), as Markdown bullets."""
+    columns, verdicts = {}, []
+    for name, folder in runs.items():
+        if not folder.has("fusion"):
+            continue
+        stage = folder.open("fusion")
+        described = configuration(folder)
+        label = f"{name} ({described['configuration']}, {described['split']})"
+        scores = stage.scores()
+        cells = {}
+        for model, part in scores.groupby("model"):
+            values = 100 * part[STUDY_METRIC].to_numpy(dtype=float)
+            cells[model] = metrics._cell(values.mean(), values.std(ddof=1) if len(values) > 1 else np.nan, decimals)
+        columns[label] = cells
+        verdicts.append(f"- {label}: {stage.json('comparisons')['verdict']}")
+    if not columns:
+        return pd.DataFrame(), "No run of the study ran notebook 04."
+    table = pd.DataFrame(columns)
+    order = list(metrics.CONTENDER_NAMES)
+    table = table.loc[sorted(table.index, key=lambda m: order.index(m) if m in order else len(order))]
+    table.index = [metrics.CONTENDER_NAMES.get(m, m) for m in table.index]
+    return table.rename_axis("Contender").reset_index().fillna(""), "\n".join(verdicts)

@@ -151,3 +151,271 @@ def test_zero_day_with_the_real_fusion_path_multiclass():
     )
     assert table.loc[0, "family"] == "DDoS" and 0 <= table.loc[0, "recall_supervised"] <= 1
     assert table.loc[0, "fpr_supervised"] <= 0.25  # thresholded at 5 % of benign validation rows
+
+
+# ------------------------------------------------------------------------------- the detectors compared (issue 11)
+class Column:
+    """A stand-in scorer: a flow's score is one of its columns (a detector that sees one kind of attack)."""
+
+    def __init__(self, column: int):
+        self.column = column
+
+    def score(self, X):
+        return np.asarray(X, dtype=np.float64)[:, self.column]
+
+
+def two_family_data(n: int = 400, seed: int = 0):
+    """Benign rows N(0, 1) in two columns; C&C rows far out in column 0 only, DDoS rows in column 1 only."""
+    rng = np.random.default_rng(seed)
+    out = {"X": {}, "y": {}, "rows": {}}
+    for split, size in (("train", n), ("val", n), ("test", n)):
+        family = rng.choice(["Benign", "C&C", "DDoS"], size=size, p=[0.6, 0.2, 0.2])
+        X = rng.normal(size=(size, 2))
+        X[family == "C&C", 0] += 8
+        X[family == "DDoS", 1] += 8
+        out["X"][split], out["y"][split] = X.astype(np.float32), (family != "Benign").astype(np.int64)
+        out["rows"][split] = pd.DataFrame({"label": family})
+    return out
+
+
+def column_comparison(data) -> anomaly.Comparison:
+    """Detector "a" sees C&C (column 0), "b" sees DDoS (column 1); thresholds at 5 % of benign validation rows."""
+    X, y = data["X"], data["y"]
+    benign_val = anomaly.benign_rows(X["val"], y["val"])
+    fitted = {
+        0: {
+            name: anomaly.Detector(
+                name, Column(j), threshold=anomaly.threshold_for_fpr(Column(j).score(benign_val), 0.05)
+            )
+            for name, j in (("a", 0), ("b", 1))
+        }
+    }
+    grid = [anomaly.Candidate("a"), anomaly.Candidate("b")]
+    return anomaly.Comparison(
+        grid, fitted, anomaly.validation_table(fitted, X["val"], y["val"], data["rows"]["val"]["label"])
+    )
+
+
+def test_candidate_grid_lists_every_setting_and_refuses_unknown_detectors():
+    grid = anomaly.candidate_grid(
+        ["knn", "autoencoder", "isolation_forest"], ae_code_units=[4, 8], kitnet_max_groups=[5], knn_ks=[1, 5],
+        iforest_trees=50,
+    )  # fmt: skip
+    assert [c.label for c in grid] == [
+        "knn(k=1)", "knn(k=5)", "autoencoder(code_units=4)", "autoencoder(code_units=8)",
+        "isolation_forest(n_estimators=50)",
+    ]  # fmt: skip
+    assert grid[1].config == {"k": 5}
+    with pytest.raises(ValueError, match="unknown or no detector"):
+        anomaly.candidate_grid(["lof"], ae_code_units=[4], kitnet_max_groups=[5], knn_ks=[1], iforest_trees=5)
+    with pytest.raises(ValueError, match="empty grid"):
+        anomaly.candidate_grid(["knn"], ae_code_units=[4], kitnet_max_groups=[5], knn_ks=[], iforest_trees=5)
+
+
+def test_kitnet_groups_cover_every_feature_once_and_keep_correlated_features_together():
+    rng = np.random.default_rng(0)
+    sources = rng.normal(size=(500, 3))
+    # three blocks of three strongly correlated columns, interleaved, and one constant column (index 9)
+    X = np.column_stack([sources[:, j % 3] + 0.05 * rng.normal(size=500) for j in range(9)] + [np.ones(500)])
+    groups = anomaly.feature_groups(X, max_group_size=3)
+    assert sorted(f for g in groups for f in g) == list(range(10))
+    assert all(1 <= len(g) <= 3 for g in groups)
+    assert {tuple(g) for g in groups} >= {(0, 3, 6), (1, 4, 7), (2, 5, 8)}
+    for size in (1, 2, 4, 10, 50):
+        groups = anomaly.feature_groups(X, max_group_size=size)
+        assert sorted(f for g in groups for f in g) == list(range(10)) and max(map(len, groups)) <= size
+
+
+def test_kitnet_trains_on_benign_rows_only_and_meets_the_fpr_on_validation(monkeypatch):
+    data = split_data(600, seed=6)
+    X, y = data["X"], data["y"]
+    fitted_rows = []
+    real_fit = keras.Model.fit
+
+    def spy_fit(self, x=None, y=None, *args, **kwargs):
+        fitted_rows.append(len(x[0]) if isinstance(x, list) else len(x))
+        return real_fit(self, x, y, *args, **kwargs)
+
+    monkeypatch.setattr(keras.Model, "fit", spy_fit)
+    detector = anomaly.fit_kitnet(
+        X["train"], y["train"], X["val"], y["val"], target_fpr=0.05, epochs=3, batch_size=64, seed=0, max_group_size=4
+    )
+    assert fitted_rows == [(y["train"] == 0).sum()] * 2  # the group autoencoders, then the output autoencoder
+    groups = detector.scorer.groups
+    assert sorted(f for g in groups for f in g) == list(range(X["train"].shape[1])) and max(map(len, groups)) <= 4
+    benign_val = X["val"][y["val"] == 0]
+    assert anomaly.flag_rate(detector.score(benign_val), detector.threshold) <= 0.05
+    assert detector.score(X["test"][y["test"] != 0]).mean() > detector.score(X["test"][y["test"] == 0]).mean()
+    assert detector.label == "kitnet(max_group_size=4)"
+
+
+def test_knn_scores_a_training_like_row_lower_than_an_outlier_and_searches_a_bounded_benign_sample():
+    data = split_data(800, seed=7)
+    X, y = data["X"], data["y"]
+    detector = anomaly.fit_knn(X["train"], y["train"], X["val"], y["val"], target_fpr=0.01, seed=0, k=3, max_rows=100)
+    assert detector.n_fit_rows == 100
+    reference = {row.tobytes() for row in detector.scorer.index._fit_X}
+    assert len(reference) == 100 and reference <= {row.tobytes() for row in X["train"][y["train"] == 0]}
+    training_like = X["train"][y["train"] == 0][:1] + 0.01
+    outlier = np.full((1, X["train"].shape[1]), 3.0, dtype=np.float32)
+    assert detector.score(training_like)[0] < detector.threshold < detector.score(outlier)[0]
+    benign_val = X["val"][y["val"] == 0]
+    assert anomaly.flag_rate(detector.score(benign_val), detector.threshold) <= 0.01
+
+
+def test_choice_takes_the_validation_best_breaks_ties_on_auc_and_leaves_the_held_out_family_out():
+    grid = [anomaly.Candidate("autoencoder", (("code_units", u),)) for u in (4, 8)] + [
+        anomaly.Candidate("knn", (("k", 1),))
+    ]
+    rows = [
+        ("autoencoder(code_units=4)", "autoencoder", "F1", 0.5, 0.90),
+        ("autoencoder(code_units=4)", "autoencoder", "F2", 0.5, 0.90),
+        ("autoencoder(code_units=8)", "autoencoder", "F1", 0.5, 0.95),  # same recall, better AUC
+        ("autoencoder(code_units=8)", "autoencoder", "F2", 0.5, 0.95),
+        ("knn(k=1)", "knn", "F1", 0.9, 0.99),
+        ("knn(k=1)", "knn", "F2", 0.0, 0.50),
+    ]
+    validation = pd.DataFrame(
+        [
+            {"seed": 0, "candidate": c, "detector": d, "family": f, "n_val": 10, "recall": r, "auc": a}
+            for c, d, f, r, a in rows
+        ]
+    )
+    choice = anomaly.choose(validation, grid)
+    assert choice.per_detector == {"autoencoder": "autoencoder(code_units=8)", "knn": "knn(k=1)"}
+    assert choice.branch == "autoencoder(code_units=8)" and choice.branch_detector == "autoencoder"  # 0.5 > 0.45
+    assert choice.table.set_index("candidate")["val_macro_recall"].to_dict() == pytest.approx(
+        {"autoencoder(code_units=4)": 0.5, "autoencoder(code_units=8)": 0.5, "knn(k=1)": 0.45}
+    )
+    without_f2 = anomaly.choose(validation, grid, exclude="F2")
+    assert (
+        without_f2.branch == "knn(k=1)" and "F2 left out" in without_f2.basis and "1 attack family" in without_f2.basis
+    )
+    few_f2 = validation.assign(n_val=np.where(validation["family"] == "F2", 2, 10))  # two F2 flows do not vote
+    assert anomaly.choose(few_f2, grid, min_rows=5).branch == "knn(k=1)"
+    assert anomaly.choose(few_f2, grid, min_rows=2).branch == "autoencoder(code_units=8)"
+    assert "no attack family with at least 11 validation rows" in anomaly.choose(few_f2, grid, min_rows=11).basis
+    nothing = anomaly.choose(validation[validation["family"] == "F1"], grid, exclude="F1")
+    assert nothing.per_detector == {"autoencoder": "autoencoder(code_units=4)", "knn": "knn(k=1)"}
+    assert (
+        nothing.branch == "autoencoder(code_units=4)" and "no attack family with at least 1 validation" in nothing.basis
+    )
+
+
+def test_zero_day_choice_never_sees_the_held_out_family_or_a_test_row(monkeypatch):
+    data = two_family_data()
+    X, y, rows = data["X"], data["y"], data["rows"]
+    comparison = column_comparison(data)
+    assert comparison.choose().table["n_families"].tolist() == [2, 2]
+    # without C&C only DDoS validation rows remain, and only "b" sees DDoS: the branch is "b", which misses C&C
+    assert comparison.detectors_without("C&C", seed=0)["branch"].name == "b"
+    assert comparison.detectors_without("DDoS", seed=0)["branch"].name == "a"
+    seen = []
+    real_choose = anomaly.choose
+
+    def spy_choose(validation, grid, exclude=None, min_rows=1):
+        seen.append((exclude, set(validation["family"]), set(validation.columns)))
+        return real_choose(validation, grid, exclude, min_rows)
+
+    monkeypatch.setattr(anomaly, "choose", spy_choose)
+
+    def fit_supervised(X_tr, y_tr, X_val, y_val, seed):
+        model = LogisticRegression(max_iter=500).fit(X_tr, y_tr)
+        return lambda X_new: 1 - model.predict_proba(X_new)[:, 0]
+
+    table = anomaly.zero_day(
+        X, y, rows, ["C&C", "DDoS"], comparison, fit_supervised=fit_supervised, target_fpr=0.05
+    ).set_index("family")
+    assert table["branch"].to_dict() == {"C&C": "b", "DDoS": "a"}
+    # each choice is told to leave the held-out family out (choose drops its rows: tested above) and reads the
+    # validation table alone, which holds no test row
+    assert [exclude for exclude, _, _ in seen] == ["C&C", "DDoS"]
+    assert all(
+        families == {"C&C", "DDoS"} and columns == set(anomaly.VALIDATION_COLUMNS) for _, families, columns in seen
+    )
+    assert table.loc["C&C", "recall_a"] > 0.9 and table.loc["C&C", "recall_branch"] < 0.2  # an honest zero-day miss
+    assert (table["recall_or_branch"] >= table["recall_branch"]).all()
+
+
+def test_zero_day_levels_hold_each_fpr_on_benign_validation_rows_and_give_an_overall_line_per_detector():
+    data = two_family_data(seed=1)
+    X, y, rows = data["X"], data["y"], data["rows"]
+    levels = anomaly.zero_day_levels(X, y, rows, ["C&C", "DDoS"], column_comparison(data), [0.01, 0.1])
+    assert len(levels) == 2 * 3 * 2  # families x (a, b, branch) x levels
+    assert (levels["val_fpr"] <= levels["fpr_target"]).all()
+    recall = levels.set_index(["family", "detector", "fpr_target"])["recall"]
+    assert recall["C&C", "a", 0.1] >= recall["C&C", "a", 0.01] > 0.9 and recall["C&C", "b", 0.1] < 0.2
+    table = anomaly.zero_day_by_detector(levels)
+    assert list(table.columns) == [
+        "family", "detector", "recall at 1 % FPR", "recall at 10 % FPR", "test FPR at 1 % FPR",
+        "test FPR at 10 % FPR", "setting",
+    ]  # fmt: skip
+    overall = table[table["family"] == anomaly.OVERALL].set_index("detector")
+    assert sorted(overall.index) == ["a", "b", "branch"]
+    per_family = table[table["family"] != anomaly.OVERALL].groupby("detector")["recall at 1 % FPR"].mean()
+    assert overall["recall at 1 % FPR"].to_dict() == pytest.approx(per_family.to_dict())
+    assert table.set_index(["family", "detector"]).loc[("C&C", "branch"), "setting"] == "b"
+    assert anomaly.zero_day_by_detector(levels.iloc[:0]).empty
+
+
+def test_compare_fits_every_candidate_without_reading_test_rows_and_records_the_branch():
+    data = split_data(400, seed=8, multiclass=True)
+    X = {split: data["X"][split] for split in ("train", "val")}  # no test rows at all
+    grid = anomaly.candidate_grid(
+        list(anomaly.DETECTORS), ae_code_units=[2], kitnet_max_groups=[3], knn_ks=[1, 5], iforest_trees=20
+    )
+    comparison = anomaly.compare(
+        X, data["y"], data["rows"]["val"]["label"], [0], grid, target_fpr=0.05, training=anomaly.Training(2, 64, 1)
+    )
+    benign_val = X["val"][data["y"]["val"] == 0]
+    for candidate in grid:
+        detector = comparison.fitted[0][candidate.label]
+        assert detector.label == candidate.label
+        assert anomaly.flag_rate(detector.score(benign_val), detector.threshold) <= 0.05
+    assert set(comparison.validation["family"]) == {"C&C", "DDoS", "PortScan"}
+    choice = comparison.choose()
+    best = choice.table.sort_values(["val_macro_recall", "val_macro_auc"], ascending=False).iloc[0]
+    assert choice.branch == best["candidate"] and choice.table["branch"].sum() == 1
+    record = comparison.branch_record(choice, 0.05)
+    assert record["candidate"] == choice.branch and record["detector"] == choice.branch_detector
+    assert record["thresholds"] == {"0": comparison.fitted[0][choice.branch].threshold}
+    assert "threshold at 5.0% FPR" in record["description"] and set(record["per_detector"]) == set(anomaly.DETECTORS)
+    chosen = comparison.chosen(choice)[0]
+    assert {name: d.label for name, d in chosen.items()} == choice.per_detector
+    assert set(anomaly.histories(chosen)) == {choice.per_detector["autoencoder"], choice.per_detector["kitnet"]}
+
+
+def test_summary_and_figure_show_every_detector_and_the_branch_from_notebook_05s_tables():
+    from lib import figures, metrics, report
+
+    data = two_family_data(seed=2)
+    X, y, rows = data["X"], data["y"], data["rows"]
+    comparison = column_comparison(data)
+    choice = comparison.choose()
+    chosen = comparison.chosen(choice)
+    detection = anomaly.detector_table(chosen, X, y)
+    combined = anomaly.or_with_supervised(np.zeros(len(y["test"]), dtype=bool), chosen, X["test"], y["test"])
+
+    def fit_supervised(X_tr, y_tr, X_val, y_val, seed):
+        return lambda X_new: np.zeros(len(X_new))  # a supervised path that finds nothing
+
+    zero_day = anomaly.zero_day(X, y, rows, ["C&C", "DDoS"], comparison, fit_supervised=fit_supervised, target_fpr=0.05)
+    summary = metrics.zero_day_summary(zero_day)
+    assert summary.set_index("family")["branch"].to_dict() == {"C&C": "b", "DDoS": "a"}
+    by_detector = anomaly.zero_day_by_detector(
+        anomaly.zero_day_levels(X, y, rows, ["C&C", "DDoS"], comparison, [0.001, 0.01])
+    )
+    text = report.anomaly_summary(
+        detection, combined, summary, 0.05, int((y["val"] == 0).sum()), branch=choice.branch_detector,
+        chosen_on=choice.basis, by_detector=by_detector,
+    )  # fmt: skip
+    assert f"Anomaly branch: **{choice.branch_detector}**" in text and f"fusion OR {choice.branch_detector}:" in text
+    assert "Zero-day C&C: supervised recall 0.000, the anomaly branch (b, chosen without C&C)" in text
+    assert "Zero-day recall of branch, mean over the held-out families:" in text and "at 0.1 % FPR" in text
+    fig = figures.zero_day_recall(summary, "branch", "t")
+    bars = fig.axes[0].patches
+    assert len(bars) == 2 * 4  # supervised, a, b, fusion OR branch: for each family
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend == ["supervised fusion", "a alone", "b alone", "fusion OR anomaly branch"]
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["C&C\nbranch: b", "DDoS\nbranch: a"]
+    figures.plt.close(fig)
