@@ -462,24 +462,28 @@ def zero_day_recall(summary: pd.DataFrame, detector: str | None, title: str) -> 
         if column.startswith("recall_") and column.endswith("_mean")
         and not column.startswith(("recall_or_", "recall_supervised_", "recall_branch_"))
     ]  # fmt: skip
-    shown = "anomaly branch (chosen on validation)" if detector == "branch" else detector.replace("_", " ")
+    shown = "anomaly branch" if detector == "branch" else detector.replace("_", " ")
     bars = [
         ("recall_supervised", "supervised fusion"),
         *[(f"recall_{name}", f"{name.replace('_', ' ')} alone") for name in alone],
         (f"recall_or_{detector}", f"fusion OR {shown}"),
     ]
     families = list(summary["family"])
-    if detector == "branch" and "branch" in summary:
-        families = [f"{family}\n({branch})" for family, branch in zip(families, summary["branch"], strict=True)]
+    branches = detector == "branch" and "branch" in summary
+    if branches:
+        families = [f"{family}\nbranch: {branch}" for family, branch in zip(families, summary["branch"], strict=True)]
     x = np.arange(len(families))
     width = 0.8 / len(bars)
-    fig, ax = plt.subplots(figsize=(max(5.0, len(families) * (0.25 * len(bars) + 0.4) + 2.5), 3.6))
+    fig, ax = plt.subplots(figsize=(max(6.5, len(families) * (0.25 * len(bars) + 0.6) + 3.0), 3.6))
     for i, (column, label) in enumerate(bars):
         std = summary[f"{column}_std"].fillna(0).to_numpy() if f"{column}_std" in summary else None
         ax.bar(x + (i - (len(bars) - 1) / 2) * width, summary[f"{column}_mean"], width, yerr=std, capsize=2,
                color=PALETTE[i % len(PALETTE)], hatch=["", "//", "..", "xx", "\\\\", "--", "++", "oo"][i % 8],
                edgecolor="black", linewidth=0.4, label=label)  # fmt: skip
-    ax.set_xticks(x, families, rotation=20, ha="right")
+    if branches:  # the branch chosen without each family, under its name
+        ax.set_xticks(x, families, fontsize=7)
+    else:
+        ax.set_xticks(x, families, rotation=20, ha="right")
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("recall on the held-out family")
     ax.set_title(title)
