@@ -127,6 +127,17 @@ def fit(model: Any, X: np.ndarray, y: np.ndarray) -> Any:
     class_ids = np.unique(y)
     if len(class_ids) < 2:
         raise ValueError(f"the training rows hold a single class ({class_ids.tolist()}): nothing to learn")
+    if isinstance(model, CalibratedClassifierCV) and isinstance(model.cv, int):
+        # The strict split protocols (SPLIT=group/time/source) may leave a class only a few training rows:
+        # the calibration's stratified folds cannot outnumber the rows of the smallest class.
+        smallest = int(np.bincount(y)[class_ids].min())
+        if smallest < 2:
+            rare = [int(c) for c in class_ids if np.sum(y == c) < 2]
+            raise ValueError(
+                f"class id(s) {rare} have a single training row: the SVM's probability calibration needs at least "
+                "2 per class. Fix: leave svm out of BASELINES, or raise MIN_CLASS_COUNT in notebook 01"
+            )
+        model.set_params(cv=min(model.cv, smallest))
     if isinstance(model, XGBClassifier):
         model.fit(X, np.searchsorted(class_ids, y))
     else:

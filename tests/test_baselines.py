@@ -95,3 +95,13 @@ def test_training_on_a_single_class_is_a_clear_error():
 def test_unknown_baseline_name_is_a_clear_error():
     with pytest.raises(ValueError, match="unknown baseline"):
         baselines.build("naive_bayes", seed=0)
+
+
+def test_the_svm_calibrates_with_fewer_folds_when_a_class_has_few_training_rows():
+    rng = np.random.default_rng(0)
+    X = rng.random((60, 4))
+    y = np.r_[np.zeros(40, int), np.ones(18, int), np.full(2, 2)]  # class 2: two rows (a strict split's leftover)
+    model = baselines.fit(baselines.build("svm", 0, n_components=20), X, y)
+    assert model.cv == 2 and baselines.predict_proba(model, X, 3).shape == (60, 3)
+    with pytest.raises(ValueError, match="single training row"):
+        baselines.fit(baselines.build("svm", 0, n_components=20), X, np.r_[y[:-1], 0])
