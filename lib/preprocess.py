@@ -15,12 +15,16 @@ Order of operations, each step logged with its counts:
      folds of scikit-learn's ``StratifiedGroupKFold`` (classes balanced as far as the groups allow), the
      validation part carved by group too;
    * ``time``: ordered by the flow's start time (Zeek ``ts``, CICFlowMeter ``Timestamp``, Argus ``stime``,
-     parsed file by file: :mod:`lib.datasets.times`), training on the earlier part, testing on the later;
-     validation is the latest part of the training period;
+     parsed file by file: :mod:`lib.datasets.times`; CICIDS2017's 12-hour clock without AM/PM has its
+     afternoon hours 1-7 read as 13-19, a repair counted in ``report.repairs`` and in the split info),
+     training on the earlier part, testing on the later; validation is the latest part of the training period;
    * ``source``: whole capture files held out (IoT-23 scenario by scenario, CICIDS2017 day by day, the day
-     read from the file names), named by ``TEST_SOURCES`` or chosen automatically (seeded, about
-     ``TEST_SIZE`` of the rows, benign and attack rows on both sides where possible); validation rows are
-     carved from the training sources.
+     read from the file names or, for a CICIDS2017 file whose name names none, from each row's own
+     ``Timestamp``: :func:`lib.datasets.schema.capture_sources`; a row dated neither way keeps its file as its
+     source, and the split info says how many rows were dated by their time and which files stayed sources of
+     their own), named by ``TEST_SOURCES`` or chosen automatically (seeded, about ``TEST_SIZE`` of the rows,
+     benign and attack rows on both sides where possible); validation rows are carved from the training
+     sources.
 
    Class ids are the same in every split; a class missing from training (possible under ``group``, ``time``
    and ``source``) is logged, and every split's rows, classes, groups, time range and sources are recorded
@@ -213,7 +217,9 @@ class PrepReport:
 
     def split_table(self) -> pd.DataFrame:
         """One row per split: rows, classes present (and absent), and what the split kept apart: groups (and how
-        many the split shares with training), the time range, the sources."""
+        many the split shares with training), the time range, the sources (and, where not every row's source is
+        its file's day or scenario, how many rows of each split found it by ``file name``, by ``start time`` or
+        are of an ``own file``, a source of its own)."""
         info = self.split
         table = pd.DataFrame(index=pd.Index(list(self.split_rows), name=f"split ({info.get('kind', '?')})"))
         table["rows"] = pd.Series(self.split_rows)
@@ -235,6 +241,11 @@ class PrepReport:
             every = set().union(*map(set, info["sources"].values()))
             table["sources"] = pd.Series(
                 {s: f"all {len(v)}" if set(v) == every else _short_list(v) for s, v in info["sources"].items()}
+            )
+        found = info.get("sources_found_by", {})
+        if info.get("rows_with_day_from_time") or len({k for c in found.values() for k in c}) > 1:
+            table["sources found by"] = pd.Series(
+                {s: "; ".join(f"{k} {n:,}" for k, n in c.items()) for s, c in found.items()}
             )
         return table
 
@@ -391,25 +402,31 @@ def group_keys(df: pd.DataFrame, columns: tuple[str, ...] = ()) -> tuple[np.ndar
     return groups, list(columns)
 
 
-def flow_start_times(df: pd.DataFrame) -> tuple[pd.Series | None, str | None, str]:
+def flow_start_times(df: pd.DataFrame, notes: list[dict] | None = None) -> tuple[pd.Series | None, str | None, str]:
     """Each flow's start time for ``SPLIT="time"``: of the identifier columns named like a start time
     (:func:`lib.datasets.times.time_columns`; a feature such as ``response_time`` is a duration), the one that
     parses for most rows, each file parsed apart (:func:`lib.datasets.times.times_by_file`). Returns
     ``(times, column, how it was read)``, NaT where a row has no time; ``(None, None, why not)`` when no column
-    parses."""
+    parses. ``notes`` (a list) receives the repairs made in reading the chosen column (CICIDS2017's afternoon
+    hours, per file)."""
     files = df["source_file"] if "source_file" in df else None
     best: tuple[pd.Series | None, str | None, str] = (None, None, "")
+    best_notes: list[dict] = []
     failures = []
     for column in times.time_columns(datasets.identifier_columns(df)):
-        parsed, read, failed = times.times_by_file(df[column], files)
+        column_notes: list[dict] = []
+        parsed, read, failed = times.times_by_file(df[column], files, column_notes)
         n = int(parsed.notna().sum())
         if n and (best[0] is None or n > int(best[0].notna().sum())):
             best = (parsed, str(column), _short_list(sorted(set(read.values())), most=3))
+            best_notes = column_notes
         elif not n:
             failures.append(_short_list(sorted(set(failed.values())), most=2))
     if best[0] is None:
         looked = ", ".join(times.TIME_COLUMNS)
         return None, None, "; ".join(failures) or f"no identifier column is named like a start time ({looked})"
+    if notes is not None:
+        notes.extend(best_notes)
     return best
 
 
@@ -591,12 +608,20 @@ def describe_split(
     start: pd.Series | None = None,
     time_column: str | None = None,
     sources: pd.Series | None = None,
+    source_found: pd.Series | None = None,
+    files: pd.Series | None = None,
+    time_how: str | None = None,
+    time_repairs: list[dict] | None = None,
 ) -> dict[str, Any]:
     """What a split did, for ``meta.json`` and :meth:`PrepReport.split_table`: its kind; with ``groups`` (-1: no
     key) the group columns, the number of groups per split, how many of them a split shares with training and
-    the rows without a key; with ``start`` times the time column, the time range per split and the rows with a
-    time; with ``sources`` the sources of each split. Any split kind can be described by any key: a stratified
-    split shares host pairs and time with its test rows, and this says how many."""
+    the rows without a key; with ``start`` times the time column, how it was read (``time_how``), the values
+    whose reading was repaired (``time_repairs``: CICIDS2017's afternoon hours), the time range per split and
+    the rows with a time; with ``sources`` the sources of each split and, with ``source_found``
+    (:func:`lib.datasets.schema.capture_sources`), how the rows' sources were found per split, the rows whose
+    day came from their start time (per file of ``files``) and the files that stayed sources of their own. Any
+    split kind can be described by any key: a stratified split shares host pairs and time with its test rows,
+    and this says how many."""
     info: dict[str, Any] = {"kind": kind}
     if groups is not None:
         present = {s: set(np.unique(groups[i][groups[i] >= 0]).tolist()) for s, i in idx.items()}
@@ -606,6 +631,8 @@ def describe_split(
         info["rows_without_group"] = int((groups < 0).sum())
     if start is not None:
         info["time_column"] = time_column
+        info["time_read_as"] = time_how
+        info["time_values_repaired"] = {n["file"]: n["count"] for n in time_repairs or []}  # file -> values
         info["time_range"] = {}
         info["rows_with_time"] = {}
         for s, i in idx.items():
@@ -614,6 +641,18 @@ def describe_split(
             info["rows_with_time"][s] = len(part)
     if sources is not None:
         info["sources"] = {s: sorted(map(str, sources.iloc[i].unique())) for s, i in idx.items()}
+    if sources is not None and source_found is not None:
+        found = source_found.astype(str).reset_index(drop=True)
+        info["sources_found_by"] = {
+            s: {k: int(n) for k, n in found.iloc[i].value_counts().items() if n} for s, i in idx.items()
+        }
+        by_time = found.eq("start time").to_numpy()
+        info["rows_with_day_from_time"] = int(by_time.sum())
+        if files is not None:
+            counts = pd.Series(np.asarray(files, dtype=object)[by_time]).value_counts()
+            info["day_from_time"] = {str(f): int(n) for f, n in counts.sort_index().items()}
+        own = found.eq("own file").to_numpy()
+        info["files_as_sources"] = sorted(map(str, pd.unique(np.asarray(sources, dtype=object)[own])))
     return info
 
 
@@ -623,10 +662,11 @@ def split_rows(
     """The ``cfg.split`` of ``df``'s rows into train/val/test (see the module docstring). Returns the frame and
     labels (``SPLIT="time"`` drops the few rows without a start time), the row indices per split and the
     columns the split used (never features). Fills ``report.split`` (:func:`describe_split`) and
-    ``report.rows_without_time``."""
+    ``report.rows_without_time``, and adds the repairs made in reading the start times to ``report.repairs``."""
     groups = start = None
     group_columns: list[str] = []
-    time_column = None
+    time_column = how = None
+    time_notes: list[dict] = []  # repairs made in reading the start times
     used: list[str] = []
     if cfg.split == "group":
         groups, group_columns = group_keys(df, cfg.group_columns)
@@ -643,7 +683,7 @@ def split_rows(
         idx = group_split_indices(y, groups, cfg.test_size, cfg.val_size, cfg.seed)
         used = group_columns
     elif cfg.split == "time":
-        start, time_column, how = flow_start_times(df)
+        start, time_column, how = flow_start_times(df, time_notes)
         if start is None:
             raise datasets.DataError(
                 f"SPLIT='time' needs each flow's start time, and no column gives it: {how}. Fix: use files with a "
@@ -665,14 +705,13 @@ def split_rows(
         idx = time_split_indices(start.to_numpy(), cfg.test_size, cfg.val_size)
         used = [time_column]
     elif cfg.split == "source":
-        sources = schema.source_names(df)
-        if sources is None:
+        found = schema.capture_sources(df)
+        if found is None:
             raise datasets.DataError(
                 "SPLIT='source' needs the rows' source files (column source_file, which the loaders add). Fix: "
                 "load the data with lib.datasets.load, or use another SPLIT"
             )
-        files = df["source_file"] if "source_file" in df else None
-        idx, test_sources = source_split_indices(sources, y, df["is_attack"].to_numpy(), cfg, files)
+        idx, test_sources = source_split_indices(found[0], y, df["is_attack"].to_numpy(), cfg, df["source_file"])
         log.info("SPLIT='source': held out %s", test_sources)
     else:
         idx = split_indices(y, cfg.test_size, cfg.val_size, cfg.seed)
@@ -683,8 +722,15 @@ def split_rows(
         except datasets.DataError:
             groups = None
     if start is None:
-        start, time_column, _ = flow_start_times(df)
-    report.split = describe_split(idx, cfg.split, groups, group_columns, start, time_column, schema.source_names(df))
+        start, time_column, how = flow_start_times(df, time_notes)
+    if cfg.split != "source":
+        found = schema.capture_sources(df)
+    sources, source_found = found if found is not None else (None, None)
+    report.repairs.extend(time_notes)
+    report.split = describe_split(
+        idx, cfg.split, groups, group_columns, start, time_column, sources, source_found,
+        df["source_file"] if "source_file" in df else None, how, time_notes,
+    )  # fmt: skip
     if cfg.split == "source":
         report.split["test_sources"] = test_sources
     return df, y, idx, used

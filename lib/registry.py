@@ -234,6 +234,10 @@ CONVERSATION_KEY_SPELLINGS: tuple[str, ...] = ("flowid",)
 # "Wednesday-14-02-2018_TrafficForML_CICFlowMeter.csv"): SPLIT="source" holds out whole days, the files of one
 # day together.
 CAPTURE_DAY = re.compile(r"(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)(?:-(\d{2}-\d{2}-\d{4}))?", re.I)
+# The CICIDS2017 capture week, Monday 3 to Friday 7 July 2017 (first and last day). A row from a file whose name
+# names no day (an attack extract, a sample mixing days) belongs to the day of its own start time when that falls
+# in this week (7/7/2017 -> Friday), so that SPLIT="source" holds out a day's rows from every file together.
+CICIDS_CAPTURE_WEEK = ("2017-07-03", "2017-07-07")
 # Names of columns that hold a label or an attack category: when they are not LABEL_COLUMN they leak it, so
 # they are never features (UNSW-NB15 attack_cat/Label, TON_IoT type/label, IoTID20 Cat/Sub_Cat/Label, CTU
 # detailed labels, BoT-IoT attack/category/subcategory).

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from lib import datasets, preprocess
-from lib.datasets import DataError, schema
+from lib.datasets import DataError, schema, times
 from lib.preprocess import PrepConfig
 
 
@@ -405,6 +405,120 @@ def test_capture_days_and_scenarios_name_the_sources():
     assert name("trafficlabelling/attack_extract_DDoS_1000.csv") == "trafficlabelling/attack_extract_DDoS_1000.csv"
 
 
+# CICIDS2017's CICFlowMeter clock: d/m/Y h:mm, 12 hours, no AM/PM (Friday's DDoS ran 15:56-16:16: "7/7/2017 3:56")
+@pytest.mark.parametrize(
+    ("values", "expected", "moved"),
+    [
+        (["7/7/2017 9:34", "7/7/2017 1:05", "7/7/2017 3:30"], ["09:34", "13:05", "15:30"], 2),
+        (["7/7/2017 8:59", "7/7/2017 12:10", "7/7/2017 7:59"], ["08:59", "12:10", "19:59"], 1),
+        (["3/7/2017 8:55", "3/7/2017 11:59"], ["08:55", "11:59"], 0),  # a morning: nothing to move
+        (["7/7/2017 9:34", "7/7/2017 1:05", "7/7/2017 13:30"], ["09:34", "01:05", "13:30"], 0),  # a 24-hour clock
+        (["7/7/2017 0:15", "7/7/2017 1:05"], ["00:15", "01:05"], 0),  # hour 0: a 24-hour clock
+        (["7/7/2017 09:34:00", "7/7/2017 01:05:00"], ["09:34", "01:05"], 0),  # with seconds (CSE-CIC-IDS2018)
+        (["7/7/2017 1:05 PM", "7/7/2017 1:05 AM"], ["13:05", "01:05"], 0),  # AM/PM says it
+        (["2017-07-07T01:05:00", "2017-07-07T09:34:00"], ["01:05", "09:34"], 0),  # ISO
+        ([1_499_389_500, 1_499_418_300], ["01:05", "09:05"], 0),  # Zeek epoch seconds, UTC
+    ],
+)
+def test_the_afternoon_hours_of_cicids2017s_12_hour_clock_are_read_as_such_and_no_other_clock_is_touched(
+    values, expected, moved
+):
+    notes: list[dict] = []
+    parsed, how = times.parse_times(pd.Series(values, name="Timestamp"), notes=notes, file="x.csv")
+    assert pd.DatetimeIndex(parsed).strftime("%H:%M").tolist() == expected
+    assert (times.TWELVE_HOUR_REPAIR in how) == (moved > 0)
+    assert notes == (
+        [{"file": "x.csv", "column": "Timestamp", "repair": times.TWELVE_HOUR_REPAIR, "count": moved}] if moved else []
+    )
+    assert pd.DatetimeIndex(parsed).strftime("%Y-%m").unique().tolist() == ["2017-07"]  # day first, dates kept
+
+
+def test_the_12_hour_repair_is_counted_per_file_and_orders_the_time_split():
+    df = flows(600, seed=3)
+    rng = np.random.default_rng(3)
+    hour = rng.choice([9, 10, 1, 2, 3], len(df))  # 09:00-10:59 then 13:00-15:59, written 12-hour
+    df["Timestamp"] = [f"7/7/2017 {h}:{m:02d}" for h, m in zip(hour, rng.integers(0, 60, len(df)), strict=True)]
+    df["source_file"] = pd.Categorical(np.where(np.arange(len(df)) % 2, "tl/extract_a.csv", "tl/extract_b.csv"))
+    notes: list[dict] = []
+    parsed, read, _ = times.times_by_file(df["Timestamp"], df["source_file"], notes)
+    assert sorted(n["file"] for n in notes) == ["tl/extract_a.csv", "tl/extract_b.csv"]
+    assert sum(n["count"] for n in notes) == int((hour < 8).sum()) and parsed.dt.hour.isin([9, 10, 13, 14, 15]).all()
+    assert all(times.TWELVE_HOUR_REPAIR in how for how in read.values())
+
+    data, _, report = preprocess.prepare(df, PrepConfig(split="time"))
+    hours = {s: data.rows[s]["Timestamp"].str.split(" ").str[1].str.split(":").str[0] for s in data.rows}
+    assert set(hours["test"]) <= {"2", "3"} and {"9", "10", "1"} <= set(hours["train"])  # 15:xx last, not 09:xx
+    assert report.split["time_range"]["test"][1].startswith("2017-07-07T15:")
+    assert times.TWELVE_HOUR_REPAIR in report.split["time_read_as"]
+    repaired = {n["file"]: n["count"] for n in report.repairs if n["repair"] == times.TWELVE_HOUR_REPAIR}
+    assert repaired == report.split["time_values_repaired"] and sum(repaired.values()) == int((hour < 8).sum())
+    assert times.TWELVE_HOUR_REPAIR in set(report.repairs_table()["repair"])  # notebook 01's repairs table
+
+
+def cicids_days(n: int = 1200, seed: int = 0) -> pd.DataFrame:
+    """:func:`flows` as CICIDS2017 files: three day files (no Timestamp, as MachineLearningCVE), an attack extract
+    of Friday afternoon and one of Thursday morning (Timestamps, as TrafficLabelling; one row of each unparseable
+    or outside the capture week) and a sample without times."""
+    df = flows(n, seed)
+    files = np.array(
+        ["ml/Monday-WorkingHours.csv", "ml/Thursday-WorkingHours.csv", "ml/Friday-WorkingHours-Afternoon.csv",
+         "tl/attack_extract_PortScan.csv", "tl/attack_extract_XSS.csv", "grouped/sample_mixed_days.csv"]
+    )  # fmt: skip
+    df["source_file"] = pd.Categorical(files[np.arange(n) * len(files) // n])
+    stamp = {"tl/attack_extract_PortScan.csv": "7/7/2017 1:05", "tl/attack_extract_XSS.csv": "6/7/2017 10:15"}
+    df["Timestamp"] = df["source_file"].astype(str).map(stamp)
+    first = df.groupby("source_file", observed=True).head(1).index
+    df.loc[first[df.loc[first, "source_file"] == "tl/attack_extract_PortScan.csv"], "Timestamp"] = "181"
+    df.loc[first[df.loc[first, "source_file"] == "tl/attack_extract_XSS.csv"], "Timestamp"] = "1/1/2016 10:00"
+    return df
+
+
+def test_rows_of_a_cicids2017_file_without_a_day_in_its_name_take_the_day_of_their_timestamp():
+    df = cicids_days()
+    sources, found = schema.capture_sources(df)
+    by_file = pd.DataFrame({"file": df["source_file"].astype(str), "source": sources.astype(str), "by": found})
+    counts = by_file.value_counts().to_dict()
+    extract, xss = "tl/attack_extract_PortScan.csv", "tl/attack_extract_XSS.csv"
+    n = df["source_file"].value_counts()
+    assert counts[(extract, "Friday", "start time")] == n[extract] - 1  # 7/7/2017 -> Friday
+    assert counts[(extract, extract, "own file")] == 1  # "181" (an encoded id) dates nothing: its file is its source
+    assert counts[(xss, "Thursday", "start time")] == n[xss] - 1 and counts[(xss, xss, "own file")] == 1  # not 2016
+    friday = "ml/Friday-WorkingHours-Afternoon.csv"
+    assert counts[(friday, "Friday", "file name")] == n[friday]
+    sample = "grouped/sample_mixed_days.csv"
+    assert counts[(sample, sample, "own file")] == n[sample]
+    assert schema.source_names(df).astype(str).tolist() == sources.astype(str).tolist()
+
+
+def test_the_source_split_holds_out_a_whole_day_with_its_rows_from_extracts_and_says_which_were_dated_by_time():
+    df = cicids_days()
+    data, _, report = preprocess.prepare(df, PrepConfig(split="source", test_sources="Friday"))
+    test_files = data.rows["test"]["source_file"].astype(str)
+    extract = "tl/attack_extract_PortScan.csv"
+    assert set(test_files) == {"ml/Friday-WorkingHours-Afternoon.csv", extract}
+    assert (data.rows["test"]["Timestamp"].dropna() == "7/7/2017 1:05").all()
+    kept = pd.concat([data.rows["train"], data.rows["val"]])
+    assert not (kept["Timestamp"] == "7/7/2017 1:05").any()  # no Friday flow of the extract is trained on
+    assert (kept.loc[kept["source_file"] == extract, "Timestamp"] == "181").all()  # undated: a source of its own
+    info = report.split
+    assert info["sources"]["test"] == ["Friday"] and "Friday" not in info["sources"]["train"] + info["sources"]["val"]
+    n_dated = int((df["Timestamp"].isin(["7/7/2017 1:05", "6/7/2017 10:15"])).sum())
+    assert info["rows_with_day_from_time"] == n_dated == sum(info["day_from_time"].values())
+    assert set(info["day_from_time"]) == {extract, "tl/attack_extract_XSS.csv"}
+    assert info["files_as_sources"] == ["grouped/sample_mixed_days.csv", extract, "tl/attack_extract_XSS.csv"]
+    assert info["sources_found_by"]["test"] == {
+        "file name": int((test_files != extract).sum()),
+        "start time": int((test_files == extract).sum()),
+    }
+    by = info["sources_found_by"]["test"]
+    assert report.split_table().loc["test", "sources found by"] == (
+        f"file name {by['file name']:,}; start time {by['start time']:,}"
+    )
+    # naming an extract holds out the sources of its rows: its day, and its undated rows
+    _, _, report = preprocess.prepare(df, PrepConfig(split="source", test_sources="attack_extract_XSS.csv"))
+    assert report.split["test_sources"] == ["Thursday", "tl/attack_extract_XSS.csv"]
+
+
 # ------------------------------------------------------------------------------------------- the mirror
 def test_iot23_mirror_group_split_puts_no_host_pair_on_both_sides(mirror):
     df = datasets.load("iot23", mirror)
@@ -427,8 +541,21 @@ def test_cicids2017_mirror_source_split_holds_out_whole_days(mirror):
     df = datasets.load("cicids2017", mirror)
     config = PrepConfig(split="source", test_sources="Friday", label_mode="multiclass", sample_rows=6000)
     data, _, report = preprocess.prepare(df, config)
-    is_friday = {s: data.rows[s]["source_file"].astype(str).str.contains("Friday") for s in ("train", "val", "test")}
-    assert is_friday["test"].all() and not is_friday["train"].any() and not is_friday["val"].any()
+    rows = {s: data.rows[s] for s in ("train", "val", "test")}
+    named = {s: r["source_file"].astype(str).str.contains("Friday") for s, r in rows.items()}
+    dated = {s: r["Timestamp"].astype(str).str.startswith("7/7/2017 ") for s, r in rows.items()}  # Friday's date
+    assert (named["test"] | dated["test"]).all() and dated["test"].any()
+    assert not (named["train"] | dated["train"] | named["val"] | dated["val"]).any()  # no Friday flow trained on
     assert report.split["sources"]["test"] == ["Friday"] and "Friday" not in report.split["sources"]["train"]
     friday_files = {f for f in df["source_file"].astype(str).unique() if "Friday" in f}
-    assert len(friday_files) >= 3 and set(data.rows["test"]["source_file"].astype(str)) <= friday_files
+    extracts = {"trafficlabelling/attack_extract_DDoS_1000.csv", "trafficlabelling/attack_extract_PortScan_1000.csv"}
+    assert len(friday_files) >= 3 and set(rows["test"]["source_file"].astype(str)) <= friday_files | extracts
+    assert set(report.split["day_from_time"]) == extracts | {
+        "trafficlabelling/attack_extract_WebAttack_SqlInjection_21.csv",  # Thursday 6/7/2017
+        "trafficlabelling/attack_extract_WebAttack_XSS_652.csv",
+    }
+    assert report.split["rows_with_day_from_time"] == sum(report.split["day_from_time"].values())
+    assert {
+        "trafficlabelling/web_attacks_balanced_7267_ids_encoded.csv",
+        "grouped_label_sample/CICIDS2017_sample_6311rows_grouped_labels_no_dstport.csv",
+    } <= set(report.split["files_as_sources"])  # encoded ids, no Timestamp: sources of their own

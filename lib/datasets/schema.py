@@ -1,6 +1,6 @@
 """One schema for many files (:func:`harmonise`), which columns are identifiers and which are features, and the
 identifiers a strict split groups flows by: host pairs (:func:`host_pair_columns`), conversations
-(:func:`conversation_columns`) and capture files or days (:func:`source_names`)."""
+(:func:`conversation_columns`) and capture files or days (:func:`source_names`, :func:`capture_sources`)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import re
 from collections.abc import Iterable
 from pathlib import PurePosixPath
 
+import numpy as np
 import pandas as pd
 
 from lib import registry
+from lib.datasets import times
 from lib.datasets.errors import DataError
 
 log = logging.getLogger(__package__)  # "lib.datasets" for every file of the package
@@ -135,11 +137,61 @@ def source_name(file: str, scenario: str | None = None) -> str:
     return str(scenario) if scenario else str(file)
 
 
-def source_names(df: pd.DataFrame) -> pd.Series | None:
-    """Per row, the capture its file belongs to (:func:`source_name`), or None without a ``source_file`` column."""
+#: How :func:`capture_sources` found a row's capture: the day its file name names, its file's IoT-23 scenario, the
+#: CICIDS2017 day of its own start time, or none of these (its file is a source of its own).
+FOUND_BY = ("file name", "scenario", "start time", "own file")
+
+
+def capture_sources(df: pd.DataFrame) -> tuple[pd.Series, pd.Series] | None:
+    """Per row, the capture it belongs to and how that was found (:data:`FOUND_BY`), or None without a
+    ``source_file`` column.
+
+    The capture is the day its file's name names (CICIDS2017 ``Tuesday-WorkingHours...`` -> ``Tuesday``), else
+    its file's ``scenario`` (IoT-23), else, for a row whose start time (:func:`lib.datasets.times.times_by_file`
+    on the identifier columns named like one) falls in the CICIDS2017 capture week
+    (:data:`lib.registry.CICIDS_CAPTURE_WEEK`), that day's name (``7/7/2017 3:56`` -> ``Friday``: an attack
+    extract or a sample mixing days joins the day files of its day), else its file.
+    """
     if "source_file" not in df:
         return None
     files = df["source_file"].astype("category")
     scenarios = df.groupby(files, observed=True)["scenario"].first().astype(str).to_dict() if "scenario" in df else {}
     names = {f: source_name(f, scenarios.get(f)) for f in files.cat.categories}
-    return files.map(names).astype("category")
+    found_by = {f: "scenario" if names[f] != str(f) else "own file" for f in files.cat.categories}
+    found_by |= {
+        f: "file name" for f in files.cat.categories if registry.CAPTURE_DAY.search(PurePosixPath(str(f)).name)
+    }
+    sources = files.map(names).to_numpy(dtype=object, copy=True)
+    found = files.map(found_by).to_numpy(dtype=object, copy=True)
+    own = found == "own file"
+    if own.any():
+        days = _days_from_start_times(
+            df.loc[own], files[own], time_candidates=times.time_columns(identifier_columns(df))
+        )
+        dated = days.notna().to_numpy()
+        where = np.flatnonzero(own)[dated]
+        sources[where], found[where] = days.to_numpy()[dated], "start time"
+    index = df.index
+    return (
+        pd.Series(sources, index=index, name="source").astype("category"),
+        pd.Series(found, index=index, name="found by").astype(pd.CategoricalDtype(FOUND_BY)),
+    )
+
+
+def _days_from_start_times(rows: pd.DataFrame, files: pd.Series, time_candidates: list) -> pd.Series:
+    """Per row of ``rows``, the weekday name of its start time where that falls in the CICIDS2017 capture week
+    (:data:`lib.registry.CICIDS_CAPTURE_WEEK`), else None; from the candidate column that dates most rows."""
+    first, last = (pd.Timestamp(d) for d in registry.CICIDS_CAPTURE_WEEK)
+    best = pd.Series(None, index=rows.index, dtype=object)
+    for column in time_candidates:
+        parsed, _, _ = times.times_by_file(rows[column], files)
+        days = parsed.dt.day_name().where(parsed.dt.normalize().between(first, last))
+        if days.notna().sum() > best.notna().sum():
+            best = days.astype(object)
+    return best
+
+
+def source_names(df: pd.DataFrame) -> pd.Series | None:
+    """Per row, the capture it belongs to (:func:`capture_sources`), or None without a ``source_file`` column."""
+    found = capture_sources(df)
+    return None if found is None else found[0]
