@@ -47,12 +47,12 @@ TINY = {
     "MIN_FAMILY_ROWS": 10,
     "IFOREST_TREES": 50,
     "FUSION_DEEP_MODELS": "cnn_only,cnn_lstm",
-    # the chain takes the tuned path of notebook 03 (a search, then training with each model's best settings)
-    "TUNE": "search",
-    "TUNE_TRIALS": 2,
-    "TUNE_EPOCHS": 1,
-    "TUNED_EPOCHS": 1,
+    "AE_CODE_UNITS": "8",  # one setting per detector (the grids are unit-tested in tests/test_anomaly.py)
+    "KITNET_MAX_GROUPS": "10",
+    "KNN_KS": "5",
 }
+#: The chain alone also takes the tuned path of notebook 03: a search, then each model's best settings.
+TUNED = {"TUNE": "search", "TUNE_TRIALS": 2, "TUNE_EPOCHS": 1, "TUNED_EPOCHS": 1, "SCALING": "log_standard"}
 SAMPLE_ROWS = 4000
 
 
@@ -134,7 +134,7 @@ def test_notebooks_are_committed_clean():
 def chain(mirror, tmp_path_factory) -> Path:
     """01 -> last notebook on the real IoT-23 mirror at tiny parameters, through the runner, once."""
     run_dir = tmp_path_factory.mktemp("chain") / "run"
-    executed = run_iot23(mirror, run_dir, SAMPLE_ROWS=SAMPLE_ROWS)
+    executed = run_iot23(mirror, run_dir, SAMPLE_ROWS=SAMPLE_ROWS, **TUNED)
     assert [p.name for p in executed] == [p.name for p in runner.notebooks()]
     assert all(p.parent == run_dir / "notebooks" for p in executed)
     return run_dir
@@ -198,7 +198,7 @@ def test_later_notebooks_reuse_what_earlier_ones_fitted(chain):
 @pytest.mark.smoke
 def test_same_seed_gives_byte_identical_score_files(chain, mirror, tmp_path):
     again = tmp_path / "again"
-    run_iot23(mirror, again, only=["01", "02", "03"], SAMPLE_ROWS=SAMPLE_ROWS)
+    run_iot23(mirror, again, only=["01", "02", "03"], SAMPLE_ROWS=SAMPLE_ROWS, **TUNED)
     for stage in ("baselines", "deep"):
         for name in ("scores.csv", "details.json"):
             assert (again / stage / name).read_bytes() == (chain / stage / name).read_bytes(), f"{stage}/{name}"
