@@ -87,19 +87,6 @@ def check_inputs(inputs: str, names: Sequence[str]) -> None:
         raise ValueError("no deep model given")
 
 
-def deep_configs(
-    deep: models.DeepConfig | Mapping[str, models.DeepConfig], names: Sequence[str]
-) -> dict[str, models.DeepConfig]:
-    """The configuration of each deep model of ``names``: ``deep`` itself when one configuration is shared, else
-    ``deep[name]`` (notebook 03's per-model configurations, :func:`lib.models.stage_configs`)."""
-    if isinstance(deep, models.DeepConfig):
-        return {name: deep for name in names}
-    missing = [name for name in names if name not in deep]
-    if missing:
-        raise ValueError(f"no deep-model configuration for {missing}: configurations are given for {list(deep)}")
-    return {name: deep[name] for name in names}
-
-
 def train_deep_models(
     X: np.ndarray,
     y: np.ndarray,
@@ -111,9 +98,9 @@ def train_deep_models(
     config: models.DeepConfig | Mapping[str, models.DeepConfig],
     seed: int,
 ) -> dict[str, keras.Model]:
-    """One model per name in ``names``, trained with its configuration (:func:`deep_configs`) on ``(X, y)``,
+    """One model per name in ``names``, trained with its configuration (:func:`lib.models.per_model`) on ``(X, y)``,
     early stopping on ``(X_val, y_val)``."""
-    configs = deep_configs(config, names)
+    configs = models.per_model(config, names)
     return {
         name: models.fit_config(name, X, y, X_val, y_val, n_classes=n_classes, config=configs[name], seed=seed)[0]
         for name in names
@@ -407,7 +394,7 @@ def fit_fusion(
     No test rows are passed in: nothing here can be fitted on them.
     """
     check_inputs(inputs, names)
-    configs = deep_configs(deep, names)
+    configs = models.per_model(deep, names)
     X_train, y_train = np.asarray(X_train), np.asarray(y_train, dtype=np.int64)
     X_val, y_val = np.asarray(X_val), np.asarray(y_val, dtype=np.int64)
 
@@ -583,7 +570,7 @@ def check_runs(
     missing = sorted(set(names) - set(trained))
     if missing:
         raise ValueError(f"notebook 03 did not train {missing} (it trained {trained}): add them to its DEEP_MODELS")
-    deep_configs(models.stage_configs(deep_stage.info), names)  # every fused model has its configuration
+    models.per_model(models.stage_configs(deep_stage.info), names)  # every fused model has its configuration
     lacking = sorted(set(FEATURE_BASELINES) - set(baseline_stage.info["models"]))
     if lacking:
         raise ValueError(

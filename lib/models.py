@@ -423,7 +423,8 @@ def per_model(config: DeepConfig | Mapping[str, DeepConfig], names: Sequence[str
     missing = [name for name in names if name not in config]
     if missing:
         raise ValueError(
-            f"no configuration for the deep model(s) {missing}; configurations are given for {list(config)}"
+            f"no configuration for the deep model(s) {missing} (no deep-model configuration for {missing} among "
+            f"those given, for {list(config)})"
         )
     return {name: config[name] for name in names}
 
