@@ -1,33 +1,42 @@
-# Thin wrapper: the work is done by lib/ (see README.md). Variables: DATASET, DATA_DIR, NAME, PARAMS, PYTHON.
+# Thin wrapper: the work is done by lib/ (see README.md). Variables: DATASET, DATA_DIR, NAME, PROFILE, PARAMS,
+# PYTHON, GPU (make setup GPU=1: TensorFlow's CUDA build instead of the CPU one).
 # DATA_DIR and NAME reach Python as one argument each, whatever they hold (spaces, quotes, apostrophes):
 # make reproduce DATA_DIR="/data/my flows" NAME="first try".
-# PARAMS passes notebook parameters, e.g. PARAMS="-p SAMPLE_ROWS 20000 -p N_SEEDS 1".
+# PARAMS passes notebook parameters, e.g. PARAMS="-p SAMPLE_ROWS 20000 -p N_SEEDS 1"; PROFILE=quick|paper|full
+# picks a profile of notebooks/params/profiles.yaml.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed$(if $(GPU),-gpu)
 DATASET ?= iot23
 DATA_DIR ?=
 NAME ?=
 PARAMS ?=
+PROFILE ?=
 
 # $(call quote,TEXT): TEXT as one single-quoted shell word (an apostrophe inside becomes '\'')
 quote = '$(subst ','\'',$(1))'
 
 .PHONY: setup reproduce test test-unit test-data test-smoke lint data lab bench clean-cache
 
-setup: $(VENV)/.installed
+setup: $(STAMP)
 
-# the pinned packages, then lib itself as an editable package (notebooks import it from anywhere)
-$(VENV)/.installed: requirements.txt pyproject.toml
+# the pinned packages, then lib itself as an editable package (notebooks import it from anywhere).
+# GPU=1 swaps the CPU build of TensorFlow for the CUDA one of the same version (an NVIDIA GPU and driver needed).
+TF_VERSION := $(shell sed -n 's/^tensorflow-cpu==//p' requirements.txt)
+$(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
+	$(if $(GPU),$(BIN)/pip uninstall --quiet --yes tensorflow-cpu)
+	$(if $(GPU),$(BIN)/pip install --quiet "tensorflow[and-cuda]==$(TF_VERSION)")
 	$(BIN)/pip install --quiet --no-deps -e .
+	rm -f $(VENV)/.installed $(VENV)/.installed-gpu
 	touch $@
 
 ## reproduce: set up, get the data, run every notebook in order for DATASET (default iot23)
 reproduce: setup
-	$(BIN)/python -m lib.runner --dataset $(call quote,$(DATASET)) $(if $(DATA_DIR),-p DATA_DIR $(call quote,$(DATA_DIR))) $(if $(NAME),-p NAME $(call quote,$(NAME))) $(PARAMS)
+	$(BIN)/python -m lib.runner --dataset $(call quote,$(DATASET)) $(if $(DATA_DIR),-p DATA_DIR $(call quote,$(DATA_DIR))) $(if $(NAME),-p NAME $(call quote,$(NAME))) $(if $(PROFILE),--profile $(call quote,$(PROFILE))) $(PARAMS)
 
 ## test: lint, then all three test tiers: unit, data (needs the mirror: IOT_BOTNET_DATA_DIR), smoke (notebooks)
 test: setup lint

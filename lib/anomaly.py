@@ -61,9 +61,8 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score
-from tqdm.auto import tqdm
 
-from lib import baselines, fusion, models
+from lib import baselines, fusion, models, progress
 
 PREDICT_BATCH_SIZE = models.PREDICT_BATCH_SIZE
 
@@ -829,9 +828,9 @@ def compare(
     validation rows) and score the validation rows for the choice (families with at least ``min_choice_rows``
     validation rows count). No test row is read."""
     fitted: dict[int, dict[str, Detector]] = {seed: {} for seed in seeds}
-    progress = tqdm(list(product(seeds, grid)), desc="benign-only detectors", unit="fit")
-    for seed, candidate in progress:
-        progress.set_postfix_str(f"seed {seed}, {candidate.label}")
+    fits = progress.bar(list(product(seeds, grid)), desc="benign-only detectors", unit="fit")
+    for seed, candidate in fits:
+        fits.set_postfix_str(f"seed {seed}, {candidate.label}")
         fitted[seed][candidate.label] = fit_candidate(
             candidate, X["train"], y["train"], X["val"], y["val"], target_fpr=target_fpr, seed=seed,
             training=training, ae_hidden_units=ae_hidden_units, knn_max_rows=knn_max_rows,
@@ -903,7 +902,7 @@ def zero_day(
             X, y, rows, families, fit_supervised=fit_supervised, target_fpr=target_fpr, seed=seed,
             detectors=functools.partial(comparison.detectors_without, seed=seed),
         )
-        for seed in tqdm(list(comparison.fitted), desc="zero-day seeds", unit="seed")
+        for seed in progress.bar(list(comparison.fitted), desc="zero-day seeds", unit="seed")
         if families
     ]  # fmt: skip
     return pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=["family", "seed"])
@@ -927,7 +926,9 @@ def zero_day_levels(
     label = rows["test"]["label"].astype(str).to_numpy()
     attack = np.asarray(y["test"]) != 0
     benign_val, out = benign_rows(X["val"], y["val"]), []
-    for family, seed in tqdm(list(product(families, comparison.fitted)), desc="zero-day detectors", unit="family"):
+    for family, seed in progress.bar(
+        list(product(families, comparison.fitted)), desc="zero-day detectors", unit="family"
+    ):
         held_out = attack & (label == family)
         for name, detector in comparison.detectors_without(family, seed).items():
             val_scores, test_scores = detector.score(benign_val), detector.score(X["test"])

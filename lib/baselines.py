@@ -35,10 +35,9 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.kernel_approximation import Nystroem
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import LinearSVC
-from tqdm.auto import tqdm
 from xgboost import XGBClassifier
 
-from lib import metrics
+from lib import metrics, progress
 
 if TYPE_CHECKING:
     from lib.preprocess import PreparedData
@@ -199,7 +198,7 @@ def train_and_evaluate(
     validation and test probabilities are saved."""
     X_train, y_train = data.split(train_split)
     results = metrics.Results()
-    for seed, name in tqdm(list(product(seeds, names)), desc="baselines", unit="model"):
+    for seed, name in progress.bar(list(product(seeds, names)), desc="baselines", unit="model"):
         model = build(name, seed, **hyperparameters.get(name, {}))
         X_fit, y_fit = stratified_subsample(X_train, y_train, svm_max_rows if name == "svm" else 0, seed)
         with metrics.timer() as fitting:

@@ -48,9 +48,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import f1_score, log_loss
 from sklearn.model_selection import StratifiedKFold
-from tqdm.auto import tqdm
 
-from lib import baselines, metrics, models, registry
+from lib import baselines, metrics, models, progress, registry
 
 if TYPE_CHECKING:
     from lib.preprocess import PreparedData
@@ -122,7 +121,8 @@ def deep_outputs(deep_models: dict[str, keras.Model], X: np.ndarray, inputs: str
             parts.append(proba[:, 1:] if proba.shape[1] == 2 else proba)
     if inputs in ("embedding", "both"):
         extractor = embedding_model(deep_models[EMBEDDING_MODEL])
-        parts.append(extractor.predict(models.as_sequence(X), batch_size=models.PREDICT_BATCH_SIZE, verbose=0))
+        embedding = extractor.predict(models.as_sequence(X), batch_size=models.PREDICT_BATCH_SIZE, verbose=0)
+        parts.append(np.asarray(embedding, dtype=np.float32))  # bfloat16 under a mixed-precision policy
     return np.concatenate(parts, axis=1).astype(np.float32)
 
 
@@ -611,7 +611,7 @@ def evaluate_seeds(
     (notebook 02's predictions). Call :func:`check_runs` first."""
     configs = models.stage_configs(deep_stage.info)
     results, grids, folds, fits = metrics.Results(), [], [], {}
-    for seed in tqdm(deep_stage.info["seeds"], desc="fusion seeds", unit="seed"):
+    for seed in progress.bar(deep_stage.info["seeds"], desc="fusion seeds", unit="seed"):
         with metrics.timer() as fitting:
             fit = fits[seed] = fit_fusion(
                 data.X_train, data.y_train, data.X_val, data.y_val, n_classes=data.n_classes, names=names,

@@ -55,6 +55,8 @@ from lib import registry, session
 from lib.preprocess import PreparedData
 
 MANIFEST = "manifest.json"
+#: The runner's record of each executed notebook's wall time, in the run's ``notebooks/`` folder.
+WALL_TIMES = "wall_times.csv"
 SPLITS = ("train", "val", "test")
 
 #: stage -> the notebook that writes it (and the extra runner parameters its variant needs).
@@ -305,6 +307,25 @@ class RunDir:
         path = self.path / "notebooks" / notebook
         path.parent.mkdir(parents=True, exist_ok=True)
         return path
+
+    def record_wall_time(self, notebook: str, seconds: float, started: str, status: str) -> Path:
+        """Append one executed notebook's wall time to ``notebooks/wall_times.csv`` (one row per execution: a
+        run folder executed twice keeps both)."""
+        path = self.notebook_path(WALL_TIMES)
+        row = pd.DataFrame(
+            [{"notebook": notebook, "started_utc": started, "seconds": round(seconds, 1), "status": status}]
+        )
+        row.to_csv(path, mode="a", header=not path.exists(), index=False)
+        return path
+
+    def wall_times(self) -> pd.DataFrame:
+        """The executions :meth:`record_wall_time` recorded (empty where the runner has not run here)."""
+        path = self.path / "notebooks" / WALL_TIMES
+        return (
+            pd.read_csv(path)
+            if path.exists()
+            else pd.DataFrame(columns=["notebook", "started_utc", "seconds", "status"])
+        )
 
     # -------------------------------------------------------------------------------- shortcuts
     def load_prepared(self) -> PreparedData:

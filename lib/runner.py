@@ -24,16 +24,21 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import functools
+import os
 import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import papermill
 import yaml
+from jupyter_client.manager import AsyncKernelManager
 
+from lib import progress
 from lib.run import LOCATION_PARAMETERS, RunDir, default_name, safe_name
 from lib.session import REPO_ROOT, coerce
 
@@ -67,6 +72,19 @@ def check_parameters(path: Path, parameters: dict) -> None:
 def _dataset_file(dataset: str) -> dict:
     path = PARAMS_DIR / f"{dataset}.yaml"
     return (yaml.safe_load(path.read_text()) or {}) if path.exists() else {}
+
+
+#: The profiles of the main command (``--profile``, ``make reproduce PROFILE=...``).
+PROFILES_FILE = PARAMS_DIR / "profiles.yaml"
+
+
+def profile_parameters(profile: str) -> tuple[dict, bool]:
+    """A profile's parameters and whether it runs the study (``notebooks/params/profiles.yaml``)."""
+    profiles = yaml.safe_load(PROFILES_FILE.read_text()) or {}
+    if profile not in profiles:
+        raise ValueError(f"unknown profile {profile!r}: {PROFILES_FILE.name} has {', '.join(profiles)}")
+    parameters = dict(profiles[profile] or {})
+    return parameters, bool(parameters.pop(STUDY_KEY, True))
 
 
 def dataset_parameters(dataset: str) -> dict:
@@ -107,25 +125,31 @@ def study_steps(dataset: str) -> list[StudyStep]:
     return steps
 
 
-def run_study(dataset: str, parameters: dict | None = None, log=None) -> list[Path]:
+def run_study(dataset: str, parameters: dict | None = None, log=None, defaults: dict | None = None) -> list[Path]:
     """The main command: the main run (notebooks 01-05), then every step of the data set's study (other
     configurations, split protocols, the SMOTE set), then notebook 06 of the main run, which compares them all
     (its ``STUDY_RUNS``). A data set without a study runs notebooks 01-06 once, as :func:`run` does.
 
     Each step gets the command line's parameters that its notebooks declare, then its own (which win); a value
     may name the main run as ``{NAME}`` (e.g. a tuning record to reuse). Steps of their own run are named
-    ``<NAME>-<step>``."""
+    ``<NAME>-<step>``. ``defaults`` (a profile's parameters) sit between the data set's file and ``parameters``."""
     log = log or functools.partial(print, flush=True)
     parameters = dict(parameters or {})
     steps = study_steps(dataset)
     if not steps:
-        return run(dataset, parameters, log=log)
-    given = {**dataset_parameters(dataset), **parameters}
+        return run(dataset, parameters, log=log, defaults=defaults)
+    given = {**dataset_parameters(dataset), **(defaults or {}), **parameters}
     name = safe_name(given.get("NAME") or "") or default_name(dataset, given.get("DATA_FILES", ""))
     main = [p.name[:2] for p in notebooks() if not p.name.startswith(REPORT_NOTEBOOK)]
     log(f"study {name}: the main run, then {', '.join(s.name for s in steps)}, then notebook {REPORT_NOTEBOOK}")
     first = {n for p in notebooks(main) for n in notebook_parameters(p)}
-    executed = run(dataset, {k: v for k, v in parameters.items() if k in first} | {"NAME": name}, only=main, log=log)
+    executed = run(
+        dataset,
+        {k: v for k, v in parameters.items() if k in first} | {"NAME": name},
+        only=main,
+        log=log,
+        defaults=defaults,
+    )
     others = []
     for step in steps:
         declared = {n for p in notebooks(step.notebooks) for n in notebook_parameters(p)}
@@ -136,9 +160,11 @@ def run_study(dataset: str, parameters: dict | None = None, log=None) -> list[Pa
             these.pop("RUN_DIR")
             others.append(these["NAME"])
         log(f"study step {step.name!r}: notebooks {' '.join(step.notebooks)}")
-        executed += run(dataset, these, only=step.notebooks, log=log, label=step.name if step.same_run else "")
+        label = step.name if step.same_run else ""
+        executed += run(dataset, these, only=step.notebooks, log=log, label=label, defaults=defaults)
     report = {k: v for k, v in parameters.items() if k in notebook_parameters(notebooks([REPORT_NOTEBOOK])[0])}
-    executed += run(dataset, report | {"NAME": name, "STUDY_RUNS": ",".join(others)}, only=[REPORT_NOTEBOOK], log=log)
+    report |= {"NAME": name, "STUDY_RUNS": ",".join(others)}
+    executed += run(dataset, report, only=[REPORT_NOTEBOOK], log=log, defaults=defaults)
     return executed
 
 
@@ -150,15 +176,17 @@ def run(
     per_notebook: dict[str, dict] | None = None,
     log=None,
     label: str = "",
+    defaults: dict | None = None,
 ) -> list[Path]:
     """Execute the notebooks in order; return the executed copies. ``per_notebook`` maps a notebook name
     prefix (``"03"``) to extra parameters for that notebook only. ``label`` names the executed copies
     ``<notebook>.<label>.ipynb``, so that a second pass over the same run folder (a study step such as the
-    SMOTE set) keeps the first pass's executed notebooks."""
+    SMOTE set) keeps the first pass's executed notebooks. ``defaults`` (a profile's parameters) sit between the
+    data set's file and ``parameters``; each notebook gets those it declares."""
     log = log or functools.partial(print, flush=True)
     if output_dir:
         Path(output_dir).mkdir(parents=True, exist_ok=True)
-    given = {**dataset_parameters(dataset), **(parameters or {})}
+    given = {**dataset_parameters(dataset), **(defaults or {}), **(parameters or {})}
     name = safe_name(given.get("NAME") or "") or default_name(dataset, given.get("DATA_FILES", ""))
     params = {"DATASET": dataset, "NAME": name, "RUN_DIR": f"runs/{name}", **given}
     selected = notebooks(only)
@@ -197,20 +225,67 @@ def run(
     for i, (path, these) in enumerate(plans, 1):
         copy = f"{path.stem}.{safe_name(label)}{path.suffix}" if label else path.name
         target = Path(output_dir) / copy if output_dir else run_folder.notebook_path(copy)
-        start = time.perf_counter()
+        kernel_log = target.with_suffix(".log")
+        start, started = time.perf_counter(), datetime.now(UTC).isoformat(timespec="seconds")
         log(f"[{i}/{len(plans)}] {path.name} ...")
+        status = "failed"
         try:
-            papermill.execute_notebook(
-                str(path), str(target), parameters=these, cwd=str(REPO_ROOT), progress_bar=False, kernel_name="python3"
-            )
+            with _progress_to_terminal():
+                papermill.execute_notebook(
+                    str(path), str(target), parameters=these, cwd=str(REPO_ROOT), progress_bar=False,
+                    kernel_name="python3", kernel_manager_class=_kernel_manager(kernel_log),
+                )  # fmt: skip
+            status = "complete"
         except papermill.PapermillExecutionError as err:
             raise RuntimeError(
                 f"{path.name} failed in cell {err.exec_count} ({err.ename}: {err.evalue}). "
-                f"The executed notebook with the traceback is {target}"
+                f"The executed notebook with the traceback is {target} (the kernel's log: {kernel_log})"
             ) from err
+        finally:
+            run_folder.record_wall_time(copy, time.perf_counter() - start, started, status)
         log(f"[{i}/{len(plans)}] {path.name} done in {time.perf_counter() - start:.0f} s -> {target}")
         executed.append(target)
     return executed
+
+
+class QuietKernelManager(AsyncKernelManager):
+    """The kernels that execute the notebooks: local IPC sockets (not TCP on localhost, which ipykernel warns
+    about on every start), and their standard error appended to :attr:`log_path` instead of the terminal. That
+    stream carries what a user cannot act on (TensorFlow's start-up lines); the notebook keeps its own outputs,
+    and the progress bars go to the terminal through the kernel's standard output (``lib/progress.py``)."""
+
+    log_path: Path | None = None
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("transport", "ipc")
+        super().__init__(**kwargs)
+
+    async def start_kernel(self, **kwargs):
+        if self.log_path is not None:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            with self.log_path.open("ab") as log:  # the kernel keeps its own copy of the descriptor
+                kwargs.setdefault("stderr", log)
+                return await super().start_kernel(**kwargs)
+        return await super().start_kernel(**kwargs)
+
+
+def _kernel_manager(log_path: Path) -> type[QuietKernelManager]:
+    """A :class:`QuietKernelManager` class whose kernels log to ``log_path`` (papermill builds the instance)."""
+    return type("QuietKernelManager", (QuietKernelManager,), {"log_path": log_path})
+
+
+@contextlib.contextmanager
+def _progress_to_terminal():
+    """While notebooks run under the runner, their progress bars are text on the terminal (``lib/progress.py``)."""
+    before = os.environ.get(progress.TERMINAL)
+    os.environ[progress.TERMINAL] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[progress.TERMINAL]
+        else:
+            os.environ[progress.TERMINAL] = before
 
 
 def parse_value(text: str, type_name: str | None = None):
@@ -244,14 +319,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-study", action="store_true", help="run notebooks 01-06 once, without the data set's study runs"
     )
+    parser.add_argument("--profile", default="", help="quick, paper or full (notebooks/params/profiles.yaml)")
     args = parser.parse_args(argv)
     types = declared_types()
     params = {name: parse_value(value, types.get(name)) for name, value in args.parameter}
     try:
-        if args.only or args.no_study:
-            run(args.dataset, params, only=args.only)
+        defaults, study = profile_parameters(args.profile) if args.profile else ({}, True)
+        if args.only or args.no_study or not study:
+            run(args.dataset, params, only=args.only, defaults=defaults)
         else:
-            run_study(args.dataset, params)
+            run_study(args.dataset, params, defaults=defaults)
     except (RuntimeError, ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -54,9 +54,8 @@ import numpy as np
 import optuna
 import pandas as pd
 from sklearn.metrics import f1_score
-from tqdm.auto import tqdm
 
-from lib import models, session
+from lib import models, progress, session
 
 if TYPE_CHECKING:
     from lib.preprocess import PreparedData
@@ -208,7 +207,7 @@ def search(
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per trial would bury the progress bar
     table, best, configs, seconds = [], {}, {}, {}
     try:
-        with tqdm(total=len(names) * trials, desc="tuning", unit="trial") as bar:
+        with progress.bar(total=len(names) * trials, desc="tuning", unit="trial") as bar:
             for name in names:
                 bar.set_postfix(model=name)
                 study = optuna.create_study(

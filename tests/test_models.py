@@ -93,6 +93,23 @@ def test_build_rejects_unknown_names_and_ignores_foreign_hyperparameters():
         models.cnn_lstm(8, 1)
 
 
+def test_mixed_bfloat16_computes_in_bfloat16_outputs_float32_and_leaves_the_global_policy_alone():
+    model = models.build("cnn_lstm", 8, 3, seed=0, precision="mixed_bfloat16", **TINY)
+    assert model.get_layer("lstm").compute_dtype == "bfloat16" and model.get_layer("lstm").variable_dtype == "float32"
+    assert model.get_layer("class_probabilities").compute_dtype == "float32"
+    assert keras.config.dtype_policy().name == "float32"
+    X, y = separable(400, 3, seed=0)
+    X_val, y_val = separable(100, 3, seed=1)
+    models.train(model, X, y, X_val, y_val, epochs=4, batch_size=32, seed=0, learning_rate=0.01)
+    proba = models.predict_proba(model, X_val)
+    assert proba.dtype == np.float64 and np.allclose(proba.sum(1), 1, atol=1e-5)
+    assert np.mean(proba.argmax(1) == y_val) > 0.6
+    with pytest.raises(ValueError, match="PRECISION must be one of"):
+        models.DeepConfig(precision="float8")
+    with pytest.raises(ValueError, match="unknown precision"):
+        models.build("mlp", 8, 2, precision="half")
+
+
 @pytest.mark.parametrize(("name", "n_classes"), [("cnn_lstm", 2), ("cnn_lstm", 3), ("lstm_only", 2), ("mlp", 3)])
 def test_short_training_learns_a_separable_problem(name, n_classes):
     X, y = separable(600, n_classes, seed=0)
@@ -144,7 +161,7 @@ def test_one_configuration_from_notebook_03s_parameters():
     assert config.dense_units == models.DeepConfig().dense_units  # not given: the default
     assert models.DeepConfig.from_dict(config.as_dict()) == config
     accepted = set().union(*(getattr(models, name).__kwdefaults__ for name in models.MODEL_BUILDERS))
-    assert set(config.architecture()) == accepted - {"seed"}  # every layer setting reaches some builder
+    assert set(config.architecture()) == accepted - {"seed"} | {"precision"}  # each reaches a builder, or build()
     with pytest.raises(ValueError, match=r"unknown deep-model setting\(s\) \['filterz'\]"):
         models.DeepConfig.from_dict({"filterz": 3})
 

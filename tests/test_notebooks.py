@@ -165,6 +165,9 @@ def test_all_notebooks_in_order_on_iot23(chain):
     assert {"fig01_botnet_lifecycle.png", "fig04_confusion_matrix.png", "fig08b_model_comparison.png"} <= written
     table1 = pd.read_csv(chain.parent / "figures" / "iot23" / "table1.csv")
     assert {"Random Forest", "CNN-LSTM Hybrid", "XGBoost"} <= set(table1["Model"])
+    times = folder.wall_times()  # the runner's record, and each kernel's own log beside its notebook
+    assert list(times["notebook"]) == [p.name for p in runner.notebooks()] and (times["status"] == "complete").all()
+    assert all((chain / "notebooks" / p.name).with_suffix(".log").is_file() for p in runner.notebooks())
 
 
 @pytest.mark.smoke

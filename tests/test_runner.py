@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
-from lib import runner
+from lib import progress, run, runner
 
 STUDY = {
     "LABEL_MODE": "binary",
@@ -21,8 +24,8 @@ def calls(monkeypatch):
     made = []
     monkeypatch.setattr(runner, "_dataset_file", lambda dataset: STUDY)
 
-    def run(dataset, params, only=None, log=None, label=""):
-        made.append((params | {"label": label}, only))
+    def run(dataset, params, only=None, log=None, label="", defaults=None):
+        made.append((params | {"label": label, "defaults": defaults}, only))
         return []
 
     monkeypatch.setattr(runner, "run", run)
@@ -57,6 +60,76 @@ def test_the_study_key_is_not_a_notebook_parameter(monkeypatch):
 def test_a_data_set_without_a_study_runs_once(monkeypatch):
     made = []
     monkeypatch.setattr(runner, "_dataset_file", lambda dataset: {})
-    monkeypatch.setattr(runner, "run", lambda dataset, params, only=None, log=None, label="": made.append(only) or [])
+    monkeypatch.setattr(runner, "run", lambda dataset, params, only=None, log=None, **_: made.append(only) or [])
     runner.run_study("csv", {"NAME": "x"})
     assert made == [None]
+
+
+def test_a_profile_reaches_every_run_of_the_study_below_the_step_and_command_line(calls):
+    runner.run_study("iot23", {"EPOCHS": 3}, log=lambda *_: None, defaults={"N_SEEDS": 1, "EPOCHS": 20})
+    assert all(params["defaults"] == {"N_SEEDS": 1, "EPOCHS": 20} for params, _ in calls)
+    assert all(params.get("EPOCHS", 3) == 3 for params, _ in calls)  # the command line's value is passed on top
+
+
+def test_every_profile_names_only_notebook_parameters():
+    declared = set(runner.declared_types())
+    profiles = runner.yaml.safe_load(runner.PROFILES_FILE.read_text())
+    assert {"quick", "paper", "full"} <= set(profiles)
+    for name in profiles:
+        parameters, study = runner.profile_parameters(name)
+        assert set(parameters) <= declared, f"profile {name}: {set(parameters) - declared} are no notebook's"
+    assert runner.profile_parameters("quick")[1] is False and runner.profile_parameters("paper") == ({}, True)
+    with pytest.raises(ValueError, match="unknown profile 'fast'.*quick"):
+        runner.profile_parameters("fast")
+
+
+@pytest.fixture
+def executions(monkeypatch, tmp_path):
+    """runner.run with papermill replaced by a recorder: what each notebook was given, and how."""
+    seen = []
+
+    def execute(source, target, parameters, kernel_manager_class, **options):
+        seen.append({
+            "notebook": Path(source).name, "parameters": parameters, "kernel": kernel_manager_class,
+            "terminal": os.environ.get(progress.TERMINAL),
+        })  # fmt: skip
+        Path(target).write_text("{}")
+
+    monkeypatch.setattr(runner.papermill, "execute_notebook", execute)
+    monkeypatch.setattr(runner, "_dataset_file", lambda dataset: {"EPOCHS": 50, "N_SEEDS": 2, "SAMPLE_ROWS": 7})
+    monkeypatch.delenv(progress.TERMINAL, raising=False)
+    return seen, tmp_path / "run"
+
+
+def test_parameters_stack_data_set_file_then_profile_then_command_line(executions):
+    seen, run_dir = executions
+    defaults = {"N_SEEDS": 1, "EPOCHS": 20, "DETECTORS": "knn"}  # DETECTORS: 05's, not run, yet no error
+    runner.run(
+        "iot23", {"RUN_DIR": str(run_dir), "EPOCHS": 3}, only=["01", "03"], log=lambda *_: None, defaults=defaults
+    )
+    first, third = (call["parameters"] for call in seen)
+    assert third["EPOCHS"] == 3 and third["N_SEEDS"] == 1 and "DETECTORS" not in third
+    assert first["SAMPLE_ROWS"] == 7 and "EPOCHS" not in first
+
+
+def test_each_notebook_runs_in_a_logged_kernel_with_terminal_progress_and_its_wall_time_recorded(executions):
+    seen, run_dir = executions
+    runner.run("iot23", {"RUN_DIR": str(run_dir)}, only=["01", "02"], log=lambda *_: None)
+    assert [call["terminal"] for call in seen] == ["1", "1"] and progress.TERMINAL not in os.environ
+    kernel = seen[1]["kernel"]
+    assert issubclass(kernel, runner.QuietKernelManager) and kernel.log_path == run_dir / "notebooks/02_baselines.log"
+    times = run.RunDir(run_dir).wall_times()
+    assert list(times["notebook"]) == ["01_data_preparation.ipynb", "02_baselines.ipynb"]
+    assert (times["status"] == "complete").all() and (times["seconds"] >= 0).all()
+
+
+def test_a_failed_notebook_is_recorded_as_failed(executions, monkeypatch):
+    _, run_dir = executions
+
+    def fail(source, target, **_):
+        raise runner.papermill.PapermillExecutionError(0, 3, "boom", "ValueError", "boom", [])
+
+    monkeypatch.setattr(runner.papermill, "execute_notebook", fail)
+    with pytest.raises(RuntimeError, match=r"01_data_preparation.ipynb failed in cell 3 .*kernel's log: .*\.log"):
+        runner.run("iot23", {"RUN_DIR": str(run_dir)}, only=["01"], log=lambda *_: None)
+    assert run.RunDir(run_dir).wall_times()["status"].tolist() == ["failed"]

@@ -32,9 +32,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pandas as pd
-from tqdm import tqdm
 
-from lib import registry
+from lib import progress, registry
 from lib.datasets.botiot import read_botiot_csv
 from lib.datasets.cicids import read_cicids_csv
 from lib.datasets.errors import DataError, repairs_frame
@@ -163,7 +162,7 @@ def load(
         )
     root = resolve_data_dir(data_dir) / dataset if dataset in registry.DATASETS else Path(".").resolve()
     frames = []
-    for path in tqdm(paths, desc=f"load {dataset}", unit="file", disable=len(paths) < 2):
+    for path in progress.bar(paths, desc=f"load {dataset}", unit="file", disable=len(paths) < 2):
         display = _display_name(path, root)
         expected = expected_sha256(dataset, path, root)  # registry files: checked against the published sha256
         frame = _read_cached(path, reader, use_cache=use_cache, display=display, expected_sha256=expected)

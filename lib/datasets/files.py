@@ -30,9 +30,8 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
-from lib import registry
+from lib import progress, registry
 from lib.datasets.errors import DataError
 
 log = logging.getLogger(__package__)
@@ -162,7 +161,7 @@ def fetch(
             len(missing), len(info.files), dataset, hosts, root,
         )  # fmt: skip
     paths = []
-    for remote in tqdm(info.files, desc=f"fetch {dataset}", unit="file", disable=not info.files):
+    for remote in progress.bar(info.files, desc=f"fetch {dataset}", unit="file", disable=not info.files):
         target = root / remote.relpath
         if target.exists():
             verify_checksum(target, remote.sha256)
