@@ -200,6 +200,7 @@ class RunDir:
             "status": "running",
             "parameters": dict(parameters),
             "inputs": fingerprints,
+            "code": code_fingerprint(notebook),
         }
         writer = Stage(self, stage, manifest, writable=True)
         writer._write_manifest()
@@ -233,6 +234,22 @@ class RunDir:
                     f"Fix: {self.fix(stage)}"
                 )
         return Stage(self, stage, manifest, writable=False)
+
+    def reusable(self, stage: str, parameters: Mapping[str, Any]) -> str | None:
+        """The fingerprint of ``stage`` if running its notebook again with ``parameters`` (every parameter of its
+        cell, as the notebook would record them) would only redo it: the stage is complete and current
+        (:meth:`open`), was made by the same code (:func:`code_fingerprint`) and with the same parameters, places
+        (:data:`LOCATION_PARAMETERS`) apart. Else ``None``. Training is deterministic for a seed on a CPU, so the
+        redone stage would hold the same results (``lib.runner``'s ``--resume`` relies on this)."""
+        try:
+            found = self.open(stage)
+        except StaleArtefactError:
+            return None
+        if found.manifest.get("code") != code_fingerprint(found.manifest["notebook"]):
+            return None
+        recorded = {k: v for k, v in found.parameters.items() if k not in LOCATION_PARAMETERS}
+        wanted = {k: v for k, v in parameters.items() if k not in LOCATION_PARAMETERS}
+        return found.fingerprint if recorded == wanted else None
 
     def has(self, stage: str) -> bool:
         """True if the notebook of ``stage`` has run for this folder (complete or not: :meth:`open` checks)."""
@@ -330,6 +347,19 @@ class RunDir:
     # -------------------------------------------------------------------------------- shortcuts
     def load_prepared(self) -> PreparedData:
         return self.open("prepared").load_prepared()
+
+
+@functools.cache
+def code_fingerprint(notebook: str) -> str:
+    """A hash of the code that makes a stage: the notebook's file, every module of ``lib`` and the pinned
+    requirements. Any edit gives another hash, so a stage is only reused by the code that made it."""
+    root = session.REPO_ROOT
+    paths = [root / "notebooks" / notebook, root / "requirements.txt", *sorted((root / "lib").rglob("*.py"))]
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(str(path.relative_to(root)).encode() + b"\0")
+        digest.update(path.read_bytes() if path.exists() else b"")
+    return digest.hexdigest()
 
 
 @functools.cache

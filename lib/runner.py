@@ -39,7 +39,7 @@ import yaml
 from jupyter_client.manager import AsyncKernelManager
 
 from lib import progress
-from lib.run import LOCATION_PARAMETERS, RunDir, default_name, safe_name
+from lib.run import LOCATION_PARAMETERS, STAGES, RunDir, default_name, notebook_defaults, safe_name, variant
 from lib.session import REPO_ROOT, coerce
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
@@ -125,7 +125,9 @@ def study_steps(dataset: str) -> list[StudyStep]:
     return steps
 
 
-def run_study(dataset: str, parameters: dict | None = None, log=None, defaults: dict | None = None) -> list[Path]:
+def run_study(
+    dataset: str, parameters: dict | None = None, log=None, defaults: dict | None = None, resume: bool = False
+) -> list[Path]:
     """The main command: the main run (notebooks 01-05), then every step of the data set's study (other
     configurations, split protocols, the SMOTE set), then notebook 06 of the main run, which compares them all
     (its ``STUDY_RUNS``). A data set without a study runs notebooks 01-06 once, as :func:`run` does.
@@ -137,7 +139,7 @@ def run_study(dataset: str, parameters: dict | None = None, log=None, defaults: 
     parameters = dict(parameters or {})
     steps = study_steps(dataset)
     if not steps:
-        return run(dataset, parameters, log=log, defaults=defaults)
+        return run(dataset, parameters, log=log, defaults=defaults, resume=resume)
     given = {**dataset_parameters(dataset), **(defaults or {}), **parameters}
     name = safe_name(given.get("NAME") or "") or default_name(dataset, given.get("DATA_FILES", ""))
     main = [p.name[:2] for p in notebooks() if not p.name.startswith(REPORT_NOTEBOOK)]
@@ -149,6 +151,7 @@ def run_study(dataset: str, parameters: dict | None = None, log=None, defaults: 
         only=main,
         log=log,
         defaults=defaults,
+        resume=resume,
     )
     others = []
     for step in steps:
@@ -161,7 +164,7 @@ def run_study(dataset: str, parameters: dict | None = None, log=None, defaults: 
             others.append(these["NAME"])
         log(f"study step {step.name!r}: notebooks {' '.join(step.notebooks)}")
         label = step.name if step.same_run else ""
-        executed += run(dataset, these, only=step.notebooks, log=log, label=label, defaults=defaults)
+        executed += run(dataset, these, only=step.notebooks, log=log, label=label, defaults=defaults, resume=resume)
     report = {k: v for k, v in parameters.items() if k in notebook_parameters(notebooks([REPORT_NOTEBOOK])[0])}
     report |= {"NAME": name, "STUDY_RUNS": ",".join(others)}
     executed += run(dataset, report, only=[REPORT_NOTEBOOK], log=log, defaults=defaults)
@@ -177,12 +180,15 @@ def run(
     log=None,
     label: str = "",
     defaults: dict | None = None,
+    resume: bool = False,
 ) -> list[Path]:
     """Execute the notebooks in order; return the executed copies. ``per_notebook`` maps a notebook name
     prefix (``"03"``) to extra parameters for that notebook only. ``label`` names the executed copies
     ``<notebook>.<label>.ipynb``, so that a second pass over the same run folder (a study step such as the
     SMOTE set) keeps the first pass's executed notebooks. ``defaults`` (a profile's parameters) sit between the
-    data set's file and ``parameters``; each notebook gets those it declares."""
+    data set's file and ``parameters``; each notebook gets those it declares. With ``resume``, a notebook whose
+    stage is already complete, current, and made by the same code with the same parameters is not run again
+    (a long study stopped half-way goes on where it stopped, with the results an uninterrupted run gives)."""
     log = log or functools.partial(print, flush=True)
     if output_dir:
         Path(output_dir).mkdir(parents=True, exist_ok=True)
@@ -227,6 +233,12 @@ def run(
         target = Path(output_dir) / copy if output_dir else run_folder.notebook_path(copy)
         kernel_log = target.with_suffix(".log")
         start, started = time.perf_counter(), datetime.now(UTC).isoformat(timespec="seconds")
+        reused = resume and _reusable(run_folder, path, these, declared[path])
+        if reused:
+            log(f"[{i}/{len(plans)}] {path.name}: reused (complete, same code and parameters: {reused[:12]})")
+            run_folder.record_wall_time(copy, 0.0, started, "reused")
+            executed.append(target)
+            continue
         log(f"[{i}/{len(plans)}] {path.name} ...")
         status = "failed"
         try:
@@ -246,6 +258,20 @@ def run(
         log(f"[{i}/{len(plans)}] {path.name} done in {time.perf_counter() - start:.0f} s -> {target}")
         executed.append(target)
     return executed
+
+
+def _reusable(run_folder: RunDir, path: Path, given: dict, declared: dict[str, dict]) -> str | None:
+    """The fingerprint of the stage notebook ``path`` would write with ``given``, if that stage is already there,
+    complete, current, and made by the same code with the same parameters (:meth:`RunDir.reusable`)."""
+    written = [stage for stage, (notebook, _) in STAGES.items() if notebook == path.name]
+    if not written:  # notebook 06 writes figures, not a stage: always run
+        return None
+    defaults = notebook_defaults(path.name)
+    recorded = {
+        name: coerce(given.get(name, defaults.get(name)), spec["inferred_type_name"]) for name, spec in declared.items()
+    }
+    stage = written[0] if len(written) == 1 else variant(written[0], recorded.get("TRAIN_SPLIT", "train"))
+    return run_folder.reusable(stage, recorded)
 
 
 class QuietKernelManager(AsyncKernelManager):
@@ -319,6 +345,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-study", action="store_true", help="run notebooks 01-06 once, without the data set's study runs"
     )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="skip notebooks whose results are complete, with the same code and parameters",
+    )
     parser.add_argument("--profile", default="", help="quick, paper or full (notebooks/params/profiles.yaml)")
     args = parser.parse_args(argv)
     types = declared_types()
@@ -326,9 +357,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         defaults, study = profile_parameters(args.profile) if args.profile else ({}, True)
         if args.only or args.no_study or not study:
-            run(args.dataset, params, only=args.only, defaults=defaults)
+            run(args.dataset, params, only=args.only, defaults=defaults, resume=args.resume)
         else:
-            run_study(args.dataset, params, defaults=defaults)
+            run_study(args.dataset, params, defaults=defaults, resume=args.resume)
     except (RuntimeError, ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -66,11 +66,11 @@ def tiny_per_notebook(**extra) -> dict[str, dict]:
     return {p.name[:2]: tiny_for(p, **extra) for p in runner.notebooks()}
 
 
-def run_iot23(mirror: Path, run_dir: Path, only=None, **params) -> list[Path]:
+def run_iot23(mirror: Path, run_dir: Path, only=None, resume=False, **params) -> list[Path]:
     """The notebooks ``only`` (default all) on the IoT-23 mirror at tiny size, through the runner."""
     base = {"DATA_DIR": str(mirror), "RUN_DIR": str(run_dir)}
     per = tiny_per_notebook(FIGURES_DIR=str(run_dir.parent / "figures"))
-    return runner.run("iot23", base | params, only=only, per_notebook=per, log=lambda *_: None)
+    return runner.run("iot23", base | params, only=only, per_notebook=per, log=lambda *_: None, resume=resume)
 
 
 # ---------------------------------------------------------------------------------------------- static checks
@@ -168,6 +168,21 @@ def test_all_notebooks_in_order_on_iot23(chain):
     times = folder.wall_times()  # the runner's record, and each kernel's own log beside its notebook
     assert list(times["notebook"]) == [p.name for p in runner.notebooks()] and (times["status"] == "complete").all()
     assert all((chain / "notebooks" / p.name).with_suffix(".log").is_file() for p in runner.notebooks())
+
+
+@pytest.mark.smoke
+def test_resume_skips_each_stage_made_by_the_same_code_and_parameters_and_only_those(chain, mirror, monkeypatch):
+    ran = []
+    monkeypatch.setattr(runner.papermill, "execute_notebook", lambda source, target, **_: ran.append(Path(source).name))
+    main_run = ["01", "02", "03", "04", "05"]
+    run_iot23(mirror, chain, only=main_run, resume=True, SAMPLE_ROWS=SAMPLE_ROWS, **TUNED)
+    assert ran == [] and (run.RunDir(chain).wall_times().tail(5)["status"] == "reused").all()
+    run_iot23(mirror, chain, only=main_run, resume=True, SAMPLE_ROWS=SAMPLE_ROWS, **TUNED | {"TUNE_TRIALS": 3})
+    assert ran == ["03_cnn_lstm.ipynb"]  # searched with 2 trials before (mocked here, so 04 and 05 stay current)
+    run_iot23(mirror, chain, only=["06"], resume=True)
+    assert ran[-1] == "06_results_and_figures.ipynb"  # writes figures, not a stage: always runs
+    monkeypatch.setattr(run, "code_fingerprint", lambda notebook: "edited")
+    assert run.RunDir(chain).reusable("prepared", run.RunDir(chain).open("prepared").parameters) is None
 
 
 @pytest.mark.smoke

@@ -24,7 +24,7 @@ def calls(monkeypatch):
     made = []
     monkeypatch.setattr(runner, "_dataset_file", lambda dataset: STUDY)
 
-    def run(dataset, params, only=None, log=None, label="", defaults=None):
+    def run(dataset, params, only=None, log=None, label="", defaults=None, resume=False):
         made.append((params | {"label": label, "defaults": defaults}, only))
         return []
 
