@@ -14,7 +14,13 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = {"load": "bench_load.py", "train": "bench_train.py", "infer": "bench_infer.py", "tests": "bench_tests.py"}
+SCRIPTS = {
+    "load": "bench_load.py",
+    "train": "bench_train.py",
+    "infer": "bench_infer.py",
+    "tests": "bench_tests.py",
+    "roofline": "bench_roofline.py",
+}
 
 
 def main() -> int:

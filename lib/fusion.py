@@ -197,7 +197,7 @@ def out_of_fold(
     features: np.ndarray | None = None
     fold_of_row = np.full(len(y), -1, dtype=np.int64)
     seen, fitted_folds = [], []
-    for k, (train_rows, held_rows) in enumerate(splits):
+    for k, (train_rows, held_rows) in enumerate(progress.bar(splits, desc="out-of-fold", unit="fold", leave=False)):
         fitted = fit(train_rows, k)
         out = np.asarray(transform(fitted, X[held_rows]))
         if features is None:
