@@ -19,7 +19,9 @@ BoT-IoT Argus CSVs (:func:`read_botiot_csv`, ``botiot.py``) and any labelled flo
 it cannot read as it is with a :class:`DataError`, or repairs it and counts the repair (``errors.py``). :func:`load` (this file) reads a whole data set from ``DATA_DIR`` (a mirror
 folder with the layout of ``shared/data``), downloading files that have an official address and checking
 their sha256 (``files.py``). Parsed files are cached as Parquet keyed by the source file's sha256
-(``files.py``). :func:`harmonise` puts the files into one schema and :func:`identifier_columns` /
+(``files.py``); a file larger than ``stream.STREAM_BYTES`` (256 MiB) is parsed in line-aligned chunks by the
+same reader code and written to its cache entry chunk by chunk, in bounded memory (``stream.py``,
+:func:`cache_entry`). :func:`harmonise` puts the files into one schema and :func:`identifier_columns` /
 :func:`feature_columns` tell identifiers from features (``schema.py``); bad input raises :class:`DataError`
 (``errors.py``).
 """
@@ -28,7 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -45,6 +47,7 @@ from lib.datasets.files import (
     _display_name,
     _read_cached,
     cache_dir,
+    cache_entry,
     expand_files,
     expected_sha256,
     fetch,
@@ -65,7 +68,7 @@ from lib.datasets.schema import (
     label_like_columns,
 )
 from lib.datasets.table import _flow_table_reader, column_names_from, label_values, read_flow_table
-from lib.datasets.zeek import read_zeek_conn
+from lib.datasets.zeek import read_zeek_conn, zeek_conn_frames
 
 __all__ = [
     # reading a whole data set
@@ -80,6 +83,7 @@ __all__ = [
     # where the data is
     "resolve_data_dir",
     "cache_dir",
+    "cache_entry",
     "fetch",
     "locate",
     "verify_checksum",
@@ -199,6 +203,10 @@ def _zeek_reader(
     def reader(path: Path) -> pd.DataFrame:
         return read_zeek_conn(path, benign_labels=benign, ignore_labels=ignore, label_column=label)
 
+    def chunks(path: Path) -> Iterator[pd.DataFrame]:
+        return zeek_conn_frames(path, benign_labels=benign, ignore_labels=ignore, label_column=label)
+
     options = f"{label}|{benign}|{ignore}"
     reader.cache_tag = "zeek-" + hashlib.sha256(options.encode()).hexdigest()[:8]
+    reader.chunks = chunks
     return reader

@@ -1,9 +1,12 @@
-"""CICIDS2017 CICFlowMeter CSVs (:func:`read_cicids_csv`)."""
+"""CICIDS2017 CICFlowMeter CSVs (:func:`read_cicids_csv`; in chunks, :func:`cicids_frames`)."""
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +14,9 @@ import pandas as pd
 import pyarrow as pa
 
 from lib import registry
-from lib.datasets.csvparse import _header_names, _parse_table, _read_bytes, _sniff_delimiter, _to_float32
+from lib.datasets.csvparse import _header_names, _parse_table, _sniff_delimiter, _to_float32
 from lib.datasets.errors import DataError
+from lib.datasets.stream import Chunk, combine_frames, text_chunks
 
 log = logging.getLogger(__package__)  # "lib.datasets" for every file of the package
 
@@ -23,12 +27,52 @@ def read_cicids_csv(path: str | os.PathLike) -> pd.DataFrame:
     Header whitespace is stripped, the duplicated ``Fwd Header Length`` is checked and dropped,
     ``Infinity``/``NaN`` strings become ``inf``/NaN (preprocessing turns ``inf`` into NaN), the web-attack
     dash is normalised, the label column may be `` Label``, ``Label`` or ``labels``. ``label_detail`` keeps
-    the fine label; ``label`` is its family from :data:`lib.registry.CICIDS_FAMILIES`.
+    the fine label; ``label`` is its family from :data:`lib.registry.CICIDS_FAMILIES`. A file larger than
+    :data:`lib.datasets.stream.STREAM_BYTES` is parsed in chunks (:func:`cicids_frames`) into the same frame.
     """
+    return combine_frames(cicids_frames(path), path)
+
+
+def cicids_frames(path: str | os.PathLike) -> Iterator[pd.DataFrame]:
+    """:func:`read_cicids_csv` of ``path``, one frame per chunk of its text (one for a file up to
+    ``STREAM_BYTES``): the header row is read once, from the first chunk, and every chunk's rows are parsed by
+    :func:`_cicids_frame`. Whether the ``Fwd Header Length`` copy is dropped is decided on the first chunk."""
     path = Path(path)
-    raw = _read_bytes(path)
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
+    chunks = text_chunks(path)
+    first = next(chunks)
+    if first.data.startswith(b"\xef\xbb\xbf"):
+        first = Chunk(first.data[3:], first.first_line, first.whole)
+    table = _cicids_header(first.data, path)
+    chunks = chain([first], chunks)
+    del first  # each chunk's bytes are held only while it is parsed
+    rows_before, drop_copy = 0, None
+    for chunk in chunks:
+        df = _cicids_frame(chunk, table, path, rows_before)
+        df, drop_copy = _header_length_copy(df, path, drop_copy, rows_before)
+        rows_before += len(df)
+        del chunk  # not held while the frame is used
+        yield df
+        del df  # not held while the next chunk is parsed
+
+
+read_cicids_csv.cache_tag = "cicids"
+read_cicids_csv.chunks = cicids_frames
+
+
+@dataclass(frozen=True)
+class _CicidsTable:
+    """What a CICFlowMeter file's header row says: delimiter, column names, the label column, identifiers,
+    the Arrow type of each column."""
+
+    sep: str
+    names: list[str]
+    label_column: str
+    ids: list[str]
+    types: dict[str, pa.DataType]
+
+
+def _cicids_header(raw: bytes, path: Path) -> _CicidsTable:
+    """The columns the header row (the first line of ``raw``) names; a :class:`DataError` without a label."""
     header = raw.split(b"\n", 1)[0].decode("utf-8", "replace")
     sep = _sniff_delimiter(header, path)
     names = _header_names(header, sep)
@@ -45,19 +89,27 @@ def read_cicids_csv(path: str | os.PathLike) -> pd.DataFrame:
     for n in ("Flow ID", "Source IP", "Destination IP", "Timestamp"):
         if n in names:
             types[n] = pa.string()
+    return _CicidsTable(sep, names, label_col, ids, types)
+
+
+def _cicids_frame(chunk: Chunk, table: _CicidsTable, path: Path, rows_before: int) -> pd.DataFrame:
+    """The flows of one chunk (the first holds the header row), which starts at data row ``rows_before + 1``."""
+    names, sep, label_col, ids = table.names, table.sep, table.label_column, table.ids
+    skip, offset = (1, 0) if chunk.first_line == 1 else (0, chunk.first_line - 1)
     try:
-        df = _parse_table(raw, path, names, sep, types, 1, ["NaN", "nan", ""])
+        df = _parse_table(chunk.data, path, names, sep, table.types, skip, ["NaN", "nan", ""], line_offset=offset)
     except DataError as err:
         if "could not parse" not in str(err):
             raise
-        df = _parse_table(raw, path, names, sep, {label_col: pa.binary()}, 1, ["NaN", "nan", ""])
-        _to_float32(df, [n for n in names if n not in ids and n != label_col], path)
+        df = _parse_table(chunk.data, path, names, sep, {label_col: pa.binary()}, skip, ["NaN", "nan", ""], offset)
+        _to_float32(df, [n for n in names if n not in ids and n != label_col], path, first_row=rows_before)
 
     fine = df.pop(label_col).map(lambda b: b.decode("utf-8", "replace") if isinstance(b, bytes) else b)
     if fine.isna().any():
         row = int(np.flatnonzero(fine.isna().to_numpy())[0])
         raise DataError(
-            f"{path}, column {label_col!r}: empty label in data row {row + 1}. Fix: label or remove the row"
+            f"{path}, column {label_col!r}: empty label in data row {rows_before + row + 1}. Fix: label or remove "
+            f"the row"
         )
     fine = fine.map(registry.normalise_cic_label)
     unknown = sorted(set(fine) - set(registry.CICIDS_FAMILIES))
@@ -66,16 +118,31 @@ def read_cicids_csv(path: str | os.PathLike) -> pd.DataFrame:
             f"{path}, column {label_col!r}: unknown CICIDS2017 label(s) {unknown[:5]}. Fix: add them to "
             f"CICIDS_FAMILIES in lib/registry.py, or use DATASET='csv' with LABEL_COLUMN/BENIGN_LABELS"
         )
-    if "Fwd Header Length.1" in df:
-        both = df["Fwd Header Length"].notna() & df["Fwd Header Length.1"].notna()
-        if (df.loc[both, "Fwd Header Length"] == df.loc[both, "Fwd Header Length.1"]).all():
-            df = df.drop(columns="Fwd Header Length.1")  # CICFlowMeter writes the same column twice
-        else:
-            log.warning("%s: 'Fwd Header Length.1' differs from 'Fwd Header Length'; both kept", path)
     df["label"] = pd.Categorical(fine.map(registry.CICIDS_FAMILIES))
     df["label_detail"] = pd.Categorical(fine)
     df["is_attack"] = (df["label"] != "Benign").astype(np.int8).to_numpy()
     return df
 
 
-read_cicids_csv.cache_tag = "cicids"
+def _header_length_copy(
+    df: pd.DataFrame, path: Path, drop: bool | None, rows_before: int
+) -> tuple[pd.DataFrame, bool | None]:
+    """``df`` without ``Fwd Header Length.1`` when CICFlowMeter wrote the same column twice, and whether the
+    copy is dropped. ``drop`` is the first chunk's decision (None for the first chunk): a later chunk of a file
+    read in chunks follows it, and is a :class:`DataError` if its copy differs from a copy already dropped."""
+    if "Fwd Header Length.1" not in df:
+        return df, drop
+    both = df["Fwd Header Length"].notna() & df["Fwd Header Length.1"].notna()
+    same = (df.loc[both, "Fwd Header Length"] == df.loc[both, "Fwd Header Length.1"]).all()
+    if drop is None and not same:
+        log.warning("%s: 'Fwd Header Length.1' differs from 'Fwd Header Length'; both kept", path)
+    elif drop and not same:
+        differ = both & (df["Fwd Header Length"] != df["Fwd Header Length.1"])
+        row = int(np.flatnonzero(differ.to_numpy())[0])
+        raise DataError(
+            f"{path}, data row {rows_before + row + 1}: 'Fwd Header Length.1' differs from 'Fwd Header Length', "
+            f"where the first chunk of this file (read in chunks) had them equal and the copy was dropped. Fix: read the file whole (raise lib.datasets.stream.STREAM_BYTES above its size), or "
+            f"remove the 'Fwd Header Length.1' column from the file"
+        )
+    drop = same if drop is None else drop
+    return (df.drop(columns="Fwd Header Length.1") if drop else df), drop

@@ -1,5 +1,6 @@
 """CSV machinery the readers share: the file's bytes, its delimiter and header, a pyarrow parse whose
-errors name the file and line, and checked conversion to ``float32``."""
+errors name the file and line (``line_offset``: the lines before a chunk of the file, ``stream.py``), and
+checked conversion to ``float32``."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ NEWLINE = b"\n"
 
 
 _GZIP = b"\x1f\x8b"
+_UTF8_BOM = b"\xef\xbb\xbf"
 _NOT_TEXT = {
     b"PK\x03\x04": "a zip archive. Fix: unzip it and point DATA_FILES at the files inside",
     b"PAR1": "a Parquet file with another name. Fix: rename it to end in .parquet",
@@ -42,23 +44,37 @@ def _read_bytes(path: Path, notes: list[dict] | None = None) -> bytes:
         except (OSError, EOFError) as err:
             raise DataError(f"{path}: a gzip file that does not decompress ({err}). Fix: download it again") from err
     notes = [] if notes is None else notes
-    for magic, what in _NOT_TEXT.items():
-        if raw.startswith(magic):
-            raise DataError(f"{path}: this is {what}")
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+    _refuse_archives(raw, path)
+    if _is_utf16(raw):
         raw = raw.decode("utf-16").encode("utf-8")
         note_repair(notes, path.name, "", "text re-encoded from UTF-16 to UTF-8", 1)
-    if raw.startswith(b"\xef\xbb\xbf"):
+    if raw.startswith(_UTF8_BOM):
         raw = raw[3:]
         note_repair(notes, path.name, "", "UTF-8 byte-order mark removed from the first line", 1)
-    if b"\x00" in raw[:4096]:
+    _refuse_binary(raw, path)
+    if not raw.strip():
+        raise DataError(f"{path}: the file is empty. Fix: download it again or remove it from the data folder")
+    return raw
+
+
+def _refuse_archives(head: bytes, path: Path) -> None:
+    """A :class:`DataError` naming the archive or binary format ``head`` (a file's first bytes) starts with."""
+    for magic, what in _NOT_TEXT.items():
+        if head.startswith(magic):
+            raise DataError(f"{path}: this is {what}")
+
+
+def _is_utf16(head: bytes) -> bool:
+    return head.startswith((b"\xff\xfe", b"\xfe\xff"))
+
+
+def _refuse_binary(head: bytes, path: Path) -> None:
+    """A :class:`DataError` if the text's first 4 KiB hold a NUL byte (binary content, or UTF-32)."""
+    if b"\x00" in head[:4096]:
         raise DataError(
             f"{path}: binary content (NUL bytes) near the start, not a text table. Fix: check that this is the "
             f"CSV/TSV/log you meant (a UTF-32 file must be saved as UTF-8)"
         )
-    if not raw.strip():
-        raise DataError(f"{path}: the file is empty. Fix: download it again or remove it from the data folder")
-    return raw
 
 
 def _text_suffix(path: Path) -> str:
@@ -176,9 +192,12 @@ def _line_of_value(data: bytes, names: list[str], sep: str, skip_rows: int, colu
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
-def _to_float32(df: pd.DataFrame, columns: Iterable[str], path: Path, notes: list[dict] | None = None) -> None:
-    """Columns of ``df`` as float32 in place. A text value is an error naming the column and row; a value
-    beyond float32's range becomes NaN (later imputed), counted in ``notes``."""
+def _to_float32(
+    df: pd.DataFrame, columns: Iterable[str], path: Path, notes: list[dict] | None = None, first_row: int = 0
+) -> None:
+    """Columns of ``df`` as float32 in place. A text value is an error naming the column and data row (``df``
+    starting at data row ``first_row + 1`` of the file); a value beyond float32's range becomes NaN (later
+    imputed), counted in ``notes``."""
     for col in columns:
         if df[col].dtype == np.float32:
             continue
@@ -187,7 +206,7 @@ def _to_float32(df: pd.DataFrame, columns: Iterable[str], path: Path, notes: lis
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
             raise DataError(
-                f"{path}, column {col!r}: non-numeric value {df[col].iloc[row]!r} (data row {row + 1}). "
+                f"{path}, column {col!r}: non-numeric value {df[col].iloc[row]!r} (data row {first_row + row + 1}). "
                 f"Fix: correct the file, or pass the column as an identifier/categorical"
             )
         df[col] = _float32_counted(values, path, col, notes)

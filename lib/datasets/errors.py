@@ -9,10 +9,14 @@ the run's ``meta.json``. Nothing is dropped or changed without a count.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import pandas as pd
 
 log = logging.getLogger(__package__)
+_UNLOGGED: ContextVar[bool] = ContextVar("repairs_unlogged", default=False)
 
 
 class DataError(ValueError):
@@ -23,9 +27,28 @@ def note_repair(notes: list[dict], file: object, column: str, repair: str, count
     """Record (and log) one repair of ``count`` values or rows of ``column`` ("" for whole rows/the file)."""
     if count <= 0:
         return
-    where = f", column {column!r}" if column else ""
-    log.warning("%s%s: %s (%d)", file, where, repair, count)
-    notes.append({"file": str(file), "column": column, "repair": repair, "count": int(count)})
+    note = {"file": str(file), "column": column, "repair": repair, "count": int(count)}
+    if not _UNLOGGED.get():
+        log_repairs([note])
+    notes.append(note)
+
+
+def log_repairs(notes: Iterable[dict]) -> None:
+    """One warning per repair record: ``file, column 'c': repair (count)``."""
+    for note in notes:
+        where = f", column {note['column']!r}" if note["column"] else ""
+        log.warning("%s%s: %s (%d)", note["file"], where, note["repair"], note["count"])
+
+
+@contextmanager
+def repairs_unlogged() -> Iterator[None]:
+    """Within it, :func:`note_repair` records without logging: a file read in chunks logs its repairs once,
+    summed over its chunks (:func:`lib.datasets.stream.parse_chunks`)."""
+    token = _UNLOGGED.set(True)
+    try:
+        yield
+    finally:
+        _UNLOGGED.reset(token)
 
 
 def repairs_frame(frame: pd.DataFrame) -> pd.DataFrame:

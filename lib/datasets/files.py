@@ -11,7 +11,11 @@ Nothing here is trusted blindly:
   are downloaded (:func:`expected_sha256`, ``_read_cached``). The hash is remembered per file version in
   ``cache_dir()/hashes.json`` (:func:`file_sha256`), so an unchanged file is hashed once.
 * **Cache entries** carry a record of their source's sha256, their row count and their own sha256; an entry
-  that does not match its record is logged, parsed again and rewritten (``_read_cached``).
+  that does not match its record is logged, parsed again and rewritten (``_read_cached``). The check streams
+  the entry through sha256 and counts its rows from the Parquet footer, without loading it.
+* **Large files** (over ``stream.STREAM_BYTES``) go into their entry chunk by chunk, as row groups of one
+  schema written by ``pyarrow.parquet.ParquetWriter``, in bounded memory (:func:`cache_entry`); their record
+  also says how many chunks (the entries of smaller files are written whole, exactly as before).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import glob
 import gzip
 import hashlib
 import io
+import itertools
 import json
 import logging
 import os
@@ -30,9 +35,12 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from lib import progress, registry
 from lib.datasets.errors import DataError
+from lib.datasets.stream import combine_frames, merge_repairs
 
 log = logging.getLogger(__package__)
 
@@ -358,9 +366,46 @@ def _read_cached(
     sha256 of the Parquet bytes). An entry whose record is missing or does not match, or whose file is
     unreadable, is logged as a warning, parsed again from the source and rewritten: an edited or truncated
     cache never reaches a notebook. (The record guards against accidents, not against someone who rewrites
-    both files.)
+    both files.) A file the reader parses in chunks (``reader.chunks``, a file larger than
+    :data:`lib.datasets.stream.STREAM_BYTES`) is written to its entry chunk by chunk (:func:`cache_entry`) and
+    read back from it.
     """
     path = Path(path)
+    digest = _source_sha256(path, use_cache, expected_sha256)
+    if not use_cache:
+        frame = reader(path)
+    else:
+        entry = _entry_path(reader, digest)
+        frame = _cache_get(entry, path, digest)
+        if frame is None:
+            frame = _cache_build(entry, reader, path, digest)
+        if frame is None:  # written chunk by chunk: read back from the entry
+            frame = _read_entry(entry)
+    frame["source_file"] = _constant_categorical(display, len(frame))
+    return frame
+
+
+def cache_entry(
+    path: str | os.PathLike, reader: Callable[[Path], pd.DataFrame], expected_sha256: str | None = None
+) -> Path:
+    """The Parquet cache entry of ``path`` as ``reader`` parses it, written first if it is missing or does not
+    match its record (see :func:`_read_cached`), without loading it: a file that ``reader`` parses in chunks
+    (``reader.chunks``, larger than :data:`lib.datasets.stream.STREAM_BYTES`) is streamed into the entry chunk
+    by chunk in bounded memory. For tools that read the entries themselves (benchmarks, queries over Parquet)."""
+    path = Path(path)
+    digest = _source_sha256(path, True, expected_sha256)
+    entry = _entry_path(reader, digest)
+    problem = _entry_problem(entry, digest)
+    if problem:
+        if entry.exists():
+            log.warning("%s: the cached parse %s %s; parsing the source again", path, entry, problem)
+        _cache_build(entry, reader, path, digest)
+    return entry
+
+
+def _source_sha256(path: Path, use_cache: bool, expected_sha256: str | None) -> str | None:
+    """The source's sha256 (remembered when ``use_cache``; None when neither the cache nor a check needs it);
+    a :class:`DataError` if it is not ``expected_sha256``."""
     digest = file_sha256(path, remember=use_cache) if use_cache or expected_sha256 else None
     if expected_sha256 and digest != expected_sha256:
         raise DataError(
@@ -369,43 +414,85 @@ def _read_cached(
             f"(`make data`); to read a modified copy on purpose, move it out of the data folder and name it in "
             f"DATA_FILES"
         )
-    if not use_cache:
-        frame = reader(path)
-    else:
-        entry = cache_dir() / f"{getattr(reader, 'cache_tag', reader.__name__)}-{digest[:24]}-v{PARSER_VERSION}.parquet"
-        frame = _cache_get(entry, path, digest)
-        if frame is None:
-            frame = reader(path)
-            _cache_put(entry, frame, path, digest)
-    frame["source_file"] = _constant_categorical(display, len(frame))
-    return frame
+    return digest
+
+
+def _entry_path(reader: Callable, source_sha256: str) -> Path:
+    return (
+        cache_dir() / f"{getattr(reader, 'cache_tag', reader.__name__)}-{source_sha256[:24]}-v{PARSER_VERSION}.parquet"
+    )
+
+
+def _cache_build(entry: Path, reader: Callable, source: Path, source_sha256: str) -> pd.DataFrame | None:
+    """Parse ``source`` into ``entry``. Returns the frame when it was parsed whole (the reader has no
+    ``chunks``, or the file is one chunk: written as before, :func:`_cache_put`); None when it was written
+    chunk by chunk (:func:`_cache_put_chunks`) and is only on disk."""
+    chunks = getattr(reader, "chunks", None)
+    if chunks is None:
+        frame = reader(source)
+        _cache_put(entry, frame, source, source_sha256)
+        return frame
+    frames = iter(chunks(source))
+    head = list(itertools.islice(frames, 2))
+    if len(head) < 2:
+        frame = combine_frames(head, source)
+        _cache_put(entry, frame, source, source_sha256)
+        return frame
+    frames = itertools.chain(head, frames)
+    del head  # each frame is held only until it is written
+    _cache_put_chunks(entry, frames, source, source_sha256)
+    return None
 
 
 def _cache_get(entry: Path, source: Path, source_sha256: str) -> pd.DataFrame | None:
     """The frame cached in ``entry`` if its record vouches for it; None (with a warning saying why) if not."""
     if not entry.exists():
         return None
+    problem = _entry_problem(entry, source_sha256)
+    if not problem:
+        try:
+            return _read_entry(entry)
+        except Exception as err:  # any failure to read a cache file means: parse the source again
+            problem = f"is unreadable ({type(err).__name__}: {err})"
+    log.warning("%s: the cached parse %s %s; parsing the source again", source, entry, problem)
+    return None
+
+
+def _entry_problem(entry: Path, source_sha256: str) -> str:
+    """What is wrong with the cache entry (its record, its sha256, its row count), or "" if nothing; the
+    Parquet file is hashed as a stream and its rows counted from its footer, not loaded."""
+    if not entry.exists():
+        return "does not exist"
     record_file = entry.with_suffix(".json")
     record = _read_json(record_file)
     if record is None:
-        problem = f"has no readable record {record_file.name}"
-    elif record.get("source_sha256") != source_sha256:
-        problem = "was made from other bytes than this source file"
-    else:
-        data = entry.read_bytes()
-        if hashlib.sha256(data).hexdigest() != record.get("parquet_sha256"):
-            problem = "does not match the sha256 in its record (edited or corrupted)"
-        else:
-            try:
-                frame = pd.read_parquet(io.BytesIO(data))
-            except Exception as err:  # any failure to read a cache file means: parse the source again
-                problem = f"is unreadable ({type(err).__name__}: {err})"
-            else:
-                if len(frame) == record.get("rows"):
-                    return frame
-                problem = f"has {len(frame)} rows where its record says {record.get('rows')}"
-    log.warning("%s: the cached parse %s %s; parsing the source again", source, entry, problem)
-    return None
+        return f"has no readable record {record_file.name}"
+    if record.get("source_sha256") != source_sha256:
+        return "was made from other bytes than this source file"
+    with open(entry, "rb") as fh:
+        if hashlib.file_digest(fh, "sha256").hexdigest() != record.get("parquet_sha256"):
+            return "does not match the sha256 in its record (edited or corrupted)"
+        fh.seek(0)
+        try:
+            rows = pq.ParquetFile(fh).metadata.num_rows
+        except Exception as err:  # any failure to read a cache file means: parse the source again
+            return f"is unreadable ({type(err).__name__}: {err})"
+    if rows != record.get("rows"):
+        return f"has {rows} rows where its record says {record.get('rows')}"
+    return ""
+
+
+def _read_entry(entry: Path) -> pd.DataFrame:
+    """The frame in a cache entry. One written in chunks (its record says how many) gets the ``attrs`` stored
+    in its footer and its categories sorted, as a whole-file parse has them (each chunk brought its own)."""
+    frame = pd.read_parquet(entry)
+    if (_read_json(entry.with_suffix(".json")) or {}).get("chunks"):
+        stored = pq.ParquetFile(entry).metadata.metadata or {}
+        frame.attrs = json.loads(stored[_ATTRS_KEY]) if _ATTRS_KEY in stored else {}
+        for col in frame.columns:
+            if isinstance(frame[col].dtype, pd.CategoricalDtype):
+                frame[col] = frame[col].cat.reorder_categories(frame[col].cat.categories.sort_values())
+    return frame
 
 
 def _cache_put(entry: Path, frame: pd.DataFrame, source: Path, source_sha256: str) -> None:
@@ -422,6 +509,90 @@ def _cache_put(entry: Path, frame: pd.DataFrame, source: Path, source_sha256: st
     }
     _write_atomic(entry, data)
     _write_atomic(entry.with_suffix(".json"), json.dumps(record, indent=1, sort_keys=True).encode())
+
+
+_ATTRS_KEY = b"PANDAS_ATTRS"  # where pandas keeps a frame's attrs in a Parquet file's key-value metadata
+
+
+def _cache_put_chunks(entry: Path, frames: Iterable[pd.DataFrame], source: Path, source_sha256: str) -> None:
+    """Write the frames of a file's chunks to ``entry`` as row groups of one Parquet file, one frame at a time
+    (:class:`pyarrow.parquet.ParquetWriter`), then its record: the schema is the first frame's
+    (:func:`_chunk_schema`), the ``attrs`` (repairs summed over the chunks) go in the footer, and the record
+    says how many chunks there were. Atomic like :func:`_cache_put`."""
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    tmp = entry.with_name(f".{entry.name}.{os.getpid()}.partial")
+    rows, chunks, attrs, writer = 0, 0, {}, None
+    try:
+        for frame in frames:
+            if writer is None:
+                schema = _chunk_schema(frame)
+                writer = pq.ParquetWriter(tmp, schema)
+                attrs = dict(frame.attrs)
+            elif "repairs" in attrs:
+                attrs["repairs"] = merge_repairs([attrs["repairs"], frame.attrs.get("repairs", [])])
+            writer.write_table(_chunk_table(frame, schema, source, rows))
+            rows, chunks = rows + len(frame), chunks + 1
+            del frame  # not held while the next chunk is parsed
+        if writer is None:
+            raise DataError(f"{source}: no chunk of the file had records")
+        if attrs:
+            writer.add_key_value_metadata({_ATTRS_KEY.decode(): json.dumps(attrs)})
+        writer.close()
+        writer = None
+        parquet_sha256 = sha256_file(tmp)
+        os.replace(tmp, entry)
+    finally:
+        if writer is not None:
+            writer.close()
+        tmp.unlink(missing_ok=True)
+    record = {
+        "source": str(source),
+        "source_sha256": source_sha256,
+        "rows": rows,
+        "parquet_sha256": parquet_sha256,
+        "parser_version": PARSER_VERSION,
+        "chunks": chunks,
+    }
+    _write_atomic(entry.with_suffix(".json"), json.dumps(record, indent=1, sort_keys=True).encode())
+
+
+def _chunk_schema(frame: pd.DataFrame) -> pa.Schema:
+    """The Arrow schema of every chunk of a file, from its first chunk: categoricals as dictionary<int32,
+    string> (each chunk has its own categories), text as string (a column with no value in the first chunk
+    too), numbers as their dtypes; the pandas metadata without ``attrs`` (they go in the footer at the end)."""
+    plain = frame.iloc[:0].copy()
+    plain.attrs = {}
+    schema = pa.Schema.from_pandas(plain, preserve_index=False)
+    return pa.schema([_chunk_field(field) for field in schema], metadata=schema.metadata)
+
+
+def _chunk_field(field: pa.Field) -> pa.Field:
+    text = (pa.types.is_string, pa.types.is_large_string, pa.types.is_null)
+    if pa.types.is_dictionary(field.type):
+        values = pa.string() if any(is_text(field.type.value_type) for is_text in text) else field.type.value_type
+        return field.with_type(pa.dictionary(pa.int32(), values))
+    if any(is_text(field.type) for is_text in text):
+        return field.with_type(pa.string())
+    return field
+
+
+def _chunk_table(frame: pd.DataFrame, schema: pa.Schema, source: Path, rows_before: int) -> pa.Table:
+    """One chunk's frame as a table of ``schema``; a :class:`DataError` if a column does not fit it (a
+    column whose type the parser infers, numbers in one chunk and text in another)."""
+    if list(frame.columns) != schema.names:
+        raise DataError(
+            f"{source}: rows {rows_before + 1:,}-{rows_before + len(frame):,} have the columns "
+            f"{list(frame.columns)}, not those of the file's first rows {schema.names}. Fix: read the file whole "
+            f"(raise lib.datasets.stream.STREAM_BYTES above its size)"
+        )
+    try:
+        return pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as err:
+        raise DataError(
+            f"{source}: rows {rows_before + 1:,}-{rows_before + len(frame):,} do not fit the column types of the "
+            f"file's first rows ({err}). A column changes type within the file (numbers, then text?). Fix: correct "
+            f"the file, or read it whole (raise lib.datasets.stream.STREAM_BYTES above its size)"
+        ) from err
 
 
 def _constant_categorical(value: str, n: int) -> pd.Categorical:

@@ -1,10 +1,13 @@
-"""IoT-23 and other labelled Zeek conn logs (:func:`read_zeek_conn`)."""
+"""IoT-23 and other labelled Zeek conn logs (:func:`read_zeek_conn`; in chunks, :func:`zeek_conn_frames`)."""
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import partial
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -12,9 +15,10 @@ import pandas as pd
 import pyarrow as pa
 
 from lib import registry
-from lib.datasets.csvparse import NEWLINE, _count_infinities, _parse_table, _read_bytes
+from lib.datasets.csvparse import NEWLINE, _count_infinities, _parse_table
 from lib.datasets.errors import DataError, note_repair
 from lib.datasets.files import _constant_categorical
+from lib.datasets.stream import Chunk, combine_frames, parse_chunks, text_chunks
 from lib.datasets.table import label_values
 
 log = logging.getLogger(__package__)  # "lib.datasets" for every file of the package
@@ -42,11 +46,65 @@ def read_zeek_conn(
     label, :func:`lib.registry.iot23_family`), ``benign_labels`` (default ``Benign``) normal, and
     ``ignore_labels`` (default ``Background``, CTU's unlabelled traffic) are dropped and counted in
     ``attrs["repairs"]``. Other values are an error unless ``benign_labels`` was given: then every value
-    not benign or ignored is an attack family of its own.
+    not benign or ignored is an attack family of its own. A log larger than
+    :data:`lib.datasets.stream.STREAM_BYTES` is parsed in chunks (:func:`zeek_conn_frames`) into the same frame.
     """
+    return combine_frames(zeek_conn_frames(path, benign_labels, ignore_labels, label_column), path)
+
+
+def zeek_conn_frames(
+    path: str | os.PathLike,
+    benign_labels: str | Iterable[str] | None = None,
+    ignore_labels: str | Iterable[str] | None = ("Background",),
+    label_column: str = "label",
+) -> Iterator[pd.DataFrame]:
+    """:func:`read_zeek_conn` of ``path``, one frame per chunk of its text (:func:`lib.datasets.stream.text_chunks`:
+    one frame for a log up to ``STREAM_BYTES``): the header is read once, from the first chunk, and every chunk's
+    records are parsed by :func:`_zeek_frame`."""
     path = Path(path)
     notes: list[dict] = []
-    raw = _read_bytes(path, notes)
+    chunks = text_chunks(path, notes)
+    first = next(chunks)
+    log_format, body_start = _zeek_header(first.data, path, label_column, benign_labels, ignore_labels)
+    header_lines = first.data.count(NEWLINE, 0, body_start)
+    chunks = chain([Chunk(first.data[body_start:], first.first_line + header_lines, first.whole)], chunks)
+    del first  # each chunk's bytes are held only while it is parsed
+    has_records = False
+    for frame in parse_chunks(chunks, partial(_zeek_frame, log_format=log_format, path=path), notes):
+        has_records = True
+        yield frame
+        del frame  # not held while the next chunk is parsed
+    if not has_records:
+        raise DataError(f"{path}: the log has a header but no flow records. Fix: download the file again")
+
+
+read_zeek_conn.cache_tag = "zeek"
+read_zeek_conn.chunks = zeek_conn_frames
+
+
+@dataclass(frozen=True)
+class _ZeekFormat:
+    """What a log's header says (fields, their Zeek and Arrow types, the unset token, the label columns) and
+    how its labels are read."""
+
+    names: list[str]
+    zeek_types: dict[str, str]
+    arrow_types: dict[str, pa.DataType]
+    unset: str
+    label_column: str
+    detail_column: str | None
+    benign_labels: str | Iterable[str] | None
+    ignore_labels: str | Iterable[str] | None
+
+
+def _zeek_header(
+    raw: bytes,
+    path: Path,
+    label_column: str,
+    benign_labels: str | Iterable[str] | None,
+    ignore_labels: str | Iterable[str] | None,
+) -> tuple[_ZeekFormat, int]:
+    """The format the ``#`` header lines at the start of ``raw`` declare, and where the records start."""
     header: dict[str, list[str]] = {}
     body_start, fields_line = 0, 1
     for number, line in enumerate(raw.split(b"\n", 20), 1):
@@ -80,28 +138,37 @@ def read_zeek_conn(
             f"{', '.join(names[-4:])}). Fix: a plain conn.log has no labels; label it first, or set LABEL_COLUMN to "
             f"the field that holds the label"
         )
-    body = _cut_footer(raw[body_start:])  # '#close' footer: sliced off, without splitting the log into lines
-    if b"\n#" in body or body.startswith(b"#"):  # logs concatenated with their headers
-        body = b"\n".join(line for line in body.split(b"\n") if not line.startswith(b"#"))
-    body = body.replace(b"   ", b"\t")
-    if not body.strip():
-        raise DataError(f"{path}: the log has a header but no flow records. Fix: download the file again")
     types = {
         n: pa.float64() if t == "time" else pa.float32() if t in _ZEEK_FLOAT else pa.string()
         for n, t in zeek_types.items()
     }
     types[label_column] = pa.string()
-    n_header_lines = raw.count(NEWLINE, 0, body_start)
-    df = _parse_table(body, path, names, "\t", types, 0, [unset, "(empty)"], line_offset=n_header_lines)
+    log_format = _ZeekFormat(names, zeek_types, types, unset, label_column, detail_column, benign_labels, ignore_labels)
+    return log_format, body_start
 
+
+def _zeek_frame(chunk: Chunk, notes: list[dict], log_format: _ZeekFormat, path: Path) -> pd.DataFrame | None:
+    """The flows of one chunk of a log's records (None if it holds none), repairs recorded in ``notes``."""
+    fmt = log_format
+    body = _cut_footer(chunk.data)  # '#close' footer: sliced off, without splitting the log into lines
+    if b"\n#" in body or body.startswith(b"#"):  # logs concatenated with their headers
+        body = b"\n".join(line for line in body.split(b"\n") if not line.startswith(b"#"))
+    body = body.replace(b"   ", b"\t")
+    if not body.strip():
+        return None
+    df = _parse_table(
+        body, path, fmt.names, "\t", fmt.arrow_types, 0, [fmt.unset, "(empty)"], line_offset=chunk.first_line - 1
+    )
+    del body
+    label_column, unset, zeek_types = fmt.label_column, fmt.unset, fmt.zeek_types
     raw_label = df.pop(label_column).fillna(unset).astype(str).str.strip()
     no_detail = pd.Series(unset, index=raw_label.index, dtype=object)
-    detailed = df.pop(detail_column).fillna(unset).astype(str) if detail_column else no_detail
+    detailed = df.pop(fmt.detail_column).fillna(unset).astype(str) if fmt.detail_column else no_detail
     lowered = raw_label.str.lower()
-    benign = label_values(benign_labels) or {"benign"}
-    ignore = label_values(ignore_labels)
+    benign = label_values(fmt.benign_labels) or {"benign"}
+    ignore = label_values(fmt.ignore_labels)
     unknown = sorted(set(raw_label[~lowered.isin(benign | ignore | {"malicious"})]))
-    if unknown and benign_labels is None:
+    if unknown and fmt.benign_labels is None:
         raise DataError(
             f"{path}, column {label_column!r}: unexpected value(s) {unknown[:5]}; expected Benign/Malicious "
             f"(Background is ignored). Fix: list the normal values in BENIGN_LABELS (every other value is then an "
@@ -134,9 +201,6 @@ def read_zeek_conn(
     _count_infinities(df, [c for c, t in zeek_types.items() if t in _ZEEK_FLOAT], path.name, notes)
     df.attrs["repairs"] = notes
     return df
-
-
-read_zeek_conn.cache_tag = "zeek"
 
 
 def _cut_footer(body: bytes) -> bytes:
