@@ -67,8 +67,8 @@ class DeepConfig:
     with gradient-norm clipping ``clipnorm``, ``batch_size``, at most ``epochs`` with early stopping after
     ``patience`` epochs without a lower validation loss; ``class_weight`` weights classes inversely to their
     training frequency. ``precision``: Keras' dtype policy of every layer but the output, which stays float32
-    (``"mixed_bfloat16"`` computes in bfloat16 with float32 weights: fast on CPUs with AVX-512 BF16 or AMX and
-    on recent GPUs). Learning-rate schedule: after ``lr_patience`` epochs without a lower validation loss the
+    (``"mixed_bfloat16"`` computes in bfloat16 with float32 weights: made for recent GPUs and CPUs with AMX; on a
+    CPU with AVX-512 BF16 but no AMX it was not faster, see ``benchmarks/bench_roofline.py``). Learning-rate schedule: after ``lr_patience`` epochs without a lower validation loss the
     learning rate is multiplied by ``lr_factor``, down to ``min_learning_rate``; ``lr_patience=0`` means no
     schedule (the defaults: every field's default is the configuration of the paper-faithful runs, so a record
     written before a field existed reads back as what it trained). With a schedule, ``patience`` must be larger
