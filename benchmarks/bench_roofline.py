@@ -140,9 +140,12 @@ def synthetic(n_rows: int, n_features: int, n_classes: int, seed: int) -> tuple[
     return rng.random((n_rows, n_features), dtype=np.float32), rng.integers(0, n_classes, n_rows)
 
 
-def training_flows_per_s(model: Any, X: np.ndarray, y: np.ndarray, epochs: int) -> dict[str, Any]:
+def training_flows_per_s(
+    model: Any, X: np.ndarray, y: np.ndarray, epochs: int, batch_size: int | None = None
+) -> dict[str, Any]:
     """Flows/s of ``models.train`` (``model.fit``): rows / time of an epoch's training batches (validation
-    excluded), median of the epochs after the first (the first traces the graph)."""
+    excluded), median of the epochs after the first (the first traces the graph). ``batch_size``: the
+    paper-faithful ``DeepConfig`` batch unless given."""
     import keras
 
     from lib import models
@@ -164,7 +167,7 @@ def training_flows_per_s(model: Any, X: np.ndarray, y: np.ndarray, epochs: int) 
     timer = BatchTimer()
     X_val, y_val = X[:256], y[:256]
     models.train(
-        model, X, y, X_val, y_val, epochs=epochs, batch_size=models.DeepConfig().batch_size, seed=common.SEED,
+        model, X, y, X_val, y_val, epochs=epochs, batch_size=batch_size or models.DeepConfig().batch_size, seed=common.SEED,
         patience=epochs + 1, callbacks=[timer],
     )  # fmt: skip
     steady = timer.epochs[1:] or timer.epochs
