@@ -13,7 +13,12 @@ set to ``stream.CHUNK_BYTES``, so that the file is parsed one chunk at a time an
 group, never loaded whole, at any size) and reports its peak RSS (``ru_maxrss``). ``--whole`` also times the whole-file parse of the
 same file (``STREAM_BYTES`` raised above its size, as every file was read before streaming) for comparison.
 
-Usage: ``python benchmarks/bench_stream.py [--mib 300] [--chunk-mib 64] [--whole]``.
+``--sample N`` then draws ``SAMPLE_ROWS=N`` from the entry just written, in a second fresh child
+(``datasets.load(sample_rows=N)``: the entry's label column, then only the sampled rows, row group by row
+group) and removes the sample's exact duplicates as notebook 01 does: its seconds, rows and peak RSS, and
+the parse's seconds over its own ("parse ÷ sample": the cached reload against the first parse).
+
+Usage: ``python benchmarks/bench_stream.py [--mib 300] [--chunk-mib 64] [--whole] [--sample 200000]``.
 """
 
 from __future__ import annotations
@@ -92,6 +97,8 @@ def child(mode: str, path: str, chunk_mib: int) -> dict:
     from lib.datasets import stream
 
     path = Path(path)
+    if mode.startswith("sample"):
+        return sample_child(path, int(mode.removeprefix("sample")))
     stream.CHUNK_BYTES = chunk_mib * 2**20
     # stream: every file over one chunk is streamed (at the default sizes, files over 256 MiB); whole: as every
     # file was read before streaming, its bytes and frame whole in memory
@@ -114,20 +121,49 @@ def child(mode: str, path: str, chunk_mib: int) -> dict:
     }
 
 
+def sample_child(path: Path, n: int) -> dict:
+    """``SAMPLE_ROWS=n`` from the warm cache entry (its label column, then only the sampled rows), then the
+    sample's exact-duplicate removal as notebook 01 does it (``preprocess.deduplicate`` over the features)."""
+    from lib import datasets, preprocess
+
+    start = time.perf_counter()
+    df = datasets.load("zeek", files=str(path), sample_rows=n, seed=common.SEED)
+    load_s = time.perf_counter() - start
+    start = time.perf_counter()
+    deduplicated, removed, conflicting = preprocess.deduplicate(df, datasets.feature_columns(df))
+    return {
+        "mode": f"sample {n:,}",
+        "rows": df.attrs["sample"]["rows_read"],
+        "rows_kept": len(df),
+        "rows_after_dedup": len(deduplicated),
+        "duplicates_removed": removed,
+        "seconds": load_s + time.perf_counter() - start,
+        "load_s": load_s,
+        "self_maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
 # --------------------------------------------------------------------------------------------------
 # Parent
 # --------------------------------------------------------------------------------------------------
-def measure(path: Path, mode: str, chunk_mib: int) -> dict:
+def measure(path: Path, mode: str, chunk_mib: int, sample: int = 0) -> list[dict]:
+    """``mode``'s child on an empty cache; with ``sample``, a second child samples from the entry it wrote."""
     cache = common.scratch_dir() / f"cache-stream-{mode}"
     shutil.rmtree(cache, ignore_errors=True)
     env = {"IOT_BOTNET_CACHE_DIR": str(cache)}
+    script = str(Path(__file__).resolve())
     try:
-        result = common.run_child([str(Path(__file__).resolve()), "--child", mode, str(path), str(chunk_mib)], env=env)
+        results = [common.run_child([script, "--child", mode, str(path), str(chunk_mib)], env=env)]
+        if sample:
+            results.append(common.run_child([script, "--child", f"sample{sample}", str(path), "0"], env=env))
     finally:
         shutil.rmtree(cache, ignore_errors=True)
-    result["file_mib"] = path.stat().st_size / 2**20
-    result["flows_per_s"] = result["rows"] / result["seconds"]
-    return result
+    for result in results:
+        result["file_mib"] = path.stat().st_size / 2**20
+        result["flows_per_s"] = result["rows"] / result["seconds"]
+    if sample:
+        results[1]["parse_over_sample"] = results[0]["seconds"] / results[1]["seconds"]
+    return results
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -136,6 +172,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--mib", type=int, default=300, help="size of the generated log in MiB (default 300)")
     parser.add_argument("--chunk-mib", type=int, default=64, help="stream.CHUNK_BYTES in MiB (default 64)")
     parser.add_argument("--whole", action="store_true", help="also parse the file whole, for comparison")
+    parser.add_argument("--sample", type=int, default=0, help="then SAMPLE_ROWS from the cache, and dedup (rows)")
     args = parser.parse_args(argv)
     if args.child:
         mode, path, chunk_mib = args.child
@@ -145,19 +182,20 @@ def main(argv: list[str] | None = None) -> dict:
     start = time.perf_counter()
     path = jittered_log(args.mib)
     print(f"[bench_stream] input {path} ({path.stat().st_size / 2**20:,.0f} MiB, {time.perf_counter() - start:.1f} s)")
-    results = [measure(path, "stream", args.chunk_mib)]
+    results = measure(path, "stream", args.chunk_mib, args.sample)
     if args.whole:
-        results.append(measure(path, "whole", args.chunk_mib))
+        results += measure(path, "whole", args.chunk_mib)
     rows = [
         {
             "mode": r["mode"],
             "file MiB": r["file_mib"],
             "rows": r["rows"],
-            "chunks": r["chunks"],
+            "chunks": r.get("chunks"),
+            "rows kept (dedup)": f"{r['rows_kept']:,} ({r['rows_after_dedup']:,})" if "rows_kept" in r else None,
             "seconds": r["seconds"],
             "flows/s": r["flows_per_s"],
-            "(sha256 s)": r["sha256_s"],
-            "entry MiB": r["entry_mib"],
+            "(sha256 s)": r.get("sha256_s"),
+            "entry MiB": r.get("entry_mib"),
             "peak RSS MiB": r["peak_rss_mib"],
         }
         for r in results

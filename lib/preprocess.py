@@ -59,7 +59,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, OneHotEncoder, QuantileTransformer, StandardScaler
 
 from lib import datasets, registry
-from lib.datasets import schema, times
+from lib.datasets import sampling, schema, times
 
 log = logging.getLogger(__name__)
 
@@ -265,19 +265,26 @@ class PrepReport:
 
 
 # --------------------------------------------------------------------------------------------------
-def sample_rows(df: pd.DataFrame, n: int, seed: int, by: str = "label", floor: int = 20) -> pd.DataFrame:
+def sample_rows(df: pd.DataFrame, n: int, seed: int, by: str = "label", floor: int = sampling.FLOOR) -> pd.DataFrame:
     """A stratified random subset of about ``n`` rows. Each class keeps its share of ``n`` but at least
-    ``min(floor, its size)`` rows, so rare classes survive a quick run. ``n <= 0`` returns ``df``."""
-    if n <= 0 or n >= len(df):
+    ``min(floor, its size)`` rows, so rare classes survive a quick run. ``n <= 0`` returns ``df``.
+
+    A frame that :func:`lib.datasets.load` already sampled (``attrs["sample"]``, drawn from the files' labels
+    without loading them) is returned as it is when it is this sample, the same rows this function would
+    draw; another ``n`` or ``seed`` is an error."""
+    drawn = df.attrs.get("sample")
+    if drawn:
+        if (drawn["sample_rows"], drawn["seed"]) != (n, seed):
+            raise ValueError(
+                f"the frame is already a sample (SAMPLE_ROWS={drawn['sample_rows']}, SEED={drawn['seed']}) of "
+                f"{drawn['rows_read']:,} rows, not SAMPLE_ROWS={n}, SEED={seed}. Fix: load it again with "
+                f"datasets.load(..., sample_rows={n}, seed={seed}), or with sample_rows=0 to sample here"
+            )
         return df
-    rng = np.random.default_rng(seed)
-    counts = df[by].value_counts()
-    parts = []
-    for cls, count in counts.items():
-        take = min(count, max(int(round(n * count / len(df))), floor))
-        idx = np.flatnonzero((df[by] == cls).to_numpy())
-        parts.append(rng.choice(idx, size=take, replace=False))
-    return df.iloc[np.sort(np.concatenate(parts))].reset_index(drop=True)
+    positions = sampling.stratified_positions(df[by], n, seed, floor)
+    if positions is None:
+        return df
+    return df.iloc[positions].reset_index(drop=True)
 
 
 def deduplicate(df: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, int, int]:
@@ -1009,7 +1016,8 @@ def missing_summary(df: pd.DataFrame, columns: list[str] | None = None) -> pd.Da
 def prepare(df: pd.DataFrame, cfg: PrepConfig) -> tuple[PreparedData, ColumnTransformer, PrepReport]:
     """Everything from a loaded frame to train/val/test arrays; fitted on training rows only."""
     check_column_names(df, cfg)  # before the work: a misspelt column name is an error at once
-    report = PrepReport(rows_loaded=len(df), repairs=list(df.attrs.get("repairs", [])))
+    rows_read = df.attrs.get("sample", {}).get("rows_read", len(df))  # a sample drawn while loading: all rows
+    report = PrepReport(rows_loaded=rows_read, repairs=list(df.attrs.get("repairs", [])))
     report.identifier_columns = datasets.identifier_columns(df)
     report.label_columns = datasets.label_columns(df)
     df = sample_rows(df, cfg.sample_rows, cfg.seed)

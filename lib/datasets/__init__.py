@@ -33,7 +33,9 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from lib import progress, registry
 from lib.datasets.botiot import read_botiot_csv
@@ -44,10 +46,13 @@ from lib.datasets.files import (
     DATA_DIR_ENV,
     PARSER_VERSION,
     REPO_DATA_DIR,
+    _constant_categorical,
     _display_name,
     _read_cached,
+    _read_entry_rows,
     cache_dir,
     cache_entry,
+    entry_column,
     expand_files,
     expected_sha256,
     fetch,
@@ -59,6 +64,7 @@ from lib.datasets.files import (
     sha256_file,
     verify_checksum,
 )
+from lib.datasets.sampling import stratified_positions
 from lib.datasets.schema import (
     feature_columns,
     guess_identifiers,
@@ -130,6 +136,8 @@ def load(
     column_names: str | Iterable[str] | None = None,
     ignore_labels: str | Iterable[str] | None = None,
     missing_values: str | Iterable[str] | None = None,
+    sample_rows: int = 0,
+    seed: int = 0,
 ) -> pd.DataFrame:
     """Read every file of ``dataset`` into one frame: a registered data set (``iot23``, ``cicids2017``,
     ``botiot``) from ``data_dir``, or a user's ``zeek`` logs or ``csv`` tables from ``files``.
@@ -140,6 +148,11 @@ def load(
     names the columns of headerless files (see :func:`lib.datasets.table.column_names_from`);
     ``missing_values`` are extra tokens meaning "no value" (``-`` for tables exported from Zeek). Every
     repair a reader made is in ``frame.attrs["repairs"]`` (see :func:`repairs_frame`).
+
+    ``sample_rows > 0`` returns a stratified sample of about that many rows drawn with ``seed``
+    (:func:`lib.datasets.sampling.stratified_positions`, notebook 01's ``SAMPLE_ROWS``): through the cache it
+    reads the files' label columns, draws the rows and reads only those, so memory follows the sample, not the
+    data set. ``attrs["sample"]`` records the draw and how many rows there were in all.
     """
     missing = missing_values.split(",") if isinstance(missing_values, str) else list(missing_values or [])
     if dataset == "csv":
@@ -165,13 +178,29 @@ def load(
             f"conn logs) or 'csv' (your labelled flow table)"
         )
     root = resolve_data_dir(data_dir) / dataset if dataset in registry.DATASETS else Path(".").resolve()
+    if sample_rows > 0 and use_cache:
+        out = _load_sample(dataset, paths, reader, root, sample_rows, seed)
+        if out is not None:
+            return out
     frames = []
     for path in progress.bar(paths, desc=f"load {dataset}", unit="file", disable=len(paths) < 2):
         display = _display_name(path, root)
         expected = expected_sha256(dataset, path, root)  # registry files: checked against the published sha256
-        frame = _read_cached(path, reader, use_cache=use_cache, display=display, expected_sha256=expected)
+        frames.append(_read_cached(path, reader, use_cache=use_cache, display=display, expected_sha256=expected))
+    out = _combine(dataset, frames)
+    if sample_rows > 0:  # no cache: the same rows, drawn from the frame in memory
+        positions = stratified_positions(out["label"], sample_rows, seed)
+        if positions is not None:
+            out = _sampled(out, positions, sample_rows, seed, list(out.attrs["files"]))
+    return out
+
+
+def _combine(dataset: str, frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The files' frames (each with its ``source_file``) as one, with their repairs, label and identifier
+    columns in ``attrs``."""
+    for frame in frames:
+        display = str(frame["source_file"].cat.categories[0]) if len(frame["source_file"].cat.categories) else "?"
         frame.attrs["repairs"] = [note | {"file": display} for note in frame.attrs.get("repairs", [])]
-        frames.append(frame)
     out = harmonise(frames)
     out.attrs["repairs"] = [note for frame in frames for note in frame.attrs.get("repairs", [])]
     out.attrs["label_columns"] = sorted({c for frame in frames for c in frame.attrs.get("label_columns", ())})
@@ -179,6 +208,51 @@ def load(
         ids = {c for frame in frames for c in frame.attrs.get("identifier_columns", ())}
         out.attrs["identifier_columns"] = sorted((guess_identifiers(out.columns) | ids) - {"source_file"})
     return out
+
+
+def _load_sample(
+    dataset: str, paths: list[Path], reader: Callable, root: Path, n: int, seed: int
+) -> pd.DataFrame | None:
+    """``SAMPLE_ROWS`` through the cache: every file's entry (parsed first if needed, in bounded memory), its
+    label column, the positions drawn from all labels in file order (as the in-memory path draws them), then
+    only those rows of each entry. None when the sample would be every row."""
+    entries, labels = [], []
+    for path in progress.bar(paths, desc=f"labels {dataset}", unit="file", disable=len(paths) < 2):
+        entry = cache_entry(path, reader, expected_sha256(dataset, path, root))
+        entries.append((_display_name(path, root), entry))
+        labels.append(entry_column(entry, "label"))
+    sizes = [len(part) for part in labels]
+    all_labels = pd.Series(union_categoricals([pd.Categorical(part) for part in labels]), name="label")
+    del labels
+    positions = stratified_positions(all_labels, n, seed)
+    if positions is None:
+        return None
+    frames, offset = [], 0
+    for (display, entry), size in progress.bar(
+        list(zip(entries, sizes, strict=True)), desc=f"sample {dataset}", unit="file", disable=len(entries) < 2
+    ):
+        lo, hi = np.searchsorted(positions, [offset, offset + size])
+        frame = _read_entry_rows(entry, positions[lo:hi] - offset)
+        frame["source_file"] = _constant_categorical(display, len(frame))
+        frames.append(frame)
+        offset += size
+    files = [display for (display, _), size in zip(entries, sizes, strict=True) if size]
+    out = _combine(dataset, frames)
+    return _sampled(out, None, n, seed, files, rows_read=offset)
+
+
+def _sampled(
+    df: pd.DataFrame, positions: np.ndarray | None, n: int, seed: int, files: list[str], rows_read: int | None = None
+) -> pd.DataFrame:
+    """``df`` cut to ``positions`` (None: already cut) and marked as the sample ``(n, seed)`` of ``rows_read`` rows."""
+    rows_read = len(df) if rows_read is None else rows_read
+    if positions is not None:
+        attrs = df.attrs
+        df = df.iloc[positions].reset_index(drop=True)
+        df.attrs = attrs
+    df.attrs["files"] = files
+    df.attrs["sample"] = {"sample_rows": n, "seed": seed, "rows_read": rows_read, "rows_kept": len(df)}
+    return df
 
 
 def load_for(parameters: dict) -> pd.DataFrame:
@@ -189,7 +263,8 @@ def load_for(parameters: dict) -> pd.DataFrame:
     return load(
         parameters["DATASET"], get("DATA_DIR"), files=get("DATA_FILES"), label_column=get("LABEL_COLUMN"),
         benign_labels=get("BENIGN_LABELS"), column_names=get("COLUMN_NAMES"), ignore_labels=get("IGNORE_LABELS"),
-        missing_values=get("MISSING_VALUES"),
+        missing_values=get("MISSING_VALUES"), sample_rows=int(parameters.get("SAMPLE_ROWS") or 0),
+        seed=int(parameters.get("SEED") or 0),
     )  # fmt: skip
 
 

@@ -495,6 +495,38 @@ def _read_entry(entry: Path) -> pd.DataFrame:
     return frame
 
 
+def entry_column(entry: Path, column: str) -> pd.Series:
+    """One column of a cache entry (a categorical stays one: its codes, not a string per row)."""
+    table = pq.read_table(entry, columns=[column])
+    return table.column(0).to_pandas() if table.num_rows else pd.Series([], dtype=object, name=column)
+
+
+def _read_entry_rows(entry: Path, positions: np.ndarray) -> pd.DataFrame:
+    """``_read_entry(entry).iloc[positions]`` (sorted positions) without loading the entry: each row group is
+    read, cut to the positions it holds and dropped before the next, so memory is one row group plus the rows
+    kept."""
+    parquet = pq.ParquetFile(entry)
+    metadata = parquet.metadata
+    starts = np.cumsum([0] + [metadata.row_group(g).num_rows for g in range(metadata.num_row_groups)])
+    tables = []
+    for group in range(metadata.num_row_groups):
+        lo, hi = np.searchsorted(positions, starts[group : group + 2])
+        if hi > lo:
+            tables.append(parquet.read_row_group(group).take(pa.array(positions[lo:hi] - starts[group])))
+    schema = parquet.schema_arrow
+    if not tables:  # no row: the first group's, cut to none (its dictionaries give the categories)
+        tables = [parquet.read_row_group(0).slice(0, 0) if metadata.num_row_groups else schema.empty_table()]
+    table = pa.concat_tables(tables)
+    frame = table.replace_schema_metadata(schema.metadata).to_pandas()
+    stored = metadata.metadata or {}
+    frame.attrs = json.loads(stored[_ATTRS_KEY]) if _ATTRS_KEY in stored else {}
+    if (_read_json(entry.with_suffix(".json")) or {}).get("chunks"):
+        for col in frame.columns:
+            if isinstance(frame[col].dtype, pd.CategoricalDtype):
+                frame[col] = frame[col].cat.reorder_categories(frame[col].cat.categories.sort_values())
+    return frame
+
+
 def _cache_put(entry: Path, frame: pd.DataFrame, source: Path, source_sha256: str) -> None:
     """Write ``frame`` to ``entry``, then its record (each atomically): a reader sees a whole entry or none."""
     buffer = io.BytesIO()
@@ -596,7 +628,6 @@ def _chunk_table(frame: pd.DataFrame, schema: pa.Schema, source: Path, rows_befo
 
 
 def _constant_categorical(value: str, n: int) -> pd.Categorical:
-    """``pd.Categorical([value] * n)`` without building the list."""
-    if n == 0:
-        return pd.Categorical([])
+    """``pd.Categorical([value] * n)`` without building the list (with ``value`` as its category even when
+    ``n`` is 0, so an empty frame still names its file)."""
     return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[value])

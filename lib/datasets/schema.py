@@ -36,7 +36,7 @@ def harmonise(frames: list[pd.DataFrame]) -> pd.DataFrame:
         columns += [c for c in frame.columns if c not in columns]
     missing: dict[str, list[str]] = {}
     for frame in frames:
-        name = str(frame["source_file"].iloc[0]) if len(frame) else "?"
+        name = _file_name(frame)
         for col in columns:
             if col not in frame.columns:
                 missing.setdefault(col, []).append(name)
@@ -64,6 +64,15 @@ def harmonise(frames: list[pd.DataFrame]) -> pd.DataFrame:
     out.attrs["missing_columns"] = missing
     out.attrs["files"] = [str(f["source_file"].iloc[0]) for f in frames if len(f)]
     return out
+
+
+def _file_name(frame: pd.DataFrame) -> str:
+    """The ``source_file`` of one file's frame (its category when the frame has no row)."""
+    column = frame["source_file"]
+    if len(column):
+        return str(column.iloc[0])
+    categories = getattr(getattr(column, "cat", None), "categories", [])
+    return str(categories[0]) if len(categories) else "?"
 
 
 def identifier_columns(df: pd.DataFrame) -> list[str]:

@@ -1,0 +1,44 @@
+"""``SAMPLE_ROWS``: a stratified sample of a data set, drawn from its labels alone.
+
+:func:`stratified_positions` picks the rows from the ``label`` column only, so :func:`lib.datasets.load` can
+draw the sample from the Parquet cache entries' label columns and then read just those rows, file by file and
+row group by row group: a 10 GB conn log is sampled in the memory its labels take, never loaded whole. The
+in-memory path (:func:`lib.preprocess.sample_rows` on a loaded frame) calls the same function on the same
+labels in the same order, so both give the same rows for a seed (tested).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+FLOOR = 20  # rows every class keeps at least (or all of its rows), so rare classes survive a quick run
+
+
+def class_order(labels: pd.Series) -> pd.Series:
+    """Rows per class, largest first, ties by class name: the order in which classes draw their rows (a total
+    order, so the sample never depends on how the labels were stored)."""
+    counts = labels.value_counts(sort=False)
+    counts = counts[counts > 0]
+    order = sorted(counts.index, key=lambda c: (-int(counts[c]), str(c)))
+    return counts.loc[order]
+
+
+def stratified_positions(labels: pd.Series, n: int, seed: int, floor: int = FLOOR) -> np.ndarray | None:
+    """Sorted positions of a stratified random subset of about ``n`` rows of ``labels``; ``None`` when every
+    row is kept (``n <= 0`` or ``n >= len(labels)``).
+
+    Each class keeps its share of ``n`` but at least ``min(floor, its size)`` rows. Classes draw in the order of
+    :func:`class_order` from one ``numpy`` generator seeded with ``seed``.
+    """
+    if n <= 0 or n >= len(labels):
+        return None
+    rng = np.random.default_rng(seed)
+    categorical = isinstance(labels.dtype, pd.CategoricalDtype)
+    values = labels.cat.codes.to_numpy() if categorical else labels.to_numpy()  # codes: no strings per row
+    parts = []
+    for cls, count in class_order(labels).items():
+        take = min(int(count), max(int(round(n * int(count) / len(labels))), floor))
+        idx = np.flatnonzero(values == (labels.cat.categories.get_loc(cls) if categorical else cls))
+        parts.append(rng.choice(idx, size=take, replace=False))
+    return np.sort(np.concatenate(parts))
