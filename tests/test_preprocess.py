@@ -559,3 +559,31 @@ def test_cicids2017_mirror_source_split_holds_out_whole_days(mirror):
         "trafficlabelling/web_attacks_balanced_7267_ids_encoded.csv",
         "grouped_label_sample/CICIDS2017_sample_6311rows_grouped_labels_no_dstport.csv",
     } <= set(report.split["files_as_sources"])  # encoded ids, no Timestamp: sources of their own
+
+
+@pytest.mark.parametrize("keep", ["first", False])
+def test_duplicated_is_pandas_duplicated_with_nans_categories_and_text(keep):
+    rng = np.random.default_rng(5)
+    n = 3000
+    df = pd.DataFrame(
+        {
+            "a": rng.integers(0, 3, n).astype(np.float32),
+            "b": np.where(rng.random(n) < 0.2, np.nan, rng.integers(0, 2, n).astype(float)),
+            "c": pd.Categorical(rng.choice(["tcp", "udp", None], n)),
+            "d": rng.choice(["x", "y", None], n).astype(object),
+            "e": pd.array(np.where(rng.random(n) < 0.1, None, rng.integers(0, 2, n)), dtype="Int64"),
+        }
+    )
+    df.loc[::7, "a"] = -0.0
+    expected = df.duplicated(keep=keep).to_numpy()
+    assert 0 < expected.sum() < n
+    np.testing.assert_array_equal(preprocess.duplicated(df, list(df.columns), keep=keep), expected)
+
+
+def test_duplicated_never_merges_two_rows_whose_hashes_collide(monkeypatch):
+    df = pd.DataFrame({"a": [1.0, 2.0, 1.0, 3.0, 2.0], "b": ["p", "q", "p", "r", "s"]})
+    monkeypatch.setattr(pd.util, "hash_array", lambda values, *args, **kwargs: np.zeros(len(values), np.uint64))
+    for keep in ("first", False):
+        np.testing.assert_array_equal(
+            preprocess.duplicated(df, ["a", "b"], keep=keep), df.duplicated(keep=keep).to_numpy()
+        )
