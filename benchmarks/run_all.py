@@ -1,5 +1,6 @@
-"""Run every benchmark in turn: ``python benchmarks/run_all.py --quick`` (about 10 minutes on 2 cores) or
-``--full`` (adds CICIDS2017 at 2.8 M rows, all training rows, every variant; about an hour).
+"""Run every benchmark in turn: ``python benchmarks/run_all.py --quick`` (about 15 minutes on 2 cores) or
+``--full`` (CICIDS2017 at 2.8 M rows, a 10 GB Zeek log, all training rows, every variant; a few hours), then
+write the README's benchmark summary from the results (``summary.py``). ``bench_gpu.py`` runs apart, on a GPU.
 
 Each script prints its table and writes ``benchmarks/results/<name>.json``. ``--only load,train`` runs a
 subset. Scaled inputs go to ``$IOT_BOTNET_BENCH_DIR`` (default ``<tmp>/iot_botnet_bench``), never the repo.
@@ -20,6 +21,13 @@ SCRIPTS = {
     "infer": "bench_infer.py",
     "tests": "bench_tests.py",
     "roofline": "bench_roofline.py",
+    "stream": "bench_stream.py",
+    "prepare": "bench_prepare.py",
+}
+# the arguments of the scripts that take sizes instead of --quick / --full
+SIZES = {
+    "stream": {"--quick": ["--mib", "300", "--sample", "20000"], "--full": ["--mib", "10240", "--sample", "200000"]},
+    "prepare": {"--quick": ["--copies", "5,10"], "--full": ["--copies", "12,24,47"]},
 }
 
 
@@ -36,11 +44,12 @@ def main() -> int:
     for name in args.only.split(","):
         start = time.perf_counter()
         print(f"\n=== {name} ({SCRIPTS[name]} {flag}) ===", flush=True)
-        code = subprocess.call([sys.executable, str(HERE / SCRIPTS[name]), flag])
+        code = subprocess.call([sys.executable, str(HERE / SCRIPTS[name]), *SIZES.get(name, {}).get(flag, [flag])])
         print(f"=== {name}: {time.perf_counter() - start:.0f} s, exit {code}", flush=True)
         if code:
             failed.append(name)
     print(f"\nall benchmarks: {time.perf_counter() - total:.0f} s" + (f"; FAILED: {failed}" if failed else ""))
+    subprocess.call([sys.executable, str(HERE / "summary.py")])  # the README's block, from the results files
     return 1 if failed else 0
 
 

@@ -1,0 +1,178 @@
+"""The README's benchmark summary, written from ``benchmarks/results/*.json`` (never typed by hand).
+
+``python benchmarks/summary.py`` replaces the block between ``<!-- benchmarks:start -->`` and
+``<!-- benchmarks:end -->`` in ``README.md`` with a table of the full-scale targets (issue 12) against the
+latest figures of ``bench_prepare``, ``bench_stream`` and ``bench_gpu``: the measured value, the target, whether
+it is met, and the results file and date it comes from. A target whose results file is missing says so.
+``--print`` shows the block without writing. ``run_all.py`` calls it after the benchmarks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+
+START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
+GIB = 1024
+FULL_CICIDS_ROWS = 2_500_000  # the targets are for CICIDS2017's 2.83 M rows (bench_prepare --copies 47: 2.82 M)
+FULL_ZEEK_MIB = 9_000  # and for a 10 GB conn log (bench_stream --mib 10240)
+
+
+def load(name: str, results: Path) -> dict[str, Any] | None:
+    path = results / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _row(target: str, measured: str, goal: str, met: bool | None, source: dict | None, name: str) -> dict:
+    verdict = "–" if met is None else ("met" if met else "**missed**")
+    where = f"`{name}.json`, {source['date']}" if source else f"`{name}.json` missing: not measured"
+    return {"target": target, "measured": measured, "goal": goal, "verdict": verdict, "from": where}
+
+
+def prepare_rows(run: dict | None) -> list[dict]:
+    name = "bench_prepare"
+    if not run:
+        return [_row("CICIDS2017 2.83 M rows: load + prepare", "–", "≤ 2 GiB peak RSS", None, None, name)]
+    parses = sorted((r for r in run["results"] if r["mode"] == "parse"), key=lambda r: r["rows"])
+    big = parses[-1]
+    rows = [
+        _row(
+            f"CICIDS2017 {big['rows'] / 1e6:.2f} M rows: load + prepare peak RSS",
+            f"{big['prepare_peak_mib'] / GIB:.2f} GiB (load alone {big['load_peak_mib'] / GIB:.2f} GiB)",
+            "≤ 2 GiB",
+            big["prepare_peak_mib"] <= 2 * GIB
+            if big["rows"] >= FULL_CICIDS_ROWS
+            else None,  # a smaller run: no verdict
+            run,
+            name,
+        )
+    ]
+    if len(parses) > 1:
+        per_row = [(r["load_s"] + r["prepare_s"]) / r["rows"] * 1e6 for r in parses]
+        rows.append(
+            _row(
+                "load + prepare time linear in rows",
+                " → ".join(f"{t:.1f}" for t in per_row) + " s per million rows at "
+                + ", ".join(f"{r['rows'] / 1e6:.1f}" for r in parses) + " M",
+                "constant per row",
+                max(per_row) / min(per_row) < 1.5,
+                run,
+                name,
+            )
+        )  # fmt: skip
+    reloads = [r for r in run["results"] if r["mode"] == "reload" and r["rows"] == big["rows"]]
+    if reloads:
+        ratio = reloads[0]["parse_over_reload"]
+        met = ratio >= 10 if big["rows"] >= FULL_CICIDS_ROWS else None
+        rows.append(_row("cached reload vs first parse (CICIDS2017)", f"{ratio:.1f}x", "≥ 10x", met, run, name))
+    return rows
+
+
+def stream_rows(run: dict | None) -> list[dict]:
+    name = "bench_stream"
+    if not run:
+        return [_row("10 GB Zeek log: stream, dedup, sample", "–", "≤ 4 GiB, ≥ 300 k flows/s", None, None, name)]
+    stream = next(r for r in run["results"] if r["mode"] == "stream")
+    size = f"{stream['file_mib'] / 1024:.1f} GiB Zeek log"
+    full = stream["file_mib"] >= FULL_ZEEK_MIB  # the targets are for a 10 GB log; a smaller run gets no verdict
+    rows = [
+        _row(
+            f"{size}: streamed to Parquet",
+            f"{stream['flows_per_s'] / 1e3:,.0f} k flows/s ({stream['rows'] / 1e6:.1f} M flows in "
+            f"{stream['seconds']:,.0f} s), peak {stream['peak_rss_mib'] / GIB:.2f} GiB",
+            "≥ 300 k flows/s, ≤ 4 GiB",
+            stream["flows_per_s"] >= 300e3 and stream["peak_rss_mib"] <= 4 * GIB if full else None,
+            run,
+            name,
+        )
+    ]
+    sample = next((r for r in run["results"] if r["mode"].startswith("sample")), None)
+    if sample:
+        rows.append(
+            _row(
+                f"{size}: {sample['mode']} rows drawn from the cache, then dedup",
+                f"{sample['seconds']:,.0f} s, peak {sample['peak_rss_mib'] / GIB:.2f} GiB "
+                f"({sample['rows_kept']:,} rows, {sample['rows_after_dedup']:,} after dedup)",
+                "≤ 4 GiB",
+                sample["peak_rss_mib"] <= 4 * GIB if full else None,
+                run,
+                name,
+            )
+        )
+        ratio = sample["parse_over_sample"]
+        rows.append(
+            _row(
+                f"{size}: cached sample vs first parse",
+                f"{ratio:.1f}x",
+                "≥ 10x",
+                ratio >= 10 if full else None,
+                run,
+                name,
+            )
+        )
+    return rows
+
+
+def gpu_rows(run: dict | None) -> list[dict]:
+    name = "gpu_h100"
+    if not run:
+        return [_row("deep models on a GPU", "–", "measured", None, None, name)]
+    rows = []
+    for r in run["throughput"]:
+        if r["precision"] != "float32" or "error" in r:
+            continue
+        rows.append(
+            _row(
+                f"{r['model']} on {run['backend'].get('devices', ['?'])[0]} ({run['backend']['backend']}), float32",
+                f"train {r['train_b256_flows_per_s'] / 1e3:,.0f} k flows/s (batch 256), predict "
+                f"{r['predict_b8192_flows_per_s'] / 1e6:.2f} M flows/s",
+                "measured",
+                None,
+                run,
+                name,
+            )
+        )
+    return rows
+
+
+def block(results: Path = common.RESULTS_DIR) -> str:
+    rows = prepare_rows(load("bench_prepare", results)) + stream_rows(load("bench_stream", results))
+    rows += gpu_rows(load("gpu_h100", results))
+    intro = (
+        "Generated by `benchmarks/summary.py` from `benchmarks/results/` (run `make bench`, or the script alone "
+        "after any benchmark); do not edit by hand."
+    )
+    return f"{START}\n{intro}\n\n{common.table(rows)}\n{END}"
+
+
+def write(readme: Path, text: str) -> None:
+    content = readme.read_text()
+    if START not in content or END not in content:
+        raise SystemExit(f"{readme}: no {START} ... {END} block to replace; add the two markers where it goes")
+    head, rest = content.split(START, 1)
+    _, tail = rest.split(END, 1)
+    readme.write_text(head + text + tail)
+
+
+def main(argv: list[str] | None = None) -> str:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--print", action="store_true", help="show the block, do not write README.md")
+    parser.add_argument("--readme", default=str(common.REPO_ROOT / "README.md"))
+    args = parser.parse_args(argv)
+    text = block()
+    if args.print:
+        print(text)
+    else:
+        write(Path(args.readme), text)
+        print(f"wrote the benchmark summary into {args.readme}")
+    return text
+
+
+if __name__ == "__main__":
+    main()
