@@ -483,12 +483,15 @@ def _entry_problem(entry: Path, source_sha256: str) -> str:
 
 
 def _read_entry(entry: Path) -> pd.DataFrame:
-    """The frame in a cache entry. One written in chunks (its record says how many) gets the ``attrs`` stored
-    in its footer and its categories sorted, as a whole-file parse has them (each chunk brought its own)."""
-    frame = pd.read_parquet(entry)
+    """The frame in a cache entry, with the ``attrs`` stored in its footer. One written in chunks (its record
+    says how many) gets its categories sorted, as a whole-file parse has them (each chunk brought its own)."""
+    stored = pq.ParquetFile(entry).metadata.metadata or {}  # attrs: pandas' key, or the chunk writer's footer
+    table = pq.read_table(entry)
+    # column by column, each Arrow column freed once converted: the table and the frame never coexist whole
+    frame = table.to_pandas(split_blocks=True, self_destruct=True)
+    del table
+    frame.attrs = json.loads(stored[_ATTRS_KEY]) if _ATTRS_KEY in stored else {}
     if (_read_json(entry.with_suffix(".json")) or {}).get("chunks"):
-        stored = pq.ParquetFile(entry).metadata.metadata or {}
-        frame.attrs = json.loads(stored[_ATTRS_KEY]) if _ATTRS_KEY in stored else {}
         for col in frame.columns:
             if isinstance(frame[col].dtype, pd.CategoricalDtype):
                 frame[col] = frame[col].cat.reorder_categories(frame[col].cat.categories.sort_values())
