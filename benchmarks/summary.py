@@ -31,7 +31,9 @@ def load(name: str, results: Path) -> dict[str, Any] | None:
 
 def _row(target: str, measured: str, goal: str, met: bool | None, source: dict | None, name: str) -> dict:
     verdict = "–" if met is None else ("met" if met else "**missed**")
-    where = f"`{name}.json`, {source['date']}" if source else f"`{name}.json` missing: not measured"
+    load = ((source or {}).get("machine") or {}).get("load_average_at_start")
+    busy = f", load average {load[0]:.1f} on {source['machine']['cpus']} cores" if load else ""
+    where = f"`{name}.json`, {source['date']}{busy}" if source else f"`{name}.json` missing: not measured"
     return {"target": target, "measured": measured, "goal": goal, "verdict": verdict, "from": where}
 
 
