@@ -99,6 +99,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
     parser.add_argument("--copies", default="12,24,47", help="sizes, as copies of the 60,000 rows (47: 2.82 M)")
+    parser.add_argument(
+        "--name", default="bench_prepare", help="results file name (the README's block reads bench_prepare)"
+    )
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(child(*args.child)))
@@ -124,7 +127,7 @@ def main(argv: list[str] | None = None) -> dict:
     ]
     print(common.table(rows))
     payload = {"versions": common.versions(), "results": results, "table": rows}
-    out = common.write_results("bench_prepare", payload)
+    out = common.write_results(args.name, payload)
     print(f"wrote {out.relative_to(common.REPO_ROOT)}")
     return payload
 

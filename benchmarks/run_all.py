@@ -25,9 +25,13 @@ SCRIPTS = {
     "prepare": "bench_prepare.py",
 }
 # the arguments of the scripts that take sizes instead of --quick / --full
+# (a quick run writes <name>_quick.json: the full-size results the README's block reads are kept)
 SIZES = {
-    "stream": {"--quick": ["--mib", "300", "--sample", "20000"], "--full": ["--mib", "10240", "--sample", "200000"]},
-    "prepare": {"--quick": ["--copies", "5,10"], "--full": ["--copies", "12,24,47"]},
+    "stream": {
+        "--quick": ["--mib", "300", "--sample", "20000", "--name", "bench_stream_quick"],
+        "--full": ["--mib", "10240", "--sample", "200000"],
+    },
+    "prepare": {"--quick": ["--copies", "5,10", "--name", "bench_prepare_quick"], "--full": ["--copies", "12,24,47"]},
 }
 
 

@@ -1,7 +1,8 @@
 """SAMPLE_ROWS drawn while loading (lib/datasets/sampling.py, ``datasets.load(sample_rows=...)``): the cache
 entries' label columns choose the rows and only those rows are read, row group by row group. The rows, values,
 dtypes and ``attrs`` are those of sampling the whole frame in memory (``preprocess.sample_rows``), for real files,
-for files written to the cache in chunks, and for data sets of several files."""
+for files written to the cache in chunks, and for data sets of several files; only a categorical's categories may
+differ (those of the row groups read, for a file cached in chunks), never its values."""
 
 from __future__ import annotations
 
@@ -118,3 +119,22 @@ def test_sampling_the_mirror_while_loading_gives_the_rows_of_the_in_memory_sampl
         sampled = datasets.load(dataset, mirror, sample_rows=n, seed=42)
         assert sampled.attrs["sample"]["rows_read"] == len(whole)
         assert_same_frames(sampled, preprocess.sample_rows(whole, n, seed=42))
+
+
+def test_a_file_with_no_labelled_row_takes_part_in_a_sample(tmp_path, cache):
+    log = corpus.write_ctu_zeek(tmp_path / "mixed").files[0]
+    lines = log.read_text().splitlines()
+    body = [line for line in lines if not line.startswith("#")]
+    only_background = [line for line in body if "Background" in line]
+    assert only_background and len(only_background) < len(body)
+    quiet = tmp_path / "quiet" / "labeled-conn.log"
+    quiet.parent.mkdir()
+    quiet.write_text(
+        "\n".join([line for line in lines if line.startswith("#")][:-1] + only_background + lines[-1:]) + "\n"
+    )
+    paths = f"{log},{quiet}"
+    whole = datasets.load("zeek", files=paths)
+    n = len(whole) // 4
+    sampled = datasets.load("zeek", files=paths, sample_rows=n, seed=1)
+    assert sampled.attrs["sample"]["rows_read"] == len(whole)
+    assert_same_frames(sampled, preprocess.sample_rows(whole, n, seed=1))

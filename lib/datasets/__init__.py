@@ -151,8 +151,9 @@ def load(
 
     ``sample_rows > 0`` returns a stratified sample of about that many rows drawn with ``seed``
     (:func:`lib.datasets.sampling.stratified_positions`, notebook 01's ``SAMPLE_ROWS``): through the cache it
-    reads the files' label columns, draws the rows and reads only those, so memory follows the sample, not the
-    data set. ``attrs["sample"]`` records the draw and how many rows there were in all.
+    reads the files' label columns, draws the rows and reads only those, so memory is that of the labels (a
+    code and, for the class drawn, a position per row) and of the sample, never that of the data set's
+    columns. ``attrs["sample"]`` records the draw and how many rows there were in all.
     """
     missing = missing_values.split(",") if isinstance(missing_values, str) else list(missing_values or [])
     if dataset == "csv":
@@ -222,8 +223,13 @@ def _load_sample(
         entries.append((_display_name(path, root), entry))
         labels.append(entry_column(entry, "label"))
     sizes = [len(part) for part in labels]
-    all_labels = pd.Series(union_categoricals([pd.Categorical(part) for part in labels]), name="label")
+    # the labels as text categories (codes per row, not strings); files without a row add nothing
+    parts = [pd.Categorical(part.astype(str)) for part in labels if len(part)]
     del labels
+    if not parts:
+        return None
+    all_labels = pd.Series(union_categoricals(parts), name="label")
+    del parts
     positions = stratified_positions(all_labels, n, seed)
     if positions is None:
         return None
