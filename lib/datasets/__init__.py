@@ -224,7 +224,7 @@ def _load_sample(
         labels.append(entry_column(entry, "label"))
     sizes = [len(part) for part in labels]
     # the labels as text categories (codes per row, not strings); files without a row add nothing
-    parts = [pd.Categorical(part.astype(str)) for part in labels if len(part)]
+    parts = [_text_categories(part) for part in labels if len(part)]
     del labels
     if not parts:
         return None
@@ -245,6 +245,14 @@ def _load_sample(
     files = [display for (display, _), size in zip(entries, sizes, strict=True) if size]
     out = _combine(dataset, frames)
     return _sampled(out, None, n, seed, files, rows_read=offset)
+
+
+def _text_categories(labels: pd.Series) -> pd.Categorical:
+    """``labels`` as a categorical of text categories: a categorical keeps its codes (only its categories are
+    converted, never a string per row)."""
+    if isinstance(labels.dtype, pd.CategoricalDtype):
+        return pd.Categorical.from_codes(labels.cat.codes, categories=labels.cat.categories.astype(str))
+    return pd.Categorical(labels.astype(str))
 
 
 def _sampled(
