@@ -138,3 +138,21 @@ def test_a_file_with_no_labelled_row_takes_part_in_a_sample(tmp_path, cache):
     sampled = datasets.load("zeek", files=paths, sample_rows=n, seed=1)
     assert sampled.attrs["sample"]["rows_read"] == len(whole)
     assert_same_frames(sampled, preprocess.sample_rows(whole, n, seed=1))
+
+
+def test_ranks_found_block_by_block_are_the_draw_from_the_class_positions(monkeypatch):
+    rng = np.random.default_rng(3)
+    labels = pd.Series(rng.choice(["a", "b", "c"], size=10_000, p=[0.7, 0.25, 0.05]))
+    values = labels.to_numpy()
+
+    def by_position_arrays(seed: int) -> np.ndarray:  # the draw as it was: numpy's choice from each class's positions
+        draw = np.random.default_rng(seed)
+        parts = []
+        for cls, count in sampling.class_order(labels).items():
+            take = min(int(count), max(int(round(700 * int(count) / len(labels))), sampling.FLOOR))
+            parts.append(draw.choice(np.flatnonzero(values == cls), size=take, replace=False))
+        return np.sort(np.concatenate(parts))
+
+    monkeypatch.setattr(sampling, "BLOCK", 999)  # many blocks, class runs cut at block edges
+    for seed in (0, 1, 42):
+        np.testing.assert_array_equal(sampling.stratified_positions(labels, 700, seed), by_position_arrays(seed))

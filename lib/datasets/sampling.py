@@ -2,8 +2,8 @@
 
 :func:`stratified_positions` picks the rows from the ``label`` column only, so :func:`lib.datasets.load` can
 draw the sample from the Parquet cache entries' label columns and then read just those rows, file by file and
-row group by row group: a 10 GB conn log is sampled in the memory its labels take (a code per row, and the
-positions of the class being drawn), never loaded whole. The in-memory path (:func:`lib.preprocess.sample_rows`
+row group by row group: a 10 GB conn log is sampled in the memory its labels take (a code per row), never
+loaded whole. The in-memory path (:func:`lib.preprocess.sample_rows`
 on a loaded frame) calls the same function on the same labels in the same order, so both give the same rows for
 a seed (tested). Classes of equal size draw in name order; before this module they drew in the order pandas'
 ``value_counts`` left them, which gave the same rows on the three mirrors (checked for seeds 42 and 43).
@@ -41,6 +41,24 @@ def stratified_positions(labels: pd.Series, n: int, seed: int, floor: int = FLOO
     parts = []
     for cls, count in class_order(labels).items():
         take = min(int(count), max(int(round(n * int(count) / len(labels))), floor))
-        idx = np.flatnonzero(values == (labels.cat.categories.get_loc(cls) if categorical else cls))
-        parts.append(rng.choice(idx, size=take, replace=False))
+        # which of the class's rows, by rank (the draw numpy makes from the array of the class's positions),
+        # then those ranks' positions found block by block: no position array of the whole class
+        ranks = np.sort(rng.choice(int(count), size=take, replace=False))
+        parts.append(_positions_of_ranks(values, labels.cat.categories.get_loc(cls) if categorical else cls, ranks))
     return np.sort(np.concatenate(parts))
+
+
+BLOCK = 1 << 23  # rows scanned at a time when ranks are turned into positions
+
+
+def _positions_of_ranks(values: np.ndarray, value: object, ranks: np.ndarray) -> np.ndarray:
+    """Positions of the ``ranks``-th (sorted, 0-based) occurrences of ``value`` in ``values``."""
+    out, seen = [], 0
+    for start in range(0, len(values), BLOCK):
+        if not len(ranks):
+            break
+        here = np.flatnonzero(values[start : start + BLOCK] == value)
+        cut = np.searchsorted(ranks, seen + len(here))
+        out.append(start + here[ranks[:cut] - seen])
+        ranks, seen = ranks[cut:], seen + len(here)
+    return np.concatenate(out) if out else np.empty(0, dtype=np.int64)
