@@ -499,8 +499,9 @@ def _read_entry(entry: Path) -> pd.DataFrame:
 
 
 def entry_column(entry: Path, column: str) -> pd.Series:
-    """One column of a cache entry (a categorical stays one: its codes, not a string per row)."""
-    table = pq.read_table(entry, columns=[column])
+    """One column of a cache entry as a categorical (read dictionary-encoded: codes, not a string per row, even
+    for a column stored as plain text, such as a Zeek log's labels)."""
+    table = pq.read_table(entry, columns=[column], read_dictionary=[column])
     return table.column(0).to_pandas() if table.num_rows else pd.Series([], dtype=object, name=column)
 
 
