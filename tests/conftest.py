@@ -44,3 +44,20 @@ def mirror() -> Path:
 def _isolated_cache(tmp_path_factory, monkeypatch):
     """Each test session parses into its own Parquet cache, never the user's data/cache."""
     monkeypatch.setenv("IOT_BOTNET_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.fixture(scope="session")
+def benchmark_script():
+    """``load(name)``: the script ``benchmarks/<name>.py`` as a module (each script puts its folder on
+    ``sys.path`` for its own ``import common``)."""
+    import importlib.util
+
+    folder = Path(__file__).resolve().parent.parent / "benchmarks"
+
+    def load(name: str):
+        spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load

@@ -3,23 +3,15 @@ target's figures give, and replacing it leaves the rest of the README as it was.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
-
 
 @pytest.fixture(scope="module")
-def summary():
-    sys.path.insert(0, str(BENCHMARKS))
-    spec = importlib.util.spec_from_file_location("bench_summary", BENCHMARKS / "summary.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def summary(benchmark_script):
+    return benchmark_script("summary")
 
 
 def write(folder: Path, name: str, payload: dict) -> None:

@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import keras
 import pytest
 
 from lib import models
 
-SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_roofline.py"
-
 
 @pytest.fixture(scope="module")
-def roofline():
-    spec = importlib.util.spec_from_file_location("bench_roofline", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def roofline(benchmark_script):
+    return benchmark_script("bench_roofline")
 
 
 def test_mlp_is_the_sum_of_its_dense_layers(roofline):

@@ -66,6 +66,7 @@ from lib.datasets.files import (
 )
 from lib.datasets.sampling import stratified_positions
 from lib.datasets.schema import (
+    _file_name,
     feature_columns,
     guess_identifiers,
     harmonise,
@@ -200,7 +201,7 @@ def _combine(dataset: str, frames: list[pd.DataFrame]) -> pd.DataFrame:
     """The files' frames (each with its ``source_file``) as one, with their repairs, label and identifier
     columns in ``attrs``."""
     for frame in frames:
-        display = str(frame["source_file"].cat.categories[0]) if len(frame["source_file"].cat.categories) else "?"
+        display = _file_name(frame)
         frame.attrs["repairs"] = [note | {"file": display} for note in frame.attrs.get("repairs", [])]
     out = harmonise(frames)
     out.attrs["repairs"] = [note for frame in frames for note in frame.attrs.get("repairs", [])]

@@ -483,13 +483,19 @@ def _entry_problem(entry: Path, source_sha256: str) -> str:
 
 
 def _read_entry(entry: Path) -> pd.DataFrame:
-    """The frame in a cache entry, with the ``attrs`` stored in its footer. One written in chunks (its record
-    says how many) gets its categories sorted, as a whole-file parse has them (each chunk brought its own)."""
+    """The frame in a cache entry, with the ``attrs`` stored in its footer (:func:`_as_cached`)."""
     stored = pq.ParquetFile(entry).metadata.metadata or {}  # attrs: pandas' key, or the chunk writer's footer
     table = pq.read_table(entry)
     # column by column, each Arrow column freed once converted: the table and the frame never coexist whole
     frame = table.to_pandas(split_blocks=True, self_destruct=True)
     del table
+    return _as_cached(frame, entry, stored)
+
+
+def _as_cached(frame: pd.DataFrame, entry: Path, stored: dict) -> pd.DataFrame:
+    """``frame`` read from ``entry``, given the ``attrs`` of the entry's footer metadata ``stored``; for an entry
+    written in chunks (its record says how many), its categories sorted, as a whole-file parse has them (each
+    chunk brought its own)."""
     frame.attrs = json.loads(stored[_ATTRS_KEY]) if _ATTRS_KEY in stored else {}
     if (_read_json(entry.with_suffix(".json")) or {}).get("chunks"):
         for col in frame.columns:
@@ -522,13 +528,7 @@ def _read_entry_rows(entry: Path, positions: np.ndarray) -> pd.DataFrame:
         tables = [parquet.read_row_group(0).slice(0, 0) if metadata.num_row_groups else schema.empty_table()]
     table = pa.concat_tables(tables)
     frame = table.replace_schema_metadata(schema.metadata).to_pandas()
-    stored = metadata.metadata or {}
-    frame.attrs = json.loads(stored[_ATTRS_KEY]) if _ATTRS_KEY in stored else {}
-    if (_read_json(entry.with_suffix(".json")) or {}).get("chunks"):
-        for col in frame.columns:
-            if isinstance(frame[col].dtype, pd.CategoricalDtype):
-                frame[col] = frame[col].cat.reorder_categories(frame[col].cat.categories.sort_values())
-    return frame
+    return _as_cached(frame, entry, metadata.metadata or {})
 
 
 def _cache_put(entry: Path, frame: pd.DataFrame, source: Path, source_sha256: str) -> None:
