@@ -96,6 +96,15 @@ def write_table(df: pd.DataFrame, stem: str | Path) -> tuple[Path, Path]:
     return stem.with_suffix(".csv"), stem.with_suffix(".md")
 
 
+def as_percent(df: pd.DataFrame, digits: int = 1) -> pd.DataFrame:
+    """``df`` with every float column (fractions: recall, FPR) in percent, rounded to ``digits``, its name
+    followed by ``(%)``: the form a reader's table wants (the run's own tables keep the fractions)."""
+    floats = [c for c in df.columns if pd.api.types.is_float_dtype(df[c])]
+    out = df.copy()
+    out[floats] = (100 * out[floats]).round(digits)
+    return out.rename(columns={c: f"{c} (%)" for c in floats})
+
+
 def table1_summary(runs: pd.DataFrame, label_mode: str) -> pd.DataFrame:
     """Long table for Fig. 8b: model (Table 1 name), metric (Table 1 column), mean, std, ci in percent; binary
     runs add Macro F1 (see :func:`lib.metrics.table1_columns`)."""
@@ -152,10 +161,14 @@ def _hybrid_verdict(
     if len(beaten) == len(others):
         overlapping = ", ".join(name[m] for m in others if m not in clearly_beaten)
         return f"{yes} only on the mean: the hybrid is best, but its interval overlaps {overlapping}"
-    return (
-        f"{no}: {name[best]} has the best mean F1, {f1[best][0] - hybrid[0]:.2f} points above the hybrid, a "
-        "difference inside the seed-to-seed spread or under two test flows"
+    gap = f1[best][0] - hybrid[0]
+    why = (
+        "under two test flows"
+        if gap <= tie
+        else f"but the 95 % intervals over seeds overlap (the hybrid {hybrid[1]:.2f}–{hybrid[2]:.2f}, "
+        f"{name[best]} {f1[best][1]:.2f}–{f1[best][2]:.2f}), so the seeds do not settle it"
     )
+    return f"{no}: {name[best]} has the best mean F1, {gap:.2f} points above the hybrid, {why}"
 
 
 def findings(runs: pd.DataFrame, dataset: str, label_mode: str, name: str | None = None) -> str:

@@ -102,6 +102,17 @@ def test_findings_name_the_best_model_when_the_hybrid_trails_within_the_spread()
     runs = _runs({"random_forest": [0.93, 0.96, 0.98], "cnn_lstm": [0.70, 0.95, 0.80], "lstm_only": [0.9, 0.6, 0.99]})
     text = report.findings(runs, "cicids2017", "multiclass")
     assert "does not reproduce: Random Forest has the best mean F1, 14.00 points above the hybrid" in text
+    # the reason is the intervals, named with their bounds, not "under two test flows" for a 14-point gap
+    assert "but the 95 % intervals over seeds overlap (the hybrid " in text and "so the seeds do not settle it" in text
+    assert "under two test flows" not in text.split("14.00 points above the hybrid")[1].split(".")[0]
+
+
+def test_reader_tables_give_fractions_in_percent_and_keep_other_columns():
+    table = pd.DataFrame({"family": ["Bot"], "recall at 1 % FPR": [0.05349794], "n": [81]})
+    shown = report.as_percent(table)
+    assert list(shown.columns) == ["family", "recall at 1 % FPR (%)", "n"]
+    assert shown.iloc[0].tolist() == ["Bot", 5.3, 81]
+    assert table.iloc[0, 1] == 0.05349794  # the caller's table is left as it was
 
 
 def test_smote_runs_that_are_stale_or_lack_the_seed_are_left_out_not_an_error(tmp_path):
