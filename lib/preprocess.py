@@ -989,6 +989,9 @@ def _one_hot(max_categories: int) -> Pipeline:
     )
 
 
+NUMERIC_BLOCK = 8  # numeric columns per fitted block of the preprocessor (see build_preprocessor)
+
+
 def build_preprocessor(
     numeric: list[str],
     categorical: list[str],
@@ -1008,16 +1011,23 @@ def build_preprocessor(
     in float64 (on one private copy, in place) and handed on as float32, so the transformer outputs float32,
     the dtype of the prepared arrays.
     """
-    numeric_steps = Pipeline(
-        [
-            ("inf_to_nan", FunctionTransformer(_inf_to_nan, feature_names_out="one-to-one")),
-            ("median", SimpleImputer(strategy="median", copy=False)),
-            *_numeric_steps(scaling, seed, n_rows),
-            ("float32", FunctionTransformer(_to_float32, feature_names_out="one-to-one")),
-        ]
-    )
-    parts = [
-        ("num", numeric_steps, numeric),
+
+    def numeric_steps() -> Pipeline:
+        return Pipeline(
+            [
+                ("inf_to_nan", FunctionTransformer(_inf_to_nan, feature_names_out="one-to-one")),
+                ("median", SimpleImputer(strategy="median", copy=False)),
+                *_numeric_steps(scaling, seed, n_rows),
+                ("float32", FunctionTransformer(_to_float32, feature_names_out="one-to-one")),
+            ]
+        )
+
+    # Every step works column by column, so the numeric columns are fitted and transformed in blocks of
+    # NUMERIC_BLOCK: the float64 working copies are those of one block, not of every numeric column at once
+    # (the same output, in the same column order; the first block keeps the name "num").
+    blocks = [numeric[i : i + NUMERIC_BLOCK] for i in range(0, len(numeric), NUMERIC_BLOCK)]
+    parts = [("num" if i == 0 else f"num_{i + 1}", numeric_steps(), block) for i, block in enumerate(blocks)]
+    parts += [
         ("cat", _one_hot(max_categories), categorical),
         ("num_cat", _one_hot(max_categories), list(category_columns)),
     ]
@@ -1042,6 +1052,16 @@ def transform_rows(
     if out is None:  # no row: the width from the fitted transformer
         out = np.empty((0, len(pre.get_feature_names_out())), dtype=np.float32)
     return out
+
+
+def fit_rows(pre: ColumnTransformer, df: pd.DataFrame, rows: np.ndarray, columns: list[int]) -> np.ndarray:
+    """Fit ``pre`` on ``df.iloc[rows, columns]`` (the training rows) and return their transform as float32.
+
+    ``ColumnTransformer.fit`` transforms the rows anyway (it is ``fit_transform``, the output dropped), so the
+    training matrix is kept from that one pass instead of being transformed a second time; each row's result
+    is the fitted transform of that row, as :func:`transform_rows` gives it."""
+    out = pre.fit_transform(df.iloc[rows, columns])
+    return np.asarray(out, dtype=np.float32)
 
 
 def smote(X: np.ndarray, y: np.ndarray, seed: int, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
@@ -1110,8 +1130,8 @@ def prepare(df: pd.DataFrame, cfg: PrepConfig) -> tuple[PreparedData, ColumnTran
     )
     features = numeric + categorical
     positions = [df.columns.get_loc(c) for c in features]  # one take of rows and columns, not two copies
-    pre.fit(df.iloc[idx["train"], positions])
-    X = {split: transform_rows(pre, df, idx[split], positions) for split in ("train", "val", "test")}
+    X = {"train": fit_rows(pre, df, idx["train"], positions)}
+    X |= {split: transform_rows(pre, df, idx[split], positions) for split in ("val", "test")}
     X_train = X["train"]
     kept = set(registry.LABEL_COLUMNS) | set(datasets.identifier_columns(df)) | set(datasets.label_columns(df))
     kept |= set(split_columns)

@@ -587,3 +587,25 @@ def test_duplicated_never_merges_two_rows_whose_hashes_collide(monkeypatch):
         np.testing.assert_array_equal(
             preprocess.duplicated(df, ["a", "b"], keep=keep), df.duplicated(keep=keep).to_numpy()
         )
+
+
+@pytest.mark.parametrize("scaling", preprocess.SCALINGS)
+def test_numeric_columns_fitted_in_blocks_give_the_one_block_result(monkeypatch, scaling):
+    rng = np.random.default_rng(3)
+    df = flows(800)
+    for i in range(7):  # 9 numeric features: two blocks of at most 5 columns, one of them partly empty
+        values = rng.lognormal(i, 2, len(df)).astype(np.float32)
+        values[rng.random(len(df)) < 0.05 * i] = np.nan
+        df[f"extra_{i}"] = values
+    cfg = PrepConfig(label_mode="multiclass", scaling=scaling, category_columns=("extra_0",))
+    monkeypatch.setattr(preprocess, "NUMERIC_BLOCK", 5)
+    blocked, pre, _ = preprocess.prepare(df, cfg)
+    assert [name for name, *_ in pre.transformers_ if name.startswith("num")] == ["num", "num_2", "num_cat"]
+    monkeypatch.setattr(preprocess, "NUMERIC_BLOCK", 1000)
+    whole, _, _ = preprocess.prepare(df, cfg)
+    assert blocked.feature_names == whole.feature_names
+    for split in ("train", "val", "test"):
+        assert np.array_equal(blocked.split(split)[0], whole.split(split)[0])  # bit for bit
+    # the training matrix kept from the fit is what the fitted preprocessor gives for those rows
+    train_rows = raw_rows(df, blocked, "train").reset_index()[df.columns]
+    assert np.array_equal(pre.transform(train_rows[list(pre.feature_names_in_)]), blocked.X_train)
