@@ -21,12 +21,16 @@ from lib import datasets
 from lib.datasets import DataError, cicids, files, stream, zeek
 
 KIB = 1024
-REAL = {  # under the mirror: (reader, chunk size) -- 45 chunks each
+REAL = {  # under the mirror: (reader, chunk size) -- at least 40 chunks each
     "iot23/CTU-IoT-Malware-Capture-34-1/bro/conn.log.labeled": (datasets.read_zeek_conn, 64 * KIB),
     "cicids2017/ml_stripped_header_heads_10k/Friday-WorkingHours-Afternoon-PortScan.head10k.csv": (
         datasets.read_cicids_csv,
         64 * KIB,
     ),
+    # BoT-IoT: the full 35-column layout, the 10-best tab-separated layout and a quoted ground-truth file
+    "botiot/botiot_full35col_sample_normal_ddos-tcp.csv": (datasets.read_botiot_csv, 4 * KIB),
+    "botiot/botiot_10best_training_attack_sample.tsv": (datasets.read_botiot_csv, 2 * KIB),
+    "botiot/botiot_groundtruth_data_exfiltration.csv": (datasets.read_botiot_csv, KIB // 2),
 }
 
 
@@ -154,6 +158,35 @@ def test_a_bad_value_in_a_later_chunk_of_a_cicids_file_names_its_line(mirror, tm
     read_in_chunks(monkeypatch, 64 * KIB)
     with pytest.raises(DataError, match=expected):
         datasets.read_cicids_csv(path)
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("pkts", b"12x", r"full\.csv, column 'pkts': non-numeric value '12x' \(data row {row}\)"),
+        ("category", b"", r"full\.csv, line {n}, column 'category': empty \(1 row\(s\) in all\)"),
+        ("attack", b"1", r"full\.csv, line {n}: attack=1 but category='Normal'"),
+    ],
+)
+def test_an_error_in_a_later_chunk_of_a_botiot_file_names_its_line(
+    mirror, tmp_path, monkeypatch, column, value, message
+):
+    path = tmp_path / "full.csv"
+    lines = (mirror / "botiot/botiot_full35col_sample_normal_ddos-tcp.csv").read_bytes().split(b"\n")
+    names = lines[0].decode().split(",")
+    normal = [i + 1 for i, line in enumerate(lines) if line.rstrip(b"\r").endswith(b",0,Normal,Normal")]
+    n = normal[-1]  # the line of the last Normal flow
+    fields = lines[n - 1].split(b",")
+    fields[names.index(column)] = value
+    lines[n - 1] = b",".join(fields)
+    path.write_bytes(b"\n".join(lines))
+    assert sum(map(len, lines[: n - 1])) > 10 * 4 * KIB, "the line must lie in a later chunk"
+    expected = message.format(n=n, row=n - 1)  # the header is line 1
+    with pytest.raises(DataError, match=expected):
+        datasets.read_botiot_csv(path)  # whole
+    read_in_chunks(monkeypatch, 4 * KIB)
+    with pytest.raises(DataError, match=expected):
+        datasets.read_botiot_csv(path)
 
 
 def test_a_column_that_changes_type_in_a_later_chunk_is_an_error(mirror, tmp_path, cache, monkeypatch):

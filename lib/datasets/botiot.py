@@ -1,9 +1,12 @@
-"""BoT-IoT Argus CSVs (:func:`read_botiot_csv`)."""
+"""BoT-IoT Argus CSVs (:func:`read_botiot_csv`; in chunks, :func:`botiot_frames`)."""
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +14,9 @@ import pandas as pd
 import pyarrow as pa
 
 from lib import registry
-from lib.datasets.csvparse import _header_names, _parse_table, _read_bytes, _sniff_delimiter, _to_float32
+from lib.datasets.csvparse import _header_names, _parse_table, _sniff_delimiter, _to_float32
 from lib.datasets.errors import DataError
+from lib.datasets.stream import Chunk, combine_frames, text_chunks
 
 log = logging.getLogger(__package__)  # "lib.datasets" for every file of the package
 
@@ -20,10 +24,44 @@ log = logging.getLogger(__package__)  # "lib.datasets" for every file of the pac
 def read_botiot_csv(path: str | os.PathLike) -> pd.DataFrame:
     """One BoT-IoT CSV: 10-best Training/Testing (comma or tab), full 35-column (with or without header),
     or an official ground-truth file (semicolon-separated, quoted). ``label`` is ``category`` (Normal ->
-    Benign), ``label_detail`` is ``category/subcategory``, ``is_attack`` is the ``attack`` column.
+    Benign), ``label_detail`` is ``category/subcategory``, ``is_attack`` is the ``attack`` column. A file
+    larger than :data:`lib.datasets.stream.STREAM_BYTES` is parsed in chunks (:func:`botiot_frames`) into the
+    same frame.
     """
+    return combine_frames(botiot_frames(path), path)
+
+
+@dataclass(frozen=True)
+class _BotiotTable:
+    """What a BoT-IoT file's first line says: delimiter, column names, header row or not, Arrow types."""
+
+    sep: str
+    names: list[str]
+    skip: int
+    types: dict[str, pa.DataType]
+
+
+def botiot_frames(path: str | os.PathLike) -> Iterator[pd.DataFrame]:
+    """:func:`read_botiot_csv` of ``path``, one frame per chunk of its text (one for a file up to
+    ``STREAM_BYTES``): the layout is read once, from the first line, and every chunk's rows are parsed by
+    :func:`_botiot_frame`."""
     path = Path(path)
-    raw = _read_bytes(path)
+    chunks = text_chunks(path)
+    first = next(chunks)
+    if first.data.startswith(b"\xef\xbb\xbf"):
+        first = Chunk(first.data[3:], first.first_line, first.whole)
+    table = _botiot_header(first.data, path)
+    chunks = chain([first], chunks)
+    del first  # each chunk's bytes are held only while it is parsed
+    for chunk in chunks:
+        df = _botiot_frame(chunk, table, path)
+        del chunk  # not held while the frame is used
+        yield df
+        del df  # not held while the next chunk is parsed
+
+
+def _botiot_header(raw: bytes, path: Path) -> _BotiotTable:
+    """The layout the first line of ``raw`` gives: a header row, or the 35 fields of the full data set."""
     first = raw.split(b"\n", 1)[0].decode("utf-8", "replace")
     sep = _sniff_delimiter(first, path)
     tokens = _header_names(first, sep)
@@ -43,17 +81,26 @@ def read_botiot_csv(path: str | os.PathLike) -> pd.DataFrame:
     types = {n: pa.string() for n in names if n in registry.IDENTIFIER_COLUMNS or n in registry.BOTIOT_CATEGORICAL}
     types.update({n: pa.string() for n in ("category", "subcategory") if n in names})
     types.update({n: pa.binary() for n in registry.BOTIOT_DROPPED if n in names})
-    df = _parse_table(raw, path, names, sep, types, skip, ["", "NaN", "nan"])
+    return _BotiotTable(sep, names, skip, types)
+
+
+def _botiot_frame(chunk: Chunk, table: _BotiotTable, path: Path) -> pd.DataFrame:
+    """The flows of one chunk (the first may hold the header row); errors name the line in the file."""
+    names, types = table.names, table.types
+    skip, offset = (table.skip, 0) if chunk.first_line == 1 else (0, chunk.first_line - 1)
+    df = _parse_table(chunk.data, path, names, table.sep, types, skip, ["", "NaN", "nan"], line_offset=offset)
+    first_line = chunk.first_line + skip  # the file line of the chunk's first data row
     dropped = [c for c in registry.BOTIOT_DROPPED if c in df]
     if dropped:
-        log.info("%s: dropped raw Argus column(s) %s", path, dropped)
+        if chunk.first_line == 1:
+            log.info("%s: dropped raw Argus column(s) %s", path, dropped)
         df = df.drop(columns=dropped)
     category = df.pop("category").astype("string").str.strip()
     empty = (category.isna() | category.eq("")).to_numpy()
     if empty.any():
         row = int(np.flatnonzero(empty)[0])
         raise DataError(
-            f"{path}, line {row + 1 + skip}, column 'category': empty ({int(empty.sum())} row(s) in all). Every "
+            f"{path}, line {first_line + row}, column 'category': empty ({int(empty.sum())} row(s) in all). Every "
             f"BoT-IoT flow has a category (Normal, DDoS, DoS, Reconnaissance, Theft). Fix: download the file again "
             f"or remove those rows"
         )
@@ -66,20 +113,21 @@ def read_botiot_csv(path: str | os.PathLike) -> pd.DataFrame:
     if (normal == attack.astype(bool)).any():
         row = int(np.flatnonzero((normal == attack.astype(bool)).to_numpy())[0])
         raise DataError(
-            f"{path}, data row {row + 1}: attack={int(attack.iloc[row])} but category={category.iloc[row]!r}"
+            f"{path}, line {first_line + row}: attack={int(attack.iloc[row])} but category={category.iloc[row]!r}"
         )
-    df["label"] = pd.Categorical(np.where(normal, "Benign", category))
-    df["label_detail"] = pd.Categorical(np.where(normal, "Benign", category + "/" + sub))
+    # text categories even for a chunk without rows (its header alone), so that the chunks' categories unite
+    df["label"] = pd.Categorical(pd.Series(np.where(normal, "Benign", category), dtype="str"))
+    df["label_detail"] = pd.Categorical(pd.Series(np.where(normal, "Benign", category + "/" + sub), dtype="str"))
     df["is_attack"] = attack.astype(np.int8).to_numpy()
     numeric = [c for c in df.columns if c not in types and c not in registry.LABEL_COLUMNS]
-    _to_float32(df, numeric, path)
+    _to_float32(df, numeric, path, first_row=first_line - 1 - table.skip)
     for col in registry.BOTIOT_CATEGORICAL:
         if col in df:
             df[col] = df[col].astype("category")
     for col in df.columns:
         if col in registry.IDENTIFIER_COLUMNS and col not in ("stime", "ltime", "pkSeqID", "seq"):
             df[col] = df[col].astype("string")
-    _to_float32(df, [c for c in ("seq",) if c in df], path)
+    _to_float32(df, [c for c in ("seq",) if c in df], path, first_row=first_line - 1 - table.skip)
     for col in ("stime", "ltime", "pkSeqID"):
         if col in df:
             df[col] = pd.to_numeric(df[col], errors="coerce").astype(np.float64)
@@ -87,3 +135,4 @@ def read_botiot_csv(path: str | os.PathLike) -> pd.DataFrame:
 
 
 read_botiot_csv.cache_tag = "botiot"
+read_botiot_csv.chunks = botiot_frames
