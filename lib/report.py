@@ -768,6 +768,13 @@ def protocol_table(rows: pd.DataFrame, dataset: str, decimals: int = 1) -> pd.Da
     return pd.DataFrame(out)
 
 
+def _points(gap: float, other: str) -> str:
+    """``gap`` (percentage points) in words: "2.5 points above <other>", "below", or "level with" at 0.0."""
+    if round(gap, 1) == 0:
+        return f"level with {other} (within 0.05 points)"
+    return f"{abs(gap):.1f} points {'above' if gap > 0 else 'below'} {other}"
+
+
 def protocol_findings(rows: pd.DataFrame, dataset: str) -> str:
     """Which of the paper's claims survive which protocol: for every run of the study, whether the hybrid has the
     best macro-F1 of the paper's four models, whether it beats the trees on the features, and how far its
@@ -794,10 +801,11 @@ def protocol_findings(rows: pd.DataFrame, dataset: str) -> str:
                 f"({hybrid:.1f} vs {metrics.MODEL_NAMES[best]} {means[best]:.1f})"
             )
         if best_tree is not None:
-            gap = means[best_tree] - hybrid
-            parts.append(f"{metrics.MODEL_NAMES[best_tree]} on the features is {gap:+.1f} points above the hybrid")
+            tree = metrics.MODEL_NAMES[best_tree]
+            parts.append(f"{tree} on the features is {_points(means[best_tree] - hybrid, 'the hybrid')}")
         if paper_f1 is not None:
-            parts.append(f"the hybrid lies {hybrid - paper_f1:+.1f} points from the paper's F1 of {paper_f1:.1f}")
+            paper = f"the paper's F1 of {paper_f1:.1f}"
+            parts.append(f"the hybrid is {_points(hybrid - paper_f1, paper)}")
         lines.append(head + "; ".join(parts) + ("." if n > 1 else " (one seed: no spread)."))
     return "\n".join(lines)
 

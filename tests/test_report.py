@@ -325,7 +325,18 @@ def test_protocol_table_puts_each_split_beside_the_papers_number_on_the_stratifi
     assert stratified["F1 (paper)"] == f"{metrics.PAPER1_TABLE1['CNN-LSTM Hybrid']['F1-Score']:.1f}"
     assert grouped["F1 (paper)"] == ""
     text = report.protocol_findings(rows, "iot23")
-    assert "does not have the best macro-F1" in text and "XGBoost on the features is +14.0 points" in text
+    assert (
+        "does not have the best macro-F1" in text and "XGBoost on the features is 14.0 points above the hybrid" in text
+    )
+    paper = metrics.PAPER1_TABLE1["CNN-LSTM Hybrid"]["F1-Score"]
+    assert f"the hybrid is {paper - 81.0:.1f} points below the paper's F1 of {paper:.1f}" in text
+    assert "+" not in text and "-1" not in text  # gaps in words, never a signed number "above"
+    hybrid = rows[rows["model"] == "cnn_lstm"].set_index(["run", "seed"])["f1_macro"]
+    level = rows.copy()  # both trees given the hybrid's score, run by run and seed by seed
+    trees = level["model"].isin(["random_forest", "xgboost"])
+    keys = pd.MultiIndex.from_frame(level.loc[trees, ["run", "seed"]])
+    level.loc[trees, "f1_macro"] = hybrid.loc[keys].to_numpy()
+    assert "on the features is level with the hybrid" in report.protocol_findings(level, "iot23")
 
 
 def test_configurations_table_sets_the_tuned_run_beside_the_paper_faithful_one(tmp_path):
