@@ -53,8 +53,10 @@ def botiot_frames(path: str | os.PathLike) -> Iterator[pd.DataFrame]:
     table = _botiot_header(first.data, path)
     chunks = chain([first], chunks)
     del first  # each chunk's bytes are held only while it is parsed
+    rows_before = 0
     for chunk in chunks:
-        df = _botiot_frame(chunk, table, path)
+        df = _botiot_frame(chunk, table, path, rows_before)
+        rows_before += len(df)
         del chunk  # not held while the frame is used
         yield df
         del df  # not held while the next chunk is parsed
@@ -84,12 +86,12 @@ def _botiot_header(raw: bytes, path: Path) -> _BotiotTable:
     return _BotiotTable(sep, names, skip, types)
 
 
-def _botiot_frame(chunk: Chunk, table: _BotiotTable, path: Path) -> pd.DataFrame:
-    """The flows of one chunk (the first may hold the header row); errors name the line in the file."""
+def _botiot_frame(chunk: Chunk, table: _BotiotTable, path: Path, rows_before: int) -> pd.DataFrame:
+    """The flows of one chunk (the first may hold the header row), which starts at data row ``rows_before + 1``:
+    errors name the data row (or its line, counted as header + data rows) as a whole-file parse does."""
     names, types = table.names, table.types
     skip, offset = (table.skip, 0) if chunk.first_line == 1 else (0, chunk.first_line - 1)
     df = _parse_table(chunk.data, path, names, table.sep, types, skip, ["", "NaN", "nan"], line_offset=offset)
-    first_line = chunk.first_line + skip  # the file line of the chunk's first data row
     dropped = [c for c in registry.BOTIOT_DROPPED if c in df]
     if dropped:
         if chunk.first_line == 1:
@@ -100,7 +102,7 @@ def _botiot_frame(chunk: Chunk, table: _BotiotTable, path: Path) -> pd.DataFrame
     if empty.any():
         row = int(np.flatnonzero(empty)[0])
         raise DataError(
-            f"{path}, line {first_line + row}, column 'category': empty ({int(empty.sum())} row(s) in all). Every "
+            f"{path}, line {rows_before + row + 1 + table.skip}, column 'category': empty ({int(empty.sum())} row(s) in all). Every "
             f"BoT-IoT flow has a category (Normal, DDoS, DoS, Reconnaissance, Theft). Fix: download the file again "
             f"or remove those rows"
         )
@@ -113,21 +115,21 @@ def _botiot_frame(chunk: Chunk, table: _BotiotTable, path: Path) -> pd.DataFrame
     if (normal == attack.astype(bool)).any():
         row = int(np.flatnonzero((normal == attack.astype(bool)).to_numpy())[0])
         raise DataError(
-            f"{path}, line {first_line + row}: attack={int(attack.iloc[row])} but category={category.iloc[row]!r}"
+            f"{path}, data row {rows_before + row + 1}: attack={int(attack.iloc[row])} but category={category.iloc[row]!r}"
         )
     # text categories even for a chunk without rows (its header alone), so that the chunks' categories unite
     df["label"] = pd.Categorical(pd.Series(np.where(normal, "Benign", category), dtype="str"))
     df["label_detail"] = pd.Categorical(pd.Series(np.where(normal, "Benign", category + "/" + sub), dtype="str"))
     df["is_attack"] = attack.astype(np.int8).to_numpy()
     numeric = [c for c in df.columns if c not in types and c not in registry.LABEL_COLUMNS]
-    _to_float32(df, numeric, path, first_row=first_line - 1 - table.skip)
+    _to_float32(df, numeric, path, first_row=rows_before)
     for col in registry.BOTIOT_CATEGORICAL:
         if col in df:
             df[col] = df[col].astype("category")
     for col in df.columns:
         if col in registry.IDENTIFIER_COLUMNS and col not in ("stime", "ltime", "pkSeqID", "seq"):
             df[col] = df[col].astype("string")
-    _to_float32(df, [c for c in ("seq",) if c in df], path, first_row=first_line - 1 - table.skip)
+    _to_float32(df, [c for c in ("seq",) if c in df], path, first_row=rows_before)
     for col in ("stime", "ltime", "pkSeqID"):
         if col in df:
             df[col] = pd.to_numeric(df[col], errors="coerce").astype(np.float64)
