@@ -6,7 +6,6 @@ import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,7 @@ import pyarrow as pa
 from lib import registry
 from lib.datasets.csvparse import _header_names, _parse_table, _sniff_delimiter, _to_float32
 from lib.datasets.errors import DataError
-from lib.datasets.stream import Chunk, combine_frames, text_chunks
+from lib.datasets.stream import Chunk, combine_frames, header_and_chunks
 
 log = logging.getLogger(__package__)  # "lib.datasets" for every file of the package
 
@@ -46,13 +45,8 @@ def botiot_frames(path: str | os.PathLike) -> Iterator[pd.DataFrame]:
     ``STREAM_BYTES``): the layout is read once, from the first line, and every chunk's rows are parsed by
     :func:`_botiot_frame`."""
     path = Path(path)
-    chunks = text_chunks(path)
-    first = next(chunks)
-    if first.data.startswith(b"\xef\xbb\xbf"):
-        first = Chunk(first.data[3:], first.first_line, first.whole)
-    table = _botiot_header(first.data, path)
-    chunks = chain([first], chunks)
-    del first  # each chunk's bytes are held only while it is parsed
+    header, chunks = header_and_chunks(path)
+    table = _botiot_header(header, path)
     rows_before = 0
     for chunk in chunks:
         df = _botiot_frame(chunk, table, path, rows_before)

@@ -16,6 +16,7 @@ import codecs
 import gzip
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 import pandas as pd
@@ -44,6 +45,17 @@ class Chunk:
     data: bytes
     first_line: int
     whole: bool
+
+
+def header_and_chunks(path: Path) -> tuple[bytes, Iterator[Chunk]]:
+    """The first line of ``path``'s text and all of its chunks (:func:`text_chunks`), a UTF-8 byte-order mark
+    removed from both: a reader takes its layout from the line and parses every chunk by it. The chunks are read
+    as they are asked for; the first is held until then."""
+    chunks = text_chunks(path)
+    first = next(chunks)
+    if first.data.startswith(_UTF8_BOM):
+        first = Chunk(first.data[len(_UTF8_BOM) :], first.first_line, first.whole)
+    return first.data.split(NEWLINE, 1)[0], chain([first], chunks)
 
 
 def text_chunks(path: Path, notes: list[dict] | None = None) -> Iterator[Chunk]:
