@@ -507,6 +507,34 @@ def fit_candidate(
     raise ValueError(f"unknown detector {candidate.detector!r}: choose from {list(DETECTORS)}")
 
 
+def scoring_bundle(
+    pipeline: Any, detector: Detector, X: dict[str, np.ndarray], y: dict[str, np.ndarray], target_fpr: float,
+    training: dict[str, Any], pipeline_fingerprint: str,
+) -> tuple[Detector, dict[str, Any], dict[str, np.ndarray]]:  # fmt: skip
+    """What :mod:`lib.score` needs beside the pipeline, for :meth:`lib.run.Stage.save_detector`: the anomaly
+    branch ``detector``; a manifest (the target FPR, the data the run was trained on, the pipeline it goes
+    with); and arrays: the fusion's attack score (1 - P(benign)) and the detector's score of every BENIGN
+    VALIDATION row (thresholds at any other FPR come from these, never from test rows), and the lowest and
+    highest value of every model input over the training rows (the drift check)."""
+    benign_val = benign_rows(X["val"], y["val"])
+    arrays = {
+        "fusion_benign_val": np.sort(attack_score(pipeline.score_features(benign_val))),
+        "anomaly_benign_val": np.sort(detector.score(benign_val)),
+        "input_low": X["train"].min(axis=0),
+        "input_high": X["train"].max(axis=0),
+    }
+    manifest = {
+        "target_fpr": float(target_fpr),
+        "candidate": detector.label,
+        "description": describe(detector),
+        "training": training,
+        "pipeline_fingerprint": pipeline_fingerprint,
+        "pipeline_seed": pipeline.manifest.get("seed"),
+        "n_benign_val": int(len(benign_val)),
+    }
+    return detector, manifest, arrays
+
+
 # ------------------------------------------------------------------------------------------------ decisions
 def detection_rates(flags: dict[str, np.ndarray], y: np.ndarray) -> pd.DataFrame:
     """Recall on attack rows and false-positive rate on benign rows of each boolean decision in ``flags``."""
@@ -791,6 +819,15 @@ class Comparison:
         choice = self.choose(exclude=family, seed=seed)
         chosen = {name: self.fitted[seed][label] for name, label in choice.per_detector.items()}
         return chosen | {"branch": self.fitted[seed][choice.branch]}
+
+    def branch_of_seed(self, choice: Choice, seed: int) -> Detector:
+        """The anomaly branch fitted with ``seed`` (the seed of notebook 04's saved pipeline, for scoring)."""
+        if seed not in self.fitted:
+            raise ValueError(
+                f"the saved pipeline is notebook 04's seed {seed}, and this notebook fitted seeds {sorted(self.fitted)}: "
+                f"run it with SEED={seed} (or notebook 04 with one of these)"
+            )
+        return self.fitted[seed][choice.branch]
 
     def branch_record(self, choice: Choice, target_fpr: float) -> dict[str, Any]:
         """What notebook 05 records about the anomaly branch (stage info and ``anomaly_branch.json``)."""

@@ -490,3 +490,32 @@ def zero_day_recall(summary: pd.DataFrame, detector: str | None, title: str) -> 
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
     return fig
+
+
+def alert_timeline(scored: pd.DataFrame, title: str, bin_minutes: int | None = None) -> plt.Figure:
+    """Flows per time bin of a scored capture (``lib.score`` output with ``ts`` and ``true_label``): the true
+    attack flows beside the alerts of each branch, on one time axis (Zeek's ``ts``, UTC)."""
+    times = pd.to_datetime(scored["ts"], unit="s", utc=True)
+    minutes = bin_minutes or auto_bin_minutes(times)
+    bins = times.dt.floor(f"{minutes}min")
+    alert = scored["alert"].fillna("").astype(str)
+    series = {
+        "true attack flows": scored["true_label"].astype(str).ne("Benign"),
+        "fusion alerts": alert.isin(["fusion", "both"]),
+        "anomaly alerts": alert.isin(["anomaly", "both"]),
+    }
+    counts = pd.DataFrame({name: flags.groupby(bins).sum() for name, flags in series.items()})
+    fig, ax = plt.subplots(figsize=(9, 3.4))
+    styles = {
+        "true attack flows": ("0.3", "-", 2.4),
+        "fusion alerts": ("C0", "--", 1.4),
+        "anomaly alerts": ("C3", ":", 1.4),
+    }
+    for name, (color, style, width) in styles.items():
+        ax.step(counts.index, counts[name], where="post", color=color, linestyle=style, linewidth=width, label=name)
+    ax.set_ylabel(f"flows per {_bin_label(minutes)}")
+    ax.set_xlabel("time (UTC)")
+    ax.set_title(title)
+    ax.legend(loc="upper right", frameon=False)
+    fig.autofmt_xdate()
+    return fig

@@ -11,7 +11,8 @@ one notebook::
       deep/              03_cnn_lstm           models/ (.keras), histories/, predictions/, scores, timings
       deep_smote/        03 with TRAIN_SPLIT="train_smote"
       fusion/            04_decision_fusion    pipeline/, tables/, scores, timings
-      anomaly/           05_anomaly_detection  tables/, figures/, details
+      anomaly/           05_anomaly_detection  tables/, figures/, details, detector/ (for lib.score)
+      detect/            07_detect_new_traffic scored/ (the output of iot-botnet score), tables/, figures/
       notebooks/         the executed notebooks (lib.runner)
 
 **Provenance.** Each stage folder has a ``manifest.json``: the notebook that made it, the parameters it ran
@@ -68,6 +69,7 @@ STAGES: dict[str, tuple[str, str]] = {
     "deep_smote": ("03_cnn_lstm.ipynb", " -p TRAIN_SPLIT train_smote"),
     "fusion": ("04_decision_fusion.ipynb", ""),
     "anomaly": ("05_anomaly_detection.ipynb", ""),
+    "detect": ("07_detect_new_traffic.ipynb", ""),
 }
 #: Parameters that say which data a run is about: a later notebook given other values than notebook 01 used
 #: would silently describe data it does not read, so :meth:`RunDir.begin` refuses them.
@@ -636,7 +638,36 @@ class Stage:
     def load_pipeline(self) -> Any:
         return load_pipeline(self._file("pipeline"))
 
+    def save_detector(self, detector: Any, manifest: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> Path:
+        """The anomaly branch and the scoring thresholds into ``detector/`` (see :func:`save_detector`)."""
+        if not self.writable:
+            raise RuntimeError(f"stage {self.name!r} was opened for reading")
+        folder = save_detector(detector, manifest, arrays, self.path / "detector")
+        self._files["detector/manifest.json"] = _sha256_file(folder / MANIFEST)
+        return folder
+
+    def load_detector(self) -> tuple[dict[str, Any], Any, dict[str, np.ndarray]]:
+        return load_detector(self._file("detector"))
+
     # -------------------------------------------------------------------------------- figures
+    def output_file(self, relpath: str) -> Path:
+        """Where a command this stage runs (``iot-botnet score``) writes its output ``relpath``: an empty place
+        inside the stage; call :meth:`adopt` once the command has written it."""
+        if not self.writable:
+            raise RuntimeError(f"stage {self.name!r} was opened for reading")
+        path = self.path / relpath
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)
+        return path
+
+    def adopt(self, relpath: str) -> Path:
+        """Count a file a command wrote at :meth:`output_file` among the stage's results (its fingerprint)."""
+        path = self._file(relpath)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: the command did not write it")
+        self._files[relpath] = _sha256_file(path)
+        return path
+
     def save_fig(self, fig: Any, name: str) -> Path:
         """A figure of this run (not a paper figure) as ``figures/<name>.png``."""
         from lib import figures
@@ -683,7 +714,13 @@ def _deep_file(name: str, fold: int) -> str:
 
 
 def _pipeline_file(
-    folder: Path, key: str, name: Any, value: Any = None, suffixes: tuple[str, ...] | None = None
+    folder: Path,
+    key: str,
+    name: Any,
+    value: Any = None,
+    suffixes: tuple[str, ...] | None = None,
+    maker: str = "save the pipeline again (notebooks/04_decision_fusion.ipynb), or restore the folder as "
+    "lib.run.save_pipeline wrote it",
 ) -> Path:
     """``folder / name`` for a file of a pipeline folder; a :class:`ValueError` unless ``name`` is a plain file
     name (no separator, no ``..``, so never absolute) of an existing file inside ``folder`` (a link pointing out
@@ -703,10 +740,7 @@ def _pipeline_file(
     else:
         return folder / name
     what = f"{key} names {value!r}" if key else repr(value)
-    raise ValueError(
-        f"{folder / MANIFEST}: {what}, which is refused ({problem}). Fix: save the pipeline again "
-        f"(notebooks/04_decision_fusion.ipynb), or restore the folder as lib.run.save_pipeline wrote it"
-    )
+    raise ValueError(f"{folder / MANIFEST}: {what}, which is refused ({problem}). Fix: {maker}")
 
 
 def save_pipeline(pipeline: Any, folder: str | os.PathLike) -> Path:
@@ -805,3 +839,101 @@ def load_pipeline(folder: str | os.PathLike) -> Any:
     )
     preprocessor = load_skops(preprocessor_file)
     return fusion.FusionPipeline(preprocessor, model, manifest["class_names"], manifest["ignored_columns"], manifest)
+
+
+# ------------------------------------------------------------------------------------------------ detector
+DETECTOR_FORMAT = 1
+#: The files of a saved anomaly detector, by detector (:func:`save_detector`).
+DETECTOR_FILES = {
+    "knn": ("reference.npy",),
+    "autoencoder": ("autoencoder.keras",),
+    "isolation_forest": ("isolation_forest.skops",),
+    "kitnet": ("kitnet_ensemble.keras", "kitnet_output.keras", "kitnet.npz"),
+}
+
+
+def save_detector(
+    detector: Any, manifest: Mapping[str, Any], arrays: Mapping[str, np.ndarray], folder: str | os.PathLike
+) -> Path:
+    """Write a fitted :class:`lib.anomaly.Detector` (the anomaly branch) and what scoring needs beside the
+    pipeline into ``folder``: ``manifest.json`` (``manifest`` plus the detector's name, configuration and
+    threshold), ``arrays.npz`` (``arrays``: the benign validation scores and the training range of the model
+    inputs) and the detector's own files (:data:`DETECTOR_FILES`: the kNN reference rows as ``.npy``,
+    autoencoders as ``.keras``, the Isolation Forest as skops). No pickle anywhere.
+    """
+    folder = Path(folder)
+    tmp = folder.with_name(f".{folder.name}.partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    name, scorer = detector.name, detector.scorer
+    extra: dict[str, Any] = {}
+    if name == "knn":
+        np.save(tmp / "reference.npy", np.asarray(scorer.index._fit_X, dtype=np.float32))
+    elif name == "autoencoder":
+        scorer.save(tmp / "autoencoder.keras")
+    elif name == "isolation_forest":
+        dump_skops(scorer, tmp / "isolation_forest.skops")
+    elif name == "kitnet":
+        scorer.ensemble.save(tmp / "kitnet_ensemble.keras")
+        scorer.output.save(tmp / "kitnet_output.keras")
+        parts = {k: getattr(scorer, k) for k in ("low", "span", "error_low", "error_span")}
+        np.savez(tmp / "kitnet.npz", **parts)
+        extra["groups"] = [[int(i) for i in group] for group in scorer.groups]
+    else:
+        raise ValueError(f"cannot save a detector {name!r}: one of {sorted(DETECTOR_FILES)}")
+    np.savez(tmp / "arrays.npz", **{k: np.asarray(v) for k, v in arrays.items()})
+    record = {
+        **manifest,
+        **extra,
+        "format": DETECTOR_FORMAT,
+        "detector": name,
+        "config": detector.config,
+        "threshold": float(detector.threshold),
+        "n_fit_rows": int(detector.n_fit_rows),
+    }
+    (tmp / MANIFEST).write_text(dumps(record))
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(tmp, folder)
+    return folder
+
+
+def load_detector(folder: str | os.PathLike) -> tuple[dict[str, Any], Any, dict[str, np.ndarray]]:
+    """What :func:`save_detector` wrote: its manifest, the :class:`lib.anomaly.Detector` and the arrays (no
+    pickle: ``.npy``/``.npz`` with ``allow_pickle=False``, ``.keras`` in safe mode, skops with trusted types)."""
+    from lib import anomaly
+
+    folder = Path(folder)
+    maker = "rerun notebooks/05_anomaly_detection.ipynb, which writes the folder"
+    manifest = json.loads(_pipeline_file(folder, "", MANIFEST, maker=maker).read_text())
+    name = manifest.get("detector")
+    if manifest.get("format") != DETECTOR_FORMAT or name not in DETECTOR_FILES:
+        raise ValueError(
+            f"{folder / MANIFEST}: detector format {manifest.get('format')!r} of {name!r}; this code reads format "
+            f"{DETECTOR_FORMAT} of {sorted(DETECTOR_FILES)}. Fix: rerun notebooks/05_anomaly_detection.ipynb"
+        )
+    paths = {f: _pipeline_file(folder, "", f, maker=maker) for f in (*DETECTOR_FILES[name], "arrays.npz")}
+    with np.load(paths["arrays.npz"], allow_pickle=False) as stored:
+        arrays = {k: stored[k] for k in stored.files}
+    if name == "knn":
+        scorer = anomaly.NearestBenign(np.load(paths["reference.npy"], allow_pickle=False), manifest["config"]["k"])
+    elif name == "isolation_forest":
+        scorer = load_skops(paths["isolation_forest.skops"])
+    else:
+        import keras
+
+        if name == "autoencoder":
+            scorer = keras.models.load_model(paths["autoencoder.keras"], safe_mode=True)
+        else:
+            with np.load(paths["kitnet.npz"], allow_pickle=False) as parts:
+                values = {k: parts[k] for k in parts.files}
+            scorer = anomaly.KitNET(
+                manifest["groups"], values["low"], values["span"],
+                keras.models.load_model(paths["kitnet_ensemble.keras"], safe_mode=True),
+            )  # fmt: skip
+            scorer.error_low, scorer.error_span = values["error_low"], values["error_span"]
+            scorer.output = keras.models.load_model(paths["kitnet_output.keras"], safe_mode=True)
+    detector = anomaly.Detector(
+        name, scorer, threshold=float(manifest["threshold"]), n_fit_rows=int(manifest["n_fit_rows"]),
+        config=dict(manifest["config"]),
+    )  # fmt: skip
+    return manifest, detector, arrays

@@ -46,12 +46,20 @@ NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 PARAMS_DIR = NOTEBOOK_DIR / "params"
 
 
-def notebooks(only: Iterable[str] | None = None) -> list[Path]:
-    """The numbered notebooks (``NN_name.ipynb``) in order; ``only`` keeps those whose name starts with one of them."""
+#: Notebooks that run only where named (``--only``, a study step): notebook 07 scores a capture the run never
+#: trained on, which only a run that held one out has (the study's ``detect`` step).
+ON_REQUEST = ("07",)
+
+
+def notebooks(only: Iterable[str] | None = None, every: bool = False) -> list[Path]:
+    """The numbered notebooks (``NN_name.ipynb``) in order; ``only`` keeps those whose name starts with one of them.
+    Without ``only``, the chain: every notebook but those of :data:`ON_REQUEST` (``every=True``: all of them)."""
     found = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
     if only:
         prefixes = tuple(only)
         found = [p for p in found if p.name.startswith(prefixes)]
+    elif not every:
+        found = [p for p in found if not p.name.startswith(ON_REQUEST)]
     return found
 
 
@@ -198,7 +206,7 @@ def run(
     selected = notebooks(only)
     if not selected:
         raise FileNotFoundError(f"no notebook matches {list(only or [])} in {NOTEBOOK_DIR}")
-    declared = {path: notebook_parameters(path) for path in notebooks()}
+    declared = {path: notebook_parameters(path) for path in notebooks(every=True)}
     unknown = sorted(set(params) - {name for names in declared.values() for name in names})
     if unknown:
         raise ValueError(
@@ -331,7 +339,9 @@ def parse_value(text: str, type_name: str | None = None):
 def declared_types() -> dict[str, str]:
     """Each parameter name of any notebook and its declared type (``str``, ``int``, ...)."""
     return {
-        name: spec["inferred_type_name"] for path in notebooks() for name, spec in notebook_parameters(path).items()
+        name: spec["inferred_type_name"]
+        for path in notebooks(every=True)
+        for name, spec in notebook_parameters(path).items()
     }
 
 

@@ -63,7 +63,7 @@ def tiny_for(path, **extra) -> dict:
 
 
 def tiny_per_notebook(**extra) -> dict[str, dict]:
-    return {p.name[:2]: tiny_for(p, **extra) for p in runner.notebooks()}
+    return {p.name[:2]: tiny_for(p, **extra) for p in runner.notebooks(every=True)}
 
 
 def run_iot23(mirror: Path, run_dir: Path, only=None, resume=False, **params) -> list[Path]:
@@ -76,7 +76,7 @@ def run_iot23(mirror: Path, run_dir: Path, only=None, resume=False, **params) ->
 # ---------------------------------------------------------------------------------------------- static checks
 def test_every_notebook_has_the_shared_parameters():
     shared = {"DATASET", "RUN_DIR", "SEED"}
-    books = runner.notebooks()
+    books = runner.notebooks(every=True)
     assert books and books[0].name == "01_data_preparation.ipynb"
     for path in books:
         missing = shared - set(runner.notebook_parameters(path))
@@ -85,7 +85,7 @@ def test_every_notebook_has_the_shared_parameters():
 
 def test_papermill_sees_every_parameter_line():
     """papermill silently skips a parameter line it cannot parse (e.g. a comment holding '='); catch it."""
-    for path in runner.notebooks():
+    for path in runner.notebooks(every=True):
         nb = nbformat.read(path, as_version=4)
         cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
         assigned = {node.target.id for node in ast.parse(cell.source).body if isinstance(node, ast.AnnAssign)}
@@ -94,7 +94,7 @@ def test_papermill_sees_every_parameter_line():
 
 def test_notebooks_are_thin_and_never_edit_sys_path():
     """Code cells stay short (the loops live in lib/) and import the installed lib package as it is."""
-    for path in runner.notebooks():
+    for path in runner.notebooks(every=True):
         nb = nbformat.read(path, as_version=4)
         for i, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
             if "parameters" in cell.metadata.get("tags", []):
@@ -121,7 +121,7 @@ def test_a_parameter_that_reaches_none_of_the_notebooks_run_is_refused(tmp_path)
 
 def test_notebooks_are_committed_clean():
     """No outputs or execution counts in the repository; the first code cell is tagged `parameters`."""
-    for path in runner.notebooks():
+    for path in runner.notebooks(every=True):
         nb = nbformat.read(path, as_version=4)
         code = [c for c in nb.cells if c.cell_type == "code"]
         assert "parameters" in code[0].metadata.get("tags", []), f"{path.name}: first code cell is not tagged"

@@ -35,6 +35,7 @@ def read_zeek_conn(
     benign_labels: str | Iterable[str] | None = None,
     ignore_labels: str | Iterable[str] | None = ("Background",),
     label_column: str = "label",
+    labels_required: bool = True,
 ) -> pd.DataFrame:
     """One labelled Zeek ``conn.log``: IoT-23 ``conn.log.labeled`` or any other CTU-style capture, any file
     name, plain or gzip.
@@ -48,8 +49,11 @@ def read_zeek_conn(
     ``attrs["repairs"]``. Other values are an error unless ``benign_labels`` was given: then every value
     not benign or ignored is an attack family of its own. A log larger than
     :data:`lib.datasets.stream.STREAM_BYTES` is parsed in chunks (:func:`zeek_conn_frames`) into the same frame.
+
+    ``labels_required=False`` (scoring new traffic, :mod:`lib.score`) also reads a plain ``conn.log``: without
+    the label column the frame has no ``label``, ``label_detail`` or ``is_attack`` column.
     """
-    return combine_frames(zeek_conn_frames(path, benign_labels, ignore_labels, label_column), path)
+    return combine_frames(zeek_conn_frames(path, benign_labels, ignore_labels, label_column, labels_required), path)
 
 
 def zeek_conn_frames(
@@ -57,6 +61,7 @@ def zeek_conn_frames(
     benign_labels: str | Iterable[str] | None = None,
     ignore_labels: str | Iterable[str] | None = ("Background",),
     label_column: str = "label",
+    labels_required: bool = True,
 ) -> Iterator[pd.DataFrame]:
     """:func:`read_zeek_conn` of ``path``, one frame per chunk of its text (:func:`lib.datasets.stream.text_chunks`:
     one frame for a log up to ``STREAM_BYTES``): the header is read once, from the first chunk, and every chunk's
@@ -65,7 +70,7 @@ def zeek_conn_frames(
     notes: list[dict] = []
     chunks = text_chunks(path, notes)
     first = next(chunks)
-    log_format, body_start = _zeek_header(first.data, path, label_column, benign_labels, ignore_labels)
+    log_format, body_start = _zeek_header(first.data, path, label_column, benign_labels, ignore_labels, labels_required)
     header_lines = first.data.count(NEWLINE, 0, body_start)
     chunks = chain([Chunk(first.data[body_start:], first.first_line + header_lines, first.whole)], chunks)
     del first  # each chunk's bytes are held only while it is parsed
@@ -91,7 +96,7 @@ class _ZeekFormat:
     zeek_types: dict[str, str]
     arrow_types: dict[str, pa.DataType]
     unset: str
-    label_column: str
+    label_column: str | None  # None: a log without labels (read with labels_required=False)
     detail_column: str | None
     benign_labels: str | Iterable[str] | None
     ignore_labels: str | Iterable[str] | None
@@ -103,6 +108,7 @@ def _zeek_header(
     label_column: str,
     benign_labels: str | Iterable[str] | None,
     ignore_labels: str | Iterable[str] | None,
+    labels_required: bool = True,
 ) -> tuple[_ZeekFormat, int]:
     """The format the ``#`` header lines at the start of ``raw`` declare, and where the records start."""
     header: dict[str, list[str]] = {}
@@ -132,7 +138,9 @@ def _zeek_header(
     detail_column = next((n for n in names if n.lower() in _DETAILED_NAMES and n != label_column), None)
     zeek_types = dict(zip(names, header.get("#types", []), strict=False))
     unset = (header.get("#unset_field") or ["-"])[0]
-    if label_column not in names:
+    if label_column not in names and not labels_required:
+        label_column = None
+    elif label_column not in names:
         raise DataError(
             f"{path}, line {fields_line}: the #fields line has no {label_column!r} column (fields: "
             f"{', '.join(names[-4:])}). Fix: a plain conn.log has no labels; label it first, or set LABEL_COLUMN to "
@@ -142,7 +150,8 @@ def _zeek_header(
         n: pa.float64() if t == "time" else pa.float32() if t in _ZEEK_FLOAT else pa.string()
         for n, t in zeek_types.items()
     }
-    types[label_column] = pa.string()
+    if label_column is not None:
+        types[label_column] = pa.string()
     log_format = _ZeekFormat(names, zeek_types, types, unset, label_column, detail_column, benign_labels, ignore_labels)
     return log_format, body_start
 
@@ -160,7 +169,25 @@ def _zeek_frame(chunk: Chunk, notes: list[dict], log_format: _ZeekFormat, path: 
         body, path, fmt.names, "\t", fmt.arrow_types, 0, [fmt.unset, "(empty)"], line_offset=chunk.first_line - 1
     )
     del body
-    label_column, unset, zeek_types = fmt.label_column, fmt.unset, fmt.zeek_types
+    label_column, zeek_types = fmt.label_column, fmt.zeek_types
+    if label_column is not None:
+        df = _labelled(df, fmt, notes, path)
+    df["scenario"] = _constant_categorical(_scenario_name(path), len(df))
+    for col in _ZEEK_CATEGORICAL:
+        if col in df:
+            df[col] = df[col].astype("category")
+    for col, t in zeek_types.items():
+        if col in df and t in ("string", "addr", "bool", "set[string]", "enum") and col not in _ZEEK_CATEGORICAL:
+            df[col] = df[col].astype("string")
+    _count_infinities(df, [c for c, t in zeek_types.items() if t in _ZEEK_FLOAT], path.name, notes)
+    df.attrs["repairs"] = notes
+    return df
+
+
+def _labelled(df: pd.DataFrame, fmt: _ZeekFormat, notes: list[dict], path: Path) -> pd.DataFrame:
+    """``df`` with its label columns read into ``label``, ``label_detail`` and ``is_attack`` (rows of
+    ``fmt.ignore_labels`` dropped and counted in ``notes``)."""
+    label_column, unset = fmt.label_column, fmt.unset
     raw_label = df.pop(label_column).fillna(unset).astype(str).str.strip()
     no_detail = pd.Series(unset, index=raw_label.index, dtype=object)
     detailed = df.pop(fmt.detail_column).fillna(unset).astype(str) if fmt.detail_column else no_detail
@@ -191,15 +218,6 @@ def _zeek_frame(chunk: Chunk, notes: list[dict], log_format: _ZeekFormat, path: 
         np.where(detailed.isin([unset, ""]).to_numpy(), df["label"].astype(str), detailed.to_numpy())
     )
     df["is_attack"] = (~is_benign).astype(np.int8)
-    df["scenario"] = _constant_categorical(_scenario_name(path), len(df))
-    for col in _ZEEK_CATEGORICAL:
-        if col in df:
-            df[col] = df[col].astype("category")
-    for col, t in zeek_types.items():
-        if col in df and t in ("string", "addr", "bool", "set[string]", "enum") and col not in _ZEEK_CATEGORICAL:
-            df[col] = df[col].astype("string")
-    _count_infinities(df, [c for c, t in zeek_types.items() if t in _ZEEK_FLOAT], path.name, notes)
-    df.attrs["repairs"] = notes
     return df
 
 
