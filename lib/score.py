@@ -188,9 +188,10 @@ class Detector:
             return
         hints = []
         for name in missing:
-            close = difflib.get_close_matches(
-                name, [c for c in columns if c not in self.pipeline.feature_columns], 1, 0.6
-            )
+            others = [c for c in columns if c not in self.pipeline.feature_columns]
+            key = schema._normalised(name)
+            close = [c for c in others if schema._normalised(c) and key.startswith(schema._normalised(c))]
+            close = close or difflib.get_close_matches(name, others, 1, 0.6)
             hints.append(f"{name!r}" + (f" (the input has {close[0]!r}: renamed?)" if close else ""))
         dataset = self.pipeline.manifest.get("parameters", {}).get("DATASET")
         raise ScoreError(
@@ -426,7 +427,7 @@ def _typed_table(frame: pd.DataFrame, path: Path, tally: Tally) -> pd.DataFrame:
         missing = text.isna() | text.isin(MISSING_TOKENS)
         numbers = pd.to_numeric(text.where(~missing), errors="coerce")
         not_number = numbers.isna() & ~missing
-        if not_number.mean() > 0.5:  # a text column (a category: protocol, service, state)
+        if not_number.sum() > 0.5 * (~missing).sum():  # mostly text: a category (protocol, service, state)
             out[column] = text.where(~missing)
             continue
         if not_number.any():

@@ -1,0 +1,190 @@
+"""``iot-botnet score`` (lib/score.py) and notebook 07, on a run trained at tiny size on the real IoT-23 mirror
+with one capture (44-1) held out whole: the command scores its raw log, one output row per flow; a renamed
+column, a binary file and a cut line are clear errors; the same flows as a CSV table score the same; follow
+mode reads a log as it grows and across a rotation."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_notebooks import tiny_per_notebook
+
+from lib import run, runner, score
+
+HELD_OUT = "CTU-IoT-Malware-Capture-44-1"
+pytestmark = pytest.mark.smoke
+
+
+@pytest.fixture(scope="module")
+def detect_run(mirror, tmp_path_factory) -> Path:
+    """Notebooks 01-05 and 07 through the runner at tiny size, 44-1 held out (the study's ``detect`` step)."""
+    run_dir = tmp_path_factory.mktemp("detect") / "run"
+    params = {"DATA_DIR": str(mirror), "RUN_DIR": str(run_dir), "SPLIT": "source", "TEST_SOURCES": HELD_OUT}
+    only = ["01", "02", "03", "04", "05", "07"]
+    runner.run("iot23", params, only=only, per_notebook=tiny_per_notebook(), log=lambda *_: None)
+    return run_dir
+
+
+@pytest.fixture(scope="module")
+def held_out_log(mirror) -> Path:
+    return mirror / "iot23" / HELD_OUT / "bro" / "conn.log.labeled"
+
+
+@pytest.fixture(scope="module")
+def detector(detect_run) -> score.Detector:
+    return score.Detector.load(detect_run)
+
+
+def flows_of(path: Path) -> list[bytes]:
+    return [line for line in path.read_bytes().split(b"\n") if line and not line.startswith(b"#")]
+
+
+def command(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lib.score", *args], capture_output=True, text=True, check=False)
+
+
+def test_notebook_07_scores_the_held_out_capture(detect_run, held_out_log):
+    stage = run.RunDir(detect_run).open("detect")
+    scored = pd.read_csv(detect_run / "detect" / "scored" / "flows_0.csv", keep_default_na=False)
+    assert len(scored) == len(flows_of(held_out_log))  # one row per flow of the log
+    assert list(scored["row"]) == list(range(1, len(scored) + 1))
+    assert set(scored["alert"]) <= {"", "fusion", "anomaly", "both"}
+    confusion = stage.table("confusion").set_index("decision")
+    attacks = int(scored["true_label"].ne("Benign").sum())
+    assert (confusion["attack flows"] == attacks).all() and attacks == 26  # PROVENANCE.md: 26 malicious flows
+    # the held-out capture reached no training row: its scenario is absent from the prepared training rows
+    prepared = run.RunDir(detect_run).load_prepared()
+    assert HELD_OUT not in set(prepared.rows["train"]["scenario"].astype(str))
+    assert set(prepared.rows["test"]["scenario"].astype(str)) == {HELD_OUT}
+
+
+def test_the_command_writes_one_row_per_flow_and_a_summary(detect_run, held_out_log, tmp_path):
+    out = tmp_path / "alerts.parquet"
+    done = command(
+        "--model", str(detect_run / "fusion" / "pipeline"), "--input", str(held_out_log), "--output", str(out)
+    )
+    assert done.returncode == 0, done.stderr
+    scored = pd.read_parquet(out)
+    summary = json.loads(Path(f"{out}.summary.json").read_text())
+    n = len(flows_of(held_out_log))
+    assert len(scored) == summary["flows_read"] == summary["flows_scored"] == n
+    assert {"uid", "ts", "id.orig_h", "id.resp_p", "p_attack", "family", "anomaly_score", "alert"} <= set(scored)
+    assert summary["alerts"] == int(scored["alert"].ne("").sum())
+    assert "flows read" in done.stdout and "model:" in done.stderr and "oneDNN" not in done.stderr
+    # the command's scores are the pipeline's scores of the same flows read in the notebook's way
+    flows = score.read_input(held_out_log)
+    expected = detector_attack_scores(detect_run, flows)
+    np.testing.assert_allclose(scored["p_attack"].to_numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+def detector_attack_scores(run_dir: Path, flows: pd.DataFrame) -> np.ndarray:
+    pipeline = run.RunDir(run_dir).open("fusion").load_pipeline()
+    return 1 - pipeline.score(flows[pipeline.feature_columns])[:, 0]
+
+
+def test_fpr_option_sets_both_thresholds_on_benign_validation_scores(detector):
+    saved, strict = detector.thresholds(), detector.thresholds(0.001)
+    assert saved.fusion is None and saved.fpr is None
+    for name, threshold in (("fusion_benign_val", strict.fusion), ("anomaly_benign_val", strict.anomaly)):
+        assert (detector.arrays[name] > threshold).mean() <= 0.001
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        detector.thresholds(1.5)
+
+
+def test_an_unlabelled_log_and_the_same_flows_as_a_table_score_the_same(detect_run, detector, held_out_log, tmp_path):
+    text = held_out_log.read_bytes().split(b"\n")
+    # a plain conn.log: the last three fields (tunnel_parents, label, detailed-label) cut to tunnel_parents
+    plain = [
+        line.split(b"   ")[0]
+        if not line.startswith(b"#") or line.startswith(b"#fields") or line.startswith(b"#types")
+        else line
+        for line in text
+    ]
+    (tmp_path / "conn.log").write_bytes(b"\n".join(plain))
+    unlabelled = score.score_file(detector, tmp_path / "conn.log", tmp_path / "plain.csv")
+    labelled = score.score_file(detector, held_out_log, tmp_path / "labelled.csv")
+    a, b = pd.read_csv(tmp_path / "plain.csv"), pd.read_csv(tmp_path / "labelled.csv")
+    assert "true_label" not in a and "true_label" in b and unlabelled["flows_scored"] == labelled["flows_scored"]
+    np.testing.assert_array_equal(a["p_attack"], b["p_attack"])
+    # the same flows as a CSV table in the run's schema (Zeek's '-' for unset): the same scores
+    flows = score.read_input(held_out_log).drop(columns=["row", "scenario", "label_detail", "is_attack"])
+    flows.to_csv(tmp_path / "flows.csv", index=False, na_rep="-")
+    table = score.score_file(detector, tmp_path / "flows.csv", tmp_path / "table.csv")
+    c = pd.read_csv(tmp_path / "table.csv")
+    assert table["flows_scored"] == len(b) and table["rows_rejected"] == 0
+    np.testing.assert_allclose(c["p_attack"], b["p_attack"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(c["anomaly_score"], b["anomaly_score"], rtol=1e-5, atol=1e-6)
+
+
+def test_bad_inputs_are_clear_errors(detect_run, held_out_log, tmp_path):
+    text = held_out_log.read_bytes()
+    renamed = tmp_path / "renamed.log"
+    renamed.write_bytes(text.replace(b"\tduration\t", b"\tdur\t", 1))
+    done = command("--model", str(detect_run), "--input", str(renamed), "--output", str(tmp_path / "a.csv"))
+    assert done.returncode == 2 and "'duration' (the input has 'dur': renamed?)" in done.stderr
+    assert "No column is filled in" in done.stderr and not (tmp_path / "a.csv").exists()
+
+    binary = tmp_path / "capture.pcap"
+    binary.write_bytes(b"\xd4\xc3\xb2\xa1\x02\x00\x04\x00" + bytes(range(256)) * 4)
+    done = command("--model", str(detect_run), "--input", str(binary), "--output", str(tmp_path / "b.csv"))
+    assert done.returncode == 2 and "capture.pcap" in done.stderr
+
+    cut = tmp_path / "cut.log"  # a log cut inside a record (a copy that stopped half-way)
+    lines = text.split(b"\n")
+    body = [i for i, line in enumerate(lines) if line and not line.startswith(b"#")]
+    cut.write_bytes(b"\n".join(lines[: body[100]]) + b"\n" + lines[body[100]][:30])
+    done = command("--model", str(detect_run), "--input", str(cut), "--output", str(tmp_path / "c.csv"))
+    assert done.returncode == 2 and "cut.log" in done.stderr and f"line {body[100] + 1}" in done.stderr
+
+    done = command("--model", str(tmp_path), "--input", str(held_out_log), "--output", str(tmp_path / "d.csv"))
+    assert done.returncode == 2 and "not a run folder" in done.stderr
+
+
+def test_drift_and_unseen_categories_are_counted(detector, held_out_log, tmp_path):
+    flows = score.read_input(held_out_log).head(50).copy()
+    flows.loc[:4, "orig_bytes"] = 1e15  # far beyond anything in training
+    flows["history"] = flows["history"].astype(str)
+    flows.loc[:2, "history"] = "ZZZZ"
+    tally = score.Tally()
+    detector.score(flows, detector.thresholds(), tally)
+    assert tally.drift["orig_bytes"] >= 5 and tally.unseen["history"] >= 3
+    summary = score.format_summary(tally.summary(detector.thresholds(), 1.0))
+    assert "DRIFT WARNING" in summary and "orig_bytes" in summary
+
+
+def test_follow_mode_reads_a_growing_log_across_a_rotation(detector, held_out_log, tmp_path):
+    lines = held_out_log.read_bytes().split(b"\n")
+    header = [line for line in lines if line.startswith(b"#") and not line.startswith(b"#close")]
+    body = [line for line in lines if line and not line.startswith(b"#")]
+    log = tmp_path / "conn.log"
+    log.write_bytes(b"\n".join(header) + b"\n")
+    out = tmp_path / "live.csv"
+
+    def zeek():
+        time.sleep(0.5)
+        with open(log, "ab") as fh:
+            for start in range(0, 150, 25):
+                fh.write(b"\n".join(body[start : start + 25]) + b"\n")
+                fh.flush()
+                time.sleep(0.1)
+            fh.write(body[150][:25])  # half a record when the log is rotated
+        log.rename(tmp_path / "conn.2019-01-10-21-00-00.log")
+        log.write_bytes(b"\n".join(header + body[151:]) + b"\n")
+
+    writer = threading.Thread(target=zeek)
+    writer.start()
+    summary = score.follow(detector, log, out, interval=0.05, idle_seconds=2.0, max_seconds=60)
+    writer.join()
+    scored = pd.read_csv(out)
+    assert len(scored) == summary["flows_scored"] == len(body) - 1  # every whole record, once
+    assert list(scored["row"]) == list(range(1, len(body)))
+    assert summary["log_rotations_followed"] == 1
+    assert summary["rejected_why"] == {"incomplete last line of a rotated log": 1}
