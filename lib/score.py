@@ -55,8 +55,9 @@ import pandas as pd
 
 from lib import registry
 from lib.datasets import DataError, files, schema
-from lib.datasets.csvparse import NEWLINE, _sniff_delimiter
+from lib.datasets.csvparse import NEWLINE, _float32_counted, _sniff_delimiter
 from lib.datasets.stream import Chunk
+from lib.datasets.table import label_values
 from lib.datasets.zeek import _zeek_frame, _zeek_header, zeek_conn_frames
 from lib.preprocess import BENIGN
 
@@ -64,6 +65,8 @@ from lib.preprocess import BENIGN
 DRIFT_MARGIN = 1.0
 #: Rows scored per call of the pipeline (bounded memory for any input size).
 BATCH_ROWS = 65_536
+#: Follow mode reads at most this much of a log per poll (memory bounded when it starts behind a long log).
+FOLLOW_READ_BYTES = 8 * 2**20
 #: Tokens that mean "no value" in a flow table (Zeek's unset ``-`` included); imputed as in training.
 MISSING_TOKENS = ("", "-", "nan", "NaN", "NAN", "null", "NULL", "None", "(empty)")
 #: A feature column with no value at all in an input of at least this many flows is an error, not medians.
@@ -308,6 +311,7 @@ class Tally:
     imputed: Counter = field(default_factory=Counter)
     drift: Counter = field(default_factory=Counter)
     unseen: Counter = field(default_factory=Counter)
+    repairs: Counter = field(default_factory=Counter)
     files: list[str] = field(default_factory=list)
     rotations: int = 0
 
@@ -328,6 +332,7 @@ class Tally:
             "values_imputed_with_training_median": dict(self.imputed.most_common()),
             "drift_far_outside_training_range": dict(self.drift.most_common()),
             "unseen_categories": dict(self.unseen.most_common()),
+            "repairs": dict(self.repairs),
             "log_rotations_followed": self.rotations,
             "seconds": round(seconds, 3),
             "flows_per_second": round(self.scored / seconds, 1) if seconds > 0 else None,
@@ -346,6 +351,8 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append(
             "fusion alerts by family: " + ", ".join(f"{k} {v:,}" for k, v in summary["fusion_alerts_by_family"].items())
         )
+    for what, count in summary.get("repairs", {}).items():
+        lines.append(f"repaired: {count:,} value(s): {what}")
     for why, count in summary["rejected_why"].items():
         lines.append(f"rejected: {count:,} row(s): {why}")
     if summary["drift_far_outside_training_range"]:
@@ -378,7 +385,7 @@ def read_batches(
     if files.is_zeek_log(path):  # labels, if any, read as training read them, but no row is dropped
         frames = zeek_conn_frames(path, benign_labels=benign_labels, ignore_labels=(), labels_required=False)
     else:
-        frames = _table_frames(path, tally)
+        frames = _table_frames(path, tally, benign_labels)
     first = 1
     for frame in frames:
         frame = frame.reset_index(drop=True)
@@ -390,7 +397,7 @@ def read_batches(
             yield part
 
 
-def _table_frames(path: Path, tally: Tally) -> Iterator[pd.DataFrame]:
+def _table_frames(path: Path, tally: Tally, benign_labels: str = "benign") -> Iterator[pd.DataFrame]:
     """A flow table (CSV/TSV, plain or gzip, or Parquet) read as text then typed column by column: empty and
     missing tokens are NaN, ``Infinity`` is inf (imputed in training too); a cell that is not a number in a
     column of numbers rejects its row (counted with the column). The label, if any, becomes ``label``."""
@@ -405,7 +412,7 @@ def _table_frames(path: Path, tally: Tally) -> Iterator[pd.DataFrame]:
                 compression="infer",
             )  # fmt: skip
         for frame in reader:
-            yield _typed_table(frame, path, tally)
+            yield _typed_table(frame, path, tally, benign_labels)
     except (UnicodeDecodeError, pd.errors.ParserError, OSError) as err:
         raise ScoreError(
             f"{path}: not a readable flow table ({type(err).__name__}: {str(err)[:200]}). Fix: pass a Zeek conn log "
@@ -413,7 +420,7 @@ def _table_frames(path: Path, tally: Tally) -> Iterator[pd.DataFrame]:
         ) from err
 
 
-def _typed_table(frame: pd.DataFrame, path: Path, tally: Tally) -> pd.DataFrame:
+def _typed_table(frame: pd.DataFrame, path: Path, tally: Tally, benign_labels: str = "benign") -> pd.DataFrame:
     frame.columns = [str(c).strip() for c in frame.columns]
     label = next((c for c in frame.columns if c.lower() in ("label", "labels")), None)
     out = {}
@@ -422,6 +429,9 @@ def _typed_table(frame: pd.DataFrame, path: Path, tally: Tally) -> pd.DataFrame:
     for column in frame.columns:
         text = frame[column].str.strip()
         if column == label or column in identifiers:
+            if column == label:  # the run's benign values (any case) read as Benign, as the loaders read them
+                benign = label_values(benign_labels) | {"benign"}
+                text = text.where(~text.str.lower().isin(benign), BENIGN)
             out["label" if column == label else column] = text
             continue
         missing = text.isna() | text.isin(MISSING_TOKENS)
@@ -434,7 +444,10 @@ def _typed_table(frame: pd.DataFrame, path: Path, tally: Tally) -> pd.DataFrame:
             first = int(np.flatnonzero(not_number.to_numpy())[0])
             tally.rejected[f"column {column!r}: not a number (first: {text.iloc[first]!r})"] += int(not_number.sum())
             bad |= not_number.to_numpy()
-        out[column] = numbers.astype(np.float64)
+        notes: list[dict] = []
+        out[column] = _float32_counted(numbers, path.name, column, notes)  # float32, as every loader reads numbers
+        for note in notes:
+            tally.repairs[f"column {note['column']!r}: {note['repair']}"] += note["count"]
     typed = pd.DataFrame(out)
     return typed.loc[~bad]
 
@@ -589,31 +602,36 @@ class LogFollower:
         return _Followed(self.path, handle, os.fstat(handle.fileno()).st_ino)
 
     def _rotated(self) -> bool:
+        """Whether the path now names another file (renamed and recreated) or the file was cut short in place
+        (``copytruncate``); not while the path is missing between a rename and the new file."""
         try:
-            return os.stat(self.path).st_ino != self.current.inode
+            now = os.stat(self.path)
         except FileNotFoundError:
-            return False  # between the rename and the new file: keep reading the old one
+            return False
+        return now.st_ino != self.current.inode or now.st_size < self.current.handle.tell()
 
     def poll(self) -> pd.DataFrame | None:
+        """The flows of the next :data:`FOLLOW_READ_BYTES` (at most) appended to the log, None if none; the old
+        file of a rotation is read to its end before the new one is opened."""
         if self.current is None:
             self.current = self._open()
             if self.current is None:
                 return None
-        frames = [self._read(self.current)]
-        if self._rotated():
-            frames.append(self._read(self.current))  # what was appended before the rename
-            if self.current.pending:
-                self.notes.append({"repair": "incomplete last line of a rotated log", "count": 1})
-            self.current.handle.close()
-            self.current = self._open()
-            self.rotations += 1
-            if self.current is not None:
-                frames.append(self._read(self.current))
-        frames = [f for f in frames if f is not None and len(f)]
-        return pd.concat(frames, ignore_index=True) if frames else None
+        frame = self._read(self.current)
+        if frame is not None or not self._rotated():
+            return frame
+        frame = self._read(self.current)  # what was appended between the read above and the rotation
+        if frame is not None:
+            return frame
+        if self.current.pending:
+            self.notes.append({"repair": "incomplete last line of a rotated log", "count": 1})
+        self.current.handle.close()
+        self.current = self._open()
+        self.rotations += 1
+        return self._read(self.current) if self.current is not None else None
 
     def _read(self, followed: _Followed) -> pd.DataFrame | None:
-        data = followed.handle.read()
+        data = followed.handle.read(FOLLOW_READ_BYTES)
         if not data:
             return None
         data = followed.pending + data

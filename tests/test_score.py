@@ -188,3 +188,45 @@ def test_follow_mode_reads_a_growing_log_across_a_rotation(detector, held_out_lo
     assert list(scored["row"]) == list(range(1, len(body)))
     assert summary["log_rotations_followed"] == 1
     assert summary["rejected_why"] == {"incomplete last line of a rotated log": 1}
+
+
+def test_a_cicflowmeter_csv_reads_as_the_cicids2017_loader_reads_it(mirror):
+    """A CICFlowMeter CSV given to the command: the same feature columns and values as notebook 01's loader
+    (names stripped of their spaces, Infinity as inf), its BENIGN label read as Benign."""
+    from lib.datasets.cicids import read_cicids_csv
+
+    path = sorted((mirror / "cicids2017" / "ml_original_header_heads").glob("*plus7webattack.csv"))[0]
+    loaded, scored = read_cicids_csv(path), score.read_input(path)
+    assert len(scored) == len(loaded)
+    numeric = [c for c in loaded.columns if c not in ("is_attack",) and pd.api.types.is_numeric_dtype(loaded[c])]
+    assert len(numeric) > 70 and set(numeric) <= set(scored.columns)
+    for column in numeric:
+        np.testing.assert_array_equal(scored[column].to_numpy(float), loaded[column].to_numpy(float), err_msg=column)
+    benign = loaded["label"].astype(str).eq("Benign").to_numpy()
+    assert 0 < (~benign).sum() < len(benign)  # the file has attack rows (BENIGN and web attacks)
+    np.testing.assert_array_equal(scored["label"].eq("Benign").to_numpy(), benign)
+
+
+def test_follower_reads_in_bounded_pieces_and_after_a_copytruncate(held_out_log, tmp_path, monkeypatch):
+    """A log already long when following starts is read a bounded piece per poll, every record once; a log cut
+    short in place (logrotate's copytruncate) is followed again from its new header."""
+    lines = held_out_log.read_bytes().split(b"\n")
+    header = [line for line in lines if line.startswith(b"#") and not line.startswith(b"#close")]
+    body = [line for line in lines if line and not line.startswith(b"#")]
+    log = tmp_path / "conn.log"
+    log.write_bytes(b"\n".join(header + body[:200]) + b"\n")
+    monkeypatch.setattr(score, "FOLLOW_READ_BYTES", 4096)
+    follower = score.LogFollower(log)
+    frames = []
+    while (frame := follower.poll()) is not None:
+        frames.append(frame)
+    assert len(frames) > 5 and sum(map(len, frames)) == 200
+    assert list(pd.concat(frames)["uid"]) == [line.split(b"\t")[1].decode() for line in body[:200]]
+    with open(log, "r+b") as fh:  # copytruncate: the same file, emptied, then written again
+        fh.truncate(0)
+    log.write_bytes(b"\n".join(header + body[200:230]) + b"\n")
+    again = []
+    while (frame := follower.poll()) is not None:
+        again.append(frame)
+    assert follower.rotations == 1 and sum(map(len, again)) == 30
+    follower.close()
