@@ -184,7 +184,7 @@ def autoencoder(
 def reconstruction_error(model: keras.Model, X: np.ndarray) -> np.ndarray:
     """Mean squared reconstruction error of every row of ``X``."""
     X = np.asarray(X, dtype=np.float32)
-    reconstructed = model.predict(X, batch_size=PREDICT_BATCH_SIZE, verbose=0)
+    reconstructed = models.forward(model, X, PREDICT_BATCH_SIZE)
     return np.mean((reconstructed.astype(np.float64) - X) ** 2, axis=1)
 
 
@@ -276,7 +276,7 @@ class KitNET:
     def group_errors(self, X: np.ndarray) -> np.ndarray:
         """RMSE of every row within every feature group, shape ``(n_rows, n_groups)``."""
         parts = self._parts(X)
-        reconstructed = self.ensemble.predict(parts, batch_size=PREDICT_BATCH_SIZE, verbose=0)
+        reconstructed = models.forward(self.ensemble, parts, PREDICT_BATCH_SIZE)
         reconstructed = reconstructed if isinstance(reconstructed, list | tuple) else [reconstructed]
         return np.column_stack([_rmse(r, p) for r, p in zip(reconstructed, parts, strict=True)])
 
@@ -285,7 +285,7 @@ class KitNET:
 
     def score(self, X: np.ndarray) -> np.ndarray:
         E = self.normalised_errors(X)
-        return _rmse(self.output.predict(E, batch_size=PREDICT_BATCH_SIZE, verbose=0), E)
+        return _rmse(models.forward(self.output, E, PREDICT_BATCH_SIZE), E)
 
 
 class NearestBenign:

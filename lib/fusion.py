@@ -39,6 +39,7 @@ seeds; the sentences that say whether fusion helps are in ``lib/report.py``.
 from __future__ import annotations
 
 import warnings
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -106,24 +107,52 @@ def train_deep_models(
     }
 
 
+_EMBEDDING_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def embedding_model(model: keras.Model) -> keras.Model:
-    """A model sharing ``model``'s weights that outputs its ``fully_connected`` layer (after the ReLU)."""
-    return keras.Model(model.inputs, model.get_layer(EMBEDDING_LAYER).output, name=f"{model.name}_embedding")
+    """A model sharing ``model``'s weights that outputs its ``fully_connected`` layer (after the ReLU); built once
+    per model and kept while the model lives (a new one per call would trace its predict function again each
+    time: about 0.5 s per call, which dominated scoring small batches)."""
+    if model not in _EMBEDDING_MODELS:
+        _EMBEDDING_MODELS[model] = keras.Model(
+            model.inputs, model.get_layer(EMBEDDING_LAYER).output, name=f"{model.name}_embedding"
+        )
+    return _EMBEDDING_MODELS[model]
 
 
 def deep_outputs(deep_models: dict[str, keras.Model], X: np.ndarray, inputs: str) -> np.ndarray:
-    """Meta-features of the rows ``X``: probabilities and/or the CNN-LSTM embedding (module docstring)."""
+    """Meta-features of the rows ``X``: probabilities and/or the CNN-LSTM embedding (module docstring). With
+    ``inputs="both"`` the CNN-LSTM's probabilities and embedding come from one pass of it (:func:`_proba_and_embedding`)."""
     check_inputs(inputs, list(deep_models))
-    parts = []
+    parts, embedding = [], None
     if inputs in ("proba", "both"):
-        for model in deep_models.values():
-            proba = models.predict_proba(model, X)
+        for name, model in deep_models.items():
+            if name == EMBEDDING_MODEL and inputs == "both":
+                proba, embedding = _proba_and_embedding(model, X)
+            else:
+                proba = models.predict_proba(model, X)
             parts.append(proba[:, 1:] if proba.shape[1] == 2 else proba)
-    if inputs in ("embedding", "both"):
+    if inputs == "embedding":
         extractor = embedding_model(deep_models[EMBEDDING_MODEL])
-        embedding = extractor.predict(models.as_sequence(X), batch_size=models.PREDICT_BATCH_SIZE, verbose=0)
+        embedding = models.forward(extractor, models.as_sequence(X))
+    if embedding is not None:
         parts.append(np.asarray(embedding, dtype=np.float32))  # bfloat16 under a mixed-precision policy
     return np.concatenate(parts, axis=1).astype(np.float32)
+
+
+_BOTH_OUTPUTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _proba_and_embedding(model: keras.Model, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`lib.models.predict_proba` and the :func:`embedding_model` output of ``X`` from one forward pass
+    (a model with both outputs, sharing ``model``'s weights, built once per model): the same numbers as two
+    passes, at the cost of one."""
+    if model not in _BOTH_OUTPUTS:
+        outputs = [model.outputs[0], model.get_layer(EMBEDDING_LAYER).output]
+        _BOTH_OUTPUTS[model] = keras.Model(model.inputs, outputs, name=f"{model.name}_and_embedding")
+    raw, embedding = models.forward(_BOTH_OUTPUTS[model], models.as_sequence(X))
+    return models.proba_from_output(raw), embedding
 
 
 def meta_features(outputs: np.ndarray, X: np.ndarray, with_features: bool) -> np.ndarray:

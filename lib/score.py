@@ -110,6 +110,7 @@ class Detector:
             elif name == "cat":  # the categories each categorical column had in training, as the encoder saw them
                 encoder = part.named_steps["onehot"]
                 self.categories = {str(c): set(map(str, v)) for c, v in zip(columns, encoder.categories_, strict=True)}
+        self.numeric_columns = [c for c in pipeline.feature_columns if c in numeric]
         self.input_names = [str(n) for n in pipeline.preprocessor.get_feature_names_out()]
         self.numeric_inputs = [i for i, n in enumerate(self.input_names) if n in numeric]
 
@@ -210,7 +211,7 @@ class Detector:
         from lib.anomaly import attack_score
 
         features = self.pipeline.feature_columns
-        for column in features:
+        for column in self.numeric_columns:  # (an unset category is a category of its own, as in training)
             n_missing = int(df[column].isna().sum())
             if n_missing:
                 tally.imputed[column] += n_missing
