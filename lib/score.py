@@ -65,8 +65,9 @@ from lib.preprocess import BENIGN
 DRIFT_MARGIN = 1.0
 #: Rows scored per call of the pipeline (bounded memory for any input size).
 BATCH_ROWS = 65_536
-#: Follow mode reads at most this much of a log per poll (memory bounded when it starts behind a long log).
-FOLLOW_READ_BYTES = 8 * 2**20
+#: Follow mode reads at most this much of a log per poll (about 9,000 IoT-23 flows): memory is bounded when it
+#: starts behind a long log, and Ctrl-C waits for at most one such piece to be scored.
+FOLLOW_READ_BYTES = 2**20
 #: Tokens that mean "no value" in a flow table (Zeek's unset ``-`` included); imputed as in training.
 MISSING_TOKENS = ("", "-", "nan", "NaN", "NAN", "null", "NULL", "None", "(empty)")
 #: A feature column with no value at all in an input of at least this many flows is an error, not medians.
@@ -695,9 +696,9 @@ def follow(
                     writer.write(scored)
                     if on_batch is not None:
                         on_batch(scored)
-                last_flow = now
+                now = last_flow = time.perf_counter()  # idle time counts from the last flow written
             if stop["now"] or (max_seconds is not None and now - start >= max_seconds):
-                break
+                break  # what was read is scored and written: a poll reads at most FOLLOW_READ_BYTES
             if idle_seconds is not None and now - last_flow >= idle_seconds:
                 break
             if frame is None:
