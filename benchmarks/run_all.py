@@ -23,6 +23,7 @@ SCRIPTS = {
     "roofline": "bench_roofline.py",
     "stream": "bench_stream.py",
     "prepare": "bench_prepare.py",
+    "score": "bench_score.py",  # needs runs/iot23-detect (the IoT-23 study's detect step) and runs/iot23
 }
 # the arguments of the scripts that take sizes instead of --quick / --full
 # (a quick run writes <name>_quick.json: the full-size results the README's block reads are kept)
