@@ -2,8 +2,9 @@
 
 ``python benchmarks/summary.py`` replaces the block between ``<!-- benchmarks:start -->`` and
 ``<!-- benchmarks:end -->`` in ``README.md`` with a table of the full-scale targets (issue 12) against the
-latest figures of ``bench_prepare``, ``bench_stream`` (their full sizes; quick runs write ``*_quick.json``)
-and ``bench_gpu`` (``gpu_h100.json``: ``bench_gpu.py --name gpu_h100``, as it was run): and ``bench_score`` (issue 13's scoring targets): the measured value, the target, whether
+latest figures of ``bench_prepare``, ``bench_stream`` (their full sizes; quick runs write ``*_quick.json``),
+``bench_gpu`` (``gpu_h100.json``: ``bench_gpu.py --name gpu_h100``, as it was run) and ``bench_score`` (issue
+13's scoring targets): the measured value, the target, whether
 it is met, and the results file and date it comes from. A target whose results file is missing says so.
 ``--print`` shows the block without writing. ``run_all.py`` calls it after the benchmarks.
 """

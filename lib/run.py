@@ -466,7 +466,9 @@ class Stage:
         path = self.path / relpath
         if not self.writable and not path.exists():
             ran = (
-                f"models {self.info['models']}, seeds {self.info['seeds']}" if "seeds" in self.info else "other output"
+                f"models {self.info['models']}, seeds {self.info['seeds']}"
+                if "seeds" in self.info and "models" in self.info
+                else "other output"
             )
             raise StaleArtefactError(
                 f"{path} not found: {self.manifest['notebook']} did not write it (it ran {ran}). "

@@ -39,11 +39,13 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import gzip
 import json
 import os
 import signal
 import sys
 import time
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -52,11 +54,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from lib import registry
 from lib.datasets import DataError, files, schema
-from lib.datasets.csvparse import NEWLINE, _float32_counted, _sniff_delimiter
-from lib.datasets.stream import Chunk
+from lib.datasets.csvparse import NEWLINE, _float32_counted, _header_names, _parse_table, _sniff_delimiter
+from lib.datasets.stream import Chunk, header_and_chunks
 from lib.datasets.table import label_values
 from lib.datasets.zeek import _zeek_frame, _zeek_header, zeek_conn_frames
 from lib.preprocess import BENIGN
@@ -70,9 +73,9 @@ BATCH_ROWS = 65_536
 FOLLOW_READ_BYTES = 2**20
 #: Tokens that mean "no value" in a flow table (Zeek's unset ``-`` included); imputed as in training.
 MISSING_TOKENS = ("", "-", "nan", "NaN", "NAN", "null", "NULL", "None", "(empty)")
-#: A feature column with no value at all in an input of at least this many flows is an error, not medians.
-EMPTY_COLUMN_ROWS = 1_000
 ALERTS = ("fusion", "anomaly", "both")
+#: The columns of an output without any flow (an input without records).
+OUTPUT_COLUMNS = ["row", "p_attack", "family", "anomaly_score", "alert"]
 
 
 class ScoreError(DataError):
@@ -104,10 +107,11 @@ class Detector:
         self.training = manifest.get("training", {})
         self.benign_labels = self.training.get("parameters", {}).get("BENIGN_LABELS") or "benign"
         self.benign_index = self.class_names.index(BENIGN) if BENIGN in self.class_names else 0
-        numeric, self.categories = set(), {}
+        numeric, self.categories, self.drift_check = set(), {}, True
         for name, part, columns in pipeline.preprocessor.transformers_:
             if name.startswith("num") and name != "num_cat":
                 numeric |= {str(c) for c in columns}
+                self.drift_check &= "quantile" not in part.named_steps  # quantile scaling clips to [0, 1]
             elif name == "cat":  # the categories each categorical column had in training, as the encoder saw them
                 encoder = part.named_steps["onehot"]
                 self.categories = {str(c): set(map(str, v)) for c, v in zip(columns, encoder.categories_, strict=True)}
@@ -136,6 +140,11 @@ class Detector:
                 f"Fix: {folder.fix('anomaly')}"
             )
         anomaly_stage = folder.open("anomaly")  # checks it is complete and that the fusion it read is current
+        if "detector/manifest.json" not in anomaly_stage.manifest.get("files", {}):
+            raise ScoreError(
+                f"{path}: its anomaly/ stage has no detector/ folder (notebook 05 ran before it saved one). Fix: "
+                f"{folder.fix('anomaly')}"
+            )
         manifest, detector, arrays = anomaly_stage.load_detector()
         pipeline = folder.open("fusion").load_pipeline()
         if manifest.get("pipeline_fingerprint") != folder.open("fusion").fingerprint:
@@ -249,7 +258,10 @@ class Detector:
         return out
 
     def _drift(self, X: np.ndarray, tally: Tally) -> None:
-        if not self.numeric_inputs:
+        if not self.numeric_inputs or not self.drift_check:
+            tally.drift_note = (
+                "inactive: SCALING='quantile' maps every value into [0, 1]" if self.numeric_inputs else ""
+            )
             return
         low, high = self.arrays["input_low"], self.arrays["input_high"]
         cols = self.numeric_inputs
@@ -316,11 +328,13 @@ class Tally:
     repairs: Counter = field(default_factory=Counter)
     files: list[str] = field(default_factory=list)
     rotations: int = 0
+    blank: list[str] = field(default_factory=list)
+    drift_note: str = ""
 
     def summary(self, thresholds: Thresholds, seconds: float) -> dict[str, Any]:
         return {
             "inputs": self.files,
-            "flows_read": self.read,
+            "flows_read": self.read + sum(self.rejected.values()),
             "flows_scored": self.scored,
             "rows_rejected": sum(self.rejected.values()),
             "rejected_why": dict(self.rejected),
@@ -333,9 +347,11 @@ class Tally:
             "anomaly_threshold": thresholds.anomaly,
             "values_imputed_with_training_median": dict(self.imputed.most_common()),
             "drift_far_outside_training_range": dict(self.drift.most_common()),
+            "drift_check": self.drift_note or "active",
             "unseen_categories": dict(self.unseen.most_common()),
             "repairs": dict(self.repairs),
             "log_rotations_followed": self.rotations,
+            "numeric_columns_without_any_value": self.blank,
             "seconds": round(seconds, 3),
             "flows_per_second": round(self.scored / seconds, 1) if seconds > 0 else None,
         }
@@ -368,6 +384,11 @@ def format_summary(summary: dict[str, Any]) -> str:
             "DRIFT WARNING: categories never seen in training: "
             + ", ".join(f"{k} {v:,}" for k, v in summary["unseen_categories"].items())
         )
+    if summary.get("numeric_columns_without_any_value"):
+        lines.append(
+            f"WARNING: {summary['numeric_columns_without_any_value']} have no value in any flow: every flow was "
+            "scored with the training median in their place (check the exporter's settings if they should have one)"
+        )
     if summary["values_imputed_with_training_median"]:
         lines.append(
             "imputed with the training median (unset/empty values): "
@@ -378,80 +399,124 @@ def format_summary(summary: dict[str, Any]) -> str:
 
 # ------------------------------------------------------------------------------------------------ inputs
 def read_batches(
-    path: Path, tally: Tally, batch_rows: int = BATCH_ROWS, benign_labels: str = "benign"
-) -> Iterator[pd.DataFrame]:
+    path: Path, tally: Tally, batch_rows: int = BATCH_ROWS, benign_labels: str = "benign",
+    numeric: set[str] | frozenset[str] = frozenset(),
+) -> Iterator[pd.DataFrame]:  # fmt: skip
     """The flows of ``path`` in frames of at most ``batch_rows``, with a ``row`` column (1-based number of the
-    flow record in the input): a Zeek conn log (labelled or not) or a flow table."""
+    flow record in the input): a Zeek conn log (labelled or not) or a flow table, whose ``numeric`` columns are
+    read as numbers (the pipeline's numeric features). A log or table without records gives no frame."""
     if not path.exists():
         raise ScoreError(f"{path}: no such file. Fix: check the --input path")
-    if files.is_zeek_log(path):  # labels, if any, read as training read them, but no row is dropped
-        frames = zeek_conn_frames(path, benign_labels=benign_labels, ignore_labels=(), labels_required=False)
-    else:
-        frames = _table_frames(path, tally, benign_labels)
-    first = 1
-    for frame in frames:
-        frame = frame.reset_index(drop=True)
-        frame["row"] = np.arange(first, first + len(frame))
-        first += len(frame)
-        for start in range(0, len(frame), batch_rows):
-            part = frame.iloc[start : start + batch_rows]
-            tally.read += len(part)
-            yield part
-
-
-def _table_frames(path: Path, tally: Tally, benign_labels: str = "benign") -> Iterator[pd.DataFrame]:
-    """A flow table (CSV/TSV, plain or gzip, or Parquet) read as text then typed column by column: empty and
-    missing tokens are NaN, ``Infinity`` is inf (imputed in training too); a cell that is not a number in a
-    column of numbers rejects its row (counted with the column). The label, if any, becomes ``label``."""
     try:
-        if path.suffix.lower() == ".parquet":
-            raw = pd.read_parquet(path)
-            reader: Any = [raw.astype("string")]
+        if files.is_zeek_log(path):  # labels, if any, read as training read them, but no row is dropped
+            frames = zeek_conn_frames(
+                path, benign_labels=benign_labels, ignore_labels=(), labels_required=False, empty_ok=True
+            )
         else:
-            sep = _sniff_delimiter(_first_line(path), path)
-            reader = pd.read_csv(
-                path, sep=sep, dtype=str, keep_default_na=False, chunksize=BATCH_ROWS, skipinitialspace=True,
-                compression="infer",
-            )  # fmt: skip
-        for frame in reader:
-            yield _typed_table(frame, path, tally, benign_labels)
-    except (UnicodeDecodeError, pd.errors.ParserError, OSError) as err:
+            frames = _table_frames(path, tally, benign_labels, numeric)
+        first = 1
+        for frame in frames:
+            for note in frame.attrs.get("repairs", []):
+                tally.repairs[f"{note['file']}, column {note['column']!r}: {note['repair']}"] += note["count"]
+            frame = frame.reset_index(drop=True)
+            if "row" not in frame:  # (a table numbers its rows itself, counting the rejected ones)
+                frame["row"] = np.arange(first, first + len(frame))
+            first = int(frame["row"].iloc[-1]) + 1 if len(frame) else first
+            for start in range(0, len(frame), batch_rows):
+                part = frame.iloc[start : start + batch_rows]
+                tally.read += len(part)
+                yield part
+    except (EOFError, zlib.error, gzip.BadGzipFile, UnicodeDecodeError) as err:
         raise ScoreError(
-            f"{path}: not a readable flow table ({type(err).__name__}: {str(err)[:200]}). Fix: pass a Zeek conn log "
-            f"or a CSV/TSV/Parquet table with a header row"
+            f"{path}: the file is cut short or corrupt ({type(err).__name__}: {err}). Fix: copy or download it again"
         ) from err
 
 
-def _typed_table(frame: pd.DataFrame, path: Path, tally: Tally, benign_labels: str = "benign") -> pd.DataFrame:
+def input_columns(path: Path) -> list[str]:
+    """The column names an input declares in its header (Zeek ``#fields``, a table's first row, Parquet's
+    schema), whether or not records follow."""
+    if files.is_zeek_log(path):
+        fmt, _ = _zeek_header(b"".join(_head_lines(path, 20)), path, "label", None, (), labels_required=False)
+        return list(fmt.names)
+    if path.suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
+
+        return [str(n).strip() for n in pq.ParquetFile(path).schema_arrow.names]
+    header = _first_line(path)
+    return _header_names(header, _sniff_delimiter(header, path))
+
+
+def _head_lines(path: Path, n: int) -> list[bytes]:
+    with open(path, "rb") as raw:
+        gzipped = raw.read(2) == b"\x1f\x8b"
+    with gzip.open(path, "rb") if gzipped else open(path, "rb") as handle:
+        return [handle.readline(1 << 20) for _ in range(n)]
+
+
+def _table_frames(
+    path: Path, tally: Tally, benign_labels: str = "benign", numeric: set[str] | frozenset[str] = frozenset()
+) -> Iterator[pd.DataFrame]:
+    """A flow table read as text and typed by the pipeline's roles (:func:`_typed_table`): CSV/TSV, plain or
+    gzip, parsed in line-aligned chunks (a ragged or cut line is an error naming its line, as notebook 01's
+    readers say it), or Parquet read a batch of rows at a time."""
+    if path.suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
+
+        first = 1
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS):
+            frame = batch.to_pandas().astype("string")
+            yield _typed_table(frame, path, tally, benign_labels, numeric, first)
+            first += len(frame)
+        return
+    _first_line(path)  # a binary file is refused with its name before any parse
+    header, chunks = header_and_chunks(path)
+    header_text = header.decode("utf-8", "replace")
+    sep = _sniff_delimiter(header_text, path)
+    names = _header_names(header_text, sep)
+    first = 1
+    for chunk in chunks:
+        skip = 1 if chunk.first_line == 1 else 0
+        types = {n: pa.string() for n in names}
+        text = _parse_table(chunk.data, path, names, sep, types, skip, [], line_offset=chunk.first_line - 1)
+        yield _typed_table(text, path, tally, benign_labels, numeric, first)
+        first += len(text)
+
+
+def _typed_table(
+    frame: pd.DataFrame, path: Path, tally: Tally, benign_labels: str, numeric: set[str] | frozenset[str], first: int
+) -> pd.DataFrame:
+    """A table's text typed by the pipeline's roles: its ``numeric`` feature columns as float32 numbers, as
+    every loader reads them (empty and :data:`MISSING_TOKENS` are missing, imputed as in training; ``Infinity``
+    is inf, made missing by the preprocessor as in training), every other column as text. A cell that is not a
+    number in a numeric feature rejects its row (counted once, under the first such column). The label, if
+    any, becomes ``label`` (the run's benign values, in any case, read as Benign). ``row`` numbers the rows
+    from ``first``, rejected rows counted."""
     frame.columns = [str(c).strip() for c in frame.columns]
+    frame = frame.reset_index(drop=True)
     label = next((c for c in frame.columns if c.lower() in ("label", "labels")), None)
-    out = {}
+    out: dict[str, Any] = {"row": np.arange(first, first + len(frame))}
     bad = np.zeros(len(frame), dtype=bool)
-    identifiers = schema.guess_identifiers(frame.columns)
     for column in frame.columns:
-        text = frame[column].str.strip()
-        if column == label or column in identifiers:
-            if column == label:  # the run's benign values (any case) read as Benign, as the loaders read them
-                benign = label_values(benign_labels) | {"benign"}
-                text = text.where(~text.str.lower().isin(benign), BENIGN)
-            out["label" if column == label else column] = text
-            continue
-        missing = text.isna() | text.isin(MISSING_TOKENS)
-        numbers = pd.to_numeric(text.where(~missing), errors="coerce")
-        not_number = numbers.isna() & ~missing
-        if not_number.sum() > 0.5 * (~missing).sum():  # mostly text: a category (protocol, service, state)
-            out[column] = text.where(~missing)
-            continue
-        if not_number.any():
-            first = int(np.flatnonzero(not_number.to_numpy())[0])
-            tally.rejected[f"column {column!r}: not a number (first: {text.iloc[first]!r})"] += int(not_number.sum())
-            bad |= not_number.to_numpy()
-        notes: list[dict] = []
-        out[column] = _float32_counted(numbers, path.name, column, notes)  # float32, as every loader reads numbers
-        for note in notes:
-            tally.repairs[f"column {note['column']!r}: {note['repair']}"] += note["count"]
-    typed = pd.DataFrame(out)
-    return typed.loc[~bad]
+        text = frame[column].astype("string").str.strip()
+        if column == label:
+            benign = label_values(benign_labels) | {"benign"}
+            out["label"] = text.where(~text.str.lower().isin(benign), BENIGN)
+        elif column in numeric:
+            missing = (text.isna() | text.isin(MISSING_TOKENS)).to_numpy()
+            numbers = pd.to_numeric(text.where(~missing), errors="coerce")
+            new_bad = numbers.isna().to_numpy() & ~missing & ~bad
+            if new_bad.any():
+                at = int(np.flatnonzero(new_bad)[0])
+                why = f"column {column!r}: not a number (first: {text.iloc[at]!r}, row {first + at})"
+                tally.rejected[why] += int(new_bad.sum())
+                bad |= new_bad
+            notes: list[dict] = []
+            out[column] = _float32_counted(numbers, path.name, column, notes)  # float32, as the loaders read
+            for note in notes:
+                tally.repairs[f"column {note['column']!r}: {note['repair']}"] += note["count"]
+        else:
+            out[column] = text.where(~text.isin(MISSING_TOKENS))
+    return pd.DataFrame(out).loc[~bad].reset_index(drop=True)
 
 
 def _first_line(path: Path) -> str:
@@ -466,10 +531,13 @@ def _first_line(path: Path) -> str:
     return line.decode("utf-8", "replace").lstrip("\ufeff")
 
 
-def read_input(path: str | os.PathLike) -> pd.DataFrame:
-    """The whole input as one frame (for notebooks and tests; the command reads it in batches)."""
-    tally = Tally()
-    return pd.concat(list(read_batches(Path(path), tally)), ignore_index=True)
+def read_input(
+    path: str | os.PathLike, numeric: set[str] | frozenset[str] = frozenset(), benign_labels: str = "benign"
+) -> pd.DataFrame:
+    """The whole input as one frame, read as the command reads it (for notebooks and tests; the command reads
+    it in batches); a table's ``numeric`` columns as numbers."""
+    frames = list(read_batches(Path(path), Tally(), BATCH_ROWS, benign_labels, numeric))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 # ------------------------------------------------------------------------------------------------ outputs
@@ -504,6 +572,14 @@ class Writer:
             self._handle.flush()
         self.rows += len(frame)
 
+    def abandon(self) -> None:
+        """Close and remove what was written (an error stopped the scoring: no half output is left)."""
+        if self._writer is not None:
+            self._writer.close()
+        if self._handle is not None:
+            self._handle.close()
+        self.tmp.unlink(missing_ok=True)
+
     def close(self, columns: list[str]) -> None:
         """Finish the file and move it into place (an empty table with the columns if nothing was scored)."""
         if self.rows == 0:
@@ -537,30 +613,25 @@ def score_file(
     batch_rows: int = BATCH_ROWS,
 ) -> dict[str, Any]:  # fmt: skip
     """Score every flow of ``source`` into ``output``; returns the summary (also written to
-    ``<output>.summary.json``)."""
+    ``<output>.summary.json``). The header's columns are checked before any row is read; on an error no output
+    file is left behind."""
     source, output = Path(source), Path(output)
     thresholds = detector.thresholds(fpr)
+    if not source.exists():
+        raise ScoreError(f"{source}: no such file. Fix: check the --input path")
+    detector.check_columns([str(c) for c in input_columns(source)], str(source))
     tally, writer, start = Tally(files=[str(source)]), Writer(output), time.perf_counter()
-    checked, columns = False, []
-    empty: Counter = Counter()
-    for batch in read_batches(source, tally, batch_rows, detector.benign_labels):
-        if not checked:
-            detector.check_columns([str(c) for c in batch.columns], str(source))
-            checked = True
-        for column in detector.pipeline.feature_columns:
-            empty[column] += int(batch[column].notna().sum())
-        scored = detector.score(batch, thresholds, tally)
-        columns = list(scored.columns)
-        writer.write(scored)
-    if tally.read >= EMPTY_COLUMN_ROWS:
-        blank = [c for c in detector.pipeline.feature_columns if empty[c] == 0]
-        if blank:
-            raise ScoreError(
-                f"{source}: feature column(s) {blank} have no value in any of its {tally.read:,} flows, so every "
-                f"flow would be scored with the training median in their place. Fix: export these columns' values "
-                f"(check the exporter's settings), or train a run without them (DROP_COLUMNS)"
-            )
-    writer.close(columns or ["row", "p_attack", "family", "anomaly_score", "alert"])
+    valued: Counter = Counter()
+    numeric = set(detector.numeric_columns)
+    try:
+        for batch in read_batches(source, tally, batch_rows, detector.benign_labels, numeric):
+            valued.update({c: int(batch[c].notna().sum()) for c in detector.numeric_columns})
+            writer.write(detector.score(batch, thresholds, tally))
+        writer.close(OUTPUT_COLUMNS)
+    except BaseException:
+        writer.abandon()
+        raise
+    tally.blank = [c for c in detector.numeric_columns if tally.read and valued[c] == 0]
     summary = tally.summary(thresholds, time.perf_counter() - start) | {"output": str(output)}
     _write_summary(output, summary)
     return summary
@@ -589,12 +660,11 @@ class LogFollower:
     flows appended since the last call, following a rotation (the path now names a new file: the old one is
     read to its end first) and waiting for a truncated last line to be completed."""
 
-    def __init__(self, path: str | os.PathLike, from_start: bool = True):
-        self.path = Path(path)
+    def __init__(self, path: str | os.PathLike, benign_labels: str = "benign"):
+        self.path, self.benign_labels = Path(path), benign_labels
         self.notes: list[dict] = []
         self.rotations = 0
         self.current: _Followed | None = None
-        self.from_start = from_start
 
     def _open(self) -> _Followed | None:
         try:
@@ -647,7 +717,9 @@ class LogFollower:
             if b"\n#types" not in data and not data.startswith(b"#types"):
                 followed.pending = data + followed.pending  # the header is not whole yet
                 return None
-            followed.fmt, start = _zeek_header(data, followed.path, "label", None, (), labels_required=False)
+            followed.fmt, start = _zeek_header(
+                data, followed.path, "label", self.benign_labels, (), labels_required=False
+            )
             followed.line = data.count(NEWLINE, 0, start)
             data = data[start:]
         first = followed.line + 1
@@ -669,7 +741,7 @@ def follow(
     source, output = Path(source), Path(output)
     thresholds = detector.thresholds(fpr)
     tally, writer = Tally(files=[str(source)]), FollowWriter(output)
-    follower = LogFollower(source)
+    follower = LogFollower(source, detector.benign_labels)
     stop = {"now": False}
 
     def request_stop(*_: Any) -> None:
@@ -677,22 +749,19 @@ def follow(
 
     previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
     start = last_flow = time.perf_counter()
-    checked, columns, row = False, [], 1
+    row, failed = 1, True
     try:
         while True:
             frame = follower.poll()
             now = time.perf_counter()
             if frame is not None and len(frame):
-                if not checked:
-                    detector.check_columns([str(c) for c in frame.columns], str(source))
-                    checked = True
+                detector.check_columns([str(c) for c in frame.columns], str(source))  # each file of a rotation
                 frame["row"] = np.arange(row, row + len(frame))
                 row += len(frame)
                 for begin in range(0, len(frame), batch_rows):
                     part = frame.iloc[begin : begin + batch_rows]
                     tally.read += len(part)
                     scored = detector.score(part, thresholds, tally)
-                    columns = list(scored.columns)
                     writer.write(scored)
                     if on_batch is not None:
                         on_batch(scored)
@@ -703,6 +772,7 @@ def follow(
                 break
             if frame is None:
                 time.sleep(interval)
+        failed = False
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
@@ -711,7 +781,10 @@ def follow(
         for note in follower.notes:
             if note.get("repair") == "incomplete last line of a rotated log":
                 tally.rejected["incomplete last line of a rotated log"] += note["count"]
-        writer.close(columns or ["row", "p_attack", "family", "anomaly_score", "alert"])
+        if failed and writer.rows == 0:
+            writer.abandon()  # an error before any verdict (the schema check): no empty output left behind
+        else:
+            writer.close(OUTPUT_COLUMNS)  # everything scored so far stays written
     summary = tally.summary(thresholds, time.perf_counter() - start) | {"output": str(output)}
     _write_summary(output, summary)
     return summary
@@ -770,6 +843,18 @@ def run_command(model: str | os.PathLike, source: str | os.PathLike, output: str
     return json.loads(Path(str(output) + ".summary.json").read_text())
 
 
+def score_into(stage: Any, model: str | os.PathLike, sources: list, *options: str) -> tuple[dict, pd.DataFrame]:
+    """Notebook 07: each of ``sources`` scored by the command (:func:`run_command`) into the stage's
+    ``scored/flows_<i>.csv`` (:meth:`lib.run.Stage.output_file`, then counted among its results); the summaries
+    by source and every output row in one frame."""
+    summaries, frames = {}, []
+    for i, source in enumerate(sources):
+        relpath = f"scored/flows_{i}.csv"
+        summaries[str(source)] = run_command(model, source, stage.output_file(relpath), *options)
+        frames.append(pd.read_csv(stage.adopt(relpath), keep_default_na=False, na_values=[""]))
+    return summaries, pd.concat(frames, ignore_index=True)
+
+
 def outcome(scored: pd.DataFrame) -> pd.DataFrame:
     """Per decision (fusion, anomaly, either): true/false positives and negatives against the input's labels
     (``true_label``: anything but Benign is an attack), recall and false-positive rate."""
@@ -815,6 +900,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    from lib import run
+
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter is nothing a user can act on
     try:
         detector = Detector.load(args.model)
@@ -830,7 +917,7 @@ def main(argv: list[str] | None = None) -> int:
             batch_rows=args.batch_rows,
             **(extra if args.follow else {}),
         )
-    except (DataError, ValueError, FileNotFoundError) as err:
+    except (DataError, ValueError, FileNotFoundError, run.StaleArtefactError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(format_summary(summary), flush=True)

@@ -18,6 +18,7 @@ import pytest
 from test_notebooks import tiny_per_notebook
 
 from lib import run, runner, score
+from lib.datasets import DataError
 
 HELD_OUT = "CTU-IoT-Malware-Capture-44-1"
 pytestmark = pytest.mark.smoke
@@ -29,7 +30,8 @@ def detect_run(mirror, tmp_path_factory) -> Path:
     run_dir = tmp_path_factory.mktemp("detect") / "run"
     params = {"DATA_DIR": str(mirror), "RUN_DIR": str(run_dir), "SPLIT": "source", "TEST_SOURCES": HELD_OUT}
     only = ["01", "02", "03", "04", "05", "07"]
-    runner.run("iot23", params, only=only, per_notebook=tiny_per_notebook(), log=lambda *_: None)
+    per = tiny_per_notebook(FIGURES_DIR=str(run_dir.parent / "figures"))
+    runner.run("iot23", params, only=only, per_notebook=per, log=lambda *_: None)
     return run_dir
 
 
@@ -64,6 +66,9 @@ def test_notebook_07_scores_the_held_out_capture(detect_run, held_out_log):
     prepared = run.RunDir(detect_run).load_prepared()
     assert HELD_OUT not in set(prepared.rows["train"]["scenario"].astype(str))
     assert set(prepared.rows["test"]["scenario"].astype(str)) == {HELD_OUT}
+    reader = detect_run.parent / "figures" / run.RunDir(detect_run).name  # the reader's copy, beside the paper's figures
+    assert (reader / "alert_timeline.png").is_file()
+    assert pd.read_csv(reader / "detect_confusion.csv").equals(stage.table("confusion").round(4))
 
 
 def test_the_command_writes_one_row_per_flow_and_a_summary(detect_run, held_out_log, tmp_path):
@@ -116,6 +121,7 @@ def test_an_unlabelled_log_and_the_same_flows_as_a_table_score_the_same(detect_r
     np.testing.assert_array_equal(a["p_attack"], b["p_attack"])
     # the same flows as a CSV table in the run's schema (Zeek's '-' for unset): the same scores
     flows = score.read_input(held_out_log).drop(columns=["row", "scenario", "label_detail", "is_attack"])
+    flows["noise"] = "x"  # a column the run does not know: left out of the scoring
     flows.to_csv(tmp_path / "flows.csv", index=False, na_rep="-")
     table = score.score_file(detector, tmp_path / "flows.csv", tmp_path / "table.csv")
     c = pd.read_csv(tmp_path / "table.csv")
@@ -196,9 +202,10 @@ def test_a_cicflowmeter_csv_reads_as_the_cicids2017_loader_reads_it(mirror):
     from lib.datasets.cicids import read_cicids_csv
 
     path = sorted((mirror / "cicids2017" / "ml_original_header_heads").glob("*plus7webattack.csv"))[0]
-    loaded, scored = read_cicids_csv(path), score.read_input(path)
-    assert len(scored) == len(loaded)
+    loaded = read_cicids_csv(path)
     numeric = [c for c in loaded.columns if c not in ("is_attack",) and pd.api.types.is_numeric_dtype(loaded[c])]
+    scored = score.read_input(path, numeric=set(numeric))
+    assert len(scored) == len(loaded)
     assert len(numeric) > 70 and set(numeric) <= set(scored.columns)
     for column in numeric:
         np.testing.assert_array_equal(scored[column].to_numpy(float), loaded[column].to_numpy(float), err_msg=column)
@@ -230,3 +237,68 @@ def test_follower_reads_in_bounded_pieces_and_after_a_copytruncate(held_out_log,
         again.append(frame)
     assert follower.rotations == 1 and sum(map(len, again)) == 30
     follower.close()
+
+
+def test_a_tables_bad_rows_are_rejected_counted_and_numbered(detector, held_out_log, tmp_path):
+    """A cell that is not a number rejects its row (once, however many bad cells), the other rows keep their
+    numbers in the file; empty and '-' cells are missing values, imputed and counted."""
+    flows = score.read_input(held_out_log, numeric=set(detector.numeric_columns)).head(20)
+    flows = flows.drop(columns=["row", "scenario", "label_detail", "is_attack"]).astype("string")
+    flows.loc[3, ["duration", "orig_bytes"]] = ["oops", "bad"]
+    flows.loc[7, "resp_bytes"] = "n/a"
+    flows.loc[9, "duration"] = ""
+    flows.to_csv(tmp_path / "flows.csv", index=False)
+    summary = score.score_file(detector, tmp_path / "flows.csv", tmp_path / "out.csv")
+    out = pd.read_csv(tmp_path / "out.csv")
+    assert summary["flows_read"] == 20 and summary["flows_scored"] == 18 and summary["rows_rejected"] == 2
+    assert list(out["row"]) == [r for r in range(1, 21) if r not in (4, 8)]
+    assert any("'duration'" in why and "row 4" in why for why in summary["rejected_why"])
+    assert summary["values_imputed_with_training_median"]["duration"] >= 1
+
+
+def test_cut_tables_and_empty_inputs(detect_run, detector, held_out_log, tmp_path):
+    flows = score.read_input(held_out_log, numeric=set(detector.numeric_columns)).head(30)
+    flows = flows.drop(columns=["row", "scenario", "label_detail", "is_attack"])
+    text = flows.to_csv(index=False, na_rep="-").encode()
+    (tmp_path / "cut.csv").write_bytes(text[: text.rfind(b"\n", 0, len(text) - 1) + 25])  # a record cut short
+    with pytest.raises(DataError, match=r"cut\.csv, line 31: expected 22 comma-separated fields"):
+        score.score_file(detector, tmp_path / "cut.csv", tmp_path / "a.csv")
+    assert not (tmp_path / "a.csv").exists() and not list(tmp_path.glob(".a.csv*"))
+    import gzip
+
+    packed = gzip.compress(text)
+    (tmp_path / "cut.csv.gz").write_bytes(packed[: len(packed) // 2])
+    done = command(
+        "--model", str(detect_run), "--input", str(tmp_path / "cut.csv.gz"), "--output", str(tmp_path / "b.csv")
+    )
+    assert done.returncode == 2 and "cut.csv.gz" in done.stderr and "Traceback" not in done.stderr
+    # a header and no record (a quiet hour): no flow, an output with its columns, a summary
+    for name, body in (("quiet.csv", text.split(b"\n")[0] + b"\n"), ("quiet.log", None)):
+        if body is None:
+            body = b"".join(
+                line + b"\n"
+                for line in held_out_log.read_bytes().split(b"\n")
+                if line.startswith(b"#fields") or line.startswith(b"#types") or line.startswith(b"#sep")
+            )
+        (tmp_path / name).write_bytes(body)
+        summary = score.score_file(detector, tmp_path / name, tmp_path / f"{name}.out.csv")
+        assert summary["flows_read"] == summary["flows_scored"] == 0
+        assert list(pd.read_csv(tmp_path / f"{name}.out.csv").columns) == score.OUTPUT_COLUMNS
+    # a header without a feature column is an error even without records
+    (tmp_path / "short.csv").write_bytes(b"uid,duration\n")
+    with pytest.raises(score.ScoreError, match="orig_bytes"):
+        score.score_file(detector, tmp_path / "short.csv", tmp_path / "c.csv")
+
+
+def test_a_run_without_a_saved_detector_is_a_clear_error(detect_run, held_out_log, tmp_path):
+    import shutil
+
+    copy = tmp_path / "older"
+    shutil.copytree(detect_run, copy)
+    manifest_path = copy / "anomaly" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["files"].pop("detector/manifest.json")  # as notebook 05 wrote it before it saved the detector
+    manifest_path.write_text(json.dumps(manifest))
+    done = command("--model", str(copy), "--input", str(held_out_log), "--output", str(tmp_path / "a.csv"))
+    assert done.returncode == 2 and "no detector/ folder" in done.stderr and "05_anomaly_detection" in done.stderr
+    assert "Traceback" not in done.stderr
