@@ -66,7 +66,9 @@ def test_notebook_07_scores_the_held_out_capture(detect_run, held_out_log):
     prepared = run.RunDir(detect_run).load_prepared()
     assert HELD_OUT not in set(prepared.rows["train"]["scenario"].astype(str))
     assert set(prepared.rows["test"]["scenario"].astype(str)) == {HELD_OUT}
-    reader = detect_run.parent / "figures" / run.RunDir(detect_run).name  # the reader's copy, beside the paper's figures
+    reader = (
+        detect_run.parent / "figures" / run.RunDir(detect_run).name
+    )  # the reader's copy, beside the paper's figures
     assert (reader / "alert_timeline.png").is_file()
     assert pd.read_csv(reader / "detect_confusion.csv").equals(stage.table("confusion").round(4))
 
