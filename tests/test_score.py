@@ -304,3 +304,28 @@ def test_a_run_without_a_saved_detector_is_a_clear_error(detect_run, held_out_lo
     done = command("--model", str(copy), "--input", str(held_out_log), "--output", str(tmp_path / "a.csv"))
     assert done.returncode == 2 and "no detector/ folder" in done.stderr and "05_anomaly_detection" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_ctrl_c_stops_follow_mode_with_everything_read_written(detect_run, held_out_log, tmp_path):
+    """The command in follow mode, interrupted as a user does (SIGINT): exit 0, every flow read so far in the
+    output, and the summary."""
+    import signal
+
+    lines = held_out_log.read_bytes().split(b"\n")
+    header = [line for line in lines if line.startswith(b"#") and not line.startswith(b"#close")]
+    body = [line for line in lines if line and not line.startswith(b"#")]
+    log, out = tmp_path / "conn.log", tmp_path / "live.csv"
+    log.write_bytes(b"\n".join(header + body[:100]) + b"\n")
+    args = ["--model", str(detect_run), "--input", str(log), "--output", str(out), "--follow", "--interval", "0.05"]
+    child = subprocess.Popen([sys.executable, "-m", "lib.score", *args], stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 101):
+        time.sleep(0.2)
+    with open(log, "ab") as fh:  # appended just before the interrupt: read and written before it stops
+        fh.write(b"\n".join(body[100:150]) + b"\n")
+    time.sleep(1.0)
+    child.send_signal(signal.SIGINT)
+    stdout, _ = child.communicate(timeout=60)
+    assert child.returncode == 0 and "flows read 150" in stdout
+    assert list(pd.read_csv(out)["row"]) == list(range(1, 151))
+    assert json.loads(Path(f"{out}.summary.json").read_text())["flows_scored"] == 150
