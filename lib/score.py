@@ -61,7 +61,7 @@ from lib.datasets import DataError, files, schema
 from lib.datasets.csvparse import NEWLINE, _float32_counted, _header_names, _parse_table, _sniff_delimiter
 from lib.datasets.stream import Chunk, header_and_chunks
 from lib.datasets.table import label_values
-from lib.datasets.zeek import _zeek_frame, _zeek_header, zeek_conn_frames
+from lib.datasets.zeek import _scenario_name, _zeek_frame, _zeek_header, zeek_conn_frames
 from lib.preprocess import BENIGN
 
 #: A model input above ``high + DRIFT_MARGIN * (high - low)`` of the training rows (or as far below) is drift.
@@ -146,8 +146,9 @@ class Detector:
                 f"{folder.fix('anomaly')}"
             )
         manifest, detector, arrays = anomaly_stage.load_detector()
-        pipeline = folder.open("fusion").load_pipeline()
-        if manifest.get("pipeline_fingerprint") != folder.open("fusion").fingerprint:
+        fusion_stage = folder.open("fusion")
+        pipeline = fusion_stage.load_pipeline()
+        if manifest.get("pipeline_fingerprint") != fusion_stage.fingerprint:
             raise ScoreError(f"{path}: the anomaly branch was saved for another pipeline. Fix: {folder.fix('anomaly')}")
         return cls(path, pipeline, detector, manifest, arrays)
 
@@ -331,6 +332,11 @@ class Tally:
     blank: list[str] = field(default_factory=list)
     drift_note: str = ""
 
+    def add_repairs(self, notes: list[dict]) -> None:
+        """Count the readers' repair records (:func:`lib.datasets.errors.note_repair`)."""
+        for note in notes:
+            self.repairs[f"{note['file']}, column {note['column']!r}: {note['repair']}"] += note["count"]
+
     def summary(self, thresholds: Thresholds, seconds: float) -> dict[str, Any]:
         return {
             "inputs": self.files,
@@ -416,8 +422,7 @@ def read_batches(
             frames = _table_frames(path, tally, benign_labels, numeric)
         first = 1
         for frame in frames:
-            for note in frame.attrs.get("repairs", []):
-                tally.repairs[f"{note['file']}, column {note['column']!r}: {note['repair']}"] += note["count"]
+            tally.add_repairs(frame.attrs.get("repairs", []))
             frame = frame.reset_index(drop=True)
             if "row" not in frame:  # (a table numbers its rows itself, counting the rejected ones)
                 frame["row"] = np.arange(first, first + len(frame))
@@ -447,10 +452,18 @@ def input_columns(path: Path) -> list[str]:
 
 
 def _head_lines(path: Path, n: int) -> list[bytes]:
+    """The first ``n`` lines of ``path``'s text (gzip decompressed); a binary file is a :class:`ScoreError`."""
     with open(path, "rb") as raw:
         gzipped = raw.read(2) == b"\x1f\x8b"
     with gzip.open(path, "rb") if gzipped else open(path, "rb") as handle:
-        return [handle.readline(1 << 20) for _ in range(n)]
+        lines = [handle.readline(1 << 20) for _ in range(n)]
+    if b"\0" in lines[0]:
+        raise ScoreError(f"{path}: a binary file, not a flow table or a Zeek log. Fix: pass the text log or CSV")
+    return lines
+
+
+def _first_line(path: Path) -> str:
+    return _head_lines(path, 1)[0].decode("utf-8", "replace").lstrip("\ufeff")
 
 
 def _table_frames(
@@ -512,23 +525,10 @@ def _typed_table(
                 bad |= new_bad
             notes: list[dict] = []
             out[column] = _float32_counted(numbers, path.name, column, notes)  # float32, as the loaders read
-            for note in notes:
-                tally.repairs[f"column {note['column']!r}: {note['repair']}"] += note["count"]
+            tally.add_repairs(notes)
         else:
             out[column] = text.where(~text.isin(MISSING_TOKENS))
     return pd.DataFrame(out).loc[~bad].reset_index(drop=True)
-
-
-def _first_line(path: Path) -> str:
-    import gzip
-
-    with open(path, "rb") as raw:
-        gzipped = raw.read(2) == b"\x1f\x8b"
-    with gzip.open(path, "rb") if gzipped else open(path, "rb") as handle:
-        line = handle.readline(1 << 20)
-    if b"\0" in line:
-        raise ScoreError(f"{path}: a binary file, not a flow table or a Zeek log. Fix: pass the text log or CSV")
-    return line.decode("utf-8", "replace").lstrip("\ufeff")
 
 
 def read_input(
@@ -662,7 +662,8 @@ class LogFollower:
 
     def __init__(self, path: str | os.PathLike, benign_labels: str = "benign"):
         self.path, self.benign_labels = Path(path), benign_labels
-        self.notes: list[dict] = []
+        self.notes: list[dict] = []  # the parser's repairs (note_repair records)
+        self.incomplete = 0  # half-written last records of rotated files
         self.rotations = 0
         self.current: _Followed | None = None
 
@@ -696,7 +697,7 @@ class LogFollower:
         if frame is not None:
             return frame
         if self.current.pending:
-            self.notes.append({"repair": "incomplete last line of a rotated log", "count": 1})
+            self.incomplete += 1
         self.current.handle.close()
         self.current = self._open()
         self.rotations += 1
@@ -778,9 +779,9 @@ def follow(
             signal.signal(s, handler)
         follower.close()
         tally.rotations = follower.rotations
-        for note in follower.notes:
-            if note.get("repair") == "incomplete last line of a rotated log":
-                tally.rejected["incomplete last line of a rotated log"] += note["count"]
+        if follower.incomplete:
+            tally.rejected["incomplete last line of a rotated log"] += follower.incomplete
+        tally.add_repairs(follower.notes)
         if failed and writer.rows == 0:
             writer.abandon()  # an error before any verdict (the schema check): no empty output left behind
         else:
@@ -807,12 +808,7 @@ def held_out_files(detector: Detector) -> list[Path]:
     else:
         paths = datasets.locate(dataset, parameters.get("DATA_DIR") or None, download=False)
 
-    def names(path: Path) -> set[str]:
-        parts = path.resolve().parts
-        scenario = parts[-3] if len(parts) >= 3 and parts[-2] == "bro" else path.parent.name
-        return {path.name, scenario, str(path)}
-
-    found = [path for path in paths if names(path) & set(sources)]
+    found = [path for path in paths if {path.name, _scenario_name(path), str(path)} & set(sources)]
     if not found:
         raise ScoreError(
             f"{detector.run_dir}: the held-out sources {sources} match none of the run's files ({len(paths)} found). "
