@@ -64,7 +64,7 @@ FETCH = import logging, os; logging.basicConfig(level=logging.INFO, format="%(le
 data: setup
 	DATASET=$(call quote,$(DATASET)) DATA_DIR=$(call quote,$(DATA_DIR)) $(BIN)/python -c $(call quote,$(FETCH))
 
-## bench: the seven CPU benchmarks at a size for this machine, then the README block (figures in benchmarks/README.md)
+## bench: the seven CPU benchmarks at a size for this machine, then the generated block of benchmarks/README.md
 bench: setup
 	$(BIN)/python benchmarks/run_all.py --quick
 

@@ -1,9 +1,9 @@
 """The deep models on an accelerator: training and inference throughput, the fraction of the measured matmul
-peak, and whether mixed precision keeps macro-F1 within seed noise (issue 12, item 2).
+peak, and whether mixed precision keeps macro-F1 within seed noise.
 
 Backend-agnostic: it runs under whichever Keras 3 backend ``KERAS_BACKEND`` names, on whatever device that
 backend sees. The project's GPU install is TensorFlow's (``make setup GPU=1``); the GPU machine this was
-measured on holds JAX with CUDA and no TensorFlow, so the figures in the README come from the same
+measured on holds JAX with CUDA and no TensorFlow, so the figures in benchmarks/README.md come from the same
 ``lib.models`` networks under Keras' JAX backend (whose LSTM takes cuDNN's kernel on a GPU, as TensorFlow's does).
 
 Sections (``--sections``, in this order; each writes its rows to the results file as soon as it ends):

@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
     parser.add_argument("--copies", default="12,24,47", help="sizes, as copies of the 60,000 rows (47: 2.82 M)")
     parser.add_argument(
-        "--name", default="bench_prepare", help="results file name (the README's block reads bench_prepare)"
+        "--name", default="bench_prepare", help="results file name (the benchmark block reads bench_prepare)"
     )
     args = parser.parse_args(argv)
     if args.child:

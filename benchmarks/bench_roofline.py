@@ -17,7 +17,7 @@ does per flow and compare the rate it achieves with what this machine's matrix u
    with a ``tf.function(jit_compile=True)`` (XLA) call over batches of 8192, for ``float32`` and
    ``mixed_bfloat16``. Fraction = FLOPs per flow x flows/s / peak (the float32 peak for float32 models,
    the bfloat16 peak for mixed_bfloat16). The XLA path's probabilities are compared with ``model.predict``'s.
-4. **The real scoring pipeline** (``--run-dir RUN``): ``RunDir(RUN).open("fusion").load_pipeline()``,
+4. **The real scoring pipeline** (``--run-dir RUN``): ``fusion.load_pipeline(RunDir(RUN).open("fusion").file("pipeline"))``,
    timed on ``FusionPipeline.score_features`` of the run's prepared test rows (the public method that scores
    preprocessed rows). Its FLOPs per flow are those of every fold's deep models (plus the CNN-LSTM embedding
    pass when the fusion reads it); the meta-classifier's cost is not counted. No run folder, or one without a
@@ -254,7 +254,7 @@ def open_run(run_dir: str | None) -> tuple[Any, Any, list[str]]:
     """``(pipeline or None, prepared data or None, notes)`` of a run folder; each failure becomes a note."""
     if not run_dir:
         return None, None, ["no --run-dir given: the real scoring pipeline was not measured"]
-    from lib import run
+    from lib import fusion, run
 
     if not Path(run_dir).is_dir():  # RunDir() would create the folder
         return None, None, [f"--run-dir {run_dir}: no such folder; the real scoring pipeline was not measured"]
@@ -268,7 +268,7 @@ def open_run(run_dir: str | None) -> tuple[Any, Any, list[str]]:
         notes.append(f"{run_dir} has no fusion stage: the real scoring pipeline was not measured")
         return None, data, notes
     try:
-        pipeline = found.open("fusion").load_pipeline()
+        pipeline = fusion.load_pipeline(found.open("fusion").file("pipeline"))
     except Exception as error:  # reported, not hidden
         notes.append(f"{run_dir}/fusion: the pipeline did not load, not measured: {type(error).__name__}: {error}")
     return pipeline, data, notes

@@ -1,4 +1,4 @@
-"""Scoring command (``lib/score.py``): batch throughput and follow-mode latency on a Zeek conn log.
+"""Scoring command (``lib/score/``): batch throughput and follow-mode latency on a Zeek conn log.
 
 Input: the IoT-23 mirror's ``CTU-IoT-Malware-Capture-34-1/bro/conn.log.labeled`` (23,145 flows): its header
 lines, then its data lines repeated to ``--flows`` flows, in a temporary folder under
@@ -108,17 +108,17 @@ def load_run(run_dir: Path) -> Any:
 def build_from_pipeline(path: Path) -> Any:
     """A Detector from a run with ``fusion/pipeline`` but no ``anomaly/detector``: a kNN branch (k=1, 1 % FPR)
     fitted here on the run's prepared rows, as notebook 05 would save it."""
-    from lib import anomaly, run, score
+    from lib import anomaly, fusion, run, score
 
-    score._import_keras_quietly()
+    score.import_keras_quietly()
     folder = run.RunDir(path)
-    fusion = folder.open("fusion")
-    pipeline = fusion.load_pipeline()
+    fusion_stage = folder.open("fusion")
+    pipeline = fusion.load_pipeline(fusion_stage.file("pipeline"))
     X, y = folder.load_prepared().arrays()
     knn = anomaly.fit_knn(X["train"], y["train"], X["val"], y["val"], target_fpr=0.01, seed=common.SEED, k=1)
     training = folder.open("prepared").provenance() | {"test_sources": []}
     knn, manifest, arrays = anomaly.scoring_bundle(
-        pipeline, knn, X, y, 0.01, training=training, pipeline_fingerprint=fusion.fingerprint
+        pipeline, knn, X, y, 0.01, training=training, pipeline_fingerprint=fusion_stage.fingerprint
     )
     manifest["threshold"] = knn.threshold
     return score.Detector(Path(path), pipeline, knn, manifest, arrays)
@@ -391,7 +391,7 @@ def main(argv: list[str] | None = None) -> dict:
         "configs": results,
         "table": rows,
     }
-    # a quick run writes bench_score_quick.json: the full-size results the README's block reads are kept
+    # a quick run writes bench_score_quick.json: the full-size results the benchmark block reads are kept
     path = common.write_results("bench_score_quick" if args.quick else "bench_score", payload)
     print(f"wrote {path.relative_to(common.REPO_ROOT)}")
     return payload

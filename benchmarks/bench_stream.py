@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--whole", action="store_true", help="also parse the file whole, for comparison")
     parser.add_argument("--sample", type=int, default=0, help="then SAMPLE_ROWS from the cache, and dedup (rows)")
     parser.add_argument(
-        "--name", default="bench_stream", help="results file name (the README's block reads bench_stream)"
+        "--name", default="bench_stream", help="results file name (the benchmark block reads bench_stream)"
     )
     args = parser.parse_args(argv)
     if args.child:

@@ -1,6 +1,6 @@
 """Run every benchmark in turn: ``python benchmarks/run_all.py --quick`` (about 15 minutes on 2 cores) or
 ``--full`` (CICIDS2017 at 2.8 M rows, a 10 GB Zeek log, all training rows, every variant; a few hours), then
-write the README's benchmark summary from the results (``summary.py``). ``bench_gpu.py`` runs apart, on a GPU.
+write the benchmark summary of benchmarks/README.md from the results (``summary.py``). ``bench_gpu.py`` runs apart, on a GPU.
 
 Each script prints its table and writes ``benchmarks/results/<name>.json``. ``--only load,train`` runs a
 subset. Scaled inputs go to ``$IOT_BOTNET_BENCH_DIR`` (default ``<tmp>/iot_botnet_bench``), never the repo.
@@ -26,7 +26,7 @@ SCRIPTS = {
     "score": "bench_score.py",  # needs runs/iot23-detect (the IoT-23 study's detect step) and runs/iot23
 }
 # the arguments of the scripts that take sizes instead of --quick / --full
-# (a quick run writes <name>_quick.json: the full-size results the README's block reads are kept)
+# (a quick run writes <name>_quick.json: the full-size results the benchmark block reads are kept)
 SIZES = {
     "stream": {
         "--quick": ["--mib", "300", "--sample", "20000", "--name", "bench_stream_quick"],
@@ -54,7 +54,7 @@ def main() -> int:
         if code:
             failed.append(name)
     print(f"\nall benchmarks: {time.perf_counter() - total:.0f} s" + (f"; FAILED: {failed}" if failed else ""))
-    subprocess.call([sys.executable, str(HERE / "summary.py")])  # the README's block, from the results files
+    subprocess.call([sys.executable, str(HERE / "summary.py")])  # benchmarks/README.md's block, from the results files
     return 1 if failed else 0
 
 

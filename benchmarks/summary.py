@@ -1,12 +1,12 @@
-"""The README's benchmark summary, written from ``benchmarks/results/*.json`` (never typed by hand).
+"""The benchmark summary of ``benchmarks/README.md``, written from ``benchmarks/results/*.json`` (never typed by hand).
 
 ``python benchmarks/summary.py`` replaces the block between ``<!-- benchmarks:start -->`` and
-``<!-- benchmarks:end -->`` in ``README.md`` with a table of the full-scale targets (issue 12) against the
+``<!-- benchmarks:end -->`` in ``benchmarks/README.md`` with a table of the full-scale targets against the
 latest figures of ``bench_prepare``, ``bench_stream`` (their full sizes; quick runs write ``*_quick.json``),
-``bench_gpu`` (``gpu_h100.json``: ``bench_gpu.py --name gpu_h100``, as it was run) and ``bench_score`` (issue
-13's scoring targets): the measured value, the target, whether
-it is met, and the results file and date it comes from. A target whose results file is missing says so.
-``--print`` shows the block without writing. ``run_all.py`` calls it after the benchmarks.
+``bench_gpu`` (``gpu_h100.json``: ``bench_gpu.py --name gpu_h100``, as it was run) and ``bench_score`` (the
+scoring targets): the measured value, the target, whether it is met, and the results file and date it comes
+from. A target whose results file is missing says so. ``--print`` shows the block without writing.
+``run_all.py`` calls it after the benchmarks.
 """
 
 from __future__ import annotations
@@ -148,7 +148,7 @@ def gpu_rows(run: dict | None) -> list[dict]:
 
 
 def score_rows(run: dict | None) -> list[dict]:
-    """Issue 13's targets: ``iot-botnet score`` in batch, and follow mode at 5,000 flows/s with p99 < 1 s."""
+    """The scoring targets: ``iot-botnet score`` in batch, and follow mode at 5,000 flows/s with p99 < 1 s."""
     name = "bench_score"
     if not run:
         return [_row("scoring: follow mode at 5,000 flows/s", "–", "p99 < 1 s", None, None, name)]
@@ -195,8 +195,8 @@ def write(readme: Path, text: str) -> None:
 
 def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--print", action="store_true", help="show the block, do not write README.md")
-    parser.add_argument("--readme", default=str(common.REPO_ROOT / "README.md"))
+    parser.add_argument("--print", action="store_true", help="show the block, do not write the README")
+    parser.add_argument("--readme", default=str(common.REPO_ROOT / "benchmarks" / "README.md"))
     args = parser.parse_args(argv)
     text = block()
     if args.print:

@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from functools import partial
 from itertools import product
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -37,11 +38,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.svm import LinearSVC
 from xgboost import XGBClassifier
 
-from lib import metrics, progress
+from lib import io, metrics, progress
+from lib.datasets import sampling
 
 if TYPE_CHECKING:
     from lib.preprocess import PreparedData
-    from lib.run import Stage
 
 BASELINE_BUILDERS = ("random_forest", "svm", "xgboost")
 
@@ -116,6 +117,16 @@ def build(name: str, seed: int, **hyperparameters: Any) -> Any:
     return globals()[name](seed, **hyperparameters)
 
 
+def describe(names: Sequence[str], seed: int, hyperparameters: Mapping[str, Mapping[str, Any]]) -> str:
+    """The estimators ``names`` would be built as (seed ``seed``), one paragraph each: what notebook 02 fits."""
+    return "\n\n".join(str(build(name, seed, **hyperparameters.get(name, {}))) for name in names)
+
+
+def settings_of(hyperparameters: Mapping[str, Mapping[str, Any]], names: Sequence[str]) -> dict[str, Any]:
+    """The settings of the baselines ``names`` only (what a stage records of the models it fitted)."""
+    return {name: hyperparameters[name] for name in names}
+
+
 def fit(model: Any, X: np.ndarray, y: np.ndarray) -> Any:
     """Fit ``model`` on ``(X, y)`` and remember which class ids it saw (``model.class_ids_``); return it.
 
@@ -154,18 +165,14 @@ def stratified_subsample(
 ) -> tuple[np.ndarray, np.ndarray]:
     """At most about ``max_rows`` rows of ``(X, y)``, every class keeping its share (``max_rows <= 0``: all rows).
 
-    Each class keeps at least ``min_per_class`` rows (or all it has), so a rare class survives and the SVM's
-    3-fold calibration still finds it in every fold. Rows keep their original order.
+    Each class keeps ``floor(count * max_rows / n)`` rows but at least ``min_per_class`` (or all it has), so a
+    rare class survives and the SVM's 3-fold calibration still finds it in every fold. Rows keep their original
+    order (:func:`lib.datasets.sampling.stratified_rows`).
     """
-    y = np.asarray(y)
     if max_rows <= 0 or len(y) <= max_rows:
         return X, y
-    rng = np.random.default_rng(seed)
-    classes, counts = np.unique(y, return_counts=True)
-    quotas = np.minimum(counts, np.maximum(min_per_class, np.floor(counts * max_rows / len(y)).astype(int)))
-    keep = [rng.choice(np.flatnonzero(y == c), size=q, replace=False) for c, q in zip(classes, quotas, strict=True)]
-    rows = np.sort(np.concatenate(keep))
-    return X[rows], y[rows]
+    rows = sampling.stratified_rows(y, max_rows, seed, floor=min_per_class, rounding="floor", order="value")
+    return X[rows], np.asarray(y)[rows]
 
 
 def predict_proba(model: Any, X: np.ndarray, n_classes: int) -> np.ndarray:
@@ -191,11 +198,11 @@ def train_and_evaluate(
     seeds: Sequence[int],
     train_split: str = "train",
     svm_max_rows: int = 0,
-    stage: Stage | None = None,
 ) -> metrics.Results:
     """Notebook 02's runs: every baseline of ``names`` for every seed, fitted on ``train_split`` (the SVM on at
-    most ``svm_max_rows`` of them if > 0), scored on the test rows; with a ``stage``, each fitted model and its
-    validation and test probabilities are saved."""
+    most ``svm_max_rows`` of them if > 0), scored on the test rows. The results hold each fitted model and its
+    validation and test probabilities (the notebook saves them: ``stage.save_results``,
+    ``stage.save_models(results.models, baselines.save_model)``)."""
     X_train, y_train = data.split(train_split)
     results = metrics.Results()
     for seed, name in progress.bar(list(product(seeds, names)), desc="baselines", unit="model"):
@@ -207,8 +214,54 @@ def train_and_evaluate(
         proba, timing = metrics.timed_predictions(predict, data.X_test, fitting.seconds)
         result = metrics.evaluate(data.y_test, proba, data.class_names)
         results.add(name, seed, result, timing, n_train=len(y_fit), n_test=len(data.y_test))
-        if stage is not None:
-            stage.save_model(name, seed, model)
-            stage.save_predictions(name, seed, "test", proba)
-            stage.save_predictions(name, seed, "val", predict(data.X_val))
+        results.models[name, seed] = model
+        results.predictions[name, seed, "test"] = proba
+        results.predictions[name, seed, "val"] = predict(data.X_val)
     return results
+
+
+# ------------------------------------------------------------------------------------------------ files
+#: Types a saved classifier may hold beyond skops' defaults: forest trees and the SVM's calibration.
+SKOPS_TYPES = frozenset(
+    {"sklearn.tree._tree.Tree", "sklearn.calibration._CalibratedClassifier", "sklearn.calibration._SigmoidCalibration"}
+)
+
+
+def model_suffix(model: Any) -> str:
+    """The file suffix of a fitted classifier: XGBoost's own UBJSON, else skops."""
+    return ".ubj" if isinstance(model, XGBClassifier) else ".skops"
+
+
+def write_classifier(model: Any, path: Path) -> None:
+    """An XGBoost model in its own UBJSON format, any other scikit-learn classifier with skops (atomically)."""
+    if path.suffix == ".ubj":
+        io.atomic_write(path, lambda tmp: model.save_model(str(tmp)))
+    else:
+        io.dump_skops(model, path)
+
+
+def read_classifier(path: Path, class_ids: Sequence[int]) -> Any:
+    """What :func:`write_classifier` wrote, with the class ids it was fitted on (:func:`fit`); no pickle."""
+    if path.suffix == ".ubj":
+        model = XGBClassifier()
+        model.load_model(path)
+    else:
+        model = io.load_skops(path, trusted=SKOPS_TYPES)
+    model.class_ids_ = np.asarray(class_ids, dtype=np.int64)
+    return model
+
+
+def save_model(model: Any, stem: Path) -> Path:
+    """A fitted baseline at ``stem``: ``<stem>.ubj`` or ``<stem>.skops`` and ``<stem>.json`` (its class ids)."""
+    class_ids = [int(c) for c in getattr(model, "class_ids_", [])]
+    io.write_json(Path(f"{stem}.json"), {"class_ids": class_ids})
+    path = Path(f"{stem}{model_suffix(model)}")
+    write_classifier(model, path)
+    return path
+
+
+def load_model(stem: Path) -> Any:
+    """What :func:`save_model` wrote at ``stem`` (the format is known from the file)."""
+    sidecar = io.read_json(Path(f"{stem}.json"))
+    found = Path(f"{stem}.ubj")
+    return read_classifier(found if found.exists() else Path(f"{stem}.skops"), sidecar["class_ids"])

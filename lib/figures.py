@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,9 @@ from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_curve
 from sklearn.preprocessing import label_binarize
 
-from lib import metrics
+from lib import io, metrics
 from lib.datasets.times import FlowTimes, flow_times, parse_times  # noqa: F401 - moved there; kept here for callers
-from lib.session import FIGURES_DIR
+from lib.paths import FIGURES_DIR
 
 # Okabe & Ito (2008), the usual colour-blind-safe qualitative palette.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000"]
@@ -58,14 +59,12 @@ def write_png(fig: plt.Figure, path: str | Path) -> Path:
 
 
 def save_fig(fig: plt.Figure, name: str, folder: str | Path = FIGURES_DIR) -> Path:
-    """The one way a paper figure is saved: ``folder/name.png`` through :func:`write_png`; return the path.
+    """The one way a figure is saved: ``folder/name.png`` through :func:`write_png`, atomically; return the path.
 
-    Figures of one run only (not paper figures) go through ``lib.run.Stage.save_fig``, which calls
-    :func:`write_png` too.
+    Paper figures go to ``figures/<run name>/`` (notebook 06, through the report's writer); figures of one run
+    only to its stage's ``figures`` folder (``figures.save_fig(fig, name, stage.folder("figures"))``).
     """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    return write_png(fig, folder / f"{name}.png")
+    return io.atomic_write(Path(folder) / f"{name}.png", partial(write_png, fig))
 
 
 def remove_fig(name: str, folder: str | Path = FIGURES_DIR) -> bool:

@@ -26,7 +26,7 @@ model of a run is built and trained the same way, unless notebook 03 chose each 
 validation rows (``lib/tuning.py``): then its stage records one configuration per model (:func:`stage_configs`).
 :func:`train_and_evaluate` is notebook 03's loop over seeds and models.
 
-This module, ``lib/tuning.py``, ``lib/fusion.py`` and ``lib/anomaly.py`` are the modules of ``lib`` that import
+This module, ``lib/tuning.py``, ``lib/fusion/`` and ``lib/anomaly/`` are the parts of ``lib`` that import
 Keras/TensorFlow.
 """
 
@@ -39,17 +39,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from itertools import product
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
 import pandas as pd
 
-from lib import metrics, progress
+from lib import io, metrics, progress
 
 if TYPE_CHECKING:
     from lib.preprocess import PreparedData
-    from lib.run import Stage
 
 MODEL_BUILDERS = ("cnn_lstm", "cnn_only", "lstm_only", "mlp")
 #: Keras dtype policies a model may be built with (:class:`DeepConfig`'s ``precision``).
@@ -330,6 +330,20 @@ def balanced_class_weight(y: np.ndarray, n_classes: int) -> dict[int, float]:
     return {int(c): float(weights[c]) for c in range(n_classes) if present[c]}
 
 
+def _stopping(
+    patience: int, lr_patience: int, lr_factor: float, min_learning_rate: float
+) -> tuple[keras.callbacks.Callback, list[keras.callbacks.Callback]]:
+    """Early stopping on the validation loss (best weights restored) and, with ``lr_patience > 0``, the
+    learning-rate schedule (:func:`train`)."""
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
+    if lr_patience <= 0:
+        return stop, []
+    schedule = keras.callbacks.ReduceLROnPlateau(
+        monitor="val_loss", factor=lr_factor, patience=lr_patience, min_lr=min_learning_rate
+    )
+    return stop, [schedule]
+
+
 def train(
     model: keras.Model,
     X_train: np.ndarray,
@@ -375,14 +389,7 @@ def train(
         metrics=["accuracy"],
     )
     target_dtype = np.float32 if binary else np.int64
-    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True)
-    schedule = []
-    if lr_patience > 0:
-        schedule = [
-            keras.callbacks.ReduceLROnPlateau(
-                monitor="val_loss", factor=lr_factor, patience=lr_patience, min_lr=min_learning_rate
-            )
-        ]
+    stop, schedule = _stopping(patience, lr_patience, lr_factor, min_learning_rate)
     history = model.fit(
         as_sequence(X_train),
         np.asarray(y_train, dtype=target_dtype),
@@ -482,6 +489,17 @@ def per_model(config: DeepConfig | Mapping[str, DeepConfig], names: Sequence[str
     return {name: config[name] for name in names}
 
 
+def configs_record(configs: Mapping[str, DeepConfig]) -> dict[str, dict[str, Any]]:
+    """Each model's configuration as plain values (what notebook 03's stage records; :func:`stage_configs`
+    reads it back)."""
+    return {name: config.as_dict() for name, config in configs.items()}
+
+
+def configs_frame(configs: Mapping[str, DeepConfig], names: Sequence[str]) -> pd.DataFrame:
+    """One column per model of ``names``: its configuration's settings."""
+    return pd.DataFrame({name: configs[name].as_dict() for name in names})
+
+
 def config_table(configs: Mapping[str, DeepConfig], n_features: int, n_classes: int) -> pd.DataFrame:
     """One row per model: its display name, its number of weights and every setting of its configuration."""
     rows = [
@@ -502,10 +520,10 @@ def train_and_evaluate(
     config: DeepConfig | Mapping[str, DeepConfig],
     seeds: Sequence[int],
     train_split: str = "train",
-    stage: Stage | None = None,
 ) -> metrics.Results:
     """Notebook 03's runs: every model of ``names`` for every seed, trained on ``train_split``, scored on the
-    test rows; with a ``stage``, each model, its history and its validation and test probabilities are saved.
+    test rows. The results hold each trained model, its history and its validation and test probabilities
+    (the notebook saves them: ``stage.save_results``, ``stage.save_models(results.models, models.save_model)``).
 
     ``config`` is one :class:`DeepConfig` for every model, or a mapping from model name to that model's own
     configuration (what ``lib/tuning.py`` chose on validation rows)."""
@@ -523,9 +541,18 @@ def train_and_evaluate(
         epochs = {"epochs_run": len(history["loss"]), "best_epoch": int(np.argmin(history["val_loss"])) + 1}
         result = metrics.evaluate(data.y_test, proba, data.class_names)
         results.add(name, seed, result, timing, **epochs, n_train=len(y_train), n_test=len(data.y_test))
-        if stage is not None:
-            stage.save_model(name, seed, model)
-            stage.save_history(name, seed, history)
-            stage.save_predictions(name, seed, "test", proba)
-            stage.save_predictions(name, seed, "val", predict_proba(model, data.X_val))
+        results.models[name, seed], results.histories[name, seed] = model, history
+        results.predictions[name, seed, "test"] = proba
+        results.predictions[name, seed, "val"] = predict_proba(model, data.X_val)
     return results
+
+
+# ------------------------------------------------------------------------------------------------ files
+def save_model(model: keras.Model, stem: Path) -> Path:
+    """A trained network as ``<stem>.keras`` (Keras' own format, no pickle), written atomically."""
+    return io.atomic_write(Path(f"{stem}.keras"), model.save)
+
+
+def load_model(stem: Path) -> keras.Model:
+    """What :func:`save_model` wrote at ``stem``, loaded in Keras' safe mode (no arbitrary code)."""
+    return keras.models.load_model(Path(f"{stem}.keras"), safe_mode=True)

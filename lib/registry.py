@@ -168,7 +168,7 @@ def normalise_cic_label(raw: str) -> str:
 
 
 # --- IoT-23 --------------------------------------------------------------------------------------
-# detailed-label -> family, by prefix, first match wins. Documented in README ("Label families").
+# detailed-label -> family, by prefix, first match wins. Documented in data/README.md ("Label families").
 IOT23_FAMILY_RULES: tuple[tuple[str, str], ...] = (
     ("C&C", "C&C"),  # C&C, C&C-HeartBeat, C&C-FileDownload, C&C-Torii, C&C-Mirai, C&C-HeartBeat-Attack, ...
     ("PartOfAHorizontalPortScan", "PortScan"),

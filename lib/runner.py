@@ -39,10 +39,19 @@ import yaml
 from jupyter_client.manager import AsyncKernelManager
 
 from lib import progress
-from lib.run import LOCATION_PARAMETERS, STAGES, RunDir, default_name, notebook_defaults, safe_name, variant
-from lib.session import REPO_ROOT, coerce
+from lib.paths import NOTEBOOK_DIR, REPO_ROOT
+from lib.run import (
+    LOCATION_PARAMETERS,
+    STAGES,
+    RunDir,
+    default_name,
+    notebook_defaults,
+    notebook_parameters,
+    safe_name,
+    variant,
+)
+from lib.session import coerce
 
-NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 PARAMS_DIR = NOTEBOOK_DIR / "params"
 
 
@@ -61,10 +70,6 @@ def notebooks(only: Iterable[str] | None = None, every: bool = False) -> list[Pa
     elif not every:
         found = [p for p in found if not p.name.startswith(ON_REQUEST)]
     return found
-
-
-def notebook_parameters(path: Path) -> dict[str, dict]:
-    return papermill.inspect_notebook(str(path))
 
 
 def check_parameters(path: Path, parameters: dict) -> None:
@@ -207,26 +212,7 @@ def run(
     if not selected:
         raise FileNotFoundError(f"no notebook matches {list(only or [])} in {NOTEBOOK_DIR}")
     declared = {path: notebook_parameters(path) for path in notebooks(every=True)}
-    unknown = sorted(set(params) - {name for names in declared.values() for name in names})
-    if unknown:
-        raise ValueError(
-            f"parameter(s) {unknown} are in no notebook's parameters cell ({', '.join(p.name for p in declared)})"
-        )
-    # where things are (RUN_DIR, DATA_DIR, ...) changes no result: harmless where a notebook does not read it
-    given = set(parameters or {}) - set(LOCATION_PARAMETERS)
-    unread = sorted(given - {name for path in selected for name in declared[path]})
-    if unread:
-        owners = {n: [p.name[:2] for p in declared if n in declared[p]] for n in unread}
-        raise ValueError(
-            f"parameter(s) {unread} reach none of the notebooks run ({', '.join(p.name[:2] for p in selected)}); they "
-            f"belong to {owners}. Run those notebooks too (their results feed the others), or leave the parameter(s) out"
-        )
-    if dataset in ("zeek", "csv") and not any(p.name.startswith("01") for p in selected):
-        if not (parameters or {}).get("NAME") and not (parameters or {}).get("RUN_DIR"):
-            raise ValueError(
-                f"--dataset {dataset} without notebook 01: say which run to continue with -p NAME <name> (the name "
-                f"notebook 01 gave it: runs/<name>) or -p RUN_DIR <folder>"
-            )
+    _check_names(dataset, params, parameters or {}, selected, declared)
     run_folder = RunDir(params["RUN_DIR"])
     plans = []
     for path in selected:
@@ -239,33 +225,65 @@ def run(
     for i, (path, these) in enumerate(plans, 1):
         copy = f"{path.stem}.{safe_name(label)}{path.suffix}" if label else path.name
         target = Path(output_dir) / copy if output_dir else run_folder.notebook_path(copy)
-        kernel_log = target.with_suffix(".log")
-        start, started = time.perf_counter(), datetime.now(UTC).isoformat(timespec="seconds")
-        reused = resume and _reusable(run_folder, path, these, declared[path])
-        if reused:
-            log(f"[{i}/{len(plans)}] {path.name}: reused (complete, same code and parameters: {reused[:12]})")
-            run_folder.record_wall_time(copy, 0.0, started, "reused")
-            executed.append(target)
-            continue
-        log(f"[{i}/{len(plans)}] {path.name} ...")
-        status = "failed"
-        try:
-            with _progress_to_terminal():
-                papermill.execute_notebook(
-                    str(path), str(target), parameters=these, cwd=str(REPO_ROOT), progress_bar=False,
-                    kernel_name="python3", kernel_manager_class=_kernel_manager(kernel_log),
-                )  # fmt: skip
-            status = "complete"
-        except papermill.PapermillExecutionError as err:
-            raise RuntimeError(
-                f"{path.name} failed in cell {err.exec_count} ({err.ename}: {err.evalue}). "
-                f"The executed notebook with the traceback is {target} (the kernel's log: {kernel_log})"
-            ) from err
-        finally:
-            run_folder.record_wall_time(copy, time.perf_counter() - start, started, status)
-        log(f"[{i}/{len(plans)}] {path.name} done in {time.perf_counter() - start:.0f} s -> {target}")
-        executed.append(target)
+        step = f"[{i}/{len(plans)}] {path.name}"
+        executed.append(_execute(run_folder, path, these, target, copy, step, log, resume and declared[path]))
     return executed
+
+
+def _check_names(dataset: str, params: dict, given: dict, selected: list[Path], declared: dict) -> None:
+    """Refuse a parameter no notebook declares, one that reaches none of the ``selected`` notebooks (places
+    aside), and a user's data set continued without notebook 01 and without a run named."""
+    unknown = sorted(set(params) - {name for names in declared.values() for name in names})
+    if unknown:
+        raise ValueError(
+            f"parameter(s) {unknown} are in no notebook's parameters cell ({', '.join(p.name for p in declared)})"
+        )
+    # where things are (RUN_DIR, DATA_DIR, ...) changes no result: harmless where a notebook does not read it
+    unread = sorted(set(given) - set(LOCATION_PARAMETERS) - {name for path in selected for name in declared[path]})
+    if unread:
+        owners = {n: [p.name[:2] for p in declared if n in declared[p]] for n in unread}
+        raise ValueError(
+            f"parameter(s) {unread} reach none of the notebooks run ({', '.join(p.name[:2] for p in selected)}); they "
+            f"belong to {owners}. Run those notebooks too (their results feed the others), or leave the parameter(s) out"
+        )
+    if dataset in ("zeek", "csv") and not any(p.name.startswith("01") for p in selected):
+        if not given.get("NAME") and not given.get("RUN_DIR"):
+            raise ValueError(
+                f"--dataset {dataset} without notebook 01: say which run to continue with -p NAME <name> (the name "
+                f"notebook 01 gave it: runs/<name>) or -p RUN_DIR <folder>"
+            )
+
+
+def _execute(
+    run_folder: RunDir, path: Path, these: dict, target: Path, copy: str, step: str, log, declared: dict | bool
+) -> Path:
+    """Execute one notebook into ``target`` (or reuse its stage: ``declared`` is its parameters when resuming),
+    recording its wall time; a failure names the notebook, the cell and where the traceback is."""
+    kernel_log = target.with_suffix(".log")
+    start, started = time.perf_counter(), datetime.now(UTC).isoformat(timespec="seconds")
+    reused = declared and _reusable(run_folder, path, these, declared)
+    if reused:
+        log(f"{step}: reused (complete, same code and parameters: {reused[:12]})")
+        run_folder.record_wall_time(copy, 0.0, started, "reused")
+        return target
+    log(f"{step} ...")
+    status = "failed"
+    try:
+        with _progress_to_terminal():
+            papermill.execute_notebook(
+                str(path), str(target), parameters=these, cwd=str(REPO_ROOT), progress_bar=False,
+                kernel_name="python3", kernel_manager_class=_kernel_manager(kernel_log),
+            )  # fmt: skip
+        status = "complete"
+    except papermill.PapermillExecutionError as err:
+        raise RuntimeError(
+            f"{path.name} failed in cell {err.exec_count} ({err.ename}: {err.evalue}). "
+            f"The executed notebook with the traceback is {target} (the kernel's log: {kernel_log})"
+        ) from err
+    finally:
+        run_folder.record_wall_time(copy, time.perf_counter() - start, started, status)
+    log(f"{step} done in {time.perf_counter() - start:.0f} s -> {target}")
+    return target
 
 
 def _reusable(run_folder: RunDir, path: Path, given: dict, declared: dict[str, dict]) -> str | None:

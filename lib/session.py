@@ -13,13 +13,12 @@ import random
 import re
 import sys
 from collections.abc import Mapping, MutableMapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-FIGURES_DIR = REPO_ROOT / "figures"
+from lib import figures
+from lib.paths import FIGURES_DIR, REPO_ROOT  # noqa: F401 - the notebooks' names for them
 
 
 def seed_everything(seed: int) -> None:
@@ -88,8 +87,6 @@ _BOOLEANS = {"true": True, "false": False, "yes": True, "no": False, "1": True, 
 
 def setup(seed: int, *packages: str) -> None:
     """Seed everything from ``seed``, set the one plot style, log ``lib``'s messages, print library versions."""
-    from lib import figures
-
     seed_everything(seed)
     figures.apply_style()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", force=True)

@@ -1,6 +1,6 @@
 """A small, budgeted hyperparameter search for each deep model, on validation rows only (Optuna).
 
-Backs section 3 of ``notebooks/03_cnn_lstm.ipynb`` (its ``TUNE`` parameter; issue 11, "fair training"). The
+Backs section 3 of ``notebooks/03_cnn_lstm.ipynb`` (its ``TUNE`` parameter: the deep models' fair chance). The
 paper states no hyperparameter, and the paper-faithful configuration (notebook 03's parameters cell) is one
 guess shared by every model; a tree model, by contrast, is cheap to fit well. This module gives each deep
 model the same chance: a search of ``trials`` trials per model, each trained for at most ``epochs`` epochs.
@@ -15,7 +15,7 @@ patience becomes ``max(PATIENCE, 2 * lr_patience + 1)`` so that the rate can dro
 
 **The objective is the macro-F1 on the validation rows** of the model a trial's training returns (the epoch
 with the lowest validation loss, restored), not the validation log loss: macro-F1 is the score Table 1 and
-issue 11's aims are stated in, and it weighs every class equally, whereas the log loss is dominated by the
+the study compare models on, and it weighs every class equally, whereas the log loss is dominated by the
 large classes, so a configuration that never predicts a rare family (LSTM-only and PortScan on CICIDS2017)
 can still have the lowest loss. The log loss still chooses the epoch (early stopping), as in every training.
 
@@ -55,11 +55,11 @@ import optuna
 import pandas as pd
 from sklearn.metrics import f1_score
 
-from lib import models, progress, session
+from lib import metrics, models, paths, progress
+from lib.datasets import sampling
 
 if TYPE_CHECKING:
     from lib.preprocess import PreparedData
-    from lib.run import Stage
 
 log = logging.getLogger(__name__)
 
@@ -121,12 +121,7 @@ def stratified_subsample(y: np.ndarray, max_rows: int, seed: int) -> np.ndarray:
     y = np.asarray(y)
     if max_rows <= 0 or max_rows >= len(y):
         return np.arange(len(y))
-    rng = np.random.default_rng(seed)
-    keep = []
-    for c in np.unique(y):
-        rows = np.flatnonzero(y == c)
-        keep.append(rng.choice(rows, size=int(np.ceil(len(rows) * max_rows / len(y))), replace=False))
-    return np.sort(np.concatenate(keep))
+    return sampling.stratified_rows(y, max_rows, seed, floor=0, rounding="ceil", order="value")
 
 
 # ------------------------------------------------------------------------------------------------ one trial
@@ -178,6 +173,17 @@ def _objective(
 
 
 # ------------------------------------------------------------------------------------------------ the search
+def _study(name: str, trials: int, seed: int) -> optuna.Study:
+    """One model's Optuna study: TPE seeded with ``seed`` after half the trials (at most 10) at random, and the
+    median pruner."""
+    return optuna.create_study(
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(10, max(1, trials // 2))),
+        pruner=optuna.pruners.MedianPruner(PRUNER_STARTUP_TRIALS, PRUNER_WARMUP_EPOCHS),
+        study_name=name,
+    )
+
+
 def search(
     X_train: np.ndarray,
     y_train: np.ndarray,
@@ -210,12 +216,7 @@ def search(
         with progress.bar(total=len(names) * trials, desc="tuning", unit="trial") as bar:
             for name in names:
                 bar.set_postfix(model=name)
-                study = optuna.create_study(
-                    direction="maximize",
-                    sampler=optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(10, max(1, trials // 2))),
-                    pruner=optuna.pruners.MedianPruner(PRUNER_STARTUP_TRIALS, PRUNER_WARMUP_EPOCHS),
-                    study_name=name,
-                )
+                study = _study(name, trials, seed)
                 objective = _objective(name, data, n_classes=n_classes, base=base, epochs=epochs, seed=seed)
                 study.optimize(objective, n_trials=trials, callbacks=[lambda *_: bar.update()])
                 table += [_trial_row(name, t) for t in study.trials]
@@ -268,7 +269,7 @@ def read_record(tune: str) -> dict[str, Any] | None:
     if tune in MODES:
         return None
     path = Path(tune).expanduser()
-    path = path if path.is_absolute() else session.REPO_ROOT / path
+    path = path if path.is_absolute() else paths.REPO_ROOT / path
     if path.is_dir():
         path = path / f"{RECORD_NAME}.json"
     if not path.is_file():
@@ -317,6 +318,20 @@ def configs_of(record: Mapping[str, Any], names: Sequence[str]) -> dict[str, mod
     return {name: models.DeepConfig.from_dict(record["configs"][name]) for name in names}
 
 
+def settings_from(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`choose_configs`' settings from notebook 03's parameters (``TUNE``, ``TUNE_TRIALS``, ``TUNE_EPOCHS``,
+    ``TUNE_MAX_ROWS``, ``TUNED_EPOCHS``, ``SEED``, ``TRAIN_SPLIT``)."""
+    return {
+        "tune": parameters["TUNE"],
+        "trials": parameters["TUNE_TRIALS"],
+        "epochs": parameters["TUNE_EPOCHS"],
+        "max_rows": parameters["TUNE_MAX_ROWS"],
+        "final_epochs": parameters["TUNED_EPOCHS"],
+        "seed": parameters["SEED"],
+        "train_split": parameters["TRAIN_SPLIT"],
+    }
+
+
 def choose_configs(
     data: PreparedData,
     *,
@@ -330,17 +345,18 @@ def choose_configs(
     final_epochs: int | None = None,
     seed: int = 0,
     train_split: str = "train",
-    stage: Stage | None = None,
-) -> tuple[dict[str, models.DeepConfig], dict[str, Any] | None]:
-    """Notebook 03's ``TUNE``: each model's configuration and the tuning record (None when ``tune="off"``).
+    prepared_fingerprint: str | None = None,
+) -> tuple[dict[str, models.DeepConfig], dict[str, Any] | None, metrics.Results]:
+    """Notebook 03's ``TUNE``: each model's configuration, the tuning record (None when ``tune="off"``) and what
+    the stage keeps of it (``tuning.json``, the trials as ``tables/tuning.csv``, the search's wall times apart).
 
     ``"off"``: ``base`` (the parameters cell) for every model. ``"search"``: :func:`search` on ``train_split``
     and the validation rows of ``data`` (never its test rows). A path: the record ``reused`` (what
-    :func:`read_record` read from that path before the stage began), checked by :func:`check_record`. With a
-    ``stage`` the record goes into it (``tuning.json``, the trials as ``tables/tuning.csv``)."""
+    :func:`read_record` read from that path before the stage began), checked by :func:`check_record` against
+    ``prepared_fingerprint`` (the prepared data this run reads)."""
     if tune == "off":
-        return dict.fromkeys(names, base), None
-    fingerprint = stage.manifest["inputs"].get("prepared") if stage is not None else None
+        return dict.fromkeys(names, base), None, metrics.Results()
+    fingerprint = prepared_fingerprint
     if tune == "search":
         X_train, y_train = data.split(train_split)
         record = search(
@@ -355,13 +371,11 @@ def choose_configs(
             raise ValueError(f"TUNE={tune!r} names a tuning record: pass what tuning.read_record(TUNE) read as reused")
         check_record(reused, names, fingerprint, train_split)
         record, seconds = dict(reused), {}
-    if stage is not None:
-        stage.save_table(RECORD_NAME, trials_frame(record))
-        stage.save_json(RECORD_NAME, record)
-        if seconds:  # wall-clock: kept out of the stage's fingerprint, like every timing
-            timings = pd.DataFrame({"model": list(seconds), "tuning_seconds": list(seconds.values())})
-            stage.save_table(f"{RECORD_NAME}_timings", timings, result=False)
-    return configs_of(record, names), record
+    kept = metrics.Results(tables={RECORD_NAME: trials_frame(record)}, records={RECORD_NAME: record})
+    if seconds:  # wall-clock: kept out of the stage's fingerprint, like every timing
+        timings = pd.DataFrame({"model": list(seconds), "tuning_seconds": list(seconds.values())})
+        kept.timing_tables[f"{RECORD_NAME}_timings"] = timings
+    return configs_of(record, names), record, kept
 
 
 def trials_frame(record: Mapping[str, Any] | None) -> pd.DataFrame:

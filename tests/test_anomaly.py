@@ -1,4 +1,4 @@
-"""Tests of lib/anomaly.py: benign-only training, thresholds at a target FPR, the zero-day loop."""
+"""Tests of lib/anomaly/: benign-only training, thresholds at a target FPR, the choice, the zero-day loop."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from sklearn.ensemble import IsolationForest
 from sklearn.linear_model import LogisticRegression
 
-from lib import anomaly, fusion, models
+from lib import anomaly, fusion, metrics, models
 
 FAMILIES = ["Benign", "C&C", "DDoS", "PortScan"]
 
@@ -31,14 +31,15 @@ def split_data(n: int, seed: int, multiclass: bool = False):
 
 
 def test_threshold_gives_at_most_the_target_fpr():
+    """The detectors' threshold rule (lib.metrics.threshold_at_fpr, the project's one rule)."""
     scores = np.random.default_rng(0).normal(size=1000)
     for target in (0.0, 0.01, 0.05, 0.2):
-        rate = anomaly.flag_rate(scores, anomaly.threshold_for_fpr(scores, target))
+        rate = metrics.flag_rate(scores, metrics.threshold_at_fpr(scores, target))
         assert target - 1 / len(scores) <= rate <= target
     ties = np.r_[np.zeros(90), np.ones(10)]  # ten tied top scores cannot be split: none flagged at 5 %
-    assert anomaly.flag_rate(ties, anomaly.threshold_for_fpr(ties, 0.05)) == 0
-    with pytest.raises(ValueError, match="no benign validation rows"):
-        anomaly.threshold_for_fpr(np.array([]), 0.01)
+    assert metrics.flag_rate(ties, metrics.threshold_at_fpr(ties, 0.05)) == 0
+    with pytest.raises(ValueError, match="no benign rows"):
+        metrics.threshold_at_fpr(np.array([]), 0.01)
 
 
 def test_autoencoder_trains_on_benign_rows_only_and_meets_the_fpr_on_validation(monkeypatch):
@@ -66,7 +67,7 @@ def test_autoencoder_trains_on_benign_rows_only_and_meets_the_fpr_on_validation(
     np.testing.assert_array_equal(x_fit, y_fit)  # an autoencoder's target is its input
     np.testing.assert_array_equal(x_val, X["val"][y["val"] == 0])  # early stopping on benign rows too
     benign_val = X["val"][y["val"] == 0]
-    realised = anomaly.flag_rate(detector.score(benign_val), detector.threshold)
+    realised = metrics.flag_rate(detector.score(benign_val), detector.threshold)
     assert target - 1 / len(benign_val) <= realised <= target
     attacks = X["test"][y["test"] != 0]
     assert detector.score(attacks).mean() > detector.score(X["test"][y["test"] == 0]).mean()
@@ -85,7 +86,7 @@ def test_isolation_forest_trains_on_benign_rows_only(monkeypatch):
     )
     np.testing.assert_array_equal(seen[0], X["train"][y["train"] == 0])
     benign_val = X["val"][y["val"] == 0]
-    assert 0.1 - 1 / len(benign_val) <= anomaly.flag_rate(detector.score(benign_val), detector.threshold) <= 0.1
+    assert 0.1 - 1 / len(benign_val) <= metrics.flag_rate(detector.score(benign_val), detector.threshold) <= 0.1
     rates = anomaly.detection_rates({"iforest": detector.predict(X["test"])}, y["test"])
     assert rates.loc[0, "recall"] > rates.loc[0, "fpr"]
 
@@ -153,7 +154,7 @@ def test_zero_day_with_the_real_fusion_path_multiclass():
     assert table.loc[0, "fpr_supervised"] <= 0.25  # thresholded at 5 % of benign validation rows
 
 
-# ------------------------------------------------------------------------------- the detectors compared (issue 11)
+# ---------------------------------------------------------------------------------------- the detectors compared
 class Column:
     """A stand-in scorer: a flow's score is one of its columns (a detector that sees one kind of attack)."""
 
@@ -185,7 +186,7 @@ def column_comparison(data) -> anomaly.Comparison:
     fitted = {
         0: {
             name: anomaly.Detector(
-                name, Column(j), threshold=anomaly.threshold_for_fpr(Column(j).score(benign_val), 0.05)
+                name, Column(j), threshold=metrics.threshold_at_fpr(Column(j).score(benign_val), 0.05)
             )
             for name, j in (("a", 0), ("b", 1))
         }
@@ -244,7 +245,7 @@ def test_kitnet_trains_on_benign_rows_only_and_meets_the_fpr_on_validation(monke
     groups = detector.scorer.groups
     assert sorted(f for g in groups for f in g) == list(range(X["train"].shape[1])) and max(map(len, groups)) <= 4
     benign_val = X["val"][y["val"] == 0]
-    assert anomaly.flag_rate(detector.score(benign_val), detector.threshold) <= 0.05
+    assert metrics.flag_rate(detector.score(benign_val), detector.threshold) <= 0.05
     assert detector.score(X["test"][y["test"] != 0]).mean() > detector.score(X["test"][y["test"] == 0]).mean()
     assert detector.label == "kitnet(max_group_size=4)"
 
@@ -254,13 +255,14 @@ def test_knn_scores_a_training_like_row_lower_than_an_outlier_and_searches_a_bou
     X, y = data["X"], data["y"]
     detector = anomaly.fit_knn(X["train"], y["train"], X["val"], y["val"], target_fpr=0.01, seed=0, k=3, max_rows=100)
     assert detector.n_fit_rows == 100
-    reference = {row.tobytes() for row in detector.scorer.index._fit_X}
+    reference = {row.tobytes() for row in detector.scorer.reference}
     assert len(reference) == 100 and reference <= {row.tobytes() for row in X["train"][y["train"] == 0]}
+    assert detector.scorer.index.n_samples_fit_ == 100  # the search index holds those rows, no more
     training_like = X["train"][y["train"] == 0][:1] + 0.01
     outlier = np.full((1, X["train"].shape[1]), 3.0, dtype=np.float32)
     assert detector.score(training_like)[0] < detector.threshold < detector.score(outlier)[0]
     benign_val = X["val"][y["val"] == 0]
-    assert anomaly.flag_rate(detector.score(benign_val), detector.threshold) <= 0.01
+    assert metrics.flag_rate(detector.score(benign_val), detector.threshold) <= 0.01
 
 
 def test_choice_takes_the_validation_best_breaks_ties_on_auc_and_leaves_the_held_out_family_out():
@@ -317,7 +319,7 @@ def test_zero_day_choice_never_sees_the_held_out_family_or_a_test_row(monkeypatc
         seen.append((exclude, set(validation["family"]), set(validation.columns)))
         return real_choose(validation, grid, exclude, min_rows)
 
-    monkeypatch.setattr(anomaly, "choose", spy_choose)
+    monkeypatch.setattr(anomaly.choice, "choose", spy_choose)  # what Comparison.choose calls
 
     def fit_supervised(X_tr, y_tr, X_val, y_val, seed):
         model = LogisticRegression(max_iter=500).fit(X_tr, y_tr)
@@ -371,7 +373,7 @@ def test_compare_fits_every_candidate_without_reading_test_rows_and_records_the_
     for candidate in grid:
         detector = comparison.fitted[0][candidate.label]
         assert detector.label == candidate.label
-        assert anomaly.flag_rate(detector.score(benign_val), detector.threshold) <= 0.05
+        assert metrics.flag_rate(detector.score(benign_val), detector.threshold) <= 0.05
     assert set(comparison.validation["family"]) == {"C&C", "DDoS", "PortScan"}
     choice = comparison.choose()
     best = choice.table.sort_values(["val_macro_recall", "val_macro_auc"], ascending=False).iloc[0]

@@ -7,7 +7,8 @@ import pytest
 from sklearn.datasets import make_circles
 from sklearn.svm import LinearSVC
 
-from lib import baselines, metrics
+from lib import baselines, metrics, preprocess, tuning
+from lib.datasets import sampling
 
 SMALL = {
     "random_forest": {"n_estimators": 20},
@@ -86,6 +87,45 @@ def test_stratified_subsample_keeps_class_shares_and_rare_classes():
     assert baselines.stratified_subsample(X, y, max_rows=0, seed=0)[0] is X
 
 
+def test_the_subsamplers_are_the_one_stratified_sampler_with_their_settings():
+    """baselines.stratified_subsample (SVM_MAX_ROWS) and tuning.stratified_subsample (TUNE_MAX_ROWS) are
+    lib.datasets.sampling.stratified_rows with their own quota rule: the same rows for a seed."""
+    y = np.random.default_rng(3).choice(4, size=1000, p=[0.6, 0.25, 0.13, 0.02])
+    X = np.arange(len(y), dtype=np.float32)[:, None]
+    for seed in (0, 7):
+        for max_rows in (50, 333):
+            direct = sampling.stratified_rows(y, max_rows, seed, floor=3, rounding="floor", order="value")
+            X_sub, y_sub = baselines.stratified_subsample(X, y, max_rows, seed)
+            np.testing.assert_array_equal(X_sub[:, 0].astype(int), direct)
+            np.testing.assert_array_equal(y_sub, y[direct])
+            direct = sampling.stratified_rows(y, max_rows, seed, floor=5, rounding="floor", order="value")
+            np.testing.assert_array_equal(baselines.stratified_subsample(X, y, max_rows, seed, 5)[1], y[direct])
+            direct = sampling.stratified_rows(y, max_rows, seed, floor=0, rounding="ceil", order="value")
+            np.testing.assert_array_equal(tuning.stratified_subsample(y, max_rows, seed), direct)
+    np.testing.assert_array_equal(tuning.stratified_subsample(y, 1000, 0), np.arange(1000))  # every row
+
+
+def test_floor_ceil_and_round_give_the_quotas_they_name():
+    """Class shares of 4.5 and 5.5 rows: floor keeps 4 + 5, ceil 5 + 6, round (Python's, half to even) 4 + 6;
+    ``floor`` is a minimum per class (or all its rows); the order the classes draw in changes the rows only."""
+    y = np.array([0] * 45 + [1] * 55)
+
+    def counts(labels=y, **settings):
+        return np.bincount(labels[sampling.stratified_rows(labels, 10, 0, **settings)], minlength=2).tolist()
+
+    assert counts(floor=0, rounding="floor", order="value") == [4, 5]  # baselines: never above the share
+    assert counts(floor=0, rounding="ceil", order="value") == [5, 6]  # tuning: every class keeps a row
+    assert counts(floor=0, rounding="round", order="value") == [4, 6]  # SAMPLE_ROWS: the nearest, half to even
+    assert counts(floor=8, rounding="floor", order="value") == [8, 8]
+    assert counts(np.array([0] * 98 + [1] * 2), floor=3, rounding="floor") == [9, 2]  # all its rows
+    by_size = sampling.stratified_rows(y, 10, 0, floor=0, rounding="round", order="size")  # class 1 draws first
+    by_value = sampling.stratified_rows(y, 10, 0, floor=0, rounding="round", order="value")  # class 0 draws first
+    assert np.bincount(y[by_size]).tolist() == np.bincount(y[by_value]).tolist() == [4, 6]
+    assert not np.array_equal(by_size, by_value)
+    with pytest.raises(ValueError, match="rounding must be one of"):
+        sampling.stratified_rows(y, 10, 0, rounding="truncate")
+
+
 def test_training_on_a_single_class_is_a_clear_error():
     X, _ = separable(50, 2, seed=0)
     with pytest.raises(ValueError, match="single class"):
@@ -105,3 +145,73 @@ def test_the_svm_calibrates_with_fewer_folds_when_a_class_has_few_training_rows(
     assert model.cv == 2 and baselines.predict_proba(model, X, 3).shape == (60, 3)
     with pytest.raises(ValueError, match="single training row"):
         baselines.fit(baselines.build("svm", 0, n_components=20), X, np.r_[y[:-1], 0])
+
+
+def tiny_data(n_classes: int = 3) -> preprocess.PreparedData:
+    X, y = separable(300, n_classes, seed=0)
+    X_val, y_val = separable(80, n_classes, seed=1)
+    X_test, y_test = separable(100, n_classes, seed=2)
+    return preprocess.PreparedData(
+        X, y, X_val, y_val, X_test, y_test, feature_names=[f"f{i}" for i in range(6)],
+        class_names=["Benign", "A", "B"][:n_classes], label_mode="multiclass",
+    )  # fmt: skip
+
+
+def test_train_and_evaluate_returns_the_models_and_their_predictions():
+    data = tiny_data()
+    hyper = {"svm": {"n_components": 20}, "xgboost": {"n_estimators": 10}}
+    results = baselines.train_and_evaluate(
+        data, names=["svm", "xgboost"], hyperparameters=hyper, seeds=[1, 2], svm_max_rows=60
+    )
+    assert set(results.models) == {("svm", 1), ("svm", 2), ("xgboost", 1), ("xgboost", 2)}
+    assert set(results.predictions) == {
+        (name, seed, split) for name, seed in results.models for split in ("test", "val")
+    }
+    assert not results.histories and not results.tables and not results.records
+    for (name, seed), model in results.models.items():
+        np.testing.assert_array_equal(
+            results.predictions[name, seed, "test"], baselines.predict_proba(model, data.X_test, 3)
+        )
+        np.testing.assert_array_equal(
+            results.predictions[name, seed, "val"], baselines.predict_proba(model, data.X_val, 3)
+        )
+        assert results.details[f"{name}_seed{seed}"]["accuracy"] == pytest.approx(
+            np.mean(results.predictions[name, seed, "test"].argmax(1) == data.y_test)
+        )
+    scores = results.scores_frame().set_index(["model", "seed"])
+    assert scores.loc[("svm", 1), "n_train"] == len(
+        baselines.stratified_subsample(data.X_train, data.y_train, 60, 1)[1]
+    )
+    assert scores.loc[("svm", 1), "n_train"] < len(data.y_train) == scores.loc[("xgboost", 1), "n_train"]
+    assert (scores["n_test"] == len(data.y_test)).all()
+    assert {"train_seconds", "inference_seconds", "flows_per_s"} <= set(results.timings_frame().columns)
+
+
+def test_the_settings_notebook_02_reads_records_and_describes():
+    params = {"RF_TREES": 50, "RF_MAX_DEPTH": 0, "SVM_N_COMPONENTS": 30, "SVM_C": 2.0, "XGB_TREES": 40}
+    params |= {"XGB_MAX_DEPTH": 3, "XGB_LEARNING_RATE": 0.2, "SEED": 1}
+    hyper = baselines.hyperparameters_from(params)
+    assert hyper["random_forest"] == {"n_estimators": 50, "max_depth": None}  # 0: grow trees fully
+    assert hyper["svm"] == {"n_components": 30, "C": 2.0}
+    assert hyper["xgboost"] == {"n_estimators": 40, "max_depth": 3, "learning_rate": 0.2}
+    assert baselines.settings_of(hyper, ["xgboost", "svm"]) == {"xgboost": hyper["xgboost"], "svm": hyper["svm"]}
+    text = baselines.describe(["random_forest", "xgboost"], 7, hyper)
+    forest, booster = text.split("\n\n")
+    assert forest == str(baselines.build("random_forest", 7, **hyper["random_forest"]))
+    assert "n_estimators=50" in forest and "random_state=7" in forest
+    assert booster == str(baselines.build("xgboost", 7, **hyper["xgboost"])) and "n_estimators=40" in booster
+
+
+@pytest.mark.parametrize("name", baselines.BASELINE_BUILDERS)
+def test_a_saved_baseline_predicts_the_same_and_is_never_pickled(tmp_path, name):
+    X, y = separable(300, 4, seed=0)
+    keep = y != 2  # a class unseen in training: the class ids must come back too
+    model = baselines.fit(baselines.build(name, seed=0, **SMALL[name]), X[keep], y[keep])
+    stem = tmp_path / f"{name}_seed0"
+    path = baselines.save_model(model, stem)
+    suffix = ".ubj" if name == "xgboost" else ".skops"
+    assert path == tmp_path / f"{name}_seed0{suffix}" and baselines.model_suffix(model) == suffix
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, f"{name}_seed0.json"])
+    loaded = baselines.load_model(stem)
+    assert loaded.class_ids_.tolist() == [0, 1, 3]
+    np.testing.assert_array_equal(baselines.predict_proba(loaded, X, 4), baselines.predict_proba(model, X, 4))

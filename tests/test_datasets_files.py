@@ -1,4 +1,4 @@
-"""lib/datasets/files.py: the data folder is not trusted blindly: no download into a mistyped DATA_DIR, registry
+"""lib/datasets/files.py and cache.py: the data folder is not trusted blindly: no download into a mistyped DATA_DIR, registry
 files checked against their sha256 on every read (hashed once per version), cache entries checked against their
 record. No network: ``pooch.retrieve`` is replaced in every test that could reach it."""
 
@@ -15,6 +15,7 @@ import requests
 
 from lib import datasets, registry
 from lib.datasets import DataError, files
+from lib.datasets import cache as parse_cache  # (the fixture `cache` is a folder)
 
 SCENARIO = "CTU-Test-Capture-1-1/bro/conn.log.labeled"
 
@@ -74,14 +75,14 @@ def only_entry(cache) -> tuple:
 def test_a_clean_cache_hit_does_not_call_the_reader_again_and_keeps_attrs(tmp_path, cache, caplog):
     calls = []
     path = flow_table(tmp_path / "flows.csv")
-    cold = files._read_cached(path, counting_reader(calls), use_cache=True, display="flows.csv")
+    cold = parse_cache.read_cached(path, counting_reader(calls), use_cache=True, display="flows.csv")
     with caplog.at_level(logging.WARNING, logger="lib.datasets"):
-        warm = files._read_cached(path, counting_reader(calls), use_cache=True, display="flows.csv")
+        warm = parse_cache.read_cached(path, counting_reader(calls), use_cache=True, display="flows.csv")
     assert len(calls) == 1 and not caplog.records
     pd.testing.assert_frame_equal(cold, warm)
     assert warm.attrs["repairs"] == cold.attrs["repairs"] != []
     entry, record = only_entry(cache)
-    assert entry.name.endswith(f"-v{files.PARSER_VERSION}.parquet") and files.PARSER_VERSION == "2"
+    assert entry.name.endswith(f"-v{parse_cache.PARSER_VERSION}.parquet") and parse_cache.PARSER_VERSION == "2"
     saved = json.loads(record.read_text())
     assert saved["rows"] == 40 and saved["source_sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert saved["parquet_sha256"] == hashlib.sha256(entry.read_bytes()).hexdigest()
@@ -120,7 +121,7 @@ def test_an_edited_cache_file_is_parsed_again_with_a_warning(tmp_path, cache, ca
 def test_a_damaged_cache_entry_is_parsed_again(tmp_path, cache, caplog, damage, reason):
     calls = []
     path = flow_table(tmp_path / "flows.csv")
-    first = files._read_cached(path, counting_reader(calls), use_cache=True, display="flows.csv")
+    first = parse_cache.read_cached(path, counting_reader(calls), use_cache=True, display="flows.csv")
     entry, record = only_entry(cache)
     saved = json.loads(record.read_text())
     if damage.startswith("truncate"):
@@ -135,12 +136,12 @@ def test_a_damaged_cache_entry_is_parsed_again(tmp_path, cache, caplog, damage, 
     if damage == "garble_record":
         record.write_text("{not json")
     with caplog.at_level(logging.WARNING, logger="lib.datasets"):
-        again = files._read_cached(path, counting_reader(calls), use_cache=True, display="flows.csv")
+        again = parse_cache.read_cached(path, counting_reader(calls), use_cache=True, display="flows.csv")
     assert len(calls) == 2, "the source must be parsed again"
     pd.testing.assert_frame_equal(again, first)
     assert any(reason in r.getMessage() and str(path) in r.getMessage() for r in caplog.records), caplog.text
     caplog.clear()
-    files._read_cached(path, counting_reader(calls), use_cache=True, display="flows.csv")
+    parse_cache.read_cached(path, counting_reader(calls), use_cache=True, display="flows.csv")
     assert len(calls) == 2 and not caplog.records, "the rewritten entry is a clean hit"
 
 
@@ -173,7 +174,7 @@ def test_a_changed_registry_file_is_a_data_error(registered, cache, use_cache):
     path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
     calls = []
     with pytest.raises(DataError) as err:
-        files._read_cached(
+        parse_cache.read_cached(
             path, counting_reader(calls), use_cache, "x", expected_sha256=files.expected_sha256("iot23", path, root)
         )
     message = str(err.value)
@@ -206,7 +207,7 @@ def test_the_registry_check_reuses_the_remembered_hash(registered, cache, monkey
         return pd.DataFrame({"ts": [1.0]})
 
     for _ in range(2):
-        files._read_cached(path, reader, True, "x", expected_sha256=files.expected_sha256("iot23", path, root))
+        parse_cache.read_cached(path, reader, True, "x", expected_sha256=files.expected_sha256("iot23", path, root))
     assert len(hashed) == 1 and len(calls) == 1
 
 

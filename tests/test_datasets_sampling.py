@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from lib import datasets, preprocess
+from lib.datasets import cache as parse_cache  # (the fixture `cache` is a folder)
 from lib.datasets import files, sampling, stream
 
 KIB = 1024
@@ -60,11 +61,11 @@ def test_rows_of_an_entry_are_those_of_the_whole_entry(tmp_path, cache, monkeypa
         monkeypatch.setattr(stream, "STREAM_BYTES", chunk_bytes)
         monkeypatch.setattr(stream, "CHUNK_BYTES", chunk_bytes)
     entry = datasets.cache_entry(log, datasets.read_zeek_conn)
-    whole = files._read_entry(entry)
-    groups = files.pq.ParquetFile(entry).num_row_groups
+    whole = parse_cache.read_entry(entry)
+    groups = parse_cache.pq.ParquetFile(entry).num_row_groups
     assert (groups > 3) if chunk_bytes else groups == 1
     for positions in (np.array([0, 1, len(whole) - 1]), np.arange(3, len(whole), 7), np.array([], dtype=np.int64)):
-        rows = files._read_entry_rows(entry, positions)
+        rows = parse_cache.read_entry_rows(entry, positions)
         expected = whole.iloc[positions].reset_index(drop=True)
         # the same values; a categorical's categories are those of the row groups read (whole: all groups')
         pd.testing.assert_frame_equal(rows, expected, check_categorical=bool(not chunk_bytes and len(positions)))

@@ -18,7 +18,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from lib import datasets
-from lib.datasets import DataError, cicids, files, stream, zeek
+from lib.datasets import DataError, csvparse, files, stream, zeek
+from lib.datasets import cache as parse_cache  # (the fixture `cache` is a folder)
 
 KIB = 1024
 REAL = {  # under the mirror: (reader, chunk size) -- at least 40 chunks each
@@ -63,14 +64,14 @@ def test_a_real_file_read_in_chunks_gives_the_whole_file_parse(mirror, tmp_path,
     path = mirror / relpath
     reader, chunk_bytes = REAL[relpath]
     monkeypatch.setenv(files.CACHE_DIR_ENV, str(tmp_path / "whole"))
-    whole = files._read_cached(path, reader, use_cache=True, display="f")
+    whole = parse_cache.read_cached(path, reader, use_cache=True, display="f")
     whole_entry, whole_record = entry_and_record(tmp_path / "whole")
     direct_whole = reader(path)
 
     read_in_chunks(monkeypatch, chunk_bytes)
     monkeypatch.setenv(files.CACHE_DIR_ENV, str(tmp_path / "chunks"))
-    cold = files._read_cached(path, reader, use_cache=True, display="f")
-    warm = files._read_cached(path, reader, use_cache=True, display="f")  # from the entry written in chunks
+    cold = parse_cache.read_cached(path, reader, use_cache=True, display="f")
+    warm = parse_cache.read_cached(path, reader, use_cache=True, display="f")  # from the entry written in chunks
     entry, record = entry_and_record(tmp_path / "chunks")
 
     assert record["chunks"] == pq.ParquetFile(entry).num_row_groups >= path.stat().st_size // chunk_bytes >= 40
@@ -92,17 +93,17 @@ def test_a_gzip_log_is_streamed_never_decompressed_or_held_whole(tmp_path, cache
     chunk_bytes = 16 * KIB
     read_in_chunks(monkeypatch, chunk_bytes)
     parsed = []
-    real_parse = zeek._parse_table
+    real_parse = zeek.parse_table
     monkeypatch.setattr(
-        zeek, "_parse_table", lambda data, *a, **k: parsed.append(len(data)) or real_parse(data, *a, **k)
+        zeek, "parse_table", lambda data, *a, **k: parsed.append(len(data)) or real_parse(data, *a, **k)
     )
     monkeypatch.setattr(gzip, "decompress", lambda *a: pytest.fail("the gzip file was decompressed whole"))
-    monkeypatch.setattr(stream, "_read_bytes", lambda *a: pytest.fail("the file was read whole"))
+    monkeypatch.setattr(stream, "read_text_bytes", lambda *a: pytest.fail("the file was read whole"))
 
     entry = datasets.cache_entry(path, datasets.read_zeek_conn)
     longest_line = max(map(len, text.split(b"\n")))
     assert len(parsed) >= len(text) // chunk_bytes >= 20 and max(parsed) <= chunk_bytes + longest_line
-    chunked = files._read_cached(path, datasets.read_zeek_conn, use_cache=True, display="x")
+    chunked = parse_cache.read_cached(path, datasets.read_zeek_conn, use_cache=True, display="x")
     assert entry_and_record(cache) == (entry, json.loads(entry.with_suffix(".json").read_text()))
     pd.testing.assert_frame_equal(chunked.drop(columns="source_file"), whole)
     assert chunked.attrs["repairs"] == whole.attrs["repairs"] != []  # the Background flows, summed over chunks
@@ -208,7 +209,7 @@ def test_a_column_that_changes_type_in_a_later_chunk_is_an_error(mirror, tmp_pat
 def test_a_cicids_header_length_copy_that_differs_after_the_first_chunk_is_an_error(mirror, tmp_path, monkeypatch):
     path = tmp_path / "PortScan.csv"
     lines = (mirror / next(r for r in REAL if r.startswith("cicids"))).read_bytes().split(b"\n")
-    copy = cicids._header_names(lines[0].decode(), ",").index("Fwd Header Length.1")
+    copy = csvparse.header_names(lines[0].decode(), ",").index("Fwd Header Length.1")
     fields = lines[9000].split(b",")
     fields[copy] = b"999999"
     lines[9000] = b",".join(fields)  # data row 9000
@@ -286,12 +287,12 @@ def test_an_entry_written_in_chunks_is_checked_like_any_other(tmp_path, cache, m
     calls = []
     entry = datasets.cache_entry(path, counting_zeek_reader(calls))
     assert datasets.cache_entry(path, counting_zeek_reader(calls)) == entry and len(calls) == 1
-    first = files._read_cached(path, counting_zeek_reader(calls), use_cache=True, display="x")
+    first = parse_cache.read_cached(path, counting_zeek_reader(calls), use_cache=True, display="x")
     assert len(calls) == 1, "a clean entry is not parsed again"
     shutil.copy(entry, tmp_path / "saved.parquet")
     entry.write_bytes(entry.read_bytes()[: entry.stat().st_size // 2])
     with caplog.at_level(logging.WARNING, logger="lib.datasets"):
-        again = files._read_cached(path, counting_zeek_reader(calls), use_cache=True, display="x")
+        again = parse_cache.read_cached(path, counting_zeek_reader(calls), use_cache=True, display="x")
     assert len(calls) == 2 and "does not match the sha256 in its record" in caplog.text
     pd.testing.assert_frame_equal(again, first)
     assert entry.read_bytes() == (tmp_path / "saved.parquet").read_bytes(), "rewritten with the same bytes"

@@ -1,14 +1,16 @@
-"""Tests of lib/fusion.py: cross-fitted stacking without leakage, validation-only model choice, the saved pipeline."""
+"""Tests of lib/fusion/: cross-fitted stacking without leakage, validation-only model choice, the saved pipeline."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from functools import partial
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from lib import baselines, fusion, models, preprocess, report, run
+from lib import baselines, fusion, io, metrics, models, preprocess, run
 
 TINY = {"filters": 4, "kernel_size": 3, "lstm_units": 4, "dense_units": 6, "dropout": 0.0}
 DEEP = models.DeepConfig(**TINY, epochs=2, batch_size=64, patience=1)
@@ -250,14 +252,15 @@ def saved(request, run_dir, fitted, tmp_path_factory):
         data.class_names,
         fusion.known_unused_columns(data.meta),
     )
-    path = run.save_pipeline(pipeline, tmp_path_factory.mktemp("pipeline") / "pipeline")
-    return pipeline, path
+    folder = tmp_path_factory.mktemp("pipeline") / "pipeline"
+    assert fusion.save_pipeline(pipeline, folder) == folder  # written into the folder it is given
+    return pipeline, folder
 
 
 def test_saved_pipeline_reloads_and_scores_raw_flows_identically(saved):
     pipeline, path = saved
     raw = synthetic_flows(200, seed=9)  # new flows, with labels and identifiers as a loaded frame has them
-    reloaded = run.load_pipeline(path)
+    reloaded = fusion.load_pipeline(path)
     before, after = pipeline.score(raw), reloaded.score(raw)
     assert before.shape == (200, 2) and np.allclose(before.sum(axis=1), 1)
     np.testing.assert_array_equal(before, after)
@@ -269,12 +272,12 @@ def test_saved_pipeline_reloads_and_scores_raw_flows_identically(saved):
 
 def test_saved_pipeline_holds_the_fold_models_and_says_so(saved, fitted):
     pipeline, path = saved
-    manifest = json.loads((path / run.MANIFEST).read_text())
+    manifest = json.loads((path / io.MANIFEST).read_text())
     assert manifest["k_folds"] == K and manifest["deep_models"] == ["cnn_lstm"]
     assert manifest["contender"] == pipeline.model.contender
     assert manifest["with_features"] == pipeline.model.with_features
     assert {f"deep_cnn_lstm_fold{k}.keras" for k in range(K)} <= {p.name for p in path.iterdir()}
-    reloaded = run.load_pipeline(path)
+    reloaded = fusion.load_pipeline(path)
     assert len(reloaded.model.fold_models) == K
     for fold, original in zip(reloaded.model.fold_models, fitted["fit"].fold_models, strict=True):
         for a, b in zip(fold["cnn_lstm"].get_weights(), original["cnn_lstm"].get_weights(), strict=True):
@@ -303,7 +306,7 @@ def test_unknown_extra_column_is_a_clear_error_unless_ignored(saved):
 
 def test_load_pipeline_without_a_folder_says_which_notebook_to_run(tmp_path):
     with pytest.raises(FileNotFoundError, match="04_decision_fusion"):
-        run.load_pipeline(tmp_path / "nothing")
+        fusion.load_pipeline(tmp_path / "nothing")
 
 
 # ------------------------------------------------------------------------------------------------ sentences
@@ -314,30 +317,30 @@ def test_paired_difference_sentences():
         + [{"model": "single", "seed": s, "f1": 0.80 + 0.002 * s} for s in seeds]
         + [{"model": "same", "seed": s, "f1": 0.90 + 0.001 * s} for s in seeds]
     )
-    better = report.paired_difference(runs, "fusion", "single")
+    better = metrics.paired_difference(runs, "fusion", "single")
     assert better["n"] == 4 and better["ci_low"] > 0
-    assert "is better" in report.describe_difference(better)
-    assert "is worse" in report.describe_difference(report.paired_difference(runs, "single", "fusion"))
-    assert "no difference" in report.describe_difference(report.paired_difference(runs, "fusion", "same"))
-    one = report.paired_difference(runs[runs["seed"] == 1], "fusion", "single")
-    assert "one seed" in report.describe_difference(one)
+    assert "is better" in metrics.describe_difference(better)
+    assert "is worse" in metrics.describe_difference(metrics.paired_difference(runs, "single", "fusion"))
+    assert "no difference" in metrics.describe_difference(metrics.paired_difference(runs, "fusion", "same"))
+    one = metrics.paired_difference(runs[runs["seed"] == 1], "fusion", "single")
+    assert "one seed" in metrics.describe_difference(one)
     noisy = runs.assign(f1=runs["f1"] + np.r_[[0.05, -0.05, 0.04, -0.04], np.zeros(8)])
-    assert "contains zero" in report.describe_difference(report.paired_difference(noisy, "fusion", "same"))
-    macro = report.paired_difference(runs.rename(columns={"f1": "f1_macro"}), "fusion", "single", "f1_macro")
-    assert report.describe_difference(macro).startswith("fusion vs single: macro-F1 ")
+    assert "contains zero" in metrics.describe_difference(metrics.paired_difference(noisy, "fusion", "same"))
+    macro = metrics.paired_difference(runs.rename(columns={"f1": "f1_macro"}), "fusion", "single", "f1_macro")
+    assert metrics.describe_difference(macro).startswith("fusion vs single: macro-F1 ")
     with pytest.raises(ValueError, match="no 'f1_macro' column"):
-        report.paired_difference(runs, "fusion", "single", "f1_macro")
+        metrics.paired_difference(runs, "fusion", "single", "f1_macro")
 
 
 def test_a_difference_of_a_test_flow_is_a_tie_not_a_win():
     runs = pd.DataFrame(
         {"model": ["fusion_xgboost"] * 3 + ["cnn_lstm"] * 3, "seed": [1, 2, 3] * 2, "f1": [0.9453] * 3 + [0.9448] * 3}
     )
-    diff = report.paired_difference(runs, "fusion_xgboost", "cnn_lstm")
+    diff = metrics.paired_difference(runs, "fusion_xgboost", "cnn_lstm")
     assert diff["ci_low"] > 0  # a zero-width interval above zero ...
-    assert "a tie" in report.describe_difference(diff, tie=2 / 1663)  # ... but under two of 1,663 test flows
-    assert report.verdict([diff], "cnn_lstm", {}, tie=2 / 1663).startswith("Fusion adds nothing measurable")
-    assert report.verdict([diff], "cnn_lstm", {}, tie=0.0).startswith("Fusion adds something")
+    assert "a tie" in metrics.describe_difference(diff, tie=2 / 1663)  # ... but under two of 1,663 test flows
+    assert metrics.verdict([diff], "cnn_lstm", {}, tie=2 / 1663).startswith("Fusion adds nothing measurable")
+    assert metrics.verdict([diff], "cnn_lstm", {}, tie=0.0).startswith("Fusion adds something")
 
 
 def test_verdict_compares_with_the_best_single_deep_model_and_with_xgboost():
@@ -347,41 +350,157 @@ def test_verdict_compares_with_the_best_single_deep_model_and_with_xgboost():
         [{"model": m, "seed": s, "f1_macro": v + 0.001 * s * (m == "xgboost")} for m, v in f1.items() for s in seeds]
     )
     found = [
-        report.paired_difference(runs, fused, reference, "f1_macro")
+        metrics.paired_difference(runs, fused, reference, "f1_macro")
         for fused in ("fusion_xgboost", "fusion_xgboost_features")
         for reference in ("cnn_lstm", "xgboost")
     ]
-    text = report.verdict(found, "cnn_lstm", fusion.CONTENDER_NAMES, tie=0.001)
+    text = metrics.verdict(found, "cnn_lstm", fusion.CONTENDER_NAMES, tie=0.001)
     assert text.startswith("Fusion adds something here: Fusion (XGBoost meta), Fusion + features (XGBoost meta)")
     assert "best single deep model (CNN-LSTM Hybrid) on macro-F1" in text
     assert "Against XGBoost (features): Fusion + features (XGBoost meta) beat(s) it on macro-F1, while " in text
     assert text.endswith("Fusion (XGBoost meta) fall(s) below it.")
-    one_seed = [report.paired_difference(runs[runs["seed"] == 1], "fusion_xgboost", "cnn_lstm", "f1_macro")]
-    assert "XGBoost (features)" in report.verdict(one_seed, "cnn_lstm", fusion.CONTENDER_NAMES, tie=0.0)
+    one_seed = [metrics.paired_difference(runs[runs["seed"] == 1], "fusion_xgboost", "cnn_lstm", "f1_macro")]
+    assert "XGBoost (features)" in metrics.verdict(one_seed, "cnn_lstm", fusion.CONTENDER_NAMES, tie=0.0)
+
+
+def test_a_pipeline_saved_into_a_stage_folder_is_read_back_from_it(run_dir, fitted):
+    """Notebook 04's way: the stage hands out the folder (written whole), fusion writes into it and reads it."""
+    data = fitted["data"]
+    model = fitted["fit"].contender_model("fusion_xgboost")
+    pipeline = fusion.FusionPipeline(
+        run_dir.open("prepared").load_preprocessor(), model, data.class_names, manifest={"seed": 5}
+    )
+    stage = run_dir.begin("fusion", {"DATASET": "synthetic"}, inputs=["prepared"])
+    folder = stage.save_folder("pipeline", partial(fusion.save_pipeline, pipeline))
+    assert [p.name for p in stage.path.iterdir() if "partial" in p.name] == []
+    stage.finish(pipeline=model.contender)
+    opened = run_dir.open("fusion")
+    assert opened.manifest["files"] == {"pipeline/manifest.json": io.sha256_file(folder / io.MANIFEST)}
+    reloaded = fusion.load_pipeline(opened.file("pipeline"))
+    assert reloaded.manifest["seed"] == 5 and reloaded.manifest["format"] == fusion.PIPELINE_FORMAT
+    np.testing.assert_array_equal(reloaded.score_features(data.X_test), pipeline.score_features(data.X_test))
+
+
+# ------------------------------------------------------------------------------ a pipeline folder is self-contained
+def _pipeline_folder(tmp_path, **manifest):
+    """A pipeline folder whose files exist (their bytes do not matter: the tests stop before any is parsed)."""
+    folder = tmp_path / "pipeline"
+    folder.mkdir()
+    for name in ("preprocessor.skops", "deep_cnn_lstm_fold0.keras", "deep_cnn_lstm_fold1.keras", "meta_xgboost.ubj"):
+        (folder / name).write_bytes(b"not read")
+    defaults = {"format": fusion.PIPELINE_FORMAT, "deep_models": ["cnn_lstm"], "meta_file": "meta_xgboost.ubj"}
+    defaults |= {"meta_name": "xgboost", "meta_class_ids": [0, 1], "inputs": "proba", "class_names": ["a", "b"]}
+    defaults |= {"k_folds": 2, "with_features": False}
+    (folder / io.MANIFEST).write_text(json.dumps(defaults | manifest))
+    return folder
+
+
+@pytest.fixture
+def opened(monkeypatch):
+    """Every model file the pipeline loader opens, recorded instead of parsed."""
+    import keras
+
+    seen = []
+
+    def record(path, *args, **kwargs):
+        seen.append((str(path), kwargs))
+        raise RuntimeError("stop here: the test only looks at what would be opened")
+
+    monkeypatch.setattr(keras.models, "load_model", record)
+    monkeypatch.setattr(baselines, "read_classifier", record)
+    monkeypatch.setattr(preprocess, "load_preprocessor", record)
+    monkeypatch.setattr(io, "load_skops", record)
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("meta_file", "OUTSIDE"),  # an absolute path to a file that exists
+        ("meta_file", "../outside.skops"),
+        ("meta_file", "sub/../meta_xgboost.ubj"),
+        ("deep_models", ["x/../../outside"]),
+        ("deep_models", ["cnn_lstm", "/abs"]),
+    ],
+)
+def test_a_manifest_naming_a_file_outside_its_folder_is_refused(tmp_path, opened, key, value):
+    outside = tmp_path / "outside.skops"
+    outside.write_bytes(b"secret")
+    value = str(outside) if value == "OUTSIDE" else value
+    folder = _pipeline_folder(tmp_path, **{key: value})
+    (folder / "deep_x").mkdir()  # so that deep_x/../../outside.keras would resolve
+    with pytest.raises(ValueError, match=rf"manifest\.json: {key} names .*refused.*Fix: save the pipeline again"):
+        fusion.load_pipeline(folder)
+    assert opened == [], "nothing may be opened once the manifest is refused"
+
+
+def test_a_link_out_of_the_pipeline_folder_is_refused(tmp_path, opened):
+    outside = tmp_path / "outside.ubj"
+    outside.write_bytes(b"secret")
+    folder = _pipeline_folder(tmp_path, meta_file="meta_linked.ubj")
+    (folder / "meta_linked.ubj").symlink_to(outside)
+    with pytest.raises(ValueError, match=r"meta_file names 'meta_linked\.ubj'.*link to a file outside"):
+        fusion.load_pipeline(folder)
+    assert opened == []
+
+
+def test_a_manifest_naming_a_missing_file_is_refused(tmp_path, opened):
+    folder = _pipeline_folder(tmp_path, deep_models=["cnn_lstm", "gru"])
+    with pytest.raises(ValueError, match=r"deep_models names 'gru'.*no such file in the folder"):
+        fusion.load_pipeline(folder)
+    assert opened == []
+
+
+def test_keras_models_of_a_pipeline_load_in_safe_mode(tmp_path, opened):
+    folder = _pipeline_folder(tmp_path)
+    with pytest.raises(RuntimeError, match="stop here"):
+        fusion.load_pipeline(folder)
+    assert opened == [(str(folder / "deep_cnn_lstm_fold0.keras"), {"safe_mode": True})]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("k_folds", 0), ("k_folds", "2"), ("k_folds", True), ("with_features", "no")]
+)
+def test_a_manifest_with_a_bad_fold_count_is_refused(tmp_path, opened, key, value):
+    folder = _pipeline_folder(tmp_path, **{key: value})
+    with pytest.raises(ValueError, match=r"manifest\.json: 'k_folds' must be .*Fix: save the pipeline again"):
+        fusion.load_pipeline(folder)
+    assert opened == []
+
+
+def test_a_missing_fold_model_is_refused(tmp_path, opened):
+    folder = _pipeline_folder(tmp_path, k_folds=3)
+    with pytest.raises(ValueError, match=r"deep_models names 'cnn_lstm'.*no such file in the folder"):
+        fusion.load_pipeline(folder)
+    assert opened == []
+
+
+def test_a_pipeline_of_an_older_format_says_to_save_it_again(tmp_path, opened):
+    folder = _pipeline_folder(tmp_path, format=2)
+    with pytest.raises(ValueError, match=r"pipeline format 2, this code reads 3\. Fix: save the pipeline again"):
+        fusion.load_pipeline(folder)
 
 
 # ------------------------------------------------------------------------------------------- notebook 04's runs
-class _Info:
-    """A stand-in for a stage: only its ``info``."""
-
-    def __init__(self, **info):
-        self.info = info
-
-
 @pytest.fixture(scope="module")
 def stages(run_dir):
-    """Notebook 03's stage (CNN-LSTM, its own configuration, seed 5) and notebook 02's (RF, XGBoost)."""
+    """Notebook 03's stage (CNN-LSTM, its own configuration, seed 5) and notebook 02's (RF, XGBoost), saved as the
+    notebooks save them and opened for reading."""
     data = run_dir.load_prepared()
     own = models.DeepConfig(**TINY | {"dense_units": 5}, epochs=2, batch_size=64, patience=1)
     deep_stage = run_dir.begin("deep", {"DATASET": "synthetic"}, inputs=["prepared"])
-    models.train_and_evaluate(data, names=["cnn_lstm"], config=own, seeds=[5], stage=deep_stage)
+    results = models.train_and_evaluate(data, names=["cnn_lstm"], config=own, seeds=[5])
+    deep_stage.save_results(results)
+    deep_stage.save_models(results.models, models.save_model)
     # a shared "config" that differs from the model's own: the fold models must follow "configs"
-    deep_stage.finish(models=["cnn_lstm"], seeds=[5], config=DEEP.as_dict(), configs={"cnn_lstm": own.as_dict()})
+    configs = models.configs_record({"cnn_lstm": own})
+    deep_stage.finish(models=["cnn_lstm"], seeds=[5], config=DEEP.as_dict(), configs=configs)
     baseline_stage = run_dir.begin("baselines", {"DATASET": "synthetic"}, inputs=["prepared"])
     hyper = {"random_forest": {"n_estimators": 10}, "xgboost": {"n_estimators": 10}}
     names = ["random_forest", "xgboost"]
-    results = baselines.train_and_evaluate(data, names=names, hyperparameters=hyper, seeds=[5], stage=baseline_stage)
+    results = baselines.train_and_evaluate(data, names=names, hyperparameters=hyper, seeds=[5])
     baseline_stage.save_results(results)
+    baseline_stage.save_models(results.models, baselines.save_model)
     baseline_stage.finish(models=names, seeds=[5])
     return run_dir.open("deep"), run_dir.open("baselines"), own
 
@@ -400,9 +519,10 @@ def test_notebook_04_trains_fold_models_with_notebook_03s_configuration(run_dir,
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(models, "fit_config", spy)
+        patch.setattr(baselines, "train_and_evaluate", lambda *a, **k: pytest.fail("notebook 02 trained again"))
         fused = fusion.evaluate_seeds(
-            data, deep_stage=deep_stage, baseline_stage=baseline_stage, names=["cnn_lstm"], inputs="both",
-            k_folds=2, grid=GRID, features_variant=True,
+            data, deep=deep_stage.trained(), baselines_run=baseline_stage.trained(), names=["cnn_lstm"],
+            inputs="both", k_folds=2, grid=GRID, features_variant=True,
         )  # fmt: skip
     assert [config for _, config in calls] == [own, own]  # two folds, the model's own configuration
     assert all(n < len(data.y_train) for n, _ in calls)  # never all training rows
@@ -417,24 +537,69 @@ def test_notebook_04_trains_fold_models_with_notebook_03s_configuration(run_dir,
     proba = fit.contender_model("fusion_xgboost_features").predict_proba(data.X_test)
     np.testing.assert_allclose(fused.results.details["fusion_xgboost_features_seed5"]["accuracy"],
                                (proba.argmax(axis=1) == data.y_test).mean())  # fmt: skip
+    val = deep_stage.prediction("cnn_lstm", 5, "val")  # notebook 03's validation predictions, as saved
+    assert scores.loc["cnn_lstm", "val_f1_macro"] == pytest.approx(
+        metrics.evaluate(data.y_val, val, data.class_names)["f1_macro"]
+    )
     table = fused.fold_table()
     assert list(table.columns) == ["fold 0", "fold 1", "as scored"] and "fusion_xgboost" in table.index
-    comparisons, verdict = fused.comparisons(fusion.best_single_model(fused.scores, ["cnn_lstm"]), tie=0.0)
+    best_single = fusion.best_single_model(fused.scores, ["cnn_lstm"])
+    comparisons, verdict = fused.comparisons(best_single, tie=0.0)
     assert len(comparisons) == 4 * 3 and {d["metric"] for d in comparisons} == {"f1_macro"}
     assert "XGBoost (features)" in verdict
+    summarised = metrics.summarise(fused.scores, metrics=["f1_macro"])
+    text = fusion.summary(
+        fused, summarised, best_single, verdict, fit.pipeline_model("auto"), inputs="both", names=["cnn_lstm"],
+        k_folds=2, seed=5,
+    )  # fmt: skip
+    lines = text.split("\n")
+    assert lines[0] == "* 1 seed(s), fusion inputs 'both' from ['cnn_lstm'], cross-fitted over 2 folds."
+    f1 = scores["f1_macro"]
+    assert lines[1].startswith(f"* Test macro-F1: Fusion (RF meta) {f1['fusion_random_forest']:.4f}, ")
+    assert f"best single deep model (CNN-LSTM Hybrid) {f1['cnn_lstm']:.4f}" in lines[1]
+    assert lines[1].endswith(f"XGBoost on the features {f1['xgboost']:.4f}.") and lines[2] == f"* {verdict}"
+    contender = fusion.CONTENDER_NAMES[fit.best_contender()]
+    assert lines[3] == f"* Saved pipeline: {contender} (seed 5, 2 fold models per deep model)."
 
 
 def test_check_runs_refuses_what_notebook_04_cannot_do(stages):
     deep_stage, baseline_stage, _ = stages
+    deep, base = deep_stage.trained(), baseline_stage.trained()
     common = {"names": ["cnn_lstm"], "inputs": "both", "seed": 5}
     with pytest.raises(ValueError, match=r"notebook 02 did not fit \['xgboost'\]"):
-        fusion.check_runs(deep_stage, _Info(models=["random_forest"], seeds=[5]), **common, pipeline_meta="auto")
+        fusion.check_runs(deep, dataclasses.replace(base, models=("random_forest",)), **common, pipeline_meta="auto")
+    with pytest.raises(ValueError, match=r"notebook 03 trained seeds \[5\], notebook 02 lacks \[5\]"):
+        fusion.check_runs(deep, dataclasses.replace(base, seeds=(6,)), **common, pipeline_meta="auto")
+    with pytest.raises(ValueError, match=r"notebook 03 did not train \['mlp'\] \(it trained \['cnn_lstm'\]\)"):
+        fusion.check_runs(deep, base, **common | {"names": ["mlp"], "inputs": "proba"}, pipeline_meta="auto")
     with pytest.raises(ValueError, match=r"SEED=6 chooses the pipeline's fusion, but notebook 03 trained seeds \[5\]"):
-        fusion.check_runs(deep_stage, baseline_stage, **common | {"seed": 6}, pipeline_meta="auto")
+        fusion.check_runs(deep, base, **common | {"seed": 6}, pipeline_meta="auto")
     with pytest.raises(ValueError, match=r"PIPELINE_META must be .*FUSION_WITH_FEATURES=True"):
-        fusion.check_runs(deep_stage, baseline_stage, **common, pipeline_meta="fusion_xgboost_features")
-    fusion.check_runs(
-        deep_stage, baseline_stage, **common, pipeline_meta="fusion_xgboost_features", features_variant=True
-    )
+        fusion.check_runs(deep, base, **common, pipeline_meta="fusion_xgboost_features")
+    fusion.check_runs(deep, base, **common, pipeline_meta="fusion_xgboost_features", features_variant=True)
     with pytest.raises(ValueError, match=r"PIPELINE_META must be 'auto' or a fusion"):
-        fusion.check_runs(deep_stage, baseline_stage, **common, pipeline_meta="xgboost")
+        fusion.check_runs(deep, base, **common, pipeline_meta="xgboost")
+
+
+# ------------------------------------------------------------------------------------------- notebook 04's helpers
+def test_grid_from_notebook_04s_comma_separated_parameters():
+    grid = fusion.grid_from("10, 30", "0,4", "2")
+    assert grid == fusion.meta_grid(fusion.META_CLASSIFIERS, [10, 30], [0, 4], [2])
+    assert grid[:2] == [
+        ("random_forest", {"n_estimators": 10, "max_depth": None}),  # depth 0: unlimited
+        ("random_forest", {"n_estimators": 10, "max_depth": 4}),
+    ]
+    assert ("xgboost", {"n_estimators": 30, "max_depth": 2}) in grid and len(grid) == 2 * 2 + 2 * 1
+    assert fusion.grid_from("5,", "", "3", metas=["xgboost"]) == [("xgboost", {"n_estimators": 5, "max_depth": 3})]
+    frame = fusion.grid_frame(grid)
+    assert list(frame.columns) == ["meta", "n_estimators", "max_depth"] and len(frame) == len(grid)
+    assert frame["meta"].tolist() == [name for name, _ in grid]
+    assert frame.loc[1, "max_depth"] == 4 and pd.isna(frame.loc[0, "max_depth"])
+
+
+def test_with_probabilities_adds_one_column_per_class():
+    frame = pd.DataFrame({"label": ["Benign", "DDoS"]}, index=[7, 3])
+    proba = np.array([[0.9, 0.1], [0.2, 0.8]])
+    shown = fusion.with_probabilities(frame, proba, ["Benign", "Attack"])
+    assert list(shown.columns) == ["label", "P(Benign)", "P(Attack)"] and list(shown.index) == [7, 3]
+    assert shown["P(Attack)"].tolist() == [0.1, 0.8] and list(frame.columns) == ["label"]  # a copy

@@ -1,4 +1,4 @@
-"""Tests of lib/metrics.py against scikit-learn on small hand-made cases, including the degenerate ones."""
+"""Tests of lib/metrics/ against scikit-learn on small hand-made cases, including the degenerate ones."""
 
 from __future__ import annotations
 
@@ -315,3 +315,68 @@ def test_detection_at_fpr_sets_thresholds_on_validation_rows_only():
 def test_attack_score_is_one_minus_benign_probability_in_every_label_mode():
     proba = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])
     np.testing.assert_allclose(metrics.attack_score(proba), [0.3, 0.9])
+
+
+def test_threshold_at_fpr_target_0_is_the_highest_benign_score_and_the_domain_is_0_to_1():
+    benign = np.array([0.2, 0.9, 0.4, 0.7])
+    assert metrics.threshold_at_fpr(benign, 0.0) == 0.9  # no benign row may alert
+    assert (benign > metrics.threshold_at_fpr(benign, 0.0)).sum() == 0
+    for target in (1.0, 1.5, -0.01):
+        with pytest.raises(ValueError, match=r"must lie in \[0, 1\)"):
+            metrics.threshold_at_fpr(benign, target)
+    with pytest.raises(ValueError, match="no benign rows"):
+        metrics.threshold_at_fpr(np.array([]), 0.01)
+
+
+def test_threshold_at_fpr_counts_the_allowed_rows_without_float_error():
+    """0.29 * 100 is 28.999999999999996 in floating point: the rule allows floor(target * n + 1e-9) = 29 rows."""
+    scores = np.arange(100, dtype=np.float64)
+    assert 0.29 * 100 < 29
+    threshold = metrics.threshold_at_fpr(scores, 0.29)
+    assert threshold == 70.0 and (scores > threshold).sum() == 29
+    assert metrics.flag_rate(scores, threshold) == pytest.approx(0.29)
+    assert metrics.threshold_at_fpr(scores, 0.289) == 71.0  # 28.9 rows: 28 may alert
+    assert math.isnan(metrics.flag_rate(np.array([]), 0.5))
+
+
+def test_display_names_keep_unknown_ids():
+    by_model = {"cnn_lstm": 1, "random_forest": 2, "my_model": 3}
+    assert metrics.display_names(by_model) == {"CNN-LSTM Hybrid": 1, "Random Forest": 2, "my_model": 3}
+    assert list(metrics.display_names(by_model, metrics.CONTENDER_NAMES)) == [
+        "CNN-LSTM Hybrid",
+        "Random Forest (features)",
+        "my_model",
+    ]
+
+
+def test_describe_differences_is_one_bullet_per_difference():
+    runs = pd.DataFrame(
+        [{"model": m, "seed": s, "f1": v + 0.001 * s} for m, v in (("a", 0.9), ("b", 0.8)) for s in (1, 2, 3)]
+    )
+    found = [metrics.paired_difference(runs, "a", "b"), metrics.paired_difference(runs, "b", "a")]
+    text = metrics.describe_differences(found, {"a": "Model A"}, tie=0.0)
+    assert text.split("\n") == [f"* {metrics.describe_difference(d, {'a': 'Model A'})}" for d in found]
+    assert text.startswith("* Model A vs b: F1 0.9020 vs 0.8020") and "Model A is better" in text
+    assert metrics.describe_differences([]) == ""
+
+
+def test_results_hold_what_a_learner_returns_and_trained_reads_predictions():
+    results = metrics.Results()
+    assert results.predictions == results.histories == results.models == {}
+    assert results.tables == results.records == results.timing_tables == {}
+    results.histories["cnn_lstm", 1] = {"loss": [0.5]}
+    results.histories["mlp", 1] = {"loss": [0.4]}
+    results.histories["cnn_lstm", 2] = {"loss": [0.3]}
+    assert results.histories_of(1) == {"cnn_lstm": {"loss": [0.5]}, "mlp": {"loss": [0.4]}}
+    assert results.histories_of(2) == {"cnn_lstm": {"loss": [0.3]}} and results.histories_of(3) == {}
+    assert list(results.timings_frame().columns) == ["model", "seed"]  # no timing: still the key columns
+    calls = []
+
+    def read(model, seed, split):
+        calls.append((model, seed, split))
+        return np.full((2, 2), seed)
+
+    trained = metrics.Trained(("cnn_lstm",), (1, 2), {"models": ["cnn_lstm"]}, read)
+    np.testing.assert_array_equal(trained.prediction("cnn_lstm", 2), np.full((2, 2), 2))
+    trained.prediction("cnn_lstm", 1, "val")
+    assert calls == [("cnn_lstm", 2, "test"), ("cnn_lstm", 1, "val")]  # the test split unless told

@@ -250,11 +250,46 @@ def test_train_and_evaluate_takes_each_models_own_configuration():
     results = models.train_and_evaluate(data, names=["mlp", "cnn_only"], config=own, seeds=[0])
     scores = results.scores_frame().set_index("model")
     assert scores.loc["mlp", "epochs_run"] == 2 and scores.loc["cnn_only", "epochs_run"] == 1
+    assert set(results.models) == set(results.histories) == {("mlp", 0), ("cnn_only", 0)}
+    assert set(results.predictions) == {(name, 0, split) for name in ("mlp", "cnn_only") for split in ("test", "val")}
+    for (name, seed), model in results.models.items():
+        assert model.get_layer("fully_connected").units == own[name].dense_units  # the model its own config built
+        np.testing.assert_array_equal(results.predictions[name, seed, "test"], models.predict_proba(model, data.X_test))
+        np.testing.assert_array_equal(results.predictions[name, seed, "val"], models.predict_proba(model, data.X_val))
+        assert len(results.histories[name, seed]["loss"]) == scores.loc[name, "epochs_run"]
+    assert results.histories_of(0) == {"mlp": results.histories["mlp", 0], "cnn_only": results.histories["cnn_only", 0]}
+    assert results.histories_of(1) == {}
     with pytest.raises(ValueError, match=r"no configuration for the deep model\(s\) \['lstm_only'\]"):
         models.train_and_evaluate(data, names=["mlp", "lstm_only"], config=own, seeds=[0])
     table = models.config_table(own, n_features=8, n_classes=3)
     assert list(table["model"]) == ["MLP", "CNN-Only"]
     assert table.loc[0, "parameters"] == dense(8, 4) + dense(4, 4) + dense(4, 3)
+
+
+def test_configs_record_and_frame():
+    shared, tuned = models.DeepConfig(epochs=3), models.DeepConfig(lr_patience=2, learning_rate=0.003)
+    configs = {"mlp": tuned, "cnn_lstm": shared}
+    record = models.configs_record(configs)
+    assert record == {"mlp": tuned.as_dict(), "cnn_lstm": shared.as_dict()}
+    info = {"models": ["mlp", "cnn_lstm"], "config": shared.as_dict(), "configs": record}
+    assert models.stage_configs(info) == configs  # what notebook 03 records, read back by notebook 04
+    frame = models.configs_frame(configs, ["cnn_lstm", "mlp"])
+    assert list(frame.columns) == ["cnn_lstm", "mlp"] and list(frame.index) == list(shared.as_dict())
+    assert frame.loc["learning_rate", "mlp"] == 0.003 and frame.loc["epochs", "cnn_lstm"] == 3
+    assert list(models.configs_frame(configs, ["mlp"]).columns) == ["mlp"]
+
+
+def test_a_saved_model_is_a_keras_file_loaded_in_safe_mode(tmp_path, monkeypatch):
+    model = models.build("cnn_lstm", 8, 3, seed=0, **TINY)
+    path = models.save_model(model, tmp_path / "cnn_lstm_seed0")
+    assert path == tmp_path / "cnn_lstm_seed0.keras" and [p.name for p in tmp_path.iterdir()] == [path.name]
+    X, _ = separable(20, 3, seed=0)
+    loaded = models.load_model(tmp_path / "cnn_lstm_seed0")
+    np.testing.assert_array_equal(models.predict_proba(loaded, X), models.predict_proba(model, X))
+    seen = []
+    monkeypatch.setattr(keras.models, "load_model", lambda path, **kwargs: seen.append((path, kwargs)))
+    models.load_model(tmp_path / "cnn_lstm_seed0")
+    assert seen == [(path, {"safe_mode": True})]
 
 
 def test_stage_configs_reads_one_shared_or_per_model_configurations():

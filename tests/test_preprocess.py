@@ -1,4 +1,4 @@
-"""lib/preprocess.py: leakage-free fitting, dedup before splitting, SMOTE on training rows only."""
+"""lib/preprocess/: leakage-free fitting, dedup before splitting, SMOTE on training rows only."""
 
 from __future__ import annotations
 
@@ -178,6 +178,15 @@ def test_columns_missing_from_a_whole_file_are_dropped():
     assert "only_in_a" not in data.feature_names
 
 
+def test_missing_columns_table_counts_the_files_lacking_each_column():
+    table = preprocess.missing_columns_table({"service": ["a.log", "b.log"], "history": ["c.log"]})
+    assert table.to_dict("records") == [
+        {"column": "service", "files lacking it": 2, "files": "a.log, b.log"},
+        {"column": "history", "files lacking it": 1, "files": "c.log"},
+    ]
+    assert list(preprocess.missing_columns_table({}).columns) == ["column", "files lacking it", "files"]
+
+
 def test_sample_rows_keeps_rare_classes():
     df = flows(2000, weights=(0.98, 0.015, 0.005))
     small = preprocess.sample_rows(df, 200, seed=1)
@@ -238,15 +247,42 @@ def test_quantile_scaling_is_fitted_on_training_rows_only():
 
 
 @pytest.mark.parametrize("scaling", preprocess.SCALINGS)
-def test_each_scaling_survives_the_run_folder_and_transforms_new_flows_identically(tmp_path, scaling):
-    from lib import run
-
+def test_each_scaling_survives_its_skops_file_and_transforms_new_flows_identically(tmp_path, scaling):
     df = flows()
     _, pre, _ = preprocess.prepare(df, PrepConfig(scaling=scaling, category_columns=("duration",)))
-    path = run.dump_skops(pre, tmp_path / "preprocessor.skops")
-    loaded = run.load_skops(path)  # trusted types only: a new function must be listed in run.TRUSTED_SKOPS_TYPES
+    path = preprocess.save_preprocessor(pre, tmp_path / "preprocessor.skops")
+    loaded = preprocess.load_preprocessor(path)  # trusted types only: a new function must be in SKOPS_TYPES
     new_flows = flows(50, seed=7)
     np.testing.assert_array_equal(loaded.transform(new_flows), pre.transform(new_flows))
+    assert loaded.get_feature_names_out().tolist() == pre.get_feature_names_out().tolist()
+
+
+def test_skops_types_are_the_types_a_saved_preprocessor_holds(tmp_path):
+    import skops.io
+
+    held: set[str] = set()
+    for scaling in preprocess.SCALINGS:
+        _, pre, _ = preprocess.prepare(flows(), PrepConfig(scaling=scaling, category_columns=("duration",)))
+        path = preprocess.save_preprocessor(pre, tmp_path / f"{scaling}.skops")
+        held |= set(skops.io.get_untrusted_types(file=path))
+    assert held == preprocess.SKOPS_TYPES
+    assert "lib.preprocess.features.as_category_strings" in preprocess.SKOPS_TYPES  # public, by qualified name
+
+
+def _not_a_project_function(X):
+    return X
+
+
+def test_a_preprocessor_file_holding_an_untrusted_type_is_refused(tmp_path):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import FunctionTransformer
+
+    crafted = ColumnTransformer([("num", FunctionTransformer(_not_a_project_function), ["duration"])])
+    path = preprocess.save_preprocessor(crafted.fit(flows()), tmp_path / "preprocessor.skops")
+    with pytest.raises(
+        ValueError, match=r"refusing to load types this project never writes: .*_not_a_project_function"
+    ):
+        preprocess.load_preprocessor(path)
 
 
 def test_unknown_scaling_or_split_is_refused():
@@ -598,10 +634,10 @@ def test_numeric_columns_fitted_in_blocks_give_the_one_block_result(monkeypatch,
         values[rng.random(len(df)) < 0.05 * i] = np.nan
         df[f"extra_{i}"] = values
     cfg = PrepConfig(label_mode="multiclass", scaling=scaling, category_columns=("extra_0",))
-    monkeypatch.setattr(preprocess, "NUMERIC_BLOCK", 5)
+    monkeypatch.setattr(preprocess.features, "NUMERIC_BLOCK", 5)
     blocked, pre, _ = preprocess.prepare(df, cfg)
     assert [name for name, *_ in pre.transformers_ if name.startswith("num")] == ["num", "num_2", "num_cat"]
-    monkeypatch.setattr(preprocess, "NUMERIC_BLOCK", 1000)
+    monkeypatch.setattr(preprocess.features, "NUMERIC_BLOCK", 1000)
     whole, _, _ = preprocess.prepare(df, cfg)
     assert blocked.feature_names == whole.feature_names
     for split in ("train", "val", "test"):

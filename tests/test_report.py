@@ -1,4 +1,5 @@
-"""lib/report.py: Table 1 from metrics files, and findings computed from the numbers."""
+"""lib/report/ (runs, tables, findings, figure inputs): Table 1 from metrics files, and findings computed from the
+numbers. The writer and the results page: tests/test_report_page.py."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from lib import metrics, report, run  # noqa: E402
+from lib.datasets import capture  # noqa: E402
 
 
 def _runs(acc: dict[str, list[float]]) -> pd.DataFrame:
@@ -291,6 +293,18 @@ def test_fig1_of_an_iot23_run_with_the_capture_draws_all_its_raw_flows(mirror):
     )
     assert fig.axes[0].get_title() == "iot23, capture CTU-IoT-Malware-Capture-34-1: flows over time by detailed label"
     plt.close(fig)
+
+
+def test_the_capture_of_fig1_is_found_among_the_runs_files_and_never_downloaded(mirror, tmp_path):
+    scenario = "CTU-IoT-Malware-Capture-34-1"
+    found = capture.capture_files(scenario, mirror)
+    assert len(found) == 1 and f"{scenario}/bro/conn.log.labeled" in found[0]
+    assert capture.capture_files(scenario, files=str(mirror / "iot23")) == found  # DATA_FILES wins over DATA_DIR
+    with pytest.raises(FileNotFoundError, match="none of the run's 1 files belongs to it"):
+        capture.capture_files("CTU-Honeypot-Capture-4-1", files=found[0])
+    with pytest.raises(FileNotFoundError):
+        capture.load_capture(scenario, tmp_path)  # an empty DATA_DIR: an error, no download
+    assert not list(tmp_path.iterdir())
 
 
 # ------------------------------------------------------------------------------------ the study

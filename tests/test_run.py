@@ -1,4 +1,4 @@
-"""lib/run.py: one owner for RUN_DIR: stale or half-written artefacts are errors, writes are atomic, loads are safe."""
+"""lib/run/: one owner for RUN_DIR: stale or half-written artefacts are errors, writes are atomic, loads are safe."""
 
 from __future__ import annotations
 
@@ -7,10 +7,9 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.preprocessing import FunctionTransformer
 from xgboost import XGBClassifier
 
-from lib import baselines, metrics, preprocess, run, session
+from lib import baselines, io, metrics, preprocess, run, session
 
 
 def flows(n: int, seed: int) -> pd.DataFrame:
@@ -116,7 +115,7 @@ def test_writes_are_atomic(tmp_path):
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        writer._write("info.json", killed_half_way)
+        writer.save_file("info.json", killed_half_way)
     assert writer.json("info") == {"version": 1}
     assert [p.name for p in writer.path.iterdir() if "partial" in p.name] == []
 
@@ -162,7 +161,7 @@ def test_scores_and_timings_are_separate_files(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["random_forest", "svm", "xgboost"])
-def test_baselines_are_saved_without_pickle_and_predict_the_same(tmp_path, name):
+def test_baselines_round_trip_through_save_models_and_model_stem(tmp_path, name):
     folder = run.RunDir(tmp_path)
     prepare(folder)
     data = folder.load_prepared()
@@ -170,27 +169,18 @@ def test_baselines_are_saved_without_pickle_and_predict_the_same(tmp_path, name)
         baselines.build(name, 0, **({"n_components": 20} if name == "svm" else {})), data.X_train, data.y_train
     )
     writer = folder.begin("baselines", {"DATASET": "synthetic"}, inputs=["prepared"])
-    path = writer.save_model(name, 0, model)
-    assert path.suffix == (".ubj" if name == "xgboost" else ".skops")
+    writer.save_models({(name, 0): model}, baselines.save_model)
+    stem = writer.model_stem(name, 0)
+    assert stem == writer.path / "models" / f"{name}_seed0"
+    suffix = ".ubj" if name == "xgboost" else ".skops"  # never pickle
+    assert sorted(p.name for p in stem.parent.iterdir()) == sorted([f"{name}_seed0{suffix}", f"{name}_seed0.json"])
     writer.finish(models=[name], seeds=[0])
-    loaded = folder.open("baselines").model(name, 0)
+    assert json.loads((writer.path / io.MANIFEST).read_text())["files"] == {}  # model files are not results
+    loaded = baselines.load_model(folder.open("baselines").model_stem(name, 0))
     np.testing.assert_array_equal(
         baselines.predict_proba(loaded, data.X_test, 2), baselines.predict_proba(model, data.X_test, 2)
     )
     assert isinstance(loaded, XGBClassifier) == (name == "xgboost")
-
-
-def _not_ours(X):
-    return X
-
-
-def test_a_skops_file_with_types_we_never_write_is_refused(tmp_path):
-    path = tmp_path / "evil.skops"
-    run.dump_skops(FunctionTransformer(_not_ours), path)
-    with pytest.raises(
-        ValueError, match=r"refusing to load types this project never writes: \['test_run\._not_ours'\]"
-    ):
-        run.load_skops(path)
 
 
 def test_keras_models_round_trip_through_a_stage(tmp_path):
@@ -202,18 +192,172 @@ def test_keras_models_round_trip_through_a_stage(tmp_path):
     model = models.build("cnn_lstm", data.X_train.shape[1], 2, seed=0, filters=4, lstm_units=4, dense_units=4)
     models.train(model, data.X_train, data.y_train, data.X_val, data.y_val, epochs=1, batch_size=64, seed=0)
     writer = folder.begin("deep", {"DATASET": "synthetic"}, inputs=["prepared"])
-    assert writer.save_model("cnn_lstm", 0, model).suffix == ".keras"
-    writer.save_history("cnn_lstm", 0, {"loss": [1.0], "val_loss": [0.9]})
+    writer.save_models({("cnn_lstm", 0): model}, models.save_model)
+    assert [p.name for p in (writer.path / "models").iterdir()] == ["cnn_lstm_seed0.keras"]
+    writer.save_results(metrics.Results(histories={("cnn_lstm", 0): {"loss": [1.0], "val_loss": [0.9]}}))
     writer.finish(models=["cnn_lstm"], seeds=[0])
     stage = folder.open("deep")
-    loaded = stage.model("cnn_lstm", 0)
+    loaded = models.load_model(stage.model_stem("cnn_lstm", 0))
     np.testing.assert_array_equal(models.predict_proba(loaded, data.X_test), models.predict_proba(model, data.X_test))
     assert stage.history("cnn_lstm", 0)["val_loss"] == [0.9]
+    assert stage.histories(0) == {"cnn_lstm": {"loss": [1.0], "val_loss": [0.9]}}
     with pytest.raises(
         run.StaleArtefactError,
         match=r"cnn_lstm_seed7\.\* not found: 03_cnn_lstm\.ipynb did not write it \(it ran models \['cnn_lstm'\], seeds \[0\]\)",
     ):
-        stage.model("cnn_lstm", 7)
+        stage.model_stem("cnn_lstm", 7)
+
+
+def test_a_missing_model_names_the_models_and_seeds_the_stage_ran(tmp_path):
+    folder = run.RunDir(tmp_path)
+    prepare(folder)
+    downstream(folder)  # random_forest, seed 1: predictions and scores, no model file
+    stage = folder.open("baselines")
+    assert stage.models == ["random_forest"] and stage.seeds == [1]
+    for name, seed in (("random_forest", 1), ("xgboost", 1), ("random_forest", 2)):
+        with pytest.raises(run.StaleArtefactError) as err:
+            stage.model_stem(name, seed)
+        message = str(err.value)
+        assert f"models/{name}_seed{seed}.* not found: 02_baselines.ipynb did not write it" in message
+        assert "(it ran models ['random_forest'], seeds [1])" in message
+        assert "Fix: rerun notebooks/02_baselines.ipynb" in message and "with the models and seeds you need" in message
+    with pytest.raises(run.StaleArtefactError, match=r"\(it ran other output\)"):
+        folder.open("prepared").model_stem("random_forest", 1)  # a stage that recorded no models
+
+
+# ------------------------------------------------------------------------------------------- results of a learner
+def learner_results(p_attack: float = 0.25, seconds: float = 1.5, loss: float = 0.7, cell: int = 3) -> metrics.Results:
+    """What a learner returns besides scores: predictions, a history, a table, a record, a timing table."""
+    results = metrics.Results()
+    results.predictions["random_forest", 1, "test"] = np.array([[1 - p_attack, p_attack], [0.5, 0.5]])
+    results.predictions["random_forest", 1, "val"] = np.array([[0.875, 0.125]])
+    results.histories["random_forest", 1] = {"loss": [loss, 0.5], "val_loss": [0.6, 0.55]}
+    results.tables["grid"] = pd.DataFrame({"trees": [10, 20], "val_f1": [0.8, cell / 10]})
+    results.records["comparisons"] = {"best": "random_forest", "n": 2}
+    results.timing_tables["grid_timings"] = pd.DataFrame({"trees": [10, 20], "seconds": [seconds, 2 * seconds]})
+    return results
+
+
+def saved_fingerprint(folder: run.RunDir, results: metrics.Results) -> str:
+    writer = folder.begin("baselines", {"DATASET": "synthetic"}, inputs=["prepared"])
+    writer.save_results(results)
+    return writer.finish(models=["random_forest"], seeds=[1])
+
+
+def test_save_results_writes_predictions_histories_tables_and_records(tmp_path):
+    folder = run.RunDir(tmp_path)
+    prepare(folder)
+    saved_fingerprint(folder, learner_results())
+    stage = folder.open("baselines")
+    expected = learner_results()
+    np.testing.assert_array_equal(stage.prediction("random_forest", 1), [[0.75, 0.25], [0.5, 0.5]])
+    assert stage.prediction("random_forest", 1).dtype == np.float32
+    np.testing.assert_array_equal(stage.predictions(1, "val")["random_forest"], [[0.875, 0.125]])
+    assert stage.history("random_forest", 1) == expected.histories["random_forest", 1]
+    assert stage.histories(1) == {"random_forest": expected.histories["random_forest", 1]}
+    pd.testing.assert_frame_equal(stage.table("grid"), expected.tables["grid"])
+    pd.testing.assert_frame_equal(stage.table("grid_timings"), expected.timing_tables["grid_timings"])
+    assert stage.json("comparisons") == {"best": "random_forest", "n": 2}
+    assert not (stage.path / "scores.csv").exists()  # no score given: no scores, details or timings file
+    recorded = json.loads((stage.path / io.MANIFEST).read_text())["files"]
+    assert set(recorded) == {
+        "predictions/random_forest_seed1_test.npy",
+        "predictions/random_forest_seed1_val.npy",
+        "tables/grid.csv",
+        "comparisons.json",
+    }  # the timing table and the history are not results
+    assert recorded["tables/grid.csv"] == io.sha256_file(stage.path / "tables" / "grid.csv")
+
+
+def test_the_fingerprint_holds_the_results_not_the_timings(tmp_path):
+    folder = run.RunDir(tmp_path)
+    prepare(folder)
+    first = saved_fingerprint(folder, learner_results())
+    assert saved_fingerprint(folder, learner_results()) == first  # same results: same fingerprint
+    assert saved_fingerprint(folder, learner_results(seconds=99.0, loss=0.1)) == first  # other times, history
+    assert saved_fingerprint(folder, learner_results(p_attack=0.5)) != first  # one prediction differs
+    assert saved_fingerprint(folder, learner_results(cell=4)) != first  # one cell of a result table differs
+    record = learner_results()
+    record.records["comparisons"]["n"] = 3
+    assert saved_fingerprint(folder, record) != first  # a record differs
+
+
+def test_trained_reads_the_predictions_of_a_training_stage(tmp_path):
+    folder = run.RunDir(tmp_path)
+    prepare(folder)
+    saved_fingerprint(folder, learner_results())
+    trained = folder.open("baselines").trained()
+    assert isinstance(trained, metrics.Trained)
+    assert trained.models == ("random_forest",) and trained.seeds == (1,)
+    assert trained.info == {"models": ["random_forest"], "seeds": [1]}
+    np.testing.assert_array_equal(trained.prediction("random_forest", 1), [[0.75, 0.25], [0.5, 0.5]])  # test split
+    np.testing.assert_array_equal(trained.prediction("random_forest", 1, "val"), [[0.875, 0.125]])
+    with pytest.raises(run.StaleArtefactError, match=r"random_forest_seed2_test\.npy not found"):
+        trained.prediction("random_forest", 2)
+
+
+def test_input_fingerprint_is_the_fingerprint_of_what_the_stage_read(tmp_path):
+    folder = run.RunDir(tmp_path)
+    prepared = prepare(folder).fingerprint
+    writer = folder.begin("deep", {"DATASET": "synthetic"}, inputs=["prepared"])
+    assert writer.input_fingerprint("prepared") == prepared and writer.input_fingerprint("baselines") is None
+    writer.finish()
+    assert folder.open("deep").input_fingerprint("prepared") == prepared
+
+
+# ------------------------------------------------------------------------------------------------ folders
+def test_save_folder_puts_a_whole_folder_in_place_or_none(tmp_path):
+    folder = run.RunDir(tmp_path)
+    prepare(folder)
+    writer = folder.begin("fusion", {"DATASET": "synthetic"}, inputs=["prepared"])
+
+    def write(version):
+        def into(tmp):
+            (tmp / io.MANIFEST).write_text(json.dumps({"version": version}))
+            (tmp / "model.bin").write_bytes(b"weights")
+
+        return into
+
+    def killed_half_way(tmp):
+        (tmp / io.MANIFEST).write_text('{"version": 2, "half": ')
+        raise KeyboardInterrupt
+
+    path = writer.save_folder("pipeline", write(1))
+    assert path == writer.path / "pipeline" and sorted(p.name for p in path.iterdir()) == ["manifest.json", "model.bin"]
+    with pytest.raises(KeyboardInterrupt):
+        writer.save_folder("pipeline", killed_half_way)  # a rewrite that fails leaves the old folder whole
+    assert json.loads((path / io.MANIFEST).read_text()) == {"version": 1}
+    with pytest.raises(KeyboardInterrupt):
+        writer.save_folder("detector", killed_half_way)  # a first write that fails leaves no folder
+    assert not (writer.path / "detector").exists()
+    assert [p.name for p in writer.path.iterdir() if "partial" in p.name] == []
+    fingerprint = writer.finish()
+    recorded = json.loads((writer.path / io.MANIFEST).read_text())["files"]
+    assert recorded == {"pipeline/manifest.json": io.sha256_file(path / io.MANIFEST)}
+    stage = folder.open("fusion")
+    assert stage.file("pipeline") == path
+    with pytest.raises(run.StaleArtefactError, match=r"fusion/detector not found: 04_decision_fusion\.ipynb did not"):
+        stage.file("detector")
+    again = folder.begin("fusion", {"DATASET": "synthetic"}, inputs=["prepared"])
+    again.save_folder("pipeline", write(2))  # another manifest: another fingerprint
+    assert again.finish() != fingerprint
+
+
+def test_save_file_and_folder_of_a_stage(tmp_path):
+    folder = run.RunDir(tmp_path)
+    prepare(folder)
+    writer = folder.begin("detect", {"DATASET": "synthetic"}, inputs=["prepared"])
+    writer.save_file("scored/flows.csv", lambda tmp: tmp.write_text("a,b\n1,2\n"))
+    writer.save_file("notes.txt", lambda tmp: tmp.write_text("wall-clock"), result=False)
+    figures = writer.folder("figures")  # figures of the run: not results
+    assert figures == writer.path / "figures" and figures.is_dir()
+    writer.finish()
+    stage = folder.open("detect")
+    assert stage.file("scored/flows.csv").read_text() == "a,b\n1,2\n" and stage.file("notes.txt").exists()
+    assert set(json.loads((stage.path / io.MANIFEST).read_text())["files"]) == {"scored/flows.csv"}
+    for write in (lambda: stage.folder("figures"), lambda: stage.save_file("x.txt", lambda tmp: None)):
+        with pytest.raises(RuntimeError, match="'detect' was opened for reading: use RunDir.begin"):
+            write()
 
 
 def test_notebook_parameters_are_those_the_parameters_cell_declares():
@@ -244,102 +388,3 @@ def test_staleness_is_found_through_every_path_of_the_stage_graph(tmp_path):
     (folder.path / "anomaly" / "manifest.json").write_text(json.dumps(anomaly))
     with pytest.raises(run.StaleArtefactError, match=r"fusion \(made by 04_decision_fusion\.ipynb\) is stale"):
         folder.open("anomaly")
-
-
-# ------------------------------------------------------------------------------ a pipeline folder is self-contained
-def _pipeline_folder(tmp_path, **manifest):
-    """A pipeline folder whose files exist (their bytes do not matter: the tests stop before any is parsed)."""
-    folder = tmp_path / "pipeline"
-    folder.mkdir()
-    for name in ("preprocessor.skops", "deep_cnn_lstm_fold0.keras", "deep_cnn_lstm_fold1.keras", "meta_xgboost.ubj"):
-        (folder / name).write_bytes(b"not read")
-    defaults = {"format": run.PIPELINE_FORMAT, "deep_models": ["cnn_lstm"], "meta_file": "meta_xgboost.ubj"}
-    defaults |= {"meta_name": "xgboost", "meta_class_ids": [0, 1], "inputs": "proba", "class_names": ["a", "b"]}
-    defaults |= {"k_folds": 2, "with_features": False}
-    (folder / run.MANIFEST).write_text(json.dumps(defaults | manifest))
-    return folder
-
-
-@pytest.fixture
-def opened(monkeypatch):
-    """Every model file the pipeline loader opens, recorded instead of parsed."""
-    import keras
-
-    seen = []
-
-    def record(path, *args, **kwargs):
-        seen.append((str(path), kwargs))
-        raise RuntimeError("stop here: the test only looks at what would be opened")
-
-    monkeypatch.setattr(keras.models, "load_model", record)
-    monkeypatch.setattr(run, "_read_classifier", record)
-    monkeypatch.setattr(run, "load_skops", record)
-    return seen
-
-
-@pytest.mark.parametrize(
-    ("key", "value"),
-    [
-        ("meta_file", "OUTSIDE"),  # an absolute path to a file that exists
-        ("meta_file", "../outside.skops"),
-        ("meta_file", "sub/../meta_xgboost.ubj"),
-        ("deep_models", ["x/../../outside"]),
-        ("deep_models", ["cnn_lstm", "/abs"]),
-    ],
-)
-def test_a_manifest_naming_a_file_outside_its_folder_is_refused(tmp_path, opened, key, value):
-    outside = tmp_path / "outside.skops"
-    outside.write_bytes(b"secret")
-    value = str(outside) if value == "OUTSIDE" else value
-    folder = _pipeline_folder(tmp_path, **{key: value})
-    (folder / "deep_x").mkdir()  # so that deep_x/../../outside.keras would resolve
-    with pytest.raises(ValueError, match=rf"manifest\.json: {key} names .*refused.*Fix: save the pipeline again"):
-        run.load_pipeline(folder)
-    assert opened == [], "nothing may be opened once the manifest is refused"
-
-
-def test_a_link_out_of_the_pipeline_folder_is_refused(tmp_path, opened):
-    outside = tmp_path / "outside.ubj"
-    outside.write_bytes(b"secret")
-    folder = _pipeline_folder(tmp_path, meta_file="meta_linked.ubj")
-    (folder / "meta_linked.ubj").symlink_to(outside)
-    with pytest.raises(ValueError, match=r"meta_file names 'meta_linked\.ubj'.*link to a file outside"):
-        run.load_pipeline(folder)
-    assert opened == []
-
-
-def test_a_manifest_naming_a_missing_file_is_refused(tmp_path, opened):
-    folder = _pipeline_folder(tmp_path, deep_models=["cnn_lstm", "gru"])
-    with pytest.raises(ValueError, match=r"deep_models names 'gru'.*no such file in the folder"):
-        run.load_pipeline(folder)
-    assert opened == []
-
-
-def test_keras_models_of_a_pipeline_load_in_safe_mode(tmp_path, opened):
-    folder = _pipeline_folder(tmp_path)
-    with pytest.raises(RuntimeError, match="stop here"):
-        run.load_pipeline(folder)
-    assert opened == [(str(folder / "deep_cnn_lstm_fold0.keras"), {"safe_mode": True})]
-
-
-@pytest.mark.parametrize(
-    ("key", "value"), [("k_folds", 0), ("k_folds", "2"), ("k_folds", True), ("with_features", "no")]
-)
-def test_a_manifest_with_a_bad_fold_count_is_refused(tmp_path, opened, key, value):
-    folder = _pipeline_folder(tmp_path, **{key: value})
-    with pytest.raises(ValueError, match=r"manifest\.json: 'k_folds' must be .*Fix: save the pipeline again"):
-        run.load_pipeline(folder)
-    assert opened == []
-
-
-def test_a_missing_fold_model_is_refused(tmp_path, opened):
-    folder = _pipeline_folder(tmp_path, k_folds=3)
-    with pytest.raises(ValueError, match=r"deep_models names 'cnn_lstm'.*no such file in the folder"):
-        run.load_pipeline(folder)
-    assert opened == []
-
-
-def test_a_pipeline_of_an_older_format_says_to_save_it_again(tmp_path, opened):
-    folder = _pipeline_folder(tmp_path, format=2)
-    with pytest.raises(ValueError, match=r"pipeline format 2, this code reads 3\. Fix: save the pipeline again"):
-        run.load_pipeline(folder)

@@ -1,4 +1,4 @@
-"""``iot-botnet score`` (lib/score.py) and notebook 07, on a run trained at tiny size on the real IoT-23 mirror
+"""``iot-botnet score`` (lib/score/) and notebook 07, on a run trained at tiny size on the real IoT-23 mirror
 with one capture (44-1) held out whole: the command scores its raw log, one output row per flow; a renamed
 column, a binary file and a cut line are clear errors; the same flows as a CSV table score the same; follow
 mode reads a log as it grows and across a rotation."""
@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from test_notebooks import tiny_per_notebook
 
-from lib import run, runner, score
+from lib import fusion, run, runner, score
 from lib.datasets import DataError
 
 HELD_OUT = "CTU-IoT-Malware-Capture-44-1"
@@ -93,7 +93,7 @@ def test_the_command_writes_one_row_per_flow_and_a_summary(detect_run, held_out_
 
 
 def detector_attack_scores(run_dir: Path, flows: pd.DataFrame) -> np.ndarray:
-    pipeline = run.RunDir(run_dir).open("fusion").load_pipeline()
+    pipeline = fusion.load_pipeline(run.RunDir(run_dir).open("fusion").file("pipeline"))
     return 1 - pipeline.score(flows[pipeline.feature_columns])[:, 0]
 
 
@@ -216,7 +216,7 @@ def test_a_cicflowmeter_csv_reads_as_the_cicids2017_loader_reads_it(mirror):
     np.testing.assert_array_equal(scored["label"].eq("Benign").to_numpy(), benign)
 
 
-def test_follower_reads_in_bounded_pieces_and_after_a_copytruncate(held_out_log, tmp_path, monkeypatch):
+def test_follower_reads_in_bounded_pieces_and_after_a_copytruncate(held_out_log, tmp_path):
     """A log already long when following starts is read a bounded piece per poll, every record once; a log cut
     short in place (logrotate's copytruncate) is followed again from its new header."""
     lines = held_out_log.read_bytes().split(b"\n")
@@ -224,8 +224,7 @@ def test_follower_reads_in_bounded_pieces_and_after_a_copytruncate(held_out_log,
     body = [line for line in lines if line and not line.startswith(b"#")]
     log = tmp_path / "conn.log"
     log.write_bytes(b"\n".join(header + body[:200]) + b"\n")
-    monkeypatch.setattr(score, "FOLLOW_READ_BYTES", 4096)
-    follower = score.LogFollower(log)
+    follower = score.LogFollower(log, read_bytes=4096)
     frames = []
     while (frame := follower.poll()) is not None:
         frames.append(frame)

@@ -8,7 +8,7 @@ import numpy as np
 import optuna
 import pytest
 
-from lib import models, preprocess, run, tuning
+from lib import metrics, models, preprocess, run, tuning
 
 # Keras reads the scheduled learning rate through a NumPy call that NumPy 2 flags as deprecated: not ours.
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
@@ -60,7 +60,7 @@ def without_seconds(record: dict) -> dict:
 
 def test_the_search_never_reads_the_test_rows():
     data = tiny_data(test_rows=NoTestRows())
-    configs, record = tuning.choose_configs(data, tune="search", names=["mlp"], base=BASE, **SEARCH)
+    configs, record, _ = tuning.choose_configs(data, tune="search", names=["mlp"], base=BASE, **SEARCH)
     assert set(configs) == {"mlp"} and len(record["trials"]) == 2
     assert record["settings"]["n_val_rows"] == len(data.y_val)
 
@@ -103,7 +103,7 @@ def test_stratified_subsample_keeps_every_class():
     assert np.bincount(y[rows]).tolist() == [18, 2, 1] and np.all(np.diff(rows) > 0)
     assert len(tuning.stratified_subsample(y, 0, seed=0)) == 100
     data = tiny_data()
-    _, record = tuning.choose_configs(data, tune="search", names=["mlp"], base=BASE, max_rows=40, **SEARCH)
+    _, record, _ = tuning.choose_configs(data, tune="search", names=["mlp"], base=BASE, max_rows=40, **SEARCH)
     assert 40 <= record["settings"]["n_train_rows"] <= 42
 
 
@@ -126,12 +126,25 @@ def test_a_pruned_trial_stops_after_its_first_report():
 def test_a_record_is_saved_and_reused_without_searching(tmp_path, monkeypatch):
     data = tiny_data()
     stage = deep_stage(tmp_path)
-    configs, record = tuning.choose_configs(data, tune="search", names=["mlp"], base=BASE, stage=stage, **SEARCH)
+    fingerprint = stage.input_fingerprint("prepared")
+    configs, record, kept = tuning.choose_configs(
+        data, tune="search", names=["mlp"], base=BASE, prepared_fingerprint=fingerprint, **SEARCH
+    )
+    assert (
+        set(kept.tables) == {"tuning"}
+        and set(kept.records) == {"tuning"}
+        and set(kept.timing_tables) == {"tuning_timings"}
+    )
+    assert kept.records["tuning"] is record and not kept.scores and not kept.predictions
+    stage.save_results(kept)
     assert set(stage.table("tuning")["model"]) == {"mlp"} and len(stage.table("tuning")) == 2
     assert stage.json("tuning")["configs"] == record["configs"]
     assert record["data_fingerprint"] == stage.manifest["inputs"]["prepared"]
     assert "seconds" not in stage.json("tuning")  # wall-clock: in a table outside the fingerprint instead
     assert list(stage.table("tuning_timings")["model"]) == ["mlp"]
+    stage.finish()
+    recorded = json.loads((stage.path / "manifest.json").read_text())["files"]
+    assert {"tuning.json", "tables/tuning.csv"} <= set(recorded) and "tables/tuning_timings.csv" not in recorded
 
     path = "tuning.json"
     tune = str(stage.path / path)
@@ -139,11 +152,17 @@ def test_a_record_is_saved_and_reused_without_searching(tmp_path, monkeypatch):
     again = deep_stage(tmp_path)
     assert not (again.path / path).exists()
     monkeypatch.setattr(tuning, "search", lambda *a, **k: pytest.fail("searched again"))
-    same, copied = tuning.choose_configs(data, tune=tune, names=["mlp"], base=BASE, reused=reused, stage=again)
-    assert same == configs
+    same, copied, kept_again = tuning.choose_configs(
+        data, tune=tune, names=["mlp"], base=BASE, reused=reused, prepared_fingerprint=fingerprint
+    )
+    assert same == configs and not kept_again.timing_tables  # no search: no search time
+    again.save_results(kept_again)
     assert again.json("tuning")["configs"] == record["configs"] and copied["reused_from"] == tune
     assert again.table("tuning").equals(stage.table("tuning"))
+    assert not (again.path / "tables" / "tuning_timings.csv").exists()
     assert tuning.read_record(str(again.path)) == tuning.read_record(tune) | {"reused_from": tune}  # a folder works
+    with pytest.raises(ValueError, match=r"names a tuning record: pass what tuning\.read_record\(TUNE\) read"):
+        tuning.choose_configs(data, tune=tune, names=["mlp"], base=BASE)
 
 
 def test_a_record_for_other_models_is_refused_and_other_data_warned_about(tmp_path):
@@ -154,8 +173,27 @@ def test_a_record_for_other_models_is_refused_and_other_data_warned_about(tmp_pa
         tuning.check_record(record, ["mlp"], fingerprint="b" * 64)
     data, stage = tiny_data(), deep_stage(tmp_path / "other", dataset="other")
     with pytest.warns(UserWarning, match="searched on other prepared data"):
-        configs, _ = tuning.choose_configs(data, tune="x.json", names=["mlp"], base=BASE, reused=record, stage=stage)
+        configs, _, _ = tuning.choose_configs(
+            data, tune="x.json", names=["mlp"], base=BASE, reused=record,
+            prepared_fingerprint=stage.input_fingerprint("prepared"),
+        )  # fmt: skip
     assert configs == {"mlp": BASE}
+    with pytest.warns(UserWarning, match=r"searched on TRAIN_SPLIT='train_smote', this run trains on 'train'"):
+        tuning.check_record(record | {"settings": {"train_split": "train_smote"}}, ["mlp"], train_split="train")
+
+
+def test_settings_from_notebook_03s_parameters():
+    params = {"TUNE": "search", "TUNE_TRIALS": 4, "TUNE_EPOCHS": 6, "TUNE_MAX_ROWS": 100, "TUNED_EPOCHS": 9}
+    params |= {"SEED": 11, "TRAIN_SPLIT": "train_smote", "RUN_DIR": "runs/x", "EPOCHS": 80}
+    settings = tuning.settings_from(params)
+    assert settings == {
+        "tune": "search", "trials": 4, "epochs": 6, "max_rows": 100, "final_epochs": 9, "seed": 11,
+        "train_split": "train_smote",
+    }  # fmt: skip
+    configs, record, kept = tuning.choose_configs(
+        tiny_data(NoTestRows()), names=["mlp"], base=BASE, **settings | {"tune": "off"}
+    )  # every setting is a keyword of choose_configs
+    assert configs == {"mlp": BASE} and record is None
 
 
 def test_read_record_and_off(tmp_path):
@@ -165,6 +203,9 @@ def test_read_record_and_off(tmp_path):
     (tmp_path / "other.json").write_text(json.dumps({"models": ["mlp"]}))
     with pytest.raises(ValueError, match="is not a tuning record"):
         tuning.read_record(str(tmp_path / "other.json"))
-    configs, record = tuning.choose_configs(tiny_data(NoTestRows()), tune="off", names=["mlp", "cnn_lstm"], base=BASE)
+    configs, record, kept = tuning.choose_configs(
+        tiny_data(NoTestRows()), tune="off", names=["mlp", "cnn_lstm"], base=BASE
+    )
     assert configs == {"mlp": BASE, "cnn_lstm": BASE} and record is None
+    assert kept == metrics.Results()  # nothing for the stage to keep
     assert tuning.trials_frame(record).empty and tuning.best_frame(record).empty

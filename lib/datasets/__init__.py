@@ -19,7 +19,7 @@ BoT-IoT Argus CSVs (:func:`read_botiot_csv`, ``botiot.py``) and any labelled flo
 it cannot read as it is with a :class:`DataError`, or repairs it and counts the repair (``errors.py``). :func:`load` (this file) reads a whole data set from ``DATA_DIR`` (a mirror
 folder with the layout of ``shared/data``), downloading files that have an official address and checking
 their sha256 (``files.py``). Parsed files are cached as Parquet keyed by the source file's sha256
-(``files.py``); a file larger than ``stream.STREAM_BYTES`` (256 MiB) is parsed in line-aligned chunks by the
+(``cache.py``); a file larger than ``stream.STREAM_BYTES`` (256 MiB) is parsed in line-aligned chunks by the
 same reader code and written to its cache entry chunk by chunk, in bounded memory (``stream.py``,
 :func:`cache_entry`). :func:`harmonise` puts the files into one schema and :func:`identifier_columns` /
 :func:`feature_columns` tell identifiers from features (``schema.py``); bad input raises :class:`DataError`
@@ -39,20 +39,21 @@ from pandas.api.types import union_categoricals
 
 from lib import progress, registry
 from lib.datasets.botiot import read_botiot_csv
+from lib.datasets.cache import (
+    PARSER_VERSION,
+    cache_entry,
+    display_name,
+    entry_column,
+    read_cached,
+    read_entry_rows,
+)
 from lib.datasets.cicids import read_cicids_csv
 from lib.datasets.errors import DataError, repairs_frame
 from lib.datasets.files import (
     CACHE_DIR_ENV,
     DATA_DIR_ENV,
-    PARSER_VERSION,
     REPO_DATA_DIR,
-    _constant_categorical,
-    _display_name,
-    _read_cached,
-    _read_entry_rows,
     cache_dir,
-    cache_entry,
-    entry_column,
     expand_files,
     expected_sha256,
     fetch,
@@ -61,21 +62,22 @@ from lib.datasets.files import (
     is_zeek_log,
     locate,
     resolve_data_dir,
-    sha256_file,
     verify_checksum,
 )
 from lib.datasets.sampling import stratified_positions
 from lib.datasets.schema import (
-    _file_name,
+    constant_categorical,
     feature_columns,
     guess_identifiers,
     harmonise,
     identifier_columns,
     label_columns,
     label_like_columns,
+    source_file_name,
 )
-from lib.datasets.table import _flow_table_reader, column_names_from, label_values, read_flow_table
+from lib.datasets.table import column_names_from, flow_table_reader, label_values, read_flow_table
 from lib.datasets.zeek import read_zeek_conn, zeek_conn_frames
+from lib.io import sha256_file  # datasets.sha256_file is lib.io.sha256_file (kept for callers)
 
 __all__ = [
     # reading a whole data set
@@ -156,6 +158,38 @@ def load(
     code and, for the class drawn, a position per row) and of the sample, never that of the data set's
     columns. ``attrs["sample"]`` records the draw and how many rows there were in all.
     """
+    reader, paths = _reader_and_paths(
+        dataset, data_dir, files, label_column, benign_labels, column_names, ignore_labels, missing_values
+    )
+    root = resolve_data_dir(data_dir) / dataset if dataset in registry.DATASETS else Path(".").resolve()
+    if sample_rows > 0 and use_cache:
+        out = _load_sample(dataset, paths, reader, root, sample_rows, seed)
+        if out is not None:
+            return out
+    frames = []
+    for path in progress.bar(paths, desc=f"load {dataset}", unit="file", disable=len(paths) < 2):
+        display = display_name(path, root)
+        expected = expected_sha256(dataset, path, root)  # registry files: checked against the published sha256
+        frames.append(read_cached(path, reader, use_cache=use_cache, display=display, expected_sha256=expected))
+    out = _combine(dataset, frames)
+    if sample_rows > 0:  # no cache: the same rows, drawn from the frame in memory
+        positions = stratified_positions(out["label"], sample_rows, seed)
+        if positions is not None:
+            out = _sampled(out, positions, sample_rows, seed, list(out.attrs["files"]))
+    return out
+
+
+def _reader_and_paths(
+    dataset: str,
+    data_dir: str | os.PathLike | None,
+    files: str | Iterable[str] | None,
+    label_column: str | None,
+    benign_labels: str | Iterable[str] | None,
+    column_names: str | Iterable[str] | None,
+    ignore_labels: str | Iterable[str] | None,
+    missing_values: str | Iterable[str] | None,
+) -> tuple[Callable[[Path], pd.DataFrame], list[Path]]:
+    """The reader of one file of ``dataset`` (with :func:`load`'s options) and the files to read."""
     missing = missing_values.split(",") if isinstance(missing_values, str) else list(missing_values or [])
     if dataset == "csv":
         if not files or not label_column or not label_values(benign_labels):
@@ -164,7 +198,7 @@ def load(
                 "BENIGN_LABELS (comma-separated values that mean normal traffic)"
             )
         names = column_names_from(column_names)
-        reader = _flow_table_reader(label_column, benign_labels, names, ignore_labels, missing)
+        reader = flow_table_reader(label_column, benign_labels, names, ignore_labels, missing)
         paths = expand_files(files)
     elif dataset == "zeek":
         if not files:
@@ -179,29 +213,14 @@ def load(
             f"unknown DATASET {dataset!r}: choose one of {sorted(registry.DATASETS)}, 'zeek' (your labelled Zeek "
             f"conn logs) or 'csv' (your labelled flow table)"
         )
-    root = resolve_data_dir(data_dir) / dataset if dataset in registry.DATASETS else Path(".").resolve()
-    if sample_rows > 0 and use_cache:
-        out = _load_sample(dataset, paths, reader, root, sample_rows, seed)
-        if out is not None:
-            return out
-    frames = []
-    for path in progress.bar(paths, desc=f"load {dataset}", unit="file", disable=len(paths) < 2):
-        display = _display_name(path, root)
-        expected = expected_sha256(dataset, path, root)  # registry files: checked against the published sha256
-        frames.append(_read_cached(path, reader, use_cache=use_cache, display=display, expected_sha256=expected))
-    out = _combine(dataset, frames)
-    if sample_rows > 0:  # no cache: the same rows, drawn from the frame in memory
-        positions = stratified_positions(out["label"], sample_rows, seed)
-        if positions is not None:
-            out = _sampled(out, positions, sample_rows, seed, list(out.attrs["files"]))
-    return out
+    return reader, paths
 
 
 def _combine(dataset: str, frames: list[pd.DataFrame]) -> pd.DataFrame:
     """The files' frames (each with its ``source_file``) as one, with their repairs, label and identifier
     columns in ``attrs``."""
     for frame in frames:
-        display = _file_name(frame)
+        display = source_file_name(frame)
         frame.attrs["repairs"] = [note | {"file": display} for note in frame.attrs.get("repairs", [])]
     out = harmonise(frames)
     out.attrs["repairs"] = [note for frame in frames for note in frame.attrs.get("repairs", [])]
@@ -221,7 +240,7 @@ def _load_sample(
     entries, labels = [], []
     for path in progress.bar(paths, desc=f"labels {dataset}", unit="file", disable=len(paths) < 2):
         entry = cache_entry(path, reader, expected_sha256(dataset, path, root))
-        entries.append((_display_name(path, root), entry))
+        entries.append((display_name(path, root), entry))
         labels.append(entry_column(entry, "label"))
     sizes = [len(part) for part in labels]
     # the labels as text categories (codes per row, not strings); files without a row add nothing
@@ -239,8 +258,8 @@ def _load_sample(
         list(zip(entries, sizes, strict=True)), desc=f"sample {dataset}", unit="file", disable=len(entries) < 2
     ):
         lo, hi = np.searchsorted(positions, [offset, offset + size])
-        frame = _read_entry_rows(entry, positions[lo:hi] - offset)
-        frame["source_file"] = _constant_categorical(display, len(frame))
+        frame = read_entry_rows(entry, positions[lo:hi] - offset)
+        frame["source_file"] = constant_categorical(display, len(frame))
         frames.append(frame)
         offset += size
     files = [display for (display, _), size in zip(entries, sizes, strict=True) if size]

@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 
 from lib import registry
-from lib.datasets.csvparse import _header_names, _parse_table, _sniff_delimiter, _to_float32
+from lib.datasets.csvparse import header_names, parse_table, sniff_delimiter, to_float32
 from lib.datasets.errors import DataError
 from lib.datasets.stream import Chunk, combine_frames, header_and_chunks
 
@@ -59,8 +59,8 @@ def botiot_frames(path: str | os.PathLike) -> Iterator[pd.DataFrame]:
 def _botiot_header(raw: bytes, path: Path) -> _BotiotTable:
     """The layout the first line of ``raw`` gives: a header row, or the 35 fields of the full data set."""
     first = raw.split(b"\n", 1)[0].decode("utf-8", "replace")
-    sep = _sniff_delimiter(first, path)
-    tokens = _header_names(first, sep)
+    sep = sniff_delimiter(first, path)
+    tokens = header_names(first, sep)
     has_header = "attack" in tokens or "category" in tokens
     if has_header:
         names, skip = tokens, 1
@@ -85,7 +85,7 @@ def _botiot_frame(chunk: Chunk, table: _BotiotTable, path: Path, rows_before: in
     errors name the data row (or its line, counted as header + data rows) as a whole-file parse does."""
     names, types = table.names, table.types
     skip, offset = (table.skip, 0) if chunk.first_line == 1 else (0, chunk.first_line - 1)
-    df = _parse_table(chunk.data, path, names, table.sep, types, skip, ["", "NaN", "nan"], line_offset=offset)
+    df = parse_table(chunk.data, path, names, table.sep, types, skip, ["", "NaN", "nan"], line_offset=offset)
     dropped = [c for c in registry.BOTIOT_DROPPED if c in df]
     if dropped:
         if chunk.first_line == 1:
@@ -116,14 +116,14 @@ def _botiot_frame(chunk: Chunk, table: _BotiotTable, path: Path, rows_before: in
     df["label_detail"] = pd.Categorical(pd.Series(np.where(normal, "Benign", category + "/" + sub), dtype="str"))
     df["is_attack"] = attack.astype(np.int8).to_numpy()
     numeric = [c for c in df.columns if c not in types and c not in registry.LABEL_COLUMNS]
-    _to_float32(df, numeric, path, first_row=rows_before)
+    to_float32(df, numeric, path, first_row=rows_before)
     for col in registry.BOTIOT_CATEGORICAL:
         if col in df:
             df[col] = df[col].astype("category")
     for col in df.columns:
         if col in registry.IDENTIFIER_COLUMNS and col not in ("stime", "ltime", "pkSeqID", "seq"):
             df[col] = df[col].astype("string")
-    _to_float32(df, [c for c in ("seq",) if c in df], path, first_row=rows_before)
+    to_float32(df, [c for c in ("seq",) if c in df], path, first_row=rows_before)
     for col in ("stime", "ltime", "pkSeqID"):
         if col in df:
             df[col] = pd.to_numeric(df[col], errors="coerce").astype(np.float64)

@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 
 from lib import registry
-from lib.datasets.csvparse import _header_names, _parse_table, _sniff_delimiter, _to_float32
+from lib.datasets.csvparse import header_names, parse_table, sniff_delimiter, to_float32
 from lib.datasets.errors import DataError
 from lib.datasets.stream import Chunk, combine_frames, header_and_chunks
 
@@ -68,8 +68,8 @@ class _CicidsTable:
 def _cicids_header(raw: bytes, path: Path) -> _CicidsTable:
     """The columns the header row (the first line of ``raw``) names; a :class:`DataError` without a label."""
     header = raw.split(b"\n", 1)[0].decode("utf-8", "replace")
-    sep = _sniff_delimiter(header, path)
-    names = _header_names(header, sep)
+    sep = sniff_delimiter(header, path)
+    names = header_names(header, sep)
     label_col = next((n for n in names if n.lower() in {c.lower() for c in registry.CICIDS_LABEL_COLUMNS}), None)
     if label_col is None:
         raise DataError(
@@ -91,12 +91,12 @@ def _cicids_frame(chunk: Chunk, table: _CicidsTable, path: Path, rows_before: in
     names, sep, label_col, ids = table.names, table.sep, table.label_column, table.ids
     skip, offset = (1, 0) if chunk.first_line == 1 else (0, chunk.first_line - 1)
     try:
-        df = _parse_table(chunk.data, path, names, sep, table.types, skip, ["NaN", "nan", ""], line_offset=offset)
+        df = parse_table(chunk.data, path, names, sep, table.types, skip, ["NaN", "nan", ""], line_offset=offset)
     except DataError as err:
         if "could not parse" not in str(err):
             raise
-        df = _parse_table(chunk.data, path, names, sep, {label_col: pa.binary()}, skip, ["NaN", "nan", ""], offset)
-        _to_float32(df, [n for n in names if n not in ids and n != label_col], path, first_row=rows_before)
+        df = parse_table(chunk.data, path, names, sep, {label_col: pa.binary()}, skip, ["NaN", "nan", ""], offset)
+        to_float32(df, [n for n in names if n not in ids and n != label_col], path, first_row=rows_before)
 
     fine = df.pop(label_col).map(lambda b: b.decode("utf-8", "replace") if isinstance(b, bytes) else b)
     if fine.isna().any():

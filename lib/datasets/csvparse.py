@@ -1,6 +1,15 @@
-"""CSV machinery the readers share: the file's bytes, its delimiter and header, a pyarrow parse whose
-errors name the file and line (``line_offset``: the lines before a chunk of the file, ``stream.py``), and
-checked conversion to ``float32``."""
+"""The CSV machinery every reader of :mod:`lib.datasets` shares, and the scorer's table reader with them
+(``table.py``): the public API of this module is what the readers import, nothing else is.
+
+* a file's text: :func:`read_text_bytes` (gzip decompressed, UTF-16 and byte-order mark repaired, archives and
+  binary files refused: :func:`refuse_archives`, :func:`refuse_binary`, :func:`is_utf16`, :data:`GZIP_MAGIC`,
+  :data:`UTF8_BOM`), :func:`head_lines` (the first lines only), :func:`text_suffix` (``.csv`` of ``x.csv.gz``);
+* its layout: :func:`sniff_delimiter` and :func:`header_names` (a repeated name numbered and counted);
+* a pyarrow parse whose errors name the file and line: :func:`parse_table` (``line_offset``: the lines before
+  a chunk of the file, ``stream.py``), records ending at :data:`NEWLINE`;
+* checked conversion to ``float32``: :func:`to_float32` (text is an error), :func:`float32_counted` (values
+  beyond float32 made missing and counted) and :func:`count_infinities`.
+"""
 
 from __future__ import annotations
 
@@ -17,11 +26,12 @@ import pyarrow.csv as pacsv
 
 from lib.datasets.errors import DataError, note_repair
 
+#: The end of a record (Zeek logs and tables alike; a ``\r`` before it is the parser's to strip).
 NEWLINE = b"\n"
-
-
-_GZIP = b"\x1f\x8b"
-_UTF8_BOM = b"\xef\xbb\xbf"
+#: The first bytes of a gzip file (whatever its name).
+GZIP_MAGIC = b"\x1f\x8b"
+#: A UTF-8 byte-order mark (removed from a file's first line, and counted).
+UTF8_BOM = b"\xef\xbb\xbf"
 _NOT_TEXT = {
     b"PK\x03\x04": "a zip archive. Fix: unzip it and point DATA_FILES at the files inside",
     b"PAR1": "a Parquet file with another name. Fix: rename it to end in .parquet",
@@ -31,44 +41,45 @@ _NOT_TEXT = {
 }
 
 
-def _read_bytes(path: Path, notes: list[dict] | None = None) -> bytes:
+def read_text_bytes(path: Path, notes: list[dict] | None = None) -> bytes:
     """The file's text as UTF-8 bytes: gzip (whatever the file's name) is decompressed, a UTF-8 byte-order
     mark is stripped and UTF-16 is re-encoded (both recorded in ``notes`` as repairs); archives and binary
     files are refused with what they are."""
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
     raw = path.read_bytes()
-    if raw.startswith(_GZIP):
+    if raw.startswith(GZIP_MAGIC):
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError) as err:
             raise DataError(f"{path}: a gzip file that does not decompress ({err}). Fix: download it again") from err
     notes = [] if notes is None else notes
-    _refuse_archives(raw, path)
-    if _is_utf16(raw):
+    refuse_archives(raw, path)
+    if is_utf16(raw):
         raw = raw.decode("utf-16").encode("utf-8")
         note_repair(notes, path.name, "", "text re-encoded from UTF-16 to UTF-8", 1)
-    if raw.startswith(_UTF8_BOM):
+    if raw.startswith(UTF8_BOM):
         raw = raw[3:]
         note_repair(notes, path.name, "", "UTF-8 byte-order mark removed from the first line", 1)
-    _refuse_binary(raw, path)
+    refuse_binary(raw, path)
     if not raw.strip():
         raise DataError(f"{path}: the file is empty. Fix: download it again or remove it from the data folder")
     return raw
 
 
-def _refuse_archives(head: bytes, path: Path) -> None:
+def refuse_archives(head: bytes, path: Path) -> None:
     """A :class:`DataError` naming the archive or binary format ``head`` (a file's first bytes) starts with."""
     for magic, what in _NOT_TEXT.items():
         if head.startswith(magic):
             raise DataError(f"{path}: this is {what}")
 
 
-def _is_utf16(head: bytes) -> bool:
+def is_utf16(head: bytes) -> bool:
+    """Whether ``head`` (a file's first bytes) starts with a UTF-16 byte-order mark."""
     return head.startswith((b"\xff\xfe", b"\xfe\xff"))
 
 
-def _refuse_binary(head: bytes, path: Path) -> None:
+def refuse_binary(head: bytes, path: Path) -> None:
     """A :class:`DataError` if the text's first 4 KiB hold a NUL byte (binary content, or UTF-32)."""
     if b"\x00" in head[:4096]:
         raise DataError(
@@ -77,7 +88,24 @@ def _refuse_binary(head: bytes, path: Path) -> None:
         )
 
 
-def _text_suffix(path: Path) -> str:
+def head_lines(path: Path, n: int) -> list[bytes]:
+    """The first ``n`` lines of ``path``'s text (gzip decompressed, ``b""`` past its end) without reading the
+    rest; a binary file is a :class:`DataError` naming it."""
+    with open(path, "rb") as raw:
+        gzipped = raw.read(2) == GZIP_MAGIC
+    with gzip.open(path, "rb") if gzipped else open(path, "rb") as handle:
+        lines = [handle.readline(1 << 20) for _ in range(n)]
+    if b"\0" in lines[0]:
+        raise DataError(f"{path}: a binary file, not a flow table or a Zeek log. Fix: pass the text log or CSV")
+    return lines
+
+
+def first_line(path: Path) -> str:
+    """The first line of ``path``'s text (:func:`head_lines`), decoded, a byte-order mark removed."""
+    return head_lines(path, 1)[0].decode("utf-8", "replace").lstrip("\ufeff")
+
+
+def text_suffix(path: Path) -> str:
     """``.csv`` for ``flows.csv.gz``: the suffix of the text inside."""
     suffixes = [s.lower() for s in path.suffixes]
     while suffixes and suffixes[-1] == ".gz":
@@ -85,7 +113,9 @@ def _text_suffix(path: Path) -> str:
     return suffixes[-1] if suffixes else ""
 
 
-def _sniff_delimiter(header: str, path: Path) -> str:
+def sniff_delimiter(header: str, path: Path) -> str:
+    """The delimiter of a header line (comma, tab or semicolon: the most frequent); a :class:`DataError` for a
+    line with none of them."""
     counts = {sep: header.count(sep) for sep in (",", "\t", ";")}
     sep = max(counts, key=counts.get)
     if counts[sep] == 0:
@@ -96,7 +126,7 @@ def _sniff_delimiter(header: str, path: Path) -> str:
     return sep
 
 
-def _header_names(header: str, sep: str, notes: list[dict] | None = None, file: object = "") -> list[str]:
+def header_names(header: str, sep: str, notes: list[dict] | None = None, file: object = "") -> list[str]:
     """Column names stripped of whitespace and quotes; a repeated name is numbered like pandas (``name.1``)
     and recorded in ``notes`` (the reader then drops the copy if its values are identical)."""
     names, seen = [], {}
@@ -113,7 +143,7 @@ def _header_names(header: str, sep: str, notes: list[dict] | None = None, file: 
     return names
 
 
-def _parse_table(
+def parse_table(
     data: bytes,
     path: Path,
     names: list[str],
@@ -192,7 +222,7 @@ def _line_of_value(data: bytes, names: list[str], sep: str, skip_rows: int, colu
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
-def _to_float32(
+def to_float32(
     df: pd.DataFrame, columns: Iterable[str], path: Path, notes: list[dict] | None = None, first_row: int = 0
 ) -> None:
     """Columns of ``df`` as float32 in place. A text value is an error naming the column and data row (``df``
@@ -209,10 +239,10 @@ def _to_float32(
                 f"{path}, column {col!r}: non-numeric value {df[col].iloc[row]!r} (data row {first_row + row + 1}). "
                 f"Fix: correct the file, or pass the column as an identifier/categorical"
             )
-        df[col] = _float32_counted(values, path, col, notes)
+        df[col] = float32_counted(values, path, col, notes)
 
 
-def _float32_counted(values: pd.Series, file: object, column: str, notes: list[dict] | None) -> pd.Series:
+def float32_counted(values: pd.Series, file: object, column: str, notes: list[dict] | None) -> pd.Series:
     """``values`` (numeric) as float32; finite values beyond float32's range become NaN, counted in ``notes``."""
     as64 = values.to_numpy(dtype=np.float64, na_value=np.nan)
     over = np.isfinite(as64) & (np.abs(as64) > _FLOAT32_MAX)
@@ -225,7 +255,7 @@ def _float32_counted(values: pd.Series, file: object, column: str, notes: list[d
     return pd.Series(as64.astype(np.float32), index=values.index, name=values.name)
 
 
-def _count_infinities(df: pd.DataFrame, columns: Iterable[str], file: object, notes: list[dict]) -> None:
+def count_infinities(df: pd.DataFrame, columns: Iterable[str], file: object, notes: list[dict]) -> None:
     """Record, per float column, how many values are +/-inf (``Infinity`` in the file, or beyond float32):
     preprocessing turns them into NaN and imputes them."""
     for col in columns:

@@ -30,17 +30,45 @@ def stratified_positions(labels: pd.Series, n: int, seed: int, floor: int = FLOO
     """Sorted positions of a stratified random subset of about ``n`` rows of ``labels``; ``None`` when every
     row is kept (``n <= 0`` or ``n >= len(labels)``).
 
-    Each class keeps its share of ``n`` but at least ``min(floor, its size)`` rows. Classes draw in the order of
-    :func:`class_order` from one ``numpy`` generator seeded with ``seed``.
+    Each class keeps its share of ``n`` (rounded) but at least ``min(floor, its size)`` rows. Classes draw in the
+    order of :func:`class_order` from one ``numpy`` generator seeded with ``seed`` (:func:`stratified_rows`).
     """
     if n <= 0 or n >= len(labels):
         return None
+    return stratified_rows(labels, n, seed, floor=floor)
+
+
+#: How a class's share ``n * count / len(labels)`` becomes a whole number of rows (:func:`stratified_rows`).
+ROUNDINGS = {"round": round, "floor": np.floor, "ceil": np.ceil}
+
+
+def stratified_rows(
+    labels: pd.Series | np.ndarray,
+    n: int,
+    seed: int,
+    *,
+    floor: int = FLOOR,
+    rounding: str = "round",
+    order: str = "size",
+) -> np.ndarray:
+    """Sorted positions of a stratified random subset of about ``n`` of ``labels`` (``0 < n < len(labels)``): the
+    one stratified subsampler of the project (``SAMPLE_ROWS``, the SVM's ``SVM_MAX_ROWS``, the tuning trials'
+    rows, the zero-day models' training rows).
+
+    Each class keeps ``rounding(n * count / len(labels))`` rows (``"round"``, ``"floor"`` or ``"ceil"``), but at
+    least ``min(floor, count)``. Classes draw in ``order``: ``"size"`` (:func:`class_order`: largest first, ties by
+    name) or ``"value"`` (ascending label), each class's rows from one ``numpy`` generator seeded with ``seed``.
+    """
+    if rounding not in ROUNDINGS or order not in ("size", "value"):
+        raise ValueError(f"rounding must be one of {sorted(ROUNDINGS)} and order 'size' or 'value'")
+    labels = labels if isinstance(labels, pd.Series) else pd.Series(np.asarray(labels))
     rng = np.random.default_rng(seed)
     categorical = isinstance(labels.dtype, pd.CategoricalDtype)
     values = labels.cat.codes.to_numpy() if categorical else labels.to_numpy()  # codes: no strings per row
+    counts = class_order(labels) if order == "size" else labels.value_counts(sort=False).sort_index()
     parts = []
-    for cls, count in class_order(labels).items():
-        take = min(int(count), max(int(round(n * int(count) / len(labels))), floor))
+    for cls, count in counts[counts > 0].items():
+        take = min(int(count), max(int(ROUNDINGS[rounding](n * int(count) / len(labels))), floor))
         # which of the class's rows, by rank (the draw numpy makes from the array of the class's positions),
         # then those ranks' positions found block by block: no position array of the whole class
         ranks = np.sort(rng.choice(int(count), size=take, replace=False))

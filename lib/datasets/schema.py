@@ -36,7 +36,7 @@ def harmonise(frames: list[pd.DataFrame]) -> pd.DataFrame:
         columns += [c for c in frame.columns if c not in columns]
     missing: dict[str, list[str]] = {}
     for frame in frames:
-        name = _file_name(frame)
+        name = source_file_name(frame)
         for col in columns:
             if col not in frame.columns:
                 missing.setdefault(col, []).append(name)
@@ -66,13 +66,19 @@ def harmonise(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return out
 
 
-def _file_name(frame: pd.DataFrame) -> str:
+def source_file_name(frame: pd.DataFrame) -> str:
     """The ``source_file`` of one file's frame (its category when the frame has no row)."""
     column = frame["source_file"]
     if len(column):
         return str(column.iloc[0])
     categories = getattr(getattr(column, "cat", None), "categories", [])
     return str(categories[0]) if len(categories) else "?"
+
+
+def constant_categorical(value: str, n: int) -> pd.Categorical:
+    """``pd.Categorical([value] * n)`` without building the list (with ``value`` as its category even when
+    ``n`` is 0, so an empty frame still names its file)."""
+    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[value])
 
 
 def identifier_columns(df: pd.DataFrame) -> list[str]:
@@ -97,7 +103,7 @@ def feature_columns(df: pd.DataFrame, keep_identifiers: bool = False) -> list[st
     return [c for c in df.columns if c not in out and c not in registry.LABEL_COLUMNS and c != "source_file"]
 
 
-def _normalised(name: object) -> str:
+def normalised_name(name: object) -> str:
     """``"Src IP"``, ``"src_ip"``, ``"srcip"`` -> ``"srcip"``: the spelling-free form of a column name."""
     return re.sub(r"[^a-z0-9]", "", str(name).lower())
 
@@ -109,14 +115,14 @@ def guess_identifiers(columns: Iterable[str], extra: Iterable[str] | None = None
     # CICIDS2017's "Protocol" is an identifier only so that its two layouts share one feature set; in a user's
     # table the protocol is a feature, as paper 1 has it (one-hot encoded)
     named = (registry.IDENTIFIER_SPELLINGS | registry.IDENTIFIER_COLUMNS) - {"Protocol"}
-    known = {_normalised(n) for n in named}
-    return set(extra or ()) | {c for c in columns if _normalised(c) in known or _ID_NAME.search(str(c))}
+    known = {normalised_name(n) for n in named}
+    return set(extra or ()) | {c for c in columns if normalised_name(c) in known or _ID_NAME.search(str(c))}
 
 
 def label_like_columns(columns: Iterable[str]) -> list[str]:
     """Columns whose name says they hold a label (:data:`lib.registry.LABEL_LIKE_NAMES`, any spelling)."""
-    known = {_normalised(n) for n in registry.LABEL_LIKE_NAMES}
-    return [c for c in columns if _normalised(re.sub(r"\.\d+$", "", str(c))) in known]  # "Label.1": a copy
+    known = {normalised_name(n) for n in registry.LABEL_LIKE_NAMES}
+    return [c for c in columns if normalised_name(re.sub(r"\.\d+$", "", str(c))) in known]  # "Label.1": a copy
 
 
 def host_pair_columns(columns: Iterable[object]) -> tuple[str, str] | None:
@@ -124,7 +130,7 @@ def host_pair_columns(columns: Iterable[object]) -> tuple[str, str] | None:
     any spelling: ``id.orig_h``/``id.resp_h``, ``Source IP``/``Destination IP``, ``saddr``/``daddr`` ...), or None."""
     by_form: dict[str, str] = {}
     for c in columns:
-        by_form.setdefault(_normalised(c), c)
+        by_form.setdefault(normalised_name(c), c)
     for source, destination in registry.ADDRESS_PAIR_SPELLINGS:
         if source in by_form and destination in by_form:
             return by_form[source], by_form[destination]
@@ -134,7 +140,7 @@ def host_pair_columns(columns: Iterable[object]) -> tuple[str, str] | None:
 def conversation_columns(columns: Iterable[object]) -> list[str]:
     """The column that keys a conversation where a table has no addresses (CICFlowMeter ``Flow ID``), if any."""
     known = set(registry.CONVERSATION_KEY_SPELLINGS)
-    return [c for c in columns if _normalised(c) in known][:1]
+    return [c for c in columns if normalised_name(c) in known][:1]
 
 
 def source_name(file: str, scenario: str | None = None) -> str:

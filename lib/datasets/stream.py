@@ -5,7 +5,7 @@ A file whose text is at most :data:`STREAM_BYTES` is read whole, as one chunk, e
 ending at a line end, and never held whole (:func:`text_chunks`). A reader parses its file's header once and
 applies one body parse to every chunk (:func:`parse_chunks`), each chunk knowing the number of its first line, so
 that an error in a later chunk names its line in the file. The frames of the chunks either go to the Parquet cache
-one by one (``files.py``) or are put together with :func:`combine_frames`; their repairs are summed by
+one by one (``cache.py``) or are put together with :func:`combine_frames`; their repairs are summed by
 :func:`merge_repairs`. Limits: a line must fit in memory, a quoted CSV field must not span lines, and a header
 (Zeek ``#`` lines, a CSV header row) must lie in the first chunk.
 """
@@ -23,13 +23,13 @@ import pandas as pd
 from pandas.api.types import union_categoricals
 
 from lib.datasets.csvparse import (
-    _GZIP,
-    _UTF8_BOM,
+    GZIP_MAGIC,
     NEWLINE,
-    _is_utf16,
-    _read_bytes,
-    _refuse_archives,
-    _refuse_binary,
+    UTF8_BOM,
+    is_utf16,
+    read_text_bytes,
+    refuse_archives,
+    refuse_binary,
 )
 from lib.datasets.errors import DataError, log_repairs, note_repair, repairs_unlogged
 
@@ -53,19 +53,19 @@ def header_and_chunks(path: Path) -> tuple[bytes, Iterator[Chunk]]:
     as they are asked for; the first is held until then."""
     chunks = text_chunks(path)
     first = next(chunks)
-    if first.data.startswith(_UTF8_BOM):
-        first = Chunk(first.data[len(_UTF8_BOM) :], first.first_line, first.whole)
+    if first.data.startswith(UTF8_BOM):
+        first = Chunk(first.data[len(UTF8_BOM) :], first.first_line, first.whole)
     return first.data.split(NEWLINE, 1)[0], chain([first], chunks)
 
 
 def text_chunks(path: Path, notes: list[dict] | None = None) -> Iterator[Chunk]:
-    """The text of ``path`` (checked and decoded as :func:`lib.datasets.csvparse._read_bytes` does, repairs in
+    """The text of ``path`` (checked and decoded as :func:`lib.datasets.csvparse.read_text_bytes` does, repairs in
     ``notes``): one whole chunk when it is at most :data:`STREAM_BYTES`, else line-aligned chunks of about
     :data:`CHUNK_BYTES`, read from disk (gzip decompressed) as they are asked for."""
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")
     if not text_is_larger(path, STREAM_BYTES):
-        yield Chunk(_read_bytes(path, notes), 1, whole=True)
+        yield Chunk(read_text_bytes(path, notes), 1, whole=True)
         return
     yield from _line_aligned(_text_blocks(path, [] if notes is None else notes, CHUNK_BYTES))
 
@@ -74,7 +74,7 @@ def text_is_larger(path: Path, limit: int) -> bool:
     """Whether the text of ``path`` is over ``limit`` bytes: its size, or for gzip the size of what it
     decompresses to, counted block by block (never held) up to ``limit``."""
     size = path.stat().st_size
-    if size > limit or not _starts_with(path, _GZIP):
+    if size > limit or not _starts_with(path, GZIP_MAGIC):
         return size > limit
     seen = 0
     try:
@@ -82,7 +82,7 @@ def text_is_larger(path: Path, limit: int) -> bool:
             while seen <= limit and (block := fh.read(min(1 << 20, limit + 1 - seen))):
                 seen += len(block)
     except (OSError, EOFError):
-        return False  # read whole, where _read_bytes says what is wrong with it
+        return False  # read whole, where read_text_bytes says what is wrong with it
     return seen > limit
 
 
@@ -94,21 +94,21 @@ def _starts_with(path: Path, magic: bytes) -> bool:
 def _text_blocks(path: Path, notes: list[dict], size: int) -> Iterator[bytes]:
     """The text of ``path`` in blocks of about ``size`` bytes, as UTF-8: gzip decompressed as it is read, UTF-16
     decoded incrementally, a UTF-8 byte-order mark removed (both counted in ``notes``); archives and binary
-    files refused, as :func:`lib.datasets.csvparse._read_bytes` does for a whole file."""
-    is_gzip = _starts_with(path, _GZIP)
+    files refused, as :func:`lib.datasets.csvparse.read_text_bytes` does for a whole file."""
+    is_gzip = _starts_with(path, GZIP_MAGIC)
     try:
         with gzip.open(path, "rb") if is_gzip else open(path, "rb") as fh:
             block = fh.read(size)
-            _refuse_archives(block, path)
+            refuse_archives(block, path)
             decode = None
-            if _is_utf16(block):
+            if is_utf16(block):
                 decode = codecs.getincrementaldecoder("utf-16")().decode
                 note_repair(notes, path.name, "", "text re-encoded from UTF-16 to UTF-8", 1)
             text = decode(block).encode("utf-8") if decode else block
-            if text.startswith(_UTF8_BOM):
-                text = text[len(_UTF8_BOM) :]
+            if text.startswith(UTF8_BOM):
+                text = text[len(UTF8_BOM) :]
                 note_repair(notes, path.name, "", "UTF-8 byte-order mark removed from the first line", 1)
-            _refuse_binary(text, path)
+            refuse_binary(text, path)
             while block:
                 yield text
                 block = fh.read(size)

@@ -1,4 +1,5 @@
-"""Any labelled flow table a user brings: CSV, TSV or Parquet, plain or gzip (:func:`read_flow_table`).
+"""Any labelled flow table a user brings: CSV, TSV or Parquet, plain or gzip (:func:`read_flow_table`), and a
+table of new flows read by the columns' roles in a trained model (:func:`frames_by_role`, ``iot-botnet score``).
 
 Every column is read as what it is, or the file is refused: a numeric column with a stray text cell is an
 error naming the column and the line (never a silent categorical); blank cells, the tokens of
@@ -6,6 +7,12 @@ error naming the column and the line (never a silent categorical); blank cells, 
 values beyond float32 are repaired and counted (``frame.attrs["repairs"]``). Columns that carry the label
 (``attack_cat``, ``type``, ``Cat`` ... see :data:`lib.registry.LABEL_LIKE_NAMES`) are listed in
 ``frame.attrs["label_columns"]`` and never become features.
+
+New flows to score (:mod:`lib.score`) are read with the same machinery (``csvparse.py``: delimiter, header,
+line-numbered parse errors, float32 conversion counted as a repair), but typed by what the model needs rather
+than inferred: :func:`table_columns` gives the header's columns before any row is read (the schema check),
+:func:`frames_by_role` the rows in bounded frames, the model's numeric columns as float32 and a row with text
+in one of them rejected and counted (``frame.attrs["rejected"]``), never an error for the whole file.
 """
 
 from __future__ import annotations
@@ -14,24 +21,27 @@ import hashlib
 import ipaddress
 import logging
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from lib import registry
 from lib.datasets.csvparse import (
-    _float32_counted,
-    _header_names,
-    _parse_table,
-    _read_bytes,
-    _sniff_delimiter,
-    _text_suffix,
+    first_line,
+    float32_counted,
+    header_names,
+    parse_table,
+    read_text_bytes,
+    sniff_delimiter,
+    text_suffix,
 )
 from lib.datasets.errors import DataError, note_repair
 from lib.datasets.schema import guess_identifiers, label_like_columns
+from lib.datasets.stream import header_and_chunks
 
 log = logging.getLogger(__package__)  # "lib.datasets" for every file of the package
 
@@ -110,7 +120,7 @@ def read_flow_table(
     notes: list[dict] = []
     benign, ignore = label_values(benign_labels), label_values(ignore_labels)
     names = list(column_names) if column_names else None
-    if _text_suffix(path) == ".parquet":
+    if text_suffix(path) == ".parquet":
         df, decimal_comma = _read_parquet(path, names), False
         where = lambda position: f"row {position + 1}"  # noqa: E731
     else:
@@ -120,6 +130,42 @@ def read_flow_table(
             f"{path}: no column {label_column!r} (LABEL_COLUMN). Columns: {', '.join(map(str, df.columns[:20]))}. "
             f"Fix: set LABEL_COLUMN to one of them"
         )
+    df, labels, lowered, lines = _read_labels(df, path, label_column, benign, ignore, where, notes)
+    is_benign = lowered.isin(benign).to_numpy()
+    if not is_benign.any():
+        seen = ", ".join(sorted(labels.unique()[:10]))
+        log.warning("%s: no row has a BENIGN_LABELS value %s (labels seen: %s)", path, sorted(benign), seen)
+    ids = guess_identifiers(df.columns, id_columns)
+    leaks = set(label_like_columns(df.columns)) - ids
+    for col in df.columns:
+        if col in ids:
+            if df[col].dtype == object:
+                df[col] = df[col].astype("string")
+            continue
+        df[col] = _typed_column(df[col], path, where, lines, notes, missing_values, col in leaks, decimal_comma)
+    df = _drop_identical_copies(df, path, notes)
+    df["label"] = pd.Categorical(np.where(is_benign, "Benign", labels.to_numpy(dtype=object)))
+    df["label_detail"] = df["label"]
+    df["is_attack"] = (~is_benign).astype(np.int8)
+    df.attrs["identifier_columns"] = sorted(ids & set(df.columns))
+    df.attrs["label_columns"] = sorted(leaks & set(df.columns))
+    df.attrs["repairs"] = notes
+    return df
+
+
+def _read_labels(
+    df: pd.DataFrame,
+    path: Path,
+    label_column: str,
+    benign: set[str],
+    ignore: set[str],
+    where: Callable[[int], str],
+    notes: list[dict],
+) -> tuple[pd.DataFrame, pd.Series, pd.Series, np.ndarray]:
+    """The table without its label column, and per kept row its label (canonical: ``"1.0"`` -> ``"1"``), the
+    label lower-cased and its position in the file. Repeated header rows and rows labelled with an ``ignore``
+    value are dropped and counted; an empty label is an error unless :data:`EMPTY_LABEL` is a ``benign`` or an
+    ``ignore`` value."""
     lines = np.arange(len(df))  # each row's position in the file, for error messages (where(position))
     labels = df[label_column].astype("string").str.strip()
     header_copies = labels.eq(label_column).fillna(False).to_numpy()
@@ -148,27 +194,7 @@ def read_flow_table(
             lowered[~ignored].reset_index(drop=True),
             lines[~ignored],
         )
-    df = df.drop(columns=label_column)
-    is_benign = lowered.isin(benign).to_numpy()
-    if not is_benign.any():
-        seen = ", ".join(sorted(labels.unique()[:10]))
-        log.warning("%s: no row has a BENIGN_LABELS value %s (labels seen: %s)", path, sorted(benign), seen)
-    ids = guess_identifiers(df.columns, id_columns)
-    leaks = set(label_like_columns(df.columns)) - ids
-    for col in df.columns:
-        if col in ids:
-            if df[col].dtype == object:
-                df[col] = df[col].astype("string")
-            continue
-        df[col] = _typed_column(df[col], path, where, lines, notes, missing_values, col in leaks, decimal_comma)
-    df = _drop_identical_copies(df, path, notes)
-    df["label"] = pd.Categorical(np.where(is_benign, "Benign", labels.to_numpy(dtype=object)))
-    df["label_detail"] = df["label"]
-    df["is_attack"] = (~is_benign).astype(np.int8)
-    df.attrs["identifier_columns"] = sorted(ids & set(df.columns))
-    df.attrs["label_columns"] = sorted(leaks & set(df.columns))
-    df.attrs["repairs"] = notes
-    return df
+    return df.drop(columns=label_column), labels, lowered, lines
 
 
 def _read_parquet(path: Path, names: list[str] | None) -> pd.DataFrame:
@@ -190,12 +216,12 @@ def _read_text_table(
 ) -> tuple[pd.DataFrame, Callable[[int], str], bool]:
     """The table, a function from a row's position to its place in the file ("line 9"), and whether decimal
     commas are possible (a ``;``-separated file)."""
-    raw = _read_bytes(path, notes)
+    raw = read_text_bytes(path, notes)
     first = raw[: raw.find(b"\n") if b"\n" in raw else len(raw)].decode("utf-8", "replace").rstrip("\r")
     if first.startswith(("#separator", "#fields")):
         raise DataError(f"{path}, line 1: this is a Zeek log, not a table. Fix: read it with DATASET='zeek'")
-    sep = _sniff_delimiter(first, path)
-    fields = _header_names(first, sep)
+    sep = sniff_delimiter(first, path)
+    fields = header_names(first, sep)
     if names:
         if len(fields) != len(names):
             raise DataError(
@@ -212,7 +238,7 @@ def _read_text_table(
                 f"header row. Fix: name its {len(fields)} columns with COLUMN_NAMES (a comma-separated list, a "
                 f"file of names, or a known layout: {', '.join(sorted(registry.COLUMN_LAYOUTS))})"
             )
-        names, has_header = _header_names(first, sep, notes, path.name), True
+        names, has_header = header_names(first, sep, notes, path.name), True
         if label_column not in names:
             raise DataError(
                 f"{path}: no column {label_column!r} (LABEL_COLUMN). Columns: {', '.join(names[:20])}. "
@@ -221,7 +247,7 @@ def _read_text_table(
     skip = int(has_header)
     # Arrow infers each column's type (numbers stay numbers, fast); a column with any text comes back as
     # strings and is checked value by value in _typed_column
-    df = _parse_table(raw, path, names, sep, {label_column: pa.string()}, skip, _NULLS)
+    df = parse_table(raw, path, names, sep, {label_column: pa.string()}, skip, _NULLS)
     if df.empty:
         raise DataError(f"{path}: a header line but no data rows. Fix: remove the file from DATA_FILES")
     return df, lambda position: f"line {_file_line(raw, skip, position)}", sep == ";"
@@ -275,7 +301,7 @@ def _typed_column(
     """A feature column as float32 (numbers) or category (text); a numeric column with stray text is an error."""
     col = str(values.name)
     if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
-        return _float32_counted(pd.to_numeric(values), path.name, col, notes)
+        return float32_counted(pd.to_numeric(values), path.name, col, notes)
     text = values.astype("string").str.strip()
     blank = text.eq("").fillna(False)
     if blank.any():
@@ -291,13 +317,13 @@ def _typed_column(
     numbers = pd.to_numeric(text, errors="coerce")
     numeric = numbers.notna().to_numpy()
     if numeric[present].all():
-        return _float32_counted(numbers, path.name, col, notes)
+        return float32_counted(numbers, path.name, col, notes)
     comma = text.str.fullmatch(r"[+-]?\d*,\d+").fillna(False).to_numpy() if decimal_comma else numeric & False
     if comma.any():
         with_point = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
         if with_point.notna().to_numpy()[present].all():
             note_repair(notes, path.name, col, "decimal comma read as a decimal point", int(comma.sum()))
-            return _float32_counted(with_point, path.name, col, notes)
+            return float32_counted(with_point, path.name, col, notes)
     stray = present & ~numeric
     tokens_only = numeric.any() and pd.unique(text[stray]).size <= 2  # numbers and a placeholder such as "-"
     if numeric[present].mean() >= 0.5 or tokens_only:
@@ -325,13 +351,15 @@ def _drop_identical_copies(df: pd.DataFrame, path: Path, notes: list[dict]) -> p
     return df.drop(columns=identical)
 
 
-def _flow_table_reader(
+def flow_table_reader(
     label_column: str,
     benign_labels: str | Iterable[str],
     column_names: Iterable[str] | None = None,
     ignore_labels: str | Iterable[str] | None = None,
     missing_values: Iterable[str] = (),
 ) -> Callable[[Path], pd.DataFrame]:
+    """:func:`read_flow_table` with these options as a reader of one path (``DATASET="csv"`` in
+    :func:`lib.datasets.load`), its ``cache_tag`` naming the options so that the cache keeps one entry each."""
     names, missing = list(column_names or []), list(missing_values)
     benign, ignore = sorted(label_values(benign_labels)), sorted(label_values(ignore_labels))
 
@@ -343,3 +371,103 @@ def _flow_table_reader(
     options = f"{label_column}|{benign}|{names}|{ignore}|{missing}"
     reader.cache_tag = "table-" + hashlib.sha256(options.encode()).hexdigest()[:8]
     return reader
+
+
+# ------------------------------------------------------------------------------ new flows, typed by role
+#: Tokens that mean "no value" in a table read by role (Zeek's unset ``-`` included): missing, then imputed
+#: as in training.
+MISSING_TOKENS = ("", "-", "nan", "NaN", "NAN", "null", "NULL", "None", "(empty)")
+#: Rows of a Parquet table read at a time by :func:`frames_by_role`.
+PARQUET_BATCH_ROWS = 65_536
+#: What a label read by :func:`typed_by_role` becomes when it is one of the benign values.
+BENIGN_LABEL = "Benign"
+
+
+def table_columns(path: Path) -> list[str]:
+    """The column names a CSV/TSV table (plain or gzip: its first line) or a Parquet table (its schema)
+    declares, whether or not rows follow, read before any row; a binary file is a :class:`DataError`."""
+    if path.suffix.lower() == ".parquet":
+        return [str(n).strip() for n in pq.ParquetFile(path).schema_arrow.names]
+    header = first_line(path)
+    return header_names(header, sniff_delimiter(header, path))
+
+
+def frames_by_role(
+    path: Path,
+    numeric: set[str] | frozenset[str] = frozenset(),
+    benign_labels: str | Iterable[str] = "benign",
+    batch_rows: int = PARQUET_BATCH_ROWS,
+) -> Iterator[pd.DataFrame]:
+    """The rows of a flow table typed by their roles (:func:`typed_by_role`), a frame at a time: CSV/TSV, plain
+    or gzip, parsed as text in line-aligned chunks (``stream.py``; a ragged or cut line is an error naming its
+    line, as every reader says it), or Parquet read ``batch_rows`` rows at a time. Each frame numbers its rows
+    in the file (``row``, rejected rows counted) and carries ``attrs["repairs"]`` and ``attrs["rejected"]``."""
+    if path.suffix.lower() == ".parquet":
+        first = 1
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
+            frame = batch.to_pandas().astype("string")
+            yield typed_by_role(frame, path, numeric, benign_labels, first)
+            first += len(frame)
+        return
+    first_line(path)  # a binary file is refused with its name before any parse
+    header, chunks = header_and_chunks(path)
+    header_text = header.decode("utf-8", "replace")
+    sep = sniff_delimiter(header_text, path)
+    names = header_names(header_text, sep)
+    first = 1
+    for chunk in chunks:
+        skip = 1 if chunk.first_line == 1 else 0
+        types = {n: pa.string() for n in names}
+        text = parse_table(chunk.data, path, names, sep, types, skip, [], line_offset=chunk.first_line - 1)
+        yield typed_by_role(text, path, numeric, benign_labels, first)
+        first += len(text)
+
+
+def typed_by_role(
+    frame: pd.DataFrame,
+    path: Path,
+    numeric: set[str] | frozenset[str],
+    benign_labels: str | Iterable[str],
+    first: int,
+) -> pd.DataFrame:
+    """A table's text typed by the model's roles: its ``numeric`` columns as float32 numbers, as every loader
+    reads them (empty and :data:`MISSING_TOKENS` are missing; ``Infinity`` is inf; beyond float32 is missing,
+    counted in ``attrs["repairs"]``), every other column as text. A cell that is not a number in a numeric
+    column rejects its row, counted once, under the first such column, in ``attrs["rejected"]`` (reason ->
+    rows). The label, if any (``label``/``labels``, any case), becomes ``label``, its ``benign_labels`` values
+    (any case) read as :data:`BENIGN_LABEL`. ``row`` numbers the rows from ``first``, rejected rows counted."""
+    frame.columns = [str(c).strip() for c in frame.columns]
+    frame = frame.reset_index(drop=True)
+    label = next((c for c in frame.columns if c.lower() in ("label", "labels")), None)
+    out: dict[str, object] = {"row": np.arange(first, first + len(frame))}
+    bad = np.zeros(len(frame), dtype=bool)
+    notes: list[dict] = []
+    rejected: dict[str, int] = {}
+    for column in frame.columns:
+        text = frame[column].astype("string").str.strip()
+        if column == label:
+            benign = label_values(benign_labels) | {"benign"}
+            out["label"] = text.where(~text.str.lower().isin(benign), BENIGN_LABEL)
+        elif column in numeric:
+            out[column], new_bad = _numbers(text, path, column, bad, first, notes, rejected)
+            bad |= new_bad
+        else:
+            out[column] = text.where(~text.isin(MISSING_TOKENS))
+    typed = pd.DataFrame(out).loc[~bad].reset_index(drop=True)
+    typed.attrs["repairs"], typed.attrs["rejected"] = notes, rejected
+    return typed
+
+
+def _numbers(
+    text: pd.Series, path: Path, column: str, bad: np.ndarray, first: int, notes: list[dict], rejected: dict[str, int]
+) -> tuple[pd.Series, np.ndarray]:
+    """One numeric column of :func:`typed_by_role` as float32 (:func:`lib.datasets.csvparse.float32_counted`)
+    and the rows it rejects that no earlier column rejected (their count in ``rejected``)."""
+    missing = (text.isna() | text.isin(MISSING_TOKENS)).to_numpy()
+    numbers = pd.to_numeric(text.where(~missing), errors="coerce")
+    new_bad = numbers.isna().to_numpy() & ~missing & ~bad
+    if new_bad.any():
+        at = int(np.flatnonzero(new_bad)[0])
+        why = f"column {column!r}: not a number (first: {text.iloc[at]!r}, row {first + at})"
+        rejected[why] = rejected.get(why, 0) + int(new_bad.sum())
+    return float32_counted(numbers, path.name, column, notes), new_bad

@@ -1,4 +1,10 @@
-"""IoT-23 and other labelled Zeek conn logs (:func:`read_zeek_conn`; in chunks, :func:`zeek_conn_frames`)."""
+"""IoT-23 and other labelled Zeek conn logs (:func:`read_zeek_conn`; in chunks, :func:`zeek_conn_frames`).
+
+The steps are public for the scorer's follow mode (:mod:`lib.score`), which reads a log as Zeek writes it with
+the same code: :func:`zeek_header` reads the ``#`` header lines into a :class:`ZeekFormat`, :func:`zeek_frame`
+parses a chunk of records by it, :func:`log_columns` gives a log's fields before any record and
+:func:`scenario_name` the IoT-23 scenario a log belongs to.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +21,9 @@ import pandas as pd
 import pyarrow as pa
 
 from lib import registry
-from lib.datasets.csvparse import NEWLINE, _count_infinities, _parse_table
+from lib.datasets.csvparse import NEWLINE, count_infinities, head_lines, parse_table
 from lib.datasets.errors import DataError, note_repair
-from lib.datasets.files import _constant_categorical
+from lib.datasets.schema import constant_categorical
 from lib.datasets.stream import Chunk, combine_frames, parse_chunks, text_chunks
 from lib.datasets.table import label_values
 
@@ -66,17 +72,17 @@ def zeek_conn_frames(
 ) -> Iterator[pd.DataFrame]:
     """:func:`read_zeek_conn` of ``path``, one frame per chunk of its text (:func:`lib.datasets.stream.text_chunks`:
     one frame for a log up to ``STREAM_BYTES``): the header is read once, from the first chunk, and every chunk's
-    records are parsed by :func:`_zeek_frame`."""
+    records are parsed by :func:`zeek_frame`."""
     path = Path(path)
     notes: list[dict] = []
     chunks = text_chunks(path, notes)
     first = next(chunks)
-    log_format, body_start = _zeek_header(first.data, path, label_column, benign_labels, ignore_labels, labels_required)
+    log_format, body_start = zeek_header(first.data, path, label_column, benign_labels, ignore_labels, labels_required)
     header_lines = first.data.count(NEWLINE, 0, body_start)
     chunks = chain([Chunk(first.data[body_start:], first.first_line + header_lines, first.whole)], chunks)
     del first  # each chunk's bytes are held only while it is parsed
     has_records = False
-    for frame in parse_chunks(chunks, partial(_zeek_frame, log_format=log_format, path=path), notes):
+    for frame in parse_chunks(chunks, partial(zeek_frame, log_format=log_format, path=path), notes):
         has_records = True
         yield frame
         del frame  # not held while the next chunk is parsed
@@ -89,7 +95,7 @@ read_zeek_conn.chunks = zeek_conn_frames
 
 
 @dataclass(frozen=True)
-class _ZeekFormat:
+class ZeekFormat:
     """What a log's header says (fields, their Zeek and Arrow types, the unset token, the label columns) and
     how its labels are read."""
 
@@ -103,14 +109,14 @@ class _ZeekFormat:
     ignore_labels: str | Iterable[str] | None
 
 
-def _zeek_header(
+def zeek_header(
     raw: bytes,
     path: Path,
     label_column: str,
     benign_labels: str | Iterable[str] | None,
     ignore_labels: str | Iterable[str] | None,
     labels_required: bool = True,
-) -> tuple[_ZeekFormat, int]:
+) -> tuple[ZeekFormat, int]:
     """The format the ``#`` header lines at the start of ``raw`` declare, and where the records start."""
     header: dict[str, list[str]] = {}
     body_start, fields_line = 0, 1
@@ -153,11 +159,18 @@ def _zeek_header(
     }
     if label_column is not None:
         types[label_column] = pa.string()
-    log_format = _ZeekFormat(names, zeek_types, types, unset, label_column, detail_column, benign_labels, ignore_labels)
+    log_format = ZeekFormat(names, zeek_types, types, unset, label_column, detail_column, benign_labels, ignore_labels)
     return log_format, body_start
 
 
-def _zeek_frame(chunk: Chunk, notes: list[dict], log_format: _ZeekFormat, path: Path) -> pd.DataFrame | None:
+def log_columns(path: Path) -> list[str]:
+    """The fields a Zeek log's ``#fields`` line declares (in its first 20 lines), whether or not records follow;
+    labelled or not."""
+    fmt, _ = zeek_header(b"".join(head_lines(path, 20)), path, "label", None, (), labels_required=False)
+    return list(fmt.names)
+
+
+def zeek_frame(chunk: Chunk, notes: list[dict], log_format: ZeekFormat, path: Path) -> pd.DataFrame | None:
     """The flows of one chunk of a log's records (None if it holds none), repairs recorded in ``notes``."""
     fmt = log_format
     body = _cut_footer(chunk.data)  # '#close' footer: sliced off, without splitting the log into lines
@@ -166,26 +179,26 @@ def _zeek_frame(chunk: Chunk, notes: list[dict], log_format: _ZeekFormat, path: 
     body = body.replace(b"   ", b"\t")
     if not body.strip():
         return None
-    df = _parse_table(
+    df = parse_table(
         body, path, fmt.names, "\t", fmt.arrow_types, 0, [fmt.unset, "(empty)"], line_offset=chunk.first_line - 1
     )
     del body
     label_column, zeek_types = fmt.label_column, fmt.zeek_types
     if label_column is not None:
         df = _labelled(df, fmt, notes, path)
-    df["scenario"] = _constant_categorical(_scenario_name(path), len(df))
+    df["scenario"] = constant_categorical(scenario_name(path), len(df))
     for col in _ZEEK_CATEGORICAL:
         if col in df:
             df[col] = df[col].astype("category")
     for col, t in zeek_types.items():
         if col in df and t in ("string", "addr", "bool", "set[string]", "enum") and col not in _ZEEK_CATEGORICAL:
             df[col] = df[col].astype("string")
-    _count_infinities(df, [c for c, t in zeek_types.items() if t in _ZEEK_FLOAT], path.name, notes)
+    count_infinities(df, [c for c, t in zeek_types.items() if t in _ZEEK_FLOAT], path.name, notes)
     df.attrs["repairs"] = notes
     return df
 
 
-def _labelled(df: pd.DataFrame, fmt: _ZeekFormat, notes: list[dict], path: Path) -> pd.DataFrame:
+def _labelled(df: pd.DataFrame, fmt: ZeekFormat, notes: list[dict], path: Path) -> pd.DataFrame:
     """``df`` with its label columns read into ``label``, ``label_detail`` and ``is_attack`` (rows of
     ``fmt.ignore_labels`` dropped and counted in ``notes``)."""
     label_column, unset = fmt.label_column, fmt.unset
@@ -253,6 +266,8 @@ def _families(lowered: pd.Series, raw_label: pd.Series, detailed: pd.Series, is_
     return pd.Categorical.from_codes(codes, categories=categories)
 
 
-def _scenario_name(path: Path) -> str:
+def scenario_name(path: Path) -> str:
+    """The IoT-23 scenario of a log: the folder above ``bro/`` (``CTU-IoT-Malware-Capture-44-1``), else the
+    log's own folder."""
     parts = path.resolve().parts
     return parts[-3] if len(parts) >= 3 and parts[-2] == "bro" else path.parent.name

@@ -1,0 +1,120 @@
+"""The anomaly branch on disk, for ``iot-botnet score``: :func:`save_detector` and :func:`load_detector`.
+
+A detector folder holds ``manifest.json`` (what the scorer reads: ``threshold``, ``detector``, ``config``,
+``n_fit_rows``, ``target_fpr``, ``format``; KitNET adds its ``groups``), ``arrays.npz`` (the benign validation
+scores of both branches and the training range of the model inputs) and the scorer's own files
+(:data:`DETECTOR_FILES`), each written and read by its scorer class (:data:`lib.anomaly.detectors.SCORERS`).
+No pickle anywhere: ``.npy``/``.npz`` read with ``allow_pickle=False``, ``.keras`` in Keras' safe mode, skops
+with the types the scorer names. Writing the folder atomically is the caller's job (:func:`lib.io.atomic_folder`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lib import io, metrics
+from lib.anomaly.choice import describe
+from lib.anomaly.detectors import FIX, SCORERS, Detector, benign_rows
+
+DETECTOR_FORMAT = 1
+#: The files of a saved anomaly detector beside ``manifest.json`` and ``arrays.npz``, by detector.
+DETECTOR_FILES = {name: scorer.FILES for name, scorer in SCORERS.items()}
+
+
+def save_detector(
+    detector: Detector, manifest: Mapping[str, Any], arrays: Mapping[str, np.ndarray], folder: str | os.PathLike
+) -> Path:
+    """Write a fitted :class:`lib.anomaly.Detector` (the anomaly branch) and what scoring needs beside the
+    pipeline INTO ``folder`` (which exists): ``manifest.json`` (``manifest`` plus the detector's name,
+    configuration and threshold, and what its scorer adds), ``arrays.npz`` (``arrays``) and the scorer's own
+    files (:data:`DETECTOR_FILES`). Returns ``folder``."""
+    folder = Path(folder)
+    scorer_class = SCORERS.get(detector.name)
+    if scorer_class is None or type(detector.scorer) is not scorer_class:
+        raise ValueError(
+            f"cannot save a detector {detector.name!r} scored by {type(detector.scorer).__name__}: one of "
+            f"{sorted(SCORERS)} with its own scorer class"
+        )
+    extra = detector.scorer.save(folder)
+    np.savez(folder / "arrays.npz", **{key: np.asarray(value) for key, value in arrays.items()})
+    record = {
+        **manifest,
+        **extra,
+        "format": DETECTOR_FORMAT,
+        "detector": detector.name,
+        "config": detector.config,
+        "threshold": float(detector.threshold),
+        "n_fit_rows": int(detector.n_fit_rows),
+    }
+    io.write_json(folder / io.MANIFEST, record)
+    return folder
+
+
+def load_detector(folder: str | os.PathLike) -> tuple[dict[str, Any], Detector, dict[str, np.ndarray]]:
+    """What :func:`save_detector` wrote: its manifest, the :class:`lib.anomaly.Detector` and the arrays.
+
+    The folder refers only to files inside itself, and every file the detector needs is checked
+    (:func:`lib.io.folder_file`) before any is opened: a tampered folder is a :class:`ValueError`.
+    """
+    folder = Path(folder)
+    manifest = io.read_json(io.folder_file(folder, io.MANIFEST, fix=FIX))
+    name = manifest.get("detector") if isinstance(manifest, dict) else None
+    if name not in SCORERS or manifest.get("format") != DETECTOR_FORMAT:
+        found = (manifest.get("format"), name) if isinstance(manifest, dict) else (None, None)
+        raise ValueError(
+            f"{folder / io.MANIFEST}: detector format {found[0]!r} of {found[1]!r}; this code reads format "
+            f"{DETECTOR_FORMAT} of {sorted(SCORERS)}. Fix: {FIX}"
+        )
+    if not isinstance(manifest.get("config"), dict):
+        raise ValueError(
+            f"{folder / io.MANIFEST}: 'config' must be a mapping, not {manifest.get('config')!r}. Fix: {FIX}"
+        )
+    paths = {file: io.folder_file(folder, file, fix=FIX) for file in (*DETECTOR_FILES[name], "arrays.npz")}
+    with np.load(paths["arrays.npz"], allow_pickle=False) as stored:
+        arrays = {key: stored[key] for key in stored.files}
+    detector = Detector(
+        name,
+        SCORERS[name].load(folder, manifest),
+        threshold=float(manifest["threshold"]),
+        n_fit_rows=int(manifest["n_fit_rows"]),
+        config=dict(manifest["config"]),
+    )
+    return manifest, detector, arrays
+
+
+def scoring_bundle(
+    pipeline: Any,
+    detector: Detector,
+    X: dict[str, np.ndarray],
+    y: dict[str, np.ndarray],
+    target_fpr: float,
+    training: dict[str, Any],
+    pipeline_fingerprint: str,
+) -> tuple[Detector, dict[str, Any], dict[str, np.ndarray]]:
+    """What :mod:`lib.score` needs beside the pipeline, for :func:`save_detector`: the anomaly branch
+    ``detector``; a manifest (the target FPR, the data the run was trained on, the pipeline it goes with); and
+    arrays: the fusion's attack score (1 - P(benign)) and the detector's score of every BENIGN VALIDATION row
+    (thresholds at any other FPR come from these, never from test rows), and the lowest and highest value of
+    every model input over the training rows (the drift check)."""
+    benign_val = benign_rows(X["val"], y["val"])
+    arrays = {
+        "fusion_benign_val": np.sort(metrics.attack_score(pipeline.score_features(benign_val))),
+        "anomaly_benign_val": np.sort(detector.score(benign_val)),
+        "input_low": X["train"].min(axis=0),
+        "input_high": X["train"].max(axis=0),
+    }
+    manifest = {
+        "target_fpr": float(target_fpr),
+        "candidate": detector.label,
+        "description": describe(detector),
+        "training": training,
+        "pipeline_fingerprint": pipeline_fingerprint,
+        "pipeline_seed": pipeline.manifest.get("seed"),
+        "n_benign_val": int(len(benign_val)),
+    }
+    return detector, manifest, arrays

@@ -1,0 +1,191 @@
+"""The scoring pipeline of :mod:`lib.fusion` (preprocessor + fold models + meta-classifier) and its folder."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import pandas as pd
+
+from lib import baselines, io, preprocess, registry
+from lib.fusion.stacking import FusionModel
+
+
+# ------------------------------------------------------------------------------------------------- pipeline
+def known_unused_columns(meta: dict[str, Any]) -> list[str]:
+    """Columns a raw frame of this run may hold that are not model inputs: labels, identifiers, dropped ones.
+
+    ``meta`` is the prepared data's ``meta.json`` (``PreparedData.meta``); its report lists every column
+    notebook 01 dropped and why.
+    """
+    dropped = meta.get("report", {}).get("dropped_columns", {})
+    return sorted({*registry.LABEL_COLUMNS, "source_file", *(c for cols in dropped.values() for c in cols)})
+
+
+class FusionPipeline:
+    """Preprocessor + :class:`FusionModel` (the fold models and one meta-classifier): :meth:`score` turns raw
+    flows into class probabilities, exactly as the fitted fusion scores their preprocessed rows.
+
+    Columns: every column the preprocessor was fitted on is required (a missing one is a ``ValueError``
+    naming it). Columns that are known but unused (labels, identifiers, columns dropped in notebook 01) are
+    ignored. Any other column is a ``ValueError`` naming it, because a column the pipeline has never seen
+    usually means a different data set or a renamed feature; pass ``extra_columns="ignore"`` to drop them.
+    """
+
+    def __init__(
+        self,
+        preprocessor: Any,
+        model: FusionModel,
+        class_names: Sequence[str],
+        ignored_columns: Sequence[str] = (),
+        manifest: dict[str, Any] | None = None,
+    ):
+        self.preprocessor = preprocessor
+        self.model = model
+        self.class_names = list(class_names)
+        self.feature_columns = [str(c) for c in preprocessor.feature_names_in_]
+        self.ignored_columns = sorted(set(ignored_columns) - set(self.feature_columns))
+        self.manifest = manifest or {}
+
+    def check_columns(self, df: pd.DataFrame, extra_columns: str = "error") -> None:
+        """Raise a ``ValueError`` naming missing feature columns (and unknown extra ones unless ignored)."""
+        if extra_columns not in ("error", "ignore"):
+            raise ValueError(f"extra_columns must be 'error' or 'ignore', got {extra_columns!r}")
+        present = {str(c) for c in df.columns}
+        missing = [c for c in self.feature_columns if c not in present]
+        if missing:
+            raise ValueError(
+                f"the DataFrame lacks {len(missing)} column(s) the pipeline needs: {missing}. "
+                f"It needs all of {self.feature_columns}"
+            )
+        extra = sorted(present - set(self.feature_columns) - set(self.ignored_columns))
+        if extra and extra_columns == "error":
+            raise ValueError(
+                f"the DataFrame has {len(extra)} column(s) the pipeline was not fitted with: {extra}. "
+                f"Drop them, or call score(df, extra_columns='ignore') to leave them out"
+            )
+
+    def transform(self, df: pd.DataFrame, extra_columns: str = "error") -> np.ndarray:
+        """The model inputs of raw flows (after the column checks)."""
+        self.check_columns(df, extra_columns)
+        return np.asarray(self.preprocessor.transform(df[self.feature_columns]), dtype=np.float32)
+
+    def score(self, df: pd.DataFrame, extra_columns: str = "error") -> np.ndarray:
+        """Class probabilities ``(n, n_classes)`` of the raw flows in ``df`` (columns in ``class_names`` order)."""
+        return self.model.predict_proba(self.transform(df, extra_columns))
+
+    def score_features(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities of already preprocessed rows (the arrays of ``RUN_DIR/prepared``)."""
+        return self.model.predict_proba(X)
+
+
+# ------------------------------------------------------------------------------------------------- its folder
+PIPELINE_FORMAT = 3  # 3: the fold models of a cross-fitted fusion (2: one set of deep models)
+#: What remakes a pipeline folder (the end of every error about one).
+REMAKE = "save the pipeline again (notebooks/04_decision_fusion.ipynb)"
+
+
+def _deep_file(name: str, fold: int) -> str:
+    """The file of deep model ``name`` of fold ``fold`` inside a pipeline folder."""
+    return f"deep_{name}_fold{fold}.keras"
+
+
+def save_pipeline(pipeline: FusionPipeline, folder: str | os.PathLike) -> Path:
+    """Write ``pipeline`` into ``folder`` (created if needed; ``lib.run.Stage.save_folder`` hands out an empty one
+    and puts it in place whole): ``manifest.json``, ``preprocessor.skops``, the deep models of every fold,
+    ``deep_<name>_fold<k>.keras``, and the meta-classifier (``meta_xgboost.ubj`` or ``meta_<name>.skops``). The
+    manifest says how many folds (``k_folds``), which deep models (``deep_models``), their ``inputs``, whether
+    the features follow the deep outputs (``with_features``) and the fusion contender it is."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    model = pipeline.model
+    preprocess.save_preprocessor(pipeline.preprocessor, folder / "preprocessor.skops")
+    for fold, deep_models in enumerate(model.fold_models):
+        for name, deep_model in deep_models.items():
+            deep_model.save(folder / _deep_file(name, fold))
+    meta_file = f"meta_{model.meta_name}{baselines.model_suffix(model.meta)}"
+    baselines.write_classifier(model.meta, folder / meta_file)
+    manifest = {
+        **pipeline.manifest,
+        "format": PIPELINE_FORMAT,
+        "class_names": pipeline.class_names,
+        "contender": model.contender,
+        "inputs": model.inputs,
+        "with_features": bool(model.with_features),
+        "k_folds": len(model.fold_models),
+        "deep_models": model.names,
+        "meta_name": model.meta_name,
+        "meta_file": meta_file,
+        "meta_class_ids": [int(c) for c in model.meta.class_ids_],
+        "feature_columns": pipeline.feature_columns,
+        "ignored_columns": pipeline.ignored_columns,
+    }
+    io.write_json(folder / io.MANIFEST, manifest)
+    return folder
+
+
+def _checked_manifest(folder: Path) -> dict[str, Any]:
+    """The manifest of a pipeline folder, its format and the types of the keys that name files checked."""
+    if not (folder / io.MANIFEST).exists():
+        raise FileNotFoundError(
+            f"{folder / io.MANIFEST} not found: run notebooks/04_decision_fusion.ipynb for this RUN_DIR first"
+        )
+    manifest = json.loads(io.folder_file(folder, io.MANIFEST, fix=REMAKE).read_text())
+    if manifest.get("format") != PIPELINE_FORMAT:
+        raise ValueError(
+            f"{folder}: pipeline format {manifest.get('format')!r}, this code reads {PIPELINE_FORMAT}. Fix: {REMAKE}"
+        )
+    names, k_folds = manifest.get("deep_models"), manifest.get("k_folds")
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise ValueError(
+            f"{folder / io.MANIFEST}: 'deep_models' must be a list of model names, not {names!r}. Fix: {REMAKE}"
+        )
+    if type(k_folds) is not int or k_folds < 1 or not isinstance(manifest.get("with_features"), bool):
+        raise ValueError(
+            f"{folder / io.MANIFEST}: 'k_folds' must be a whole number of folds of at least 1 (not {k_folds!r}) and "
+            f"'with_features' true or false (not {manifest.get('with_features')!r}). Fix: {REMAKE}"
+        )
+    return manifest
+
+
+def load_pipeline(folder: str | os.PathLike) -> FusionPipeline:
+    """Read a folder written by :func:`save_pipeline` (no pickle: skops with trusted types, .keras with Keras'
+    ``safe_mode``, UBJSON).
+
+    The folder refers only to files inside itself: every file its manifest names must be a plain file name
+    (no folder, no ``..``, no link out of the folder) of a file that exists there. All of them are checked
+    before any is opened, so a crafted manifest is a :class:`ValueError` and nothing outside is read.
+    """
+    folder = Path(folder)
+    manifest = _checked_manifest(folder)
+    names = manifest["deep_models"]
+    deep_files = [
+        {
+            name: io.folder_file(folder, _deep_file(name, fold), key="deep_models", value=name, fix=REMAKE)
+            for name in names
+        }
+        for fold in range(manifest["k_folds"])
+    ]
+    meta_file = io.folder_file(
+        folder, manifest.get("meta_file"), key="meta_file", suffixes=(".ubj", ".skops"), fix=REMAKE
+    )
+    preprocessor_file = io.folder_file(folder, "preprocessor.skops", fix=REMAKE)
+    fold_models = [
+        {name: keras.models.load_model(path, safe_mode=True) for name, path in files.items()} for files in deep_files
+    ]
+    meta = baselines.read_classifier(meta_file, manifest["meta_class_ids"])
+    model = FusionModel(
+        fold_models,
+        meta,
+        manifest["meta_name"],
+        manifest["inputs"],
+        len(manifest["class_names"]),
+        with_features=manifest["with_features"],
+    )
+    preprocessor = preprocess.load_preprocessor(preprocessor_file)
+    return FusionPipeline(preprocessor, model, manifest["class_names"], manifest["ignored_columns"], manifest)

@@ -1,0 +1,204 @@
+"""Notebook 04's loop of :mod:`lib.fusion`: the checks on notebooks 02-03, every contender per seed, the comparisons."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from lib import metrics, models, progress
+from lib.fusion.stacking import (
+    FUSION_CONTENDERS,
+    META_CLASSIFIERS,
+    FusionFit,
+    FusionModel,
+    check_inputs,
+    fit_fusion,
+    meta_grid,
+    soft_vote,
+)
+
+if TYPE_CHECKING:
+    from lib.preprocess import PreparedData
+
+#: Display names of notebook 04's contenders (the deep models and baselines keep their Table 1 names).
+CONTENDER_NAMES: dict[str, str] = metrics.CONTENDER_NAMES
+#: Baselines of notebook 02 compared with the fusion (their saved predictions, not a refit).
+FEATURE_BASELINES = ("random_forest", "xgboost")
+#: The score the fusion is compared on: macro-F1 (for a binary run too, where ``f1`` is the attack class's F1).
+COMPARISON_METRIC = "f1_macro"
+
+
+@dataclass
+class FusionRuns:
+    """Everything notebook 04 measured: scores of every contender, the meta grids, the per-fold scores, the fits."""
+
+    results: metrics.Results
+    grid: pd.DataFrame
+    folds: pd.DataFrame
+    fits: dict[int, FusionFit]
+
+    @property
+    def scores(self) -> pd.DataFrame:
+        return self.results.scores_frame()
+
+    def fit(self, seed: int) -> FusionFit:
+        """The fusion fitted for ``seed`` (one of notebook 03's seeds)."""
+        if seed not in self.fits:
+            raise ValueError(
+                f"no fusion for seed {seed}: notebook 03 trained seeds {sorted(self.fits)}; pick one as SEED"
+            )
+        return self.fits[seed]
+
+    @property
+    def contenders(self) -> list[str]:
+        """The fusion contenders scored, in :data:`FUSION_CONTENDERS` order."""
+        return [c for c in FUSION_CONTENDERS if c in set(self.scores["model"])]
+
+    def fold_table(self) -> pd.DataFrame:
+        """Validation macro-F1 (mean over seeds) of every fold's deep models and of each fusion fed one fold's
+        outputs alone, beside the contender as scored: the fusion averaged over folds, notebook 03's deep model
+        trained on all training rows. What cross-fitting costs (fold models see ``(k-1)/k`` of the rows) and
+        what averaging over folds gains."""
+        per_fold = self.folds.groupby(["model", "fold"])["val_f1_macro"].mean().unstack("fold")
+        per_fold.columns = [f"fold {k}" for k in per_fold.columns]
+        scored = self.scores.groupby("model")["val_f1_macro"].mean().rename("as scored")
+        return per_fold.join(scored)
+
+    def comparisons(self, best_single: str, tie: float) -> tuple[list[dict[str, Any]], str]:
+        """Each fusion against the best single deep model, soft voting and XGBoost on the features (macro-F1,
+        paired by seed), and the verdict against the best single deep model and XGBoost (:func:`lib.metrics.verdict`)."""
+        pairs = [(c, r) for c in self.contenders for r in (best_single, "soft_voting", "xgboost")]
+        found = [metrics.paired_difference(self.scores, c, r, COMPARISON_METRIC) for c, r in pairs]
+        return found, metrics.verdict(found, best_single, CONTENDER_NAMES, tie, baseline="xgboost")
+
+
+def check_runs(
+    deep: metrics.Trained,
+    baselines_run: metrics.Trained,
+    *,
+    names: Sequence[str],
+    inputs: str,
+    seed: int,
+    pipeline_meta: str,
+    features_variant: bool = False,
+) -> None:
+    """Everything notebook 04 needs from notebooks 02 and 03 and from its own parameters, checked before it
+    removes its previous results or trains anything: a clear error now, not after the first seed's folds."""
+    check_inputs(inputs, names)
+    trained, seeds = list(deep.models), list(deep.seeds)
+    missing = sorted(set(names) - set(trained))
+    if missing:
+        raise ValueError(f"notebook 03 did not train {missing} (it trained {trained}): add them to its DEEP_MODELS")
+    models.per_model(models.stage_configs(deep.info), names)  # every fused model has its configuration
+    lacking = sorted(set(FEATURE_BASELINES) - set(baselines_run.models))
+    if lacking:
+        raise ValueError(
+            f"notebook 02 did not fit {lacking} (it fitted {list(baselines_run.models)}), which notebook 04 compares "
+            f"the fusion with: add them to its BASELINES"
+        )
+    unmatched = sorted(set(seeds) - set(baselines_run.seeds))
+    if unmatched:
+        raise ValueError(
+            f"notebook 03 trained seeds {seeds}, notebook 02 lacks {unmatched} (it ran {list(baselines_run.seeds)}): "
+            "run both with the same SEED and N_SEEDS"
+        )
+    if seed not in seeds:
+        raise ValueError(f"SEED={seed} chooses the pipeline's fusion, but notebook 03 trained seeds {seeds}: pick one")
+    fitted = [c for c, (_, with_features) in FUSION_CONTENDERS.items() if features_variant or not with_features]
+    if pipeline_meta not in ("auto", *fitted):
+        raise ValueError(
+            f"PIPELINE_META must be 'auto' or a fusion this run fits, one of {fitted}, got {pipeline_meta!r}"
+            + ("" if features_variant else " (the *_features fusions need FUSION_WITH_FEATURES=True)")
+        )
+
+
+def evaluate_seeds(
+    data: PreparedData,
+    *,
+    deep: metrics.Trained,
+    baselines_run: metrics.Trained,
+    names: Sequence[str],
+    inputs: str,
+    k_folds: int,
+    grid: Sequence[tuple[str, dict[str, Any]]],
+    features_variant: bool = False,
+) -> FusionRuns:
+    """Notebook 04's runs, one per seed notebook 03 trained: the cross-fitted fusion (:func:`fit_fusion`, fold
+    models trained here with notebook 03's per-model configurations), then every contender scored on the test
+    rows (and, for model choice, on the validation rows): each fusion, soft voting and each deep model alone
+    (notebook 03's predictions of its full-training models) and Random Forest and XGBoost on the features
+    (notebook 02's predictions). Call :func:`check_runs` first."""
+    configs = models.stage_configs(deep.info)
+    results, grids, folds, fits = metrics.Results(), [], [], {}
+    for seed in progress.bar(list(deep.seeds), desc="fusion seeds", unit="seed"):
+        with metrics.timer() as fitting:
+            fit = fits[seed] = fit_fusion(
+                data.X_train, data.y_train, data.X_val, data.y_val, n_classes=data.n_classes, names=names,
+                deep=configs, inputs=inputs, k_folds=k_folds, grid=grid, seed=seed, features_variant=features_variant,
+            )  # fmt: skip
+        grids.append(fit.grid.assign(seed=seed))
+        folds.append(fit.folds.assign(seed=seed))
+        test_outputs = fit.fold_outputs(data.X_test)
+        contenders = {
+            contender: (fit.contender_model(contender).predict_proba(data.X_test, test_outputs), val_proba)
+            for contender, val_proba in fit.val_proba.items()
+        }
+        for name in names:
+            contenders[name] = (deep.prediction(name, seed, "test"), deep.prediction(name, seed, "val"))
+        contenders["soft_voting"] = tuple(soft_vote([contenders[n][i] for n in names]) for i in (0, 1))
+        for name in FEATURE_BASELINES:
+            contenders[name] = (
+                baselines_run.prediction(name, seed, "test"),
+                baselines_run.prediction(name, seed, "val"),
+            )
+        for name, (proba, val_proba) in contenders.items():
+            val = metrics.evaluate(data.y_val, val_proba, data.class_names)
+            result = metrics.evaluate(data.y_test, proba, data.class_names)
+            results.add(name, seed, result, n_test=len(data.y_test), val_f1=val["f1"], val_f1_macro=val["f1_macro"])
+        results.timings.append({"model": "fusion", "seed": seed, "fit_seconds": fitting.seconds})
+    return FusionRuns(results, pd.concat(grids, ignore_index=True), pd.concat(folds, ignore_index=True), fits)
+
+
+def best_single_model(scores: pd.DataFrame, names: Sequence[str]) -> str:
+    """The deep model of ``names`` with the best mean *validation* macro-F1 (never chosen on test scores)."""
+    return str(scores[scores["model"].isin(names)].groupby("model")["val_f1_macro"].mean().idxmax())
+
+
+def grid_from(trees: str, rf_depths: str, xgb_depths: str, metas: Sequence[str] = META_CLASSIFIERS):
+    """:func:`meta_grid` from notebook 04's comma-separated parameters (``META_TREES="100,300"``, ...)."""
+    numbers = [[int(v.strip()) for v in str(text).split(",") if v.strip()] for text in (trees, rf_depths, xgb_depths)]
+    return meta_grid(metas, *numbers)
+
+
+def grid_frame(grid: Sequence[tuple[str, dict[str, Any]]]) -> pd.DataFrame:
+    """The meta grid, one row per setting: the meta-classifier and its hyperparameters."""
+    return pd.DataFrame([{"meta": name, **params} for name, params in grid])
+
+
+def with_probabilities(frame: pd.DataFrame, proba: np.ndarray, class_names: Sequence[str]) -> pd.DataFrame:
+    """``frame`` with one ``P(<class>)`` column per class of ``proba`` (rows in the same order)."""
+    return frame.assign(**{f"P({c})": proba[:, i] for i, c in enumerate(class_names)})
+
+
+def summary(
+    fused: FusionRuns, summarised: pd.DataFrame, best_single: str, verdict: str, saved: FusionModel, *,
+    inputs: str, names: Sequence[str], k_folds: int, seed: int,
+) -> str:  # fmt: skip
+    """Notebook 04's summary: what was fused, the test macro-F1 of each fusion beside the best single deep model
+    and XGBoost on the features (means over seeds, from ``summarised``: :func:`lib.metrics.summarise`), the
+    verdict, and the pipeline saved."""
+    mean_f1 = summarised[summarised["metric"] == "f1_macro"].set_index("model")["mean"]
+    fusions = ", ".join(f"{CONTENDER_NAMES[m]} {mean_f1[m]:.4f}" for m in fused.contenders)
+    return "\n".join(
+        [
+            f"* {len(fused.fits)} seed(s), fusion inputs {inputs!r} from {list(names)}, cross-fitted over {k_folds} folds.",
+            f"* Test macro-F1: {fusions}; best single deep model ({CONTENDER_NAMES[best_single]}) "
+            f"{mean_f1[best_single]:.4f}; XGBoost on the features {mean_f1['xgboost']:.4f}.",
+            f"* {verdict}",
+            f"* Saved pipeline: {CONTENDER_NAMES[saved.contender]} (seed {seed}, {k_folds} fold models per deep model).",
+        ]
+    )

@@ -1,0 +1,142 @@
+"""Preprocessing as paper 1 (section II.A) describes it, fitted on training rows only (notebook 01).
+
+Order of operations, each step logged with its counts:
+
+1. optional stratified subsample (``SAMPLE_ROWS``, quick runs only);
+2. exact duplicate rows removed before splitting (over the feature columns and the label);
+3. labels: ``binary`` (Benign vs Attack) or ``multiclass`` (attack families; rare families merged into
+   ``OtherAttack`` or dropped);
+4. the train/validation/test split (``SPLIT``):
+
+   * ``stratified`` (paper 1, the default): stratified 80/20, then a stratified validation part carved
+     from training;
+   * ``group``: every flow of a host pair (the unordered source/destination address pair) on one side only;
+     a conversation key (CICFlowMeter ``Flow ID``) where the data has no addresses, or ``GROUP_COLUMNS``;
+     folds of scikit-learn's ``StratifiedGroupKFold`` (classes balanced as far as the groups allow), the
+     validation part carved by group too;
+   * ``time``: ordered by the flow's start time (Zeek ``ts``, CICFlowMeter ``Timestamp``, Argus ``stime``,
+     parsed file by file: :mod:`lib.datasets.times`; CICIDS2017's 12-hour clock without AM/PM has its
+     afternoon hours 1-7 read as 13-19, a repair counted in ``report.repairs`` and in the split info),
+     training on the earlier part, testing on the later; validation is the latest part of the training period;
+   * ``source``: whole capture files held out (IoT-23 scenario by scenario, CICIDS2017 day by day, the day
+     read from the file names or, for a CICIDS2017 file whose name names none, from each row's own
+     ``Timestamp``: :func:`lib.datasets.schema.capture_sources`; a row dated neither way keeps its file as its
+     source, and the split info says how many rows were dated by their time and which files stayed sources of
+     their own), named by ``TEST_SOURCES`` or chosen automatically (seeded, about ``TEST_SIZE`` of the rows,
+     benign and attack rows on both sides where possible); validation rows are carved from the training
+     sources.
+
+   Class ids are the same in every split; a class missing from training (possible under ``group``, ``time``
+   and ``source``) is logged, and every split's rows, classes, groups, time range and sources are recorded
+   (:meth:`PrepReport.split_table`);
+5. feature selection on training rows: identifiers out (unless kept, with a warning that it leaks; the
+   columns a split groups or orders by are out in any case), columns absent from whole source files out,
+   constant and duplicate columns out;
+6. a scikit-learn ``ColumnTransformer`` fitted on training rows: ``inf`` -> NaN, median imputation and
+   scaling (``SCALING``: min-max as in paper 1; sign-preserving ``log1p`` then min-max or standard scaling;
+   or a quantile transform) for numeric columns; one-hot encoding for categorical columns (protocol; Zeek
+   ``service``, ``conn_state``, ``history``; Argus ``flgs``, ``state``, ``dir``; a user's text columns) and
+   for the numeric columns named in ``CATEGORY_COLUMNS`` (whose scaled value stays a feature too);
+7. optional SMOTE on the transformed training rows only; this is how we build paper 2's balanced set D2.
+
+Class id 0 is always ``Benign``.
+
+The modules, one step each: :mod:`~lib.preprocess.config` (:class:`PrepConfig`), :mod:`~lib.preprocess.labels`
+(steps 1-3), :mod:`~lib.preprocess.splits` (step 4), :mod:`~lib.preprocess.selection` (step 5),
+:mod:`~lib.preprocess.features` (step 6 and the preprocessor's skops file), :mod:`~lib.preprocess.prepared`
+(:func:`prepare`, :class:`PreparedData`, step 7) and :mod:`~lib.preprocess.prep_report` (:class:`PrepReport`).
+"""
+
+from lib.preprocess.config import (
+    BENIGN,
+    MAX_SHARE_WITHOUT_KEY,
+    OTHER_ATTACK,
+    SCALINGS,
+    SOURCE_SHARE_TOLERANCE,
+    SPLIT_NAMES,
+    SPLITS,
+    PrepConfig,
+)
+from lib.preprocess.features import (
+    SKOPS_TYPES,
+    as_category_strings,
+    build_preprocessor,
+    fit_rows,
+    inf_to_nan,
+    load_preprocessor,
+    save_preprocessor,
+    signed_log1p,
+    to_float32,
+    transform_rows,
+)
+from lib.preprocess.labels import deduplicate, duplicated, make_labels, sample_rows
+from lib.preprocess.prep_report import PrepReport
+from lib.preprocess.prepared import PreparedData, prepare, smote
+from lib.preprocess.selection import (
+    category_features,
+    check_column_names,
+    imputation_counts,
+    missing_columns_table,
+    missing_summary,
+    perfect_predictors,
+    select_features,
+)
+from lib.preprocess.splits import (
+    choose_test_sources,
+    describe_split,
+    flow_start_times,
+    group_keys,
+    group_split_indices,
+    source_split_indices,
+    split_indices,
+    split_rows,
+    time_split_indices,
+)
+
+# The old private name, still imported by lib.score: remove once it imports as_category_strings.
+_as_category_strings = as_category_strings
+
+__all__ = [
+    "BENIGN",
+    "MAX_SHARE_WITHOUT_KEY",
+    "OTHER_ATTACK",
+    "SCALINGS",
+    "SKOPS_TYPES",
+    "SOURCE_SHARE_TOLERANCE",
+    "SPLITS",
+    "SPLIT_NAMES",
+    "PrepConfig",
+    "PrepReport",
+    "PreparedData",
+    "as_category_strings",
+    "build_preprocessor",
+    "category_features",
+    "check_column_names",
+    "choose_test_sources",
+    "deduplicate",
+    "describe_split",
+    "duplicated",
+    "fit_rows",
+    "flow_start_times",
+    "group_keys",
+    "group_split_indices",
+    "imputation_counts",
+    "inf_to_nan",
+    "load_preprocessor",
+    "make_labels",
+    "missing_columns_table",
+    "missing_summary",
+    "perfect_predictors",
+    "prepare",
+    "sample_rows",
+    "save_preprocessor",
+    "select_features",
+    "signed_log1p",
+    "smote",
+    "source_split_indices",
+    "split_indices",
+    "split_rows",
+    "time_split_indices",
+    "to_float32",
+    "transform_rows",
+]

@@ -1,0 +1,210 @@
+"""From a loaded frame to the prepared arrays of notebook 01: :func:`prepare` and :class:`PreparedData`."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+
+from lib import datasets, registry
+from lib.preprocess.config import PrepConfig
+from lib.preprocess.features import build_preprocessor, fit_rows, transform_rows
+from lib.preprocess.labels import deduplicate, make_labels, sample_rows
+from lib.preprocess.prep_report import PrepReport
+from lib.preprocess.selection import category_features, check_column_names, imputation_counts, select_features
+from lib.preprocess.splits import split_rows
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PreparedData:
+    """Arrays and metadata of one prepared data set: what notebook 01 hands to every later notebook.
+
+    ``X_*`` are float32 model inputs, ``y_*`` int64 class ids (0 = Benign); ``rows`` holds, per split, the
+    labels (``label``, ``label_detail``, ``is_attack``) and identifier columns aligned with the arrays (never
+    features). ``lib.run`` stores and reads it (``RUN_DIR/prepared``).
+    """
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    feature_names: list[str]
+    class_names: list[str]
+    label_mode: str
+    rows: dict[str, pd.DataFrame] = field(default_factory=dict)
+    X_train_smote: np.ndarray | None = None
+    y_train_smote: np.ndarray | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.class_names)
+
+    def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(X, y)`` of ``"train"``, ``"val"``, ``"test"`` or ``"train_smote"``."""
+        if name == "train_smote":
+            if self.X_train_smote is None:
+                raise ValueError("this run was prepared without SMOTE: rerun notebook 01 with SMOTE=True")
+            return self.X_train_smote, self.y_train_smote
+        if name not in ("train", "val", "test"):
+            raise ValueError(f"unknown split {name!r}: train, val, test or train_smote")
+        return getattr(self, f"X_{name}"), getattr(self, f"y_{name}")
+
+    def arrays(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """``({split: X}, {split: y})`` for train, val and test."""
+        splits = ("train", "val", "test")
+        return {s: self.split(s)[0] for s in splits}, {s: self.split(s)[1] for s in splits}
+
+    def class_counts(self) -> pd.DataFrame:
+        """Rows per class (index) and split (columns)."""
+        counts = {s: np.bincount(self.split(s)[1], minlength=self.n_classes) for s in ("train", "val", "test")}
+        return pd.DataFrame(counts, index=self.class_names)
+
+
+def smote(X: np.ndarray, y: np.ndarray, seed: int, k: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """SMOTE (imbalanced-learn) up to the majority class count. Call it on training rows only.
+
+    This is how we build paper 2's balanced set D2: the summary of paper 2 says only that SMOTE balanced
+    the BoT-IoT training data; we assume every minority class is oversampled to the majority's count
+    (``sampling_strategy='auto'``) and that validation and test rows keep their natural distribution.
+    ``k`` is lowered for classes with too few rows for ``k`` neighbours.
+    """
+    from imblearn.over_sampling import SMOTE
+
+    counts = np.bincount(y)
+    strategy: str | dict[int, int] = "auto"
+    if (counts == 1).any():  # one row has no neighbour to interpolate with: such a class stays as it is
+        lonely = np.flatnonzero(counts == 1).tolist()
+        log.warning("SMOTE: class id(s) %s have one training row and are not oversampled", lonely)
+        strategy = {c: int(counts.max()) for c in np.flatnonzero(counts > 1) if counts[c] < counts.max()}
+    smallest = counts[counts > 1].min() if (counts > 1).any() else 2
+    k_used = max(1, min(k, smallest - 1))
+    if k_used < k:
+        log.warning("SMOTE: smallest class has %d rows; k_neighbors lowered from %d to %d", smallest, k, k_used)
+    X_res, y_res = SMOTE(sampling_strategy=strategy, k_neighbors=k_used, random_state=seed).fit_resample(X, y)
+    return X_res.astype(np.float32), y_res.astype(np.int64)
+
+
+def _first_steps(df: pd.DataFrame, cfg: PrepConfig) -> tuple[pd.DataFrame, PrepReport]:
+    """A new report of ``df`` (rows loaded, the loaders' repairs, identifier and label columns), then the
+    ``SAMPLE_ROWS`` sample and exact duplicates removed (``DEDUP``), each counted in it."""
+    rows_read = df.attrs.get("sample", {}).get("rows_read", len(df))  # a sample drawn while loading: all rows
+    report = PrepReport(rows_loaded=rows_read, repairs=list(df.attrs.get("repairs", [])))
+    report.identifier_columns = datasets.identifier_columns(df)
+    report.label_columns = datasets.label_columns(df)
+    df = sample_rows(df, cfg.sample_rows, cfg.seed)
+    report.rows_after_sample = len(df)
+    dedup_columns = datasets.feature_columns(df, keep_identifiers=cfg.keep_identifiers)
+    if cfg.dedup:
+        df, report.duplicates_removed, report.conflicting_duplicates = deduplicate(df, dedup_columns)
+        log.info("dedup: %d exact duplicate rows removed, %d rows left", report.duplicates_removed, len(df))
+    report.rows_after_dedup = len(df)
+    return df, report
+
+
+def _fit_features(
+    df: pd.DataFrame,
+    y: np.ndarray,
+    idx: dict[str, np.ndarray],
+    split_columns: list[str],
+    cfg: PrepConfig,
+    report: PrepReport,
+) -> tuple[ColumnTransformer, dict[str, np.ndarray]]:
+    """Select the features on the training rows, fit the preprocessor on them and transform every split:
+    ``(preprocessor, {split: X})``. Fills the report's columns and imputation counts."""
+    numeric, categorical, report.dropped_columns = select_features(
+        df, idx["train"], cfg, y[idx["train"]], split_columns
+    )
+    report.numeric_columns, report.categorical_columns = numeric, categorical
+    report.category_columns = category_features(cfg, numeric, categorical, report.dropped_columns)
+    report.imputed = imputation_counts(df, numeric)
+
+    pre = build_preprocessor(
+        numeric, categorical, cfg.max_categories, cfg.scaling, report.category_columns, cfg.seed, len(idx["train"])
+    )
+    features = numeric + categorical
+    positions = [df.columns.get_loc(c) for c in features]  # one take of rows and columns, not two copies
+    X = {"train": fit_rows(pre, df, idx["train"], positions)}
+    X |= {split: transform_rows(pre, df, idx[split], positions) for split in ("val", "test")}
+    return pre, X
+
+
+def _row_tables(df: pd.DataFrame, idx: dict[str, np.ndarray], split_columns: list[str]) -> dict[str, pd.DataFrame]:
+    """Per split, the labels, identifier columns, the split's columns and ``source_file`` of its rows (never
+    features), aligned with its arrays."""
+    kept = set(registry.LABEL_COLUMNS) | set(datasets.identifier_columns(df)) | set(datasets.label_columns(df))
+    kept |= set(split_columns)
+    keep_cols = [c for c in df.columns if c in kept]
+    keep_cols += ["source_file"] if "source_file" in df and "source_file" not in keep_cols else []
+    return {s: df.iloc[i][keep_cols].reset_index(drop=True) for s, i in idx.items()}
+
+
+def _count_classes(
+    y: np.ndarray, idx: dict[str, np.ndarray], class_names: list[str], cfg: PrepConfig, report: PrepReport
+) -> None:
+    """Rows and rows per class of each split into the report, with a warning for each class that training or
+    test lacks."""
+    for s, i in idx.items():
+        report.split_rows[s] = len(i)
+        report.class_counts[s] = {
+            class_names[c]: int(n) for c, n in enumerate(np.bincount(y[i], minlength=len(class_names)))
+        }
+        report.classes_absent[s] = [c for c, n in report.class_counts[s].items() if n == 0]
+    if report.classes_absent["train"]:
+        log.warning(
+            "SPLIT=%r: no training row of %s: a detector cannot learn these classes (they stay in the class list, "
+            "with the same ids in every split)",
+            cfg.split,
+            report.classes_absent["train"],
+        )
+    if report.classes_absent["test"]:
+        log.warning(
+            "SPLIT=%r: no test row of %s: these classes are not evaluated", cfg.split, report.classes_absent["test"]
+        )
+
+
+def _add_smote(data: PreparedData, cfg: PrepConfig, report: PrepReport) -> None:
+    """Paper 2's balanced training set D2 (:func:`smote` of the training rows) into ``data``, counted in the
+    report."""
+    class_names = data.class_names
+    data.X_train_smote, data.y_train_smote = smote(data.X_train, data.y_train, cfg.seed, cfg.smote_k)
+    report.smote_rows = len(data.y_train_smote)
+    report.class_counts["train_smote"] = {
+        class_names[c]: int(n) for c, n in enumerate(np.bincount(data.y_train_smote, minlength=len(class_names)))
+    }
+
+
+def prepare(df: pd.DataFrame, cfg: PrepConfig) -> tuple[PreparedData, ColumnTransformer, PrepReport]:
+    """Everything from a loaded frame to train/val/test arrays; fitted on training rows only (the steps in
+    order: :mod:`lib.preprocess`)."""
+    check_column_names(df, cfg)  # before the work: a misspelt column name is an error at once
+    df, report = _first_steps(df, cfg)
+    df, y, class_names = make_labels(df, cfg, report)
+    df, y, idx, split_columns = split_rows(df, y, cfg, report)
+    pre, X = _fit_features(df, y, idx, split_columns, cfg, report)
+    rows = _row_tables(df, idx, split_columns)
+    _count_classes(y, idx, class_names, cfg, report)
+    data = PreparedData(
+        X_train=X["train"],
+        y_train=y[idx["train"]],
+        X_val=X["val"],
+        y_val=y[idx["val"]],
+        X_test=X["test"],
+        y_test=y[idx["test"]],
+        feature_names=[str(n) for n in pre.get_feature_names_out()],
+        class_names=class_names,
+        label_mode=cfg.label_mode,
+        rows=rows,
+    )
+    if cfg.smote:
+        _add_smote(data, cfg, report)
+    data.meta = {"config": dict(cfg.__dict__), "report": report.as_dict()}
+    return data, pre, report

@@ -1,0 +1,125 @@
+"""The reproduction report (notebook ``06_results_and_figures.ipynb``; notebook 05 uses its summary): Table 1 from
+the runs, the paper's claims checked against it, the study's tables, and the results page of each run.
+
+Reads what notebooks 02–05 wrote, through the stages of :class:`lib.run.RunDir` (checked for staleness); writes
+only into a run's figure folder, through :class:`FigureFolder`. Every sentence is computed from the numbers. One
+job per module:
+
+* ``runs.py``: opening a run's stages, its scores and predictions, and the other runs of its study;
+* ``tables.py``: Table 1's long form, its companion at fixed false-positive rates, the study's tables, zero-day;
+* ``findings.py``: the sentences (the paper's claims checked, protocols, zero-day reasons, notebook 05's summary);
+* ``figure_inputs.py``: Fig. 1's flows (through :mod:`lib.datasets.capture`), Fig. 2's layers, Fig. 7's importances;
+* ``writer.py``: :class:`FigureFolder`, the one atomic writer of ``figures/<run name>/``;
+* ``page.py``: the results page ``figures/<run name>/README.md`` and the README's headline block
+  (``python -m lib.report figures/iot23`` writes a page from a folder alone).
+
+Whether decision fusion helps (notebook 04) is :func:`lib.metrics.verdict`.
+"""
+
+from __future__ import annotations
+
+from lib.report.figure_inputs import importance_table, layer_names, lifecycle_figure
+from lib.report.findings import (
+    PAPER_MODELS,
+    PAPER_TOP_FEATURES,
+    anomaly_summary,
+    findings,
+    importance_vs_paper,
+    protocol_findings,
+    zero_day_reason,
+)
+from lib.report.page import (
+    README_RUNS,
+    RESULTS_END,
+    RESULTS_START,
+    readme_block,
+    refresh_readme,
+    replace_block,
+    results_page,
+    write_page,
+)
+from lib.report.runs import (
+    SPLIT_NAMES,
+    STUDY_METRIC,
+    TABLE1_STAGES,
+    configuration,
+    deep_model,
+    describe_stages,
+    display_names,
+    forests,
+    histories,
+    load_predictions,
+    load_runs,
+    open_run,
+    smote_pairs,
+    study_overview,
+    study_runs,
+    study_wall_times,
+)
+from lib.report.tables import (
+    as_percent,
+    configurations_table,
+    detection_rows,
+    detection_table,
+    fusion_study,
+    protocol_rows,
+    protocol_table,
+    table1_summary,
+    zero_day_table,
+)
+from lib.report.writer import FigureFolder, markdown_table, write_table
+
+__all__ = [
+    # opening runs
+    "TABLE1_STAGES",
+    "open_run",
+    "load_runs",
+    "load_predictions",
+    "display_names",
+    "smote_pairs",
+    "histories",
+    "deep_model",
+    "forests",
+    "describe_stages",
+    "study_runs",
+    "configuration",
+    "study_overview",
+    "study_wall_times",
+    "STUDY_METRIC",
+    "SPLIT_NAMES",
+    # tables
+    "as_percent",
+    "table1_summary",
+    "detection_rows",
+    "detection_table",
+    "configurations_table",
+    "protocol_rows",
+    "protocol_table",
+    "fusion_study",
+    "zero_day_table",
+    # sentences
+    "PAPER_MODELS",
+    "PAPER_TOP_FEATURES",
+    "findings",
+    "importance_vs_paper",
+    "protocol_findings",
+    "zero_day_reason",
+    "anomaly_summary",
+    # figure inputs
+    "lifecycle_figure",
+    "layer_names",
+    "importance_table",
+    # writing
+    "FigureFolder",
+    "markdown_table",
+    "write_table",
+    # the results page
+    "results_page",
+    "write_page",
+    "readme_block",
+    "replace_block",
+    "refresh_readme",
+    "README_RUNS",
+    "RESULTS_START",
+    "RESULTS_END",
+]

@@ -1,0 +1,252 @@
+"""The fixed prose of a results page (:mod:`lib.report.page`): what each table and figure is and how to read it,
+and how the numbers were made. No result is typed here: every number of a page comes from the files notebook 06
+wrote beside it. A few notes are about one data set's files (``DATA_NOTES``); they name no result either.
+"""
+
+from __future__ import annotations
+
+INTRO = (
+    "Every table below is the file of the same name in this folder (`.md`, with a `.csv` beside it), and every "
+    "figure the `.png` shown; this page only puts them together, with what each one is."
+)
+
+TABLE1 = (
+    "One row per model, mean ± standard deviation over the seeds, in percent. Binary runs count attacks as the "
+    "positive class, as the paper does, and add **Macro F1** (the benign and the attack F1 averaged), so that a "
+    "model calling every flow an attack cannot look good; multi-class runs report macro averages over the "
+    "classes. The paper gives one number per cell and no spread, has no SVM, XGBoost or MLP row, and reports "
+    "only on CICIDS2017 and IoT-23: on other data the table holds our numbers alone."
+)
+
+FINDINGS = (
+    "Generated from the scores: the paper's claims, one by one, checked against this run (on data the paper did "
+    "not use, as claims about the method, with none of its numbers compared). With one seed there is no "
+    "interval, and the text claims nothing that would need one."
+)
+
+DETECTION = (
+    "A detector is run at a false-positive rate its operators can afford, not at the argmax of its "
+    "probabilities. For each model the alert threshold is set on the **validation** benign rows so that at most "
+    "the target share of them raise an alert (score: 1 − P(Benign), in either label mode); the table gives the "
+    "share of test attacks detected at that threshold and the false-positive rate it really has on the test rows "
+    "(it can exceed the target: that is the honest number). Where the benign validation rows are too few to "
+    "resolve a target, the threshold is the highest benign validation score."
+)
+
+#: figure file (no suffix) -> (its one-line caption, what the page says when the run could not draw it)
+FIGURES = {
+    "fig01_botnet_lifecycle": (
+        "Fig. 1 · The botnet's life cycle, drawn from data: flows over time by label (on IoT-23, every flow of "
+        "the capture `LIFECYCLE_SCENARIO` by detailed label when the run read it; otherwise the run's own "
+        "prepared rows, timed by the first time column that parses).",
+        "Fig. 1 was not drawn for this run: none of its rows' time columns parses (notebook 06 prints why).",
+    ),
+    "fig02_architecture": ("Fig. 2 · Architecture overview, drawn from the fitted pipeline and stages.", ""),
+    "fig03_cnn_lstm_layers": ("Fig. 3 · The main model as trained: its layers, shapes and parameters.", ""),
+    "fig04_confusion_matrix": ("Fig. 4 · Confusion matrix of the main model on the test rows.", ""),
+    "fig05_roc": (
+        "Fig. 5 · ROC curves of every model, attack against benign (1 − P(Benign)), the false-positive rate on a "
+        "log axis: on a linear one the part of the curve a detector is used at fills its first pixels.",
+        "",
+    ),
+    "fig06_pr": (
+        "Fig. 6 · Precision-recall curves of every model (binary: attack positive; multi-class: the one-vs-rest "
+        "indicators of every class, micro-averaged); the dotted line is the prevalence.",
+        "",
+    ),
+    "fig07_feature_importance": (
+        "Fig. 7 · Feature importance: notebook 02's Random Forest (impurity) and XGBoost (gain), and the main "
+        "model's permutation importance on test rows.",
+        "",
+    ),
+    "fig08_training_curves": ("Fig. 8 · Training and validation accuracy and loss of every deep model.", ""),
+    "fig08b_model_comparison": (
+        "Fig. 8b · Table 1 as bars, mean ± std over seeds, the paper's values as diamonds where it reports on "
+        "this data.",
+        "",
+    ),
+    "fig09_zero_day_recall": (
+        "Zero-day recall: each held-out attack family, every detector, at the anomaly stage's target FPR.",
+        "No zero-day figure: notebook 05 did not run for this run, or held no family out (notebook 06 prints why).",
+    ),
+    "fig10_smote_roc": (
+        "Paper 2's Fig. 10 (ROC): each model trained with and without SMOTE (D2), on the same untouched test rows.",
+        "No SMOTE curves for this run: notebook 01 with `SMOTE=True`, then notebooks 02 and 03 with "
+        '`TRAIN_SPLIT="train_smote"` draw them.',
+    ),
+    "fig10_smote_pr": ("Paper 2's Fig. 10 (precision-recall), with and without SMOTE (D2).", ""),
+}
+
+IMPORTANCE = (
+    "Importance is measured on the original columns (one-hot columns summed back to their feature), three ways: "
+    "the impurity importance of notebook 02's Random Forest and the gain importance of its XGBoost (the very "
+    "models scored in Table 1, not refitted), and the drop in the main model's accuracy on test rows when a "
+    "feature is shuffled."
+)
+
+STUDY = (
+    "`make reproduce` runs, besides the main run, the runs listed under `study:` in "
+    "`notebooks/params/<dataset>.yaml`: the *tuned* configuration (`runs/<NAME>-tuned/`) and the strict split "
+    "protocols (`runs/<NAME>-group/`, `-time/`, `-source/`: host pairs kept apart, earlier → later, whole "
+    "captures or days held out), and passes their names to notebook 06 as `STUDY_RUNS`. Every number of these "
+    "tables is macro-F1 (binary: the mean of the benign and the attack F1) in percent, mean ± standard deviation "
+    "over seeds; FPR is the share of benign test rows called attacks at the argmax. The paper's F1 stands beside "
+    "the stratified, paper-faithful row only: that is the protocol and configuration it describes. With no other "
+    "run, the tables hold this run alone."
+)
+
+CONFIGURATIONS = (
+    "A reproduction's verdict is only as honest as its own training. The *tuned* configuration gives the deep "
+    "models their fair chance: a sign-preserving `log1p` then standard scaling (min-max squeezes heavy-tailed "
+    "flow features into a few bins near 0), on CICIDS2017 also the TCP initial window sizes one-hot encoded beside "
+    "their value, and for each deep model a budgeted Optuna search on **validation** macro-F1 (learning rate, "
+    "batch size, widths, depth, dropout, a learning-rate schedule), then every seed trained with the best "
+    "settings and early stopping. Tree split thresholds sit midway between training values, and midpoints move "
+    "under a non-linear transform: a forest's score can change with the scaling alone."
+)
+
+PROTOCOLS = (
+    "Under a strict protocol the test rows share no host pair, no time span or no capture with the training rows "
+    "(the columns a split groups or orders by are never features), so near-duplicate flows on both sides of the "
+    "split no longer lift the score. The protocol runs use the tuned configuration, searched again on their own "
+    "validation rows (the stratified run's validation rows hold flows that are their test flows). Where a strict "
+    "split leaves few attack flows in test, the recall side of its rows is noise, while the false-positive side "
+    "rests on the benign test flows. A class a model predicts but the test rows lack counts with F1 0 in the "
+    "macro average (scikit-learn's convention), so a split that leaves classes out of its test rows ranks models "
+    "partly by how many absent classes they predict."
+)
+
+FUSION = (
+    "Cross-fitted stacking (notebook 04): a meta-classifier (Random Forest or XGBoost) over the deep models' "
+    "out-of-fold outputs, with validation and test rows going through the same fold models, on the deep outputs "
+    "alone (the paper's fusion) and with the features; beside the best single deep model, the trees on the "
+    "features and soft voting of notebook 03's networks. Each run's verdict is the sentence its notebook 04 wrote."
+)
+
+ZERO_DAY = (
+    "Recall on each attack family that the supervised models never saw, at fixed false-positive rates: the "
+    "supervised fusion retrained without the family, each benign-only detector of notebook 05 (autoencoder, "
+    "KitNET-style ensemble of small autoencoders, distance to the nearest benign training flows, Isolation "
+    "Forest) and the anomaly branch chosen on validation rows (`branch`), per family and overall. A family is "
+    "held out only when it has enough training and test rows (`MIN_FAMILY_ROWS`)."
+)
+
+SMOTE = (
+    "Paper 2 trains the hybrid on unbalanced data and on a SMOTE-balanced set D2. The study's `smote` step trains "
+    "notebooks 02 and 03 again on D2 (the training rows oversampled; validation and test rows untouched), and "
+    "these curves set each model trained both ways side by side."
+)
+
+WALL_TIMES = (
+    "Wall time of every notebook of the study, read from each run's `notebooks/wall_times.csv` (written by the "
+    "runner; the latest complete execution of each notebook, `reused` where `--resume` reused a stage). On a "
+    "machine shared with other jobs, these are upper bounds."
+)
+NO_WALL_TIMES = (
+    "The wall times of this study's notebooks are not recorded here: the run folders that hold them "
+    "(`runs/<name>/notebooks/wall_times.csv`) were not available when this page was written."
+)
+
+#: How the numbers were made: the same for every data set.
+METHOD = """\
+### Preprocessing (paper 1 §II.A), fitted on training rows only
+
+1. Exact duplicate flows (same features and label) are removed **before** splitting, and counted
+   (`DEDUP=True`; notebook 01 prints how many).
+2. Labels: `LABEL_MODE="binary"` (Benign vs Attack) or `"multiclass"` (attack families; families under
+   `MIN_CLASS_COUNT` rows are merged into `OtherAttack`, or dropped, and logged). Benign is class 0.
+3. Stratified train/test split (paper 1; `SPLIT=stratified`), and a stratified validation part (`VAL_SIZE`)
+   of the training rows for early stopping and model selection. `SPLIT=group`, `time` or `source` are the strict
+   protocols of the study; each records in `meta.json` its groups, time ranges or sources per split, and a class
+   absent from training is named in a warning, never dropped.
+4. Feature selection on training rows: identifiers out (`KEEP_IDENTIFIERS=True` keeps them, with a warning
+   that it leaks), constant and duplicate columns out, and columns that whole source files lack out (mixing
+   files of different layouts would otherwise let missingness reveal the file, and so the label).
+5. A scikit-learn `ColumnTransformer`: `inf` → NaN, median imputation, min-max scaling of numeric columns
+   (`SCALING=minmax`, paper 1; `log_minmax` and `log_standard` apply sign(x)·log1p(|x|) first, `quantile` maps
+   each column to its training quantiles), one-hot encoding of the categorical ones (at most `MAX_CATEGORIES`
+   columns each); `CATEGORY_COLUMNS` names numeric columns also one-hot encoded by value.
+6. `SMOTE=True` oversamples the training rows (never validation or test rows) with imbalanced-learn: paper 2's
+   D2 is taken to be the training split with every minority class raised to the majority count, the test split
+   keeping its natural class mix (SMOTE before splitting would put synthetic flows made from test flows'
+   neighbours into the evaluation).
+
+### Models and training (what the paper does not say, and what we chose)
+
+The paper gives no hyperparameters. The defaults (notebook 03's parameters cell, documented in `lib/models.py`)
+follow the configuration most used in published Conv1D+LSTM intrusion-detection work: each flow's preprocessed
+feature vector is read as a sequence with one channel; two Conv1D layers → max pooling → LSTM → Dense →
+Dropout → sigmoid (binary) or softmax (multi-class). CNN-only and LSTM-only drop one half and keep the rest;
+the MLP (not in the paper) reads the flow as a flat vector. Adam, early stopping on the validation loss with
+the best weights restored, gradient-norm clipping. The "temporal" sequence the LSTM reads is the order of a
+flow's features, not time: the paper describes no windows of consecutive flows.
+
+Baselines on the same features and split (notebook 02, `lib/baselines.py`): Random Forest; an RBF SVM
+approximated by a Nystroem map and a linear SVM, calibrated to probabilities (an exact kernel SVM does not
+scale to millions of flows); XGBoost as a reference. Decision fusion (notebook 04, `lib/fusion/`): the
+cross-fitted stacking described above, its meta-classifiers' settings chosen by validation log loss. Anomaly
+branch (notebook 05, `lib/anomaly/`): four detectors trained on benign training flows only, each with a small
+grid, thresholds on benign validation flows; the detector with the best recall on the validation rows' attack
+families becomes the branch, chosen again without the held-out family in the zero-day test. Everything is
+seeded from one `SEED`; the seeds of a run are `SEED`, `SEED+1`, ...
+
+### Deviations from the papers
+
+* Paper 1 trains on "CICIDS2017 + IoT-23". The two have no common feature set (CICFlowMeter vs Zeek), so each
+  data set is prepared and reported on its own.
+* Paper 1 lists source and destination IP among its features. Addresses, ports and times are left out by
+  default: on IoT-23 the infected host's address alone gives the label away.
+* Paper 1 does not deduplicate; we do, before splitting, and count what that removes.
+* Paper 1 gives no validation split; we carve one from the training part, so that early stopping and model
+  selection never see the test rows.
+* Paper 1 reports one number per cell; we report mean ± std over seeds, and say when differences are smaller
+  than two test flows.
+* Paper 2's numbers come from the full BoT-IoT, which the mirror does not hold, so none is compared; its D2 is
+  built as above (SMOTE on training rows only).
+* The mirror holds a few of IoT-23's scenarios and small CICIDS2017 samples: these are sample numbers, not the
+  full data sets'.
+
+### Where the numbers come from
+
+Each notebook writes one *stage* of its run folder `runs/<NAME>/` through `lib/run/`; every stage has a
+`manifest.json` (the notebook, the parameters it ran with, the fingerprints of the stages it read and its own).
+Opening a stage checks that it finished and that every stage it read is unchanged; otherwise the error names the
+notebook to rerun. Notebook 06 reads Table 1 from notebooks 02 and 03's score files, draws Fig. 7 from notebook
+02's fitted forests and Fig. 3 from notebook 03's network (nothing refitted), and writes this folder and this
+page. Two runs with the same `SEED` give byte-identical score files, and identical inputs give identical figures.
+"""
+
+#: Notes about one data set's files (keyed by the page's data set), by section; they name no result.
+DATA_NOTES = {
+    "iot23": {
+        "table1": (
+            "Where the models of the stratified split all sit at one ceiling, the ceiling is in the data: benign "
+            "flows of the Trojan capture 42-1 have Zeek features like the Mirai flows of capture 34-1, and after "
+            "deduplication some flows share their exact features with a flow of the other label: such benign flows "
+            "are called attacks whatever the model, and the companion table shows what that costs at a fixed rate."
+        ),
+        "protocols": (
+            "On the IoT-23 mirror one host pair carries nearly all attack flows after deduplication, so `group`, "
+            "`time` and `source` test on a handful of attack flows: read their FPR column, not their recall."
+        ),
+        "zero_day": (
+            "On the IoT-23 mirror only C&C has enough distinct flows to be held out; DDoS, PortScan and "
+            "FileDownload are too small after deduplication. With C&C held out, the validation rows hold no C&C "
+            "flow, so the branch is chosen on the other families' validation flows."
+        ),
+    },
+    "cicids2017": {
+        "protocols": (
+            "On the CICIDS2017 mirror only `stratified` and `source` are possible: most rows come from files with "
+            "no addresses, no `Flow ID` and no parseable `Timestamp`. `source` holds Friday out "
+            "(`TEST_SOURCES=Friday`); the mirror's grouped sample has no day in its file name or timestamp, so its "
+            "DoS and PortScan rows (some of them probably Friday's) stay in training, and that row is optimistic. "
+            "Friday's test rows lack several classes, so the macro-F1 there counts every absent class a model "
+            "predicts with F1 0."
+        ),
+        "fig01_botnet_lifecycle": (
+            "On the CICIDS2017 sample one derived file label-encodes `Timestamp`, so too few of the sampled rows' "
+            "times parse and Fig. 1 is skipped."
+        ),
+    },
+}

@@ -1,0 +1,180 @@
+"""The tables of notebook 06, built from the scores and predictions notebooks 02–05 wrote: Table 1's long form for
+Fig. 8b, its companion at fixed false-positive rates, the study's configuration, protocol and fusion tables,
+and notebook 05's zero-day summary. Every cell is computed; nothing here writes a file.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lib import metrics
+from lib.report.findings import zero_day_reason
+from lib.report.runs import SPLIT_NAMES, STUDY_METRIC, TABLE1_STAGES, configuration, with_runs
+from lib.run import RunDir
+
+
+def as_percent(df: pd.DataFrame, digits: int = 1) -> pd.DataFrame:
+    """``df`` with every float column (fractions: recall, FPR) in percent, rounded to ``digits``, its name
+    followed by ``(%)``: the form a reader's table wants (the run's own tables keep the fractions)."""
+    floats = [c for c in df.columns if pd.api.types.is_float_dtype(df[c])]
+    out = df.copy()
+    out[floats] = (100 * out[floats]).round(digits)
+    return out.rename(columns={c: f"{c} (%)" for c in floats})
+
+
+def _mean_std(values: np.ndarray, decimals: int) -> str:
+    """``mean ± std`` of ``values`` (sample std; none for one value), by :func:`lib.metrics.cell`."""
+    return metrics.cell(values.mean(), values.std(ddof=1) if len(values) > 1 else np.nan, decimals)
+
+
+def table1_summary(runs: pd.DataFrame, label_mode: str) -> pd.DataFrame:
+    """Long table for Fig. 8b: model (Table 1 name), metric (Table 1 column), mean, std, ci in percent; binary
+    runs add Macro F1 (see :func:`lib.metrics.table1_columns`)."""
+    columns = metrics.table1_columns(runs, label_mode)
+    summary = metrics.summarise(runs, metrics=list(columns.values()))
+    names = {v: k for k, v in columns.items()}
+    summary["metric"] = summary["metric"].map(names)
+    summary["model"] = summary["model"].map(lambda m: metrics.MODEL_NAMES.get(m, m))
+    for col in ("mean", "std", "ci_low", "ci_high"):
+        summary[col] = 100 * summary[col]
+    order = list(metrics.MODEL_NAMES.values())
+    return summary.sort_values(
+        "model", key=lambda s: s.map(lambda m: order.index(m) if m in order else len(order)), kind="stable"
+    )
+
+
+# ------------------------------------------------------------------------------ operating points
+def detection_rows(run: RunDir, targets: tuple[float, ...] = metrics.OPERATING_FPRS) -> pd.DataFrame:
+    """Every Table 1 model and seed at each target FPR: detection rate and realised FPR on the test rows, the
+    threshold set on the validation benign rows (:func:`lib.metrics.detection_at_fpr`)."""
+    data = run.load_prepared()
+    rows = []
+    for stage_name in TABLE1_STAGES:
+        stage = run.open(stage_name)
+        for seed in stage.info["seeds"]:
+            for model in stage.info["models"]:
+                val, test = stage.prediction(model, seed, "val"), stage.prediction(model, seed, "test")
+                for row in metrics.detection_at_fpr(data.y_val, val, data.y_test, test, targets):
+                    rows.append({"model": model, "seed": seed, **row})
+    return pd.DataFrame(rows)
+
+
+def detection_table(rows: pd.DataFrame, decimals: int = 1) -> pd.DataFrame:
+    """Table 1's companion: per model, the detection rate and the realised test FPR at each target FPR, in
+    percent (mean over seeds; ± std with several)."""
+    out = []
+    for model in sorted(rows["model"].unique(), key=metrics.model_order_id):
+        cells: dict[str, Any] = {"Model": metrics.MODEL_NAMES.get(model, model)}
+        for target, part in rows[rows["model"] == model].groupby("target_fpr"):
+            label = f"{100 * target:g} % FPR"
+            for key, column in (("detection_rate", f"Detection @ {label}"), ("test_fpr", f"Test FPR @ {label}")):
+                cells[column] = _mean_std(100 * part[key].to_numpy(dtype=float), decimals)
+        out.append(cells)
+    return pd.DataFrame(out)
+
+
+# ------------------------------------------------------------------------------------ the study
+def configurations_table(runs: dict[str, RunDir], dataset: str, label_mode: str) -> pd.DataFrame:
+    """Table 1 for the paper-faithful and the tuned configuration side by side (stratified split only): one
+    row per model, one column per configuration (macro-F1, mean ± std over seeds, in percent), the paper's F1."""
+    scores = with_runs(runs)
+    scores = scores[scores["split"] == "stratified"]
+    out = pd.DataFrame(
+        {"Model": sorted({metrics.MODEL_NAMES.get(m, m) for m in scores["model"]}, key=metrics.model_order)}
+    )
+    for config, part in scores.groupby("configuration", sort=False):
+        table = metrics.table1(part, columns={f"Macro F1, {config}": STUDY_METRIC})
+        out = out.merge(table, on="Model", how="left")
+    if metrics.paper_reports(dataset):
+        paper = metrics.paper_table1(dataset).set_index("Model")["F1-Score"]
+        out["F1 (paper)"] = out["Model"].map(paper).map(lambda v: "" if pd.isna(v) else f"{v:.1f}")
+    return out.fillna("")
+
+
+def protocol_rows(runs: dict[str, RunDir]) -> pd.DataFrame:
+    """One row per run, model and seed: split, configuration, macro-F1 and FPR at the operating point (argmax)."""
+    scores = with_runs(runs)
+    return scores[["run", "split", "configuration", "model", "seed", STUDY_METRIC, "fpr"]]
+
+
+def _protocol_keys(rows: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """The (split, configuration, run) groups of ``rows``: protocols in :data:`SPLIT_NAMES` order, the
+    paper-faithful configuration first, then by run name."""
+    order = list(SPLIT_NAMES)
+    return sorted(
+        rows.groupby(["split", "configuration", "run"]).groups,
+        key=lambda k: (order.index(k[0]) if k[0] in order else len(order), k[1] != "paper-faithful", k[2]),
+    )
+
+
+def protocol_table(rows: pd.DataFrame, dataset: str, decimals: int = 1) -> pd.DataFrame:
+    """Each model's macro-F1 and FPR (mean ± std over seeds, in percent) under each protocol, with the paper's
+    F1 beside the stratified row of the paper-faithful configuration."""
+    out = []
+    paper = metrics.paper_table1(dataset).set_index("Model")["F1-Score"] if metrics.paper_reports(dataset) else None
+    for split, config, run_name in _protocol_keys(rows):
+        part = rows[(rows["split"] == split) & (rows["configuration"] == config) & (rows["run"] == run_name)]
+        for model in sorted(part["model"].unique(), key=metrics.model_order_id):
+            values = part[part["model"] == model]
+            cells = {"Protocol": SPLIT_NAMES.get(split, split), "Configuration": config, "Run": run_name}
+            cells["Model"] = metrics.MODEL_NAMES.get(model, model)
+            cells["Seeds"] = len(values)
+            for key, column in ((STUDY_METRIC, "Macro F1"), ("fpr", "FPR")):
+                cells[column] = _mean_std(100 * values[key].to_numpy(dtype=float), decimals)
+            is_paper_row = paper is not None and split == "stratified" and config == "paper-faithful"
+            cells["F1 (paper)"] = f"{paper[cells['Model']]:.1f}" if is_paper_row and cells["Model"] in paper else ""
+            out.append(cells)
+    return pd.DataFrame(out)
+
+
+def fusion_study(runs: dict[str, RunDir], decimals: int = 1) -> tuple[pd.DataFrame, str]:
+    """Notebook 04's contenders in every run of the study that ran it: macro-F1 (mean ± std over seeds, in
+    percent), one column per run; and each run's verdict (its ``comparisons.json``), as Markdown bullets."""
+    columns, verdicts = {}, []
+    for name, folder in runs.items():
+        if not folder.has("fusion"):
+            continue
+        stage = folder.open("fusion")
+        described = configuration(folder)
+        label = f"{name} ({described['configuration']}, {described['split']})"
+        scores = stage.scores()
+        cells = {}
+        for model, part in scores.groupby("model"):
+            cells[model] = _mean_std(100 * part[STUDY_METRIC].to_numpy(dtype=float), decimals)
+        columns[label] = cells
+        verdicts.append(f"- {label}: {stage.json('comparisons')['verdict']}")
+    if not columns:
+        return pd.DataFrame(), "No run of the study ran notebook 04."
+    table = pd.DataFrame(columns)
+    order = list(metrics.CONTENDER_NAMES)
+    table = table.loc[sorted(table.index, key=lambda m: order.index(m) if m in order else len(order))]
+    table.index = [metrics.CONTENDER_NAMES.get(m, m) for m in table.index]
+    return table.rename_axis("Contender").reset_index().fillna(""), "\n".join(verdicts)
+
+
+# ------------------------------------------------------------------------------------------ zero-day
+def _table_or_empty(stage: Any, name: str) -> pd.DataFrame:
+    """A stage's table; an empty frame where the CSV holds nothing at all (not even a header)."""
+    try:
+        return stage.table(name)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+
+
+def zero_day_table(stages: dict[str, Any]) -> tuple[pd.DataFrame | None, str]:
+    """Notebook 05's zero-day results summarised per held-out family, and why there are none: ``(table, "")``,
+    or ``(None, reason)`` when notebook 05 has not run or held no family out (the reason read from its tables)."""
+    if "anomaly" not in stages:
+        return None, "Notebook 05 has not run for this RUN_DIR: no zero-day results."
+    anomaly = stages["anomaly"]
+    zero_day = _table_or_empty(anomaly, "zero_day")
+    if len(zero_day) and "family" in zero_day:
+        return metrics.zero_day_summary(zero_day), ""
+    eligibility = _table_or_empty(anomaly, "eligibility")
+    reason = (
+        zero_day_reason(eligibility, anomaly.parameters.get("MIN_FAMILY_ROWS", 0)) if "family" in eligibility else ""
+    )
+    return None, reason or "Notebook 05 wrote no zero-day results for this run."

@@ -1,0 +1,7 @@
+"""``python -m lib.score ...``: the ``iot-botnet score`` command (:func:`lib.score.cli.main`)."""
+
+import sys
+
+from lib.score.cli import main
+
+sys.exit(main())

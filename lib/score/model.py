@@ -1,0 +1,271 @@
+"""A trained run ready to score raw flows (:class:`Detector`): notebook 04's fused pipeline and notebook 05's
+anomaly branch, loaded without pickle and checked current, and the decisions taken on their scores.
+
+The pipeline is read by :func:`lib.fusion.load_pipeline` from the run's ``fusion/pipeline`` folder and the
+anomaly branch by :func:`lib.anomaly.load_detector` from ``anomaly/detector``; :class:`lib.run.RunDir` only
+hands out the checked folders. Thresholds follow the project's one rule (:func:`lib.metrics.threshold_at_fpr`)
+and the fusion's attack score is :func:`lib.metrics.attack_score`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from lib import metrics, preprocess, registry
+from lib.datasets import DataError, schema
+
+if TYPE_CHECKING:
+    from lib.score.outputs import Tally
+
+#: A model input above ``high + DRIFT_MARGIN * (high - low)`` of the training rows (or as far below) is drift.
+DRIFT_MARGIN = 1.0
+
+
+class ScoreError(DataError):
+    """An input or a model folder that cannot be scored; the message names the file, the column and the fix."""
+
+
+@dataclass
+class Thresholds:
+    """The decisions of one scoring: ``fusion`` None means the predicted class (argmax), else an attack
+    probability threshold; ``anomaly`` the anomaly-score threshold; ``fpr`` the benign validation rate they
+    were set at (None: the run's saved decisions)."""
+
+    fusion: float | None
+    anomaly: float
+    fpr: float | None
+    basis: str
+
+
+def import_keras_quietly() -> None:
+    """Import Keras (and TensorFlow) with the process's stderr sent to /dev/null meanwhile: TensorFlow's C++
+    start-up lines (absl, oneDNN) ignore ``TF_CPP_MIN_LOG_LEVEL`` and say nothing a user can act on."""
+    if "keras" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import keras  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def run_folder_of(model: str | os.PathLike) -> Path:
+    """The run folder ``model`` names (itself, or the run of a ``fusion/pipeline`` folder); a
+    :class:`ScoreError` when it has no ``fusion/`` stage."""
+    path = Path(model)
+    if path.name == "pipeline" and path.parent.name == "fusion":
+        path = path.parent.parent
+    if not (path / "fusion").is_dir():
+        raise ScoreError(
+            f"{model}: not a run folder with a trained pipeline (no fusion/ stage). Fix: pass the RUN_DIR of a "
+            f"run whose notebooks 01-05 have run (e.g. runs/iot23), or its fusion/pipeline folder"
+        )
+    return path
+
+
+def identifiers(df: pd.DataFrame) -> pd.DataFrame:
+    """The input's row numbers and identifier columns (uid, ts, 5-tuple, flow id ...), as they were read."""
+    ids = [c for c in df.columns if c in registry.IDENTIFIER_COLUMNS or c in schema.guess_identifiers([c])]
+    ids = [c for c in ids if c not in ("source_file", "scenario")]
+    ids += [c for c in ("proto", "Protocol") if c in df and c not in ids]
+    out = pd.DataFrame({"row": df["row"].to_numpy()}) if "row" in df else pd.DataFrame(index=range(len(df)))
+    for c in ids:
+        values = df[c]
+        if c.endswith("_p") or "port" in c.lower():  # ports as whole numbers (Zeek's port type is read as float)
+            values = pd.to_numeric(values, errors="coerce").round().astype("Int64")
+        out[c] = values.to_numpy()
+    return out
+
+
+class Detector:
+    """A trained run ready to score raw flows: the fused pipeline of notebook 04 and the anomaly branch of
+    notebook 05, with the benign validation scores their thresholds are taken from and the training range of
+    every model input (drift)."""
+
+    def __init__(self, run_dir: Path, pipeline: Any, anomaly: Any, manifest: dict, arrays: dict[str, np.ndarray]):
+        self.run_dir, self.pipeline, self.anomaly = run_dir, pipeline, anomaly
+        self.manifest, self.arrays = manifest, arrays
+        self.class_names = list(pipeline.class_names)
+        self.training = manifest.get("training", {})
+        self.benign_labels = self.training.get("parameters", {}).get("BENIGN_LABELS") or "benign"
+        self.benign_index = self.class_names.index(preprocess.BENIGN) if preprocess.BENIGN in self.class_names else 0
+        numeric, self.categories, self.drift_check = set(), {}, True
+        for name, part, columns in pipeline.preprocessor.transformers_:
+            if name.startswith("num") and name != "num_cat":
+                numeric |= {str(c) for c in columns}
+                self.drift_check &= "quantile" not in part.named_steps  # quantile scaling clips to [0, 1]
+            elif name == "cat":  # the categories each categorical column had in training, as the encoder saw them
+                encoder = part.named_steps["onehot"]
+                self.categories = {str(c): set(map(str, v)) for c, v in zip(columns, encoder.categories_, strict=True)}
+        self.numeric_columns = [c for c in pipeline.feature_columns if c in numeric]
+        self.input_names = [str(n) for n in pipeline.preprocessor.get_feature_names_out()]
+        self.numeric_inputs = [i for i, n in enumerate(self.input_names) if n in numeric]
+
+    @classmethod
+    def load(cls, model: str | os.PathLike) -> Detector:
+        """The run folder ``model`` (or its ``fusion/pipeline`` folder): its pipeline and anomaly branch, both
+        checked current (:meth:`lib.run.RunDir.open`) and made for each other."""
+        import_keras_quietly()  # before lib.fusion and lib.anomaly import Keras
+        from lib import anomaly, fusion, run
+
+        path = run_folder_of(model)
+        folder = run.RunDir(path)
+        if not folder.has("anomaly"):
+            raise ScoreError(
+                f"{path}: no anomaly/ stage, which holds the thresholds and the anomaly branch the scoring uses. "
+                f"Fix: {folder.fix('anomaly')}"
+            )
+        anomaly_stage = folder.open("anomaly")  # checks it is complete and that the fusion it read is current
+        if "detector/manifest.json" not in anomaly_stage.manifest.get("files", {}):
+            raise ScoreError(
+                f"{path}: its anomaly/ stage has no detector/ folder (notebook 05 ran before it saved one). Fix: "
+                f"{folder.fix('anomaly')}"
+            )
+        manifest, detector, arrays = anomaly.load_detector(anomaly_stage.file("detector"))
+        fusion_stage = folder.open("fusion")
+        pipeline = fusion.load_pipeline(fusion_stage.file("pipeline"))
+        if manifest.get("pipeline_fingerprint") != fusion_stage.fingerprint:
+            raise ScoreError(f"{path}: the anomaly branch was saved for another pipeline. Fix: {folder.fix('anomaly')}")
+        return cls(path, pipeline, detector, manifest, arrays)
+
+    def describe(self) -> dict[str, Any]:
+        """What the run was trained on and with (printed when scoring starts)."""
+        m, trained = self.pipeline.manifest, self.training.get("parameters", {})
+        return {
+            "run": str(self.run_dir),
+            "dataset": trained.get("DATASET"),
+            "trained_on": {k: trained.get(k) for k in ("DATA_FILES", "SAMPLE_ROWS", "SPLIT", "LABEL_MODE", "SCALING")}
+            | {"held_out_sources": self.training.get("test_sources", [])},
+            "prepared_fingerprint": self.training.get("fingerprint"),
+            "pipeline": m.get("contender"),
+            "deep_models": m.get("deep_models"),
+            "k_folds": m.get("k_folds"),
+            "seed": m.get("seed"),
+            "classes": self.class_names,
+            "pipeline_fingerprint": self.manifest.get("pipeline_fingerprint"),
+            "anomaly_branch": self.manifest.get("candidate"),
+            "target_fpr": self.manifest.get("target_fpr"),
+            "anomaly_threshold": self.manifest.get("threshold"),
+            "feature_columns": self.pipeline.feature_columns,
+        }
+
+    def thresholds(self, fpr: float | None = None) -> Thresholds:
+        """The saved decisions, or both branches at ``fpr`` of the benign validation flows
+        (:func:`lib.metrics.threshold_at_fpr`)."""
+        if fpr is None:
+            return Thresholds(
+                None,
+                float(self.manifest["threshold"]),
+                None,
+                f"fusion: predicted class; anomaly: {self.manifest['target_fpr']:.2%} FPR on benign validation flows",
+            )
+        if not 0 < fpr < 1:
+            raise ValueError(f"--fpr must be a rate between 0 and 1 (e.g. 0.001), not {fpr}")
+        return Thresholds(
+            metrics.threshold_at_fpr(self.arrays["fusion_benign_val"], fpr),
+            metrics.threshold_at_fpr(self.arrays["anomaly_benign_val"], fpr),
+            fpr,
+            f"both at {fpr:.2%} FPR on {len(self.arrays['fusion_benign_val']):,} benign validation flows",
+        )
+
+    # ------------------------------------------------------------------------------------------ checks
+    def check_columns(self, columns: list[str], source: str) -> None:
+        """Every feature column must be in ``columns``: else a :class:`ScoreError` naming the missing ones,
+        the input's closest names (a renamed column) and the fix."""
+        present = set(columns)
+        missing = [c for c in self.pipeline.feature_columns if c not in present]
+        if not missing:
+            return
+        hints = []
+        for name in missing:
+            others = [c for c in columns if c not in self.pipeline.feature_columns]
+            key = schema.normalised_name(name)
+            close = [c for c in others if schema.normalised_name(c) and key.startswith(schema.normalised_name(c))]
+            close = close or difflib.get_close_matches(name, others, 1, 0.6)
+            hints.append(f"{name!r}" + (f" (the input has {close[0]!r}: renamed?)" if close else ""))
+        dataset = self.pipeline.manifest.get("parameters", {}).get("DATASET")
+        raise ScoreError(
+            f"{source}: {len(missing)} feature column(s) the pipeline was trained on are missing: {', '.join(hints)}. "
+            f"The run ({dataset}) needs all of {self.pipeline.feature_columns}. Fix: export the flows with these "
+            f"columns (the same tool and version as the training data), rename the columns, or train a run on data "
+            f"of this layout. No column is filled in for you"
+        )
+
+    # ------------------------------------------------------------------------------------------ scoring
+    def score(self, df: pd.DataFrame, thresholds: Thresholds, tally: Tally) -> pd.DataFrame:
+        """The output rows of the flows in ``df`` (see :mod:`lib.score`); counts go to ``tally``."""
+        for column in self.numeric_columns:  # (an unset category is a category of its own, as in training)
+            n_missing = int(df[column].isna().sum())
+            if n_missing:
+                tally.imputed[column] += n_missing
+        X = np.asarray(self.pipeline.preprocessor.transform(df[self.pipeline.feature_columns]), dtype=np.float32)
+        self._drift(X, tally)
+        self._unseen(df, tally)
+        proba = self.pipeline.score_features(X)
+        p_attack = metrics.attack_score(proba) if len(self.class_names) > 1 else np.zeros(len(df))
+        anomaly_score = self.anomaly.score(X)
+        fusion_alert, predicted = self._fusion_decision(proba, p_attack, thresholds)
+        anomaly_alert = anomaly_score > thresholds.anomaly
+        alert = np.select(
+            [fusion_alert & anomaly_alert, fusion_alert, anomaly_alert], ["both", "fusion", "anomaly"], default=""
+        )
+        family = np.asarray(self.class_names, dtype=object)[predicted]
+        out = identifiers(df)
+        out["p_attack"] = p_attack.astype(np.float32)
+        out["family"] = family
+        out["anomaly_score"] = anomaly_score.astype(np.float32)
+        out["alert"] = alert
+        if "label" in df:
+            out["true_label"] = df["label"].astype(str).to_numpy()
+        tally.scored += len(df)
+        tally.alerts.update(Counter(alert[alert != ""].tolist()))
+        tally.families.update(Counter(family[fusion_alert].tolist()))
+        tally.anomaly_only += int((anomaly_alert & ~fusion_alert).sum())
+        return out
+
+    def _fusion_decision(
+        self, proba: np.ndarray, p_attack: np.ndarray, thresholds: Thresholds
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Whether the fusion alerts on each flow, and the class it names: the predicted class (argmax), or,
+        with a threshold, an alert above it named by its likeliest attack class."""
+        if thresholds.fusion is None:
+            predicted = proba.argmax(axis=1)
+            return predicted != self.benign_index, predicted
+        fusion_alert = p_attack > thresholds.fusion
+        attack_proba = proba.copy()
+        attack_proba[:, self.benign_index] = -1
+        return fusion_alert, np.where(fusion_alert, attack_proba.argmax(axis=1), self.benign_index)
+
+    def _drift(self, X: np.ndarray, tally: Tally) -> None:
+        if not self.numeric_inputs or not self.drift_check:
+            tally.drift_note = (
+                "inactive: SCALING='quantile' maps every value into [0, 1]" if self.numeric_inputs else ""
+            )
+            return
+        low, high = self.arrays["input_low"], self.arrays["input_high"]
+        cols = self.numeric_inputs
+        span = np.maximum(high[cols] - low[cols], 1e-12)
+        values = X[:, cols]
+        far = (values > high[cols] + DRIFT_MARGIN * span) | (values < low[cols] - DRIFT_MARGIN * span)
+        for j in np.flatnonzero(far.any(axis=0)):
+            tally.drift[self.input_names[cols[j]]] += int(far[:, j].sum())
+
+    def _unseen(self, df: pd.DataFrame, tally: Tally) -> None:
+        for column, known in self.categories.items():
+            values = preprocess.as_category_strings(df[[column]])[:, 0]
+            unseen = ~np.isin(values, list(known))
+            if unseen.any():
+                tally.unseen[column] += int(unseen.sum())
