@@ -24,7 +24,7 @@ training rows (a small sample of a multi-class data set).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from itertools import product
 from pathlib import Path
@@ -198,11 +198,13 @@ def train_and_evaluate(
     seeds: Sequence[int],
     train_split: str = "train",
     svm_max_rows: int = 0,
+    on_model: Callable[[str, int, Any], Any] | None = None,
 ) -> metrics.Results:
     """Notebook 02's runs: every baseline of ``names`` for every seed, fitted on ``train_split`` (the SVM on at
     most ``svm_max_rows`` of them if > 0), scored on the test rows. The results hold each fitted model and its
-    validation and test probabilities (the notebook saves them: ``stage.save_results``,
-    ``stage.save_models(results.models, baselines.save_model)``)."""
+    validation and test probabilities, for the notebook to save. ``on_model(name, seed, model)``, when given,
+    receives each fitted model as soon as it is scored instead (the notebook's saver: one model in memory at a
+    time, whatever the number of seeds)."""
     X_train, y_train = data.split(train_split)
     results = metrics.Results()
     for seed, name in progress.bar(list(product(seeds, names)), desc="baselines", unit="model"):
@@ -214,7 +216,7 @@ def train_and_evaluate(
         proba, timing = metrics.timed_predictions(predict, data.X_test, fitting.seconds)
         result = metrics.evaluate(data.y_test, proba, data.class_names)
         results.add(name, seed, result, timing, n_train=len(y_fit), n_test=len(data.y_test))
-        results.models[name, seed] = model
+        results.keep_model(name, seed, model, on_model)
         results.predictions[name, seed, "test"] = proba
         results.predictions[name, seed, "val"] = predict(data.X_val)
     return results

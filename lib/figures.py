@@ -25,7 +25,6 @@ from sklearn.metrics import auc, average_precision_score, precision_recall_curve
 from sklearn.preprocessing import label_binarize
 
 from lib import io, metrics
-from lib.datasets.times import FlowTimes, flow_times, parse_times  # noqa: F401 - moved there; kept here for callers
 from lib.paths import FIGURES_DIR
 
 # Okabe & Ito (2008), the usual colour-blind-safe qualitative palette.
@@ -113,7 +112,7 @@ def flows_over_time(
 ) -> plt.Figure:
     """Fig. 1, made data-driven: flows per time bin by label (log scale), one line per label, most flows first.
 
-    ``times`` as from :func:`parse_times` (UTC or a clock without time zone; NaT rows are left out),
+    ``times`` as from :func:`lib.datasets.times.parse_times` (UTC or a clock without time zone; NaT rows are left out),
     ``labels`` aligned with them; ``bin_minutes`` defaults to :func:`auto_bin_minutes`.
     """
     times = pd.Series(pd.DatetimeIndex(times), name="time")

@@ -64,6 +64,16 @@ def atomic_folder(folder: str | os.PathLike, write: Callable[[Path], Any]) -> Pa
     return folder
 
 
+def empty_folder(folder: str | os.PathLike) -> Path:
+    """``folder``, created if missing; a :class:`ValueError` if it already holds anything (a model folder is
+    written whole into an empty place, never over an earlier one: :func:`atomic_folder` does that)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if any(folder.iterdir()):
+        raise ValueError(f"{folder} is not empty: a model folder is written into a new folder (atomic_folder)")
+    return folder
+
+
 def _json_default(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()

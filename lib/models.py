@@ -35,7 +35,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from itertools import product
@@ -520,10 +520,12 @@ def train_and_evaluate(
     config: DeepConfig | Mapping[str, DeepConfig],
     seeds: Sequence[int],
     train_split: str = "train",
+    on_model: Callable[[str, int, Any], Any] | None = None,
 ) -> metrics.Results:
     """Notebook 03's runs: every model of ``names`` for every seed, trained on ``train_split``, scored on the
-    test rows. The results hold each trained model, its history and its validation and test probabilities
-    (the notebook saves them: ``stage.save_results``, ``stage.save_models(results.models, models.save_model)``).
+    test rows. The results hold each trained model, its history and its validation and test probabilities, for
+    the notebook to save; ``on_model(name, seed, model)``, when given, receives each model as soon as it is
+    scored instead (one network in memory at a time).
 
     ``config`` is one :class:`DeepConfig` for every model, or a mapping from model name to that model's own
     configuration (what ``lib/tuning.py`` chose on validation rows)."""
@@ -541,9 +543,10 @@ def train_and_evaluate(
         epochs = {"epochs_run": len(history["loss"]), "best_epoch": int(np.argmin(history["val_loss"])) + 1}
         result = metrics.evaluate(data.y_test, proba, data.class_names)
         results.add(name, seed, result, timing, **epochs, n_train=len(y_train), n_test=len(data.y_test))
-        results.models[name, seed], results.histories[name, seed] = model, history
+        results.histories[name, seed] = history
         results.predictions[name, seed, "test"] = proba
         results.predictions[name, seed, "val"] = predict_proba(model, data.X_val)
+        results.keep_model(name, seed, model, on_model)
     return results
 
 

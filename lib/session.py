@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 
-from lib import figures
 from lib.paths import FIGURES_DIR, REPO_ROOT  # noqa: F401 - the notebooks' names for them
 
 
@@ -87,6 +86,8 @@ _BOOLEANS = {"true": True, "false": False, "yes": True, "no": False, "1": True, 
 
 def setup(seed: int, *packages: str) -> None:
     """Seed everything from ``seed``, set the one plot style, log ``lib``'s messages, print library versions."""
+    from lib import figures  # matplotlib: only where a notebook sets its plot style
+
     seed_everything(seed)
     figures.apply_style()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", force=True)

@@ -227,24 +227,23 @@ def search(
     finally:
         optuna.logging.set_verbosity(verbosity)
     log.info("tuning time per model (s): %s", {name: round(s, 1) for name, s in seconds.items()})
+    settings = {"trials": trials, "epochs": epochs, "max_rows": max_rows, "final_epochs": final_epochs, "seed": seed}
+    found = {"configs": configs, "best": best, "trials": table, "seconds": seconds}
+    return _record(names, base, settings | {"n_train_rows": len(rows), "n_val_rows": len(y_val)}, found)
+
+
+def _record(names: Sequence[str], base: models.DeepConfig, settings: dict, found: dict) -> dict[str, Any]:
+    """A tuning record (module docstring), its keys in the order every record has them."""
     return {
         "format": RECORD_FORMAT,
         "objective": OBJECTIVE,
         "models": list(names),
-        "configs": configs,
-        "best": best,
-        "trials": table,
+        "configs": found["configs"],
+        "best": found["best"],
+        "trials": found["trials"],
         "base": base.as_dict(),
-        "settings": {
-            "trials": trials,
-            "epochs": epochs,
-            "max_rows": max_rows,
-            "final_epochs": final_epochs,
-            "seed": seed,
-            "n_train_rows": len(rows),
-            "n_val_rows": len(y_val),
-        },
-        "seconds": seconds,
+        "settings": settings,
+        "seconds": found["seconds"],
     }
 
 
@@ -265,7 +264,7 @@ def read_record(tune: str) -> dict[str, Any] | None:
     """Notebook 03's ``TUNE``: None for ``"off"`` and ``"search"``, else the tuning record at that path (a
     ``tuning.json``, or a stage folder holding one; relative paths start at the repository root).
 
-    Call it before ``RunDir.begin``: beginning a stage empties its folder, which may hold the record."""
+    Call it before notebook 03 begins its stage: beginning a stage empties its folder, which may hold the record."""
     if tune in MODES:
         return None
     path = Path(tune).expanduser()

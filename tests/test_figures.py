@@ -12,6 +12,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from lib import figures  # noqa: E402
+from lib.datasets import times as flow_time  # noqa: E402
 
 RNG = np.random.default_rng(0)
 Y = RNG.integers(0, 2, 300)
@@ -71,7 +72,7 @@ def _makers():
     return {
         "fig01": lambda: figures.botnet_lifecycle(flows, "capture"),
         "fig01_text_clock": lambda: figures.flows_over_time(
-            figures.parse_times(cic.rename("Timestamp"))[0], np.resize(["Benign", "DoS"], len(cic)), "rows"
+            flow_time.parse_times(cic.rename("Timestamp"))[0], np.resize(["Benign", "DoS"], len(cic)), "rows"
         ),
         "fig02": lambda: figures.architecture_overview(
             meta, ["in", "conv1d_1", "lstm"], "XGBoost", "autoencoder", "iot23"
@@ -159,13 +160,13 @@ def test_zero_day_summary_means_over_seeds():
 )
 def test_time_columns_of_the_usual_flow_formats_are_found_and_parsed(column, values, first, how):
     rows = pd.DataFrame({"srcip": ["10.0.0.1", "10.0.0.2"], column: values, "label": ["Benign", "Attack"]})
-    found = figures.flow_times(rows)
+    found = flow_time.flow_times(rows)
     assert found.column == column and how in found.how
     assert abs(found.times.iloc[0] - pd.Timestamp(first)) < pd.Timedelta("1ms") and found.times.notna().all()
 
 
 def test_no_time_column_is_a_reason_naming_the_columns():
-    found = figures.flow_times(pd.DataFrame({"srcip": ["a"], "ltime": [1.5e9], "label": ["Benign"]}))
+    found = flow_time.flow_times(pd.DataFrame({"srcip": ["a"], "ltime": [1.5e9], "label": ["Benign"]}))
     assert found.column is None and found.times is None  # ltime is a flow's end, not its start
     assert found.how.startswith(
         "no time column among the run's row columns ['srcip', 'ltime', 'label'] (looked for ts,"
@@ -180,18 +181,18 @@ def test_no_time_column_is_a_reason_naming_the_columns():
     ],
 )
 def test_a_time_column_that_does_not_parse_is_a_reason(values, reason):
-    found = figures.flow_times(pd.DataFrame({"time": values}))
+    found = flow_time.flow_times(pd.DataFrame({"time": values}))
     assert found.times is None and found.how.startswith("no time column of the run's rows parses: " + reason)
 
 
 def test_a_column_mixing_encoded_ids_and_times_is_read_the_way_most_values_parse():
     mostly_ids = pd.Series(["181", "14/02/2018 08:31:01", "182"], name="Timestamp")
-    assert figures.parse_times(mostly_ids) == (
+    assert flow_time.parse_times(mostly_ids) == (
         None,
         "only 1 of the 3 values of 'Timestamp' parse as times (text as %d/%m/%Y %H:%M:%S, clock as recorded, no time "
         "zone; others: '181', '182')",
     )
-    times, how = figures.parse_times(pd.Series(["181", "14/02/2018 08:31:01", "14/02/2018 08:32:01"], name="t"))
+    times, how = flow_time.parse_times(pd.Series(["181", "14/02/2018 08:31:01", "14/02/2018 08:32:01"], name="t"))
     assert how == "'t' (text as %d/%m/%Y %H:%M:%S, clock as recorded, no time zone)"
     assert times.isna().tolist() == [True, False, False]
 

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib import baselines, figures, metrics, run, runner
+from lib import baselines, figures, fusion, metrics, models, run, runner
 
 # Tiny values for notebook-specific parameters; names a notebook lacks are not passed to it.
 TINY = {
@@ -220,12 +220,12 @@ def test_all_notebooks_in_order_on_iot23(chain):
     assert data.meta["report"]["rows_after_sample"] <= SAMPLE_ROWS + 100
     assert folder.open("prepared").parameters["SAMPLE_ROWS"] == SAMPLE_ROWS  # recorded from papermill's values
     n_test = len(data.y_test)
-    for stage, models in {
+    for stage, names in {
         "baselines": {"random_forest", "svm", "xgboost"},
         "deep": {"cnn_only", "lstm_only", "cnn_lstm", "mlp"},
     }.items():
         scores = folder.open(stage).scores()
-        assert set(scores["model"]) == models and (scores["n_test"] == n_test).all()
+        assert set(scores["model"]) == names and (scores["n_test"] == n_test).all()
         assert scores["f1"].between(0, 1).all() and "train_seconds" not in scores
     deep = folder.open("deep")  # searched (TINY's TUNE): each model trained with its own recorded settings
     assert set(deep.info["configs"]) == set(deep.info["models"]) == set(deep.json("tuning")["configs"])
@@ -253,7 +253,7 @@ def test_resume_skips_each_stage_made_by_the_same_code_and_parameters_and_only_t
     assert ran == ["03_cnn_lstm.ipynb"]  # searched with 2 trials before (mocked here, so 04 and 05 stay current)
     run_iot23(mirror, chain, only=["06"], resume=True)
     assert ran[-1] == "06_results_and_figures.ipynb"  # writes figures, not a stage: always runs
-    monkeypatch.setattr(run, "code_fingerprint", lambda notebook: "edited")
+    monkeypatch.setattr(run.folder, "code_fingerprint", lambda notebook: "edited")  # what RunDir.reusable calls
     assert run.RunDir(chain).reusable("prepared", run.RunDir(chain).open("prepared").parameters) is None
 
 
@@ -265,18 +265,21 @@ def test_later_notebooks_reuse_what_earlier_ones_fitted(chain):
     deep, fusion_stage = folder.open("deep"), folder.open("fusion")
     seed = deep.info["seeds"][0]
     data = folder.load_prepared()
-    pipeline = fusion_stage.load_pipeline()
+    pipeline = fusion.load_pipeline(fusion_stage.file("pipeline"))
     assert fusion_stage.info["seeds"] == deep.info["seeds"]
     k_folds, fused = fusion_stage.parameters["K_FOLDS"], fusion_stage.parameters["FUSION_DEEP_MODELS"].split(",")
     assert len(pipeline.model.fold_models) == k_folds == pipeline.manifest["k_folds"]
     assert all(list(models) == fused for models in pipeline.model.fold_models)
-    own, trained = pipeline.model.fold_models[0][fused[0]].get_weights(), deep.model(fused[0], seed).get_weights()
+    own, trained = (
+        pipeline.model.fold_models[0][fused[0]].get_weights(),
+        models.load_model(deep.model_stem(fused[0], seed)).get_weights(),
+    )
     assert any(not np.array_equal(a, b) for a, b in zip(own, trained, strict=True))
     voted = np.mean([deep.prediction(name, seed, "test") for name in fused], axis=0)
     scores = fusion_stage.scores().set_index(["model", "seed"])
     expected = metrics.evaluate(data.y_test, voted, data.class_names)["f1_macro"]
     assert scores.loc[("soft_voting", seed), "f1_macro"] == pytest.approx(expected)
-    forest = folder.open("baselines").model("random_forest", seed)
+    forest = baselines.load_model(folder.open("baselines").model_stem("random_forest", seed))
     originals = data.meta["report"]["numeric_columns"] + data.meta["report"]["categorical_columns"]
     expected = figures.group_importances(forest.feature_importances_, data.feature_names, originals)
     drawn = pd.read_csv(chain.parent / "figures" / "iot23" / "feature_importance.csv", index_col=0)

@@ -30,16 +30,17 @@ def save_detector(
     detector: Detector, manifest: Mapping[str, Any], arrays: Mapping[str, np.ndarray], folder: str | os.PathLike
 ) -> Path:
     """Write a fitted :class:`lib.anomaly.Detector` (the anomaly branch) and what scoring needs beside the
-    pipeline INTO ``folder`` (which exists): ``manifest.json`` (``manifest`` plus the detector's name,
+    pipeline into ``folder``, new or empty (an earlier save's files never survive beside these; the run folder
+    hands out an empty one and puts it in place whole): ``manifest.json`` (``manifest`` plus the detector's name,
     configuration and threshold, and what its scorer adds), ``arrays.npz`` (``arrays``) and the scorer's own
     files (:data:`DETECTOR_FILES`). Returns ``folder``."""
-    folder = Path(folder)
     scorer_class = SCORERS.get(detector.name)
     if scorer_class is None or type(detector.scorer) is not scorer_class:
         raise ValueError(
             f"cannot save a detector {detector.name!r} scored by {type(detector.scorer).__name__}: one of "
             f"{sorted(SCORERS)} with its own scorer class"
         )
+    folder = io.empty_folder(folder)
     extra = detector.scorer.save(folder)
     np.savez(folder / "arrays.npz", **{key: np.asarray(value) for key, value in arrays.items()})
     record = {

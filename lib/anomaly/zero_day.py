@@ -21,11 +21,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lib import baselines, fusion, metrics, models, progress
+from lib import baselines, fusion, metrics, models, preprocess, progress
 from lib.anomaly.choice import Comparison
 from lib.anomaly.detectors import Detector, benign_rows
 
-SPLITS = ("train", "val", "test")
+SPLITS = preprocess.SPLIT_NAMES
 
 
 def family_counts(rows: dict[str, pd.DataFrame]) -> pd.DataFrame:

@@ -18,7 +18,6 @@ Nothing here is trusted blindly:
 
 from __future__ import annotations
 
-import hashlib
 import io
 import itertools
 import json
@@ -37,7 +36,7 @@ from lib.datasets.errors import DataError
 from lib.datasets.files import cache_dir, file_sha256, read_json_record
 from lib.datasets.schema import constant_categorical
 from lib.datasets.stream import combine_frames, merge_repairs
-from lib.io import atomic_write, sha256_file, write_bytes
+from lib.io import atomic_write, sha256_bytes, sha256_file, write_bytes
 
 log = logging.getLogger(__package__)
 
@@ -171,10 +170,9 @@ def _entry_problem(entry: Path, source_sha256: str) -> str:
         return f"has no readable record {record_file.name}"
     if record.get("source_sha256") != source_sha256:
         return "was made from other bytes than this source file"
+    if sha256_file(entry) != record.get("parquet_sha256"):
+        return "does not match the sha256 in its record (edited or corrupted)"
     with open(entry, "rb") as fh:
-        if hashlib.file_digest(fh, "sha256").hexdigest() != record.get("parquet_sha256"):
-            return "does not match the sha256 in its record (edited or corrupted)"
-        fh.seek(0)
         try:
             rows = pq.ParquetFile(fh).metadata.num_rows
         except Exception as err:  # any failure to read a cache file means: parse the source again
@@ -242,7 +240,7 @@ def _cache_put(entry: Path, frame: pd.DataFrame, source: Path, source_sha256: st
         "source": str(source),
         "source_sha256": source_sha256,
         "rows": len(frame),
-        "parquet_sha256": hashlib.sha256(data).hexdigest(),
+        "parquet_sha256": sha256_bytes(data),
         "parser_version": PARSER_VERSION,
     }
     write_bytes(entry, data)

@@ -72,6 +72,24 @@ def _afternoon(times: pd.Series) -> tuple[pd.Series, int]:
     return times.mask(afternoon, times + pd.Timedelta(hours=12)), int(afternoon.sum())
 
 
+def _text_times(text: pd.Series) -> list[tuple[pd.Series, str, int]]:
+    """The text values read in the first of :data:`TIME_FORMATS` that parses most of a sample of them (none if
+    no format parses any): ``[(times, how, afternoon hours moved)]``."""
+    if not text.notna().any():
+        return []
+    sample = text.dropna().iloc[:: max(1, int(text.notna().sum()) // 2000)]
+    shares = {fmt: float(pd.to_datetime(sample, format=fmt, errors="coerce").notna().mean()) for fmt in TIME_FORMATS}
+    best = max(TIME_FORMATS, key=lambda fmt: shares[fmt])  # max keeps the first of equal shares
+    if shares[best] <= 0:
+        return []
+    times = pd.to_datetime(text, format=best, errors="coerce")
+    moved = 0
+    if best == TWELVE_HOUR_FORMAT:
+        times, moved = _afternoon(times)
+    clock = TWELVE_HOUR_REPAIR if moved else "clock as recorded"
+    return [(times, f"text as {best}, {clock}, no time zone", moved)]
+
+
 def parse_times(
     values: pd.Series, min_share: float = 0.5, *, notes: list[dict] | None = None, file: object = "(all rows)"
 ) -> tuple[pd.Series | None, str]:
@@ -103,20 +121,7 @@ def parse_times(
             attempts.append((epoch, f"epoch {unit}, UTC", 0))
         else:
             not_epoch = f"numbers that are not epoch times (median {median:g})"
-    text = values.astype("string").str.strip().where(numbers.isna())
-    if text.notna().any():
-        sample = text.dropna().iloc[:: max(1, int(text.notna().sum()) // 2000)]
-        shares = {
-            fmt: float(pd.to_datetime(sample, format=fmt, errors="coerce").notna().mean()) for fmt in TIME_FORMATS
-        }
-        best = max(TIME_FORMATS, key=lambda fmt: shares[fmt])  # max keeps the first of equal shares
-        if shares[best] > 0:
-            times = pd.to_datetime(text, format=best, errors="coerce")
-            moved = 0
-            if best == TWELVE_HOUR_FORMAT:
-                times, moved = _afternoon(times)
-            clock = TWELVE_HOUR_REPAIR if moved else "clock as recorded"
-            attempts.append((times, f"text as {best}, {clock}, no time zone", moved))
+    attempts += _text_times(values.astype("string").str.strip().where(numbers.isna()))
     times, how, moved = max(attempts, key=lambda a: int(a[0].notna().sum()), default=(None, "", 0))
     parsed = int(times.notna().sum()) if times is not None else 0
     if parsed >= min_share * n_present:

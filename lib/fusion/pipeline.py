@@ -96,13 +96,13 @@ def _deep_file(name: str, fold: int) -> str:
 
 
 def save_pipeline(pipeline: FusionPipeline, folder: str | os.PathLike) -> Path:
-    """Write ``pipeline`` into ``folder`` (created if needed; ``lib.run.Stage.save_folder`` hands out an empty one
-    and puts it in place whole): ``manifest.json``, ``preprocessor.skops``, the deep models of every fold,
+    """Write ``pipeline`` into ``folder``, new or empty (the run folder hands out an empty one and puts it in place
+    whole; a folder holding files is refused, so no file of an earlier save survives beside this one):
+    ``manifest.json``, ``preprocessor.skops``, the deep models of every fold,
     ``deep_<name>_fold<k>.keras``, and the meta-classifier (``meta_xgboost.ubj`` or ``meta_<name>.skops``). The
     manifest says how many folds (``k_folds``), which deep models (``deep_models``), their ``inputs``, whether
     the features follow the deep outputs (``with_features``) and the fusion contender it is."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = io.empty_folder(folder)
     model = pipeline.model
     preprocess.save_preprocessor(pipeline.preprocessor, folder / "preprocessor.skops")
     for fold, deep_models in enumerate(model.fold_models):

@@ -354,6 +354,42 @@ def _fold_scores(
     return pd.DataFrame(rows)
 
 
+def _choose_metas(
+    oof_features: np.ndarray,
+    val_outputs: Sequence[np.ndarray],
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_val: np.ndarray,
+    y_val: np.ndarray,
+    grid: Sequence[tuple[str, dict[str, Any]]],
+    variants: Sequence[bool],
+    *,
+    seed: int,
+    n_classes: int,
+) -> tuple[dict[str, Any], dict[str, np.ndarray], dict[str, dict[str, Any]], pd.DataFrame]:
+    """Every meta-classifier of ``grid`` fitted on the out-of-fold meta-features (each variant: the deep outputs
+    alone, or followed by the features), scored on the validation rows by the log loss of its fold-averaged
+    probabilities; per contender the lowest wins. Returns the chosen metas, their validation probabilities,
+    their settings and the grid table (``chosen`` marks the winners)."""
+    rows, metas, val_proba, chosen, best_row = [], {}, {}, {}, {}
+    for with_features in variants:
+        train_features = meta_features(oof_features, X_train, with_features)
+        val_features = [meta_features(out, X_val, with_features) for out in val_outputs]
+        for name, params in grid:
+            contender = contender_name(name, with_features)
+            meta = baselines.fit(baselines.build(name, seed, **params), train_features, y_train)  # 1-thread predict
+            proba = average_proba(meta, val_features, n_classes)
+            rows.append({"contender": contender, "meta": name, "features": with_features, **params})
+            rows[-1] |= _score_on_validation(proba, y_val, n_classes)
+            if contender not in best_row or rows[-1]["val_log_loss"] < rows[best_row[contender]]["val_log_loss"]:
+                # keep only the best meta-classifier of each contender (a forest can be large)
+                metas[contender], val_proba[contender], chosen[contender] = meta, proba, dict(params)
+                best_row[contender] = len(rows) - 1
+    table = pd.DataFrame(rows)
+    table["chosen"] = table.index.isin(list(best_row.values()))
+    return metas, val_proba, chosen, table
+
+
 def fit_fusion(
     X_train: np.ndarray,
     y_train: np.ndarray,
@@ -399,21 +435,9 @@ def fit_fusion(
     oof = out_of_fold(X_train, y_train, fit, transform, k_folds=k_folds, seed=seed)
     val_outputs = [deep_outputs(fold, X_val, inputs) for fold in oof.fitted]
 
-    rows, metas, val_proba, chosen, best_row = [], {}, {}, {}, {}
-    for with_features in (False, True) if features_variant else (False,):
-        train_features = meta_features(oof.features, X_train, with_features)
-        val_features = [meta_features(out, X_val, with_features) for out in val_outputs]
-        for name, params in grid:
-            contender = contender_name(name, with_features)
-            meta = baselines.fit(baselines.build(name, seed, **params), train_features, y_train)  # 1-thread predict
-            proba = average_proba(meta, val_features, n_classes)
-            rows.append({"contender": contender, "meta": name, "features": with_features, **params})
-            rows[-1] |= _score_on_validation(proba, y_val, n_classes)
-            if contender not in best_row or rows[-1]["val_log_loss"] < rows[best_row[contender]]["val_log_loss"]:
-                # keep only the best meta-classifier of each contender (a forest can be large)
-                metas[contender], val_proba[contender], chosen[contender] = meta, proba, dict(params)
-                best_row[contender] = len(rows) - 1
-    table = pd.DataFrame(rows)
-    table["chosen"] = table.index.isin(list(best_row.values()))
+    variants = (False, True) if features_variant else (False,)
+    metas, val_proba, chosen, table = _choose_metas(
+        oof.features, val_outputs, X_train, y_train, X_val, y_val, grid, variants, seed=seed, n_classes=n_classes
+    )
     folds = _fold_scores(oof.fitted, val_outputs, metas, X_val, y_val, n_classes)
     return FusionFit(oof.fitted, metas, chosen, table, oof, val_outputs, val_proba, folds, inputs, n_classes)

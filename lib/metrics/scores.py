@@ -100,6 +100,15 @@ def _note_degenerate_classes(
             )
 
 
+def _binary_class_scores(p_c: np.ndarray, r_c: np.ndarray, f_c: np.ndarray) -> dict[str, float]:
+    """A binary run's macro averages and each class's precision, recall and F1 (benign, then attack)."""
+    scores = {"precision_macro": float(p_c.mean()), "recall_macro": float(r_c.mean()), "f1_macro": float(f_c.mean())}
+    for role, c in (("benign", 0), ("attack", 1)):
+        for score, values in (("precision", p_c), ("recall", r_c), ("f1", f_c)):
+            scores[f"{score}_{role}"] = float(values[c])
+    return scores
+
+
 def evaluate(y_true: np.ndarray, proba: np.ndarray, class_names: Sequence[str]) -> dict[str, Any]:
     """Every score of the paper for one model on one test set; predictions are ``argmax(proba)``.
 
@@ -149,11 +158,7 @@ def evaluate(y_true: np.ndarray, proba: np.ndarray, class_names: Sequence[str]) 
     else:
         result["fpr"] = float((benign - cm[0, 0]) / benign)
     if n_classes == 2:  # after the paper's columns, so the older columns keep their order
-        result.update(
-            precision_macro=float(p_c.mean()), recall_macro=float(r_c.mean()), f1_macro=float(f_c.mean()),
-            **{f"{score}_{role}": float(values[c]) for role, c in (("benign", 0), ("attack", 1))
-               for score, values in (("precision", p_c), ("recall", r_c), ("f1", f_c))},
-        )  # fmt: skip
+        result.update(_binary_class_scores(p_c, r_c, f_c))
     result["confusion_matrix"] = cm.tolist()
     result["per_class"] = {
         name: {"precision": float(p_c[c]), "recall": float(r_c[c]), "f1": float(f_c[c]), "support": int(s_c[c])}

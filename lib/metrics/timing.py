@@ -92,6 +92,13 @@ class Results:
         if timing:
             self.timings.append({"model": model, "seed": seed, **timing})
 
+    def keep_model(self, name: str, seed: int, model: Any, on_model: Callable[[str, int, Any], Any] | None) -> None:
+        """Hand a trained model to ``on_model(name, seed, model)`` when given (the notebook's saver), else keep it."""
+        if on_model is None:
+            self.models[name, seed] = model
+        else:
+            on_model(name, seed, model)
+
     def histories_of(self, seed: int) -> dict[str, dict[str, list[float]]]:
         """The training histories of every model for ``seed``, by model id."""
         return {model: history for (model, at), history in self.histories.items() if at == seed}

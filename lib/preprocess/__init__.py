@@ -93,8 +93,14 @@ from lib.preprocess.splits import (
     time_split_indices,
 )
 
-# The old private name, still imported by lib.score: remove once it imports as_category_strings.
-_as_category_strings = as_category_strings
+# The names preprocessors saved before this package existed refer to (features.EARLIER_SKOPS_TYPES): a run
+# trained then still loads.
+_as_category_strings, _inf_to_nan, _signed_log1p, _to_float32 = (
+    as_category_strings,
+    inf_to_nan,
+    signed_log1p,
+    to_float32,
+)
 
 __all__ = [
     "BENIGN",

@@ -167,6 +167,11 @@ def _qualified_name(function: Any) -> str:
 SKOPS_TYPES = frozenset(
     {*map(_qualified_name, (inf_to_nan, to_float32, as_category_strings, signed_log1p)), "numpy.dtype"}
 )
+#: The same functions under the names preprocessors saved before ``lib.preprocess`` became a package hold
+#: (``lib.preprocess`` keeps them importable), so a run trained then still loads and scores.
+EARLIER_SKOPS_TYPES = frozenset(
+    f"lib.preprocess._{function.__name__}" for function in (inf_to_nan, to_float32, as_category_strings, signed_log1p)
+)
 
 
 def save_preprocessor(preprocessor: ColumnTransformer, path: str | os.PathLike) -> Path:
@@ -176,5 +181,6 @@ def save_preprocessor(preprocessor: ColumnTransformer, path: str | os.PathLike) 
 
 def load_preprocessor(path: str | os.PathLike) -> ColumnTransformer:
     """The fitted preprocessor that :func:`save_preprocessor` wrote to ``path``. A file holding a type outside
-    :data:`SKOPS_TYPES` (and skops' defaults) is refused with a ``ValueError``: it was not written by this code."""
-    return io.load_skops(path, trusted=SKOPS_TYPES)
+    :data:`SKOPS_TYPES` (the earlier names of the same functions and skops' defaults aside) is refused with a
+    ``ValueError``: it was not written by this code."""
+    return io.load_skops(path, trusted=SKOPS_TYPES | EARLIER_SKOPS_TYPES)

@@ -11,7 +11,7 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 
 from lib import datasets, registry
-from lib.preprocess.config import PrepConfig
+from lib.preprocess.config import SPLIT_NAMES, PrepConfig
 from lib.preprocess.features import build_preprocessor, fit_rows, transform_rows
 from lib.preprocess.labels import deduplicate, make_labels, sample_rows
 from lib.preprocess.prep_report import PrepReport
@@ -54,18 +54,18 @@ class PreparedData:
             if self.X_train_smote is None:
                 raise ValueError("this run was prepared without SMOTE: rerun notebook 01 with SMOTE=True")
             return self.X_train_smote, self.y_train_smote
-        if name not in ("train", "val", "test"):
+        if name not in SPLIT_NAMES:
             raise ValueError(f"unknown split {name!r}: train, val, test or train_smote")
         return getattr(self, f"X_{name}"), getattr(self, f"y_{name}")
 
     def arrays(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """``({split: X}, {split: y})`` for train, val and test."""
-        splits = ("train", "val", "test")
+        splits = SPLIT_NAMES
         return {s: self.split(s)[0] for s in splits}, {s: self.split(s)[1] for s in splits}
 
     def class_counts(self) -> pd.DataFrame:
         """Rows per class (index) and split (columns)."""
-        counts = {s: np.bincount(self.split(s)[1], minlength=self.n_classes) for s in ("train", "val", "test")}
+        counts = {s: np.bincount(self.split(s)[1], minlength=self.n_classes) for s in SPLIT_NAMES}
         return pd.DataFrame(counts, index=self.class_names)
 
 

@@ -10,13 +10,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lib import datasets, figures
-from lib.datasets import capture
+from lib import datasets, figures, preprocess
+from lib.datasets import capture, times
 
 
 def _all_rows(data: Any) -> pd.DataFrame:
     """The run's prepared row tables (train, val, test: those it has) as one frame."""
-    splits = [s for s in ("train", "val", "test") if s in data.rows]
+    splits = [s for s in preprocess.SPLIT_NAMES if s in data.rows]
     return pd.concat([data.rows[s] for s in splits], ignore_index=True) if splits else pd.DataFrame()
 
 
@@ -26,7 +26,7 @@ def lifecycle_figure(prepared: Any, data: Any, *, scenario: str, data_dir: str, 
     IoT-23: the raw flows of capture ``scenario`` (all of them, before deduplication, by detailed label) when
     that capture is among the run's data files. Otherwise, on any data set: the run's own prepared rows (all
     splits, after deduplication and sampling) over time by label, read from the first time column that parses
-    (:func:`lib.figures.flow_times`); when none does, no figure and the reason. ``prepared`` is the prepared
+    (:func:`lib.datasets.times.flow_times`); when none does, no figure and the reason. ``prepared`` is the prepared
     stage (its parameters say where the raw files are; ``data_dir`` overrides its ``DATA_DIR``).
     """
     rows = _all_rows(data)
@@ -38,7 +38,7 @@ def lifecycle_figure(prepared: Any, data: Any, *, scenario: str, data_dir: str, 
             return fig, f"Fig. 1: IoT-23 capture {scenario}, all {len(flows):,} of its flows (before deduplication)."
     if rows.empty:
         return None, f"{fallback}Fig. 1 skipped: the prepared stage holds no row tables (rerun notebook 01)."
-    found = figures.flow_times(rows)
+    found = times.flow_times(rows)
     if found.times is None:
         return None, f"{fallback}Fig. 1 skipped: {found.how}."
     fig = figures.flows_over_time(found.times, rows["label"], f"{name}: flows over time by label")

@@ -145,7 +145,10 @@ def _study_section(out: FigureFolder, dataset: str) -> list[str]:
         "### Decision fusion in each run of the study",
         prose.FUSION,
         _file(out, "fusion_study", "no run of the study ran notebook 04."),
-        *([verdicts.strip()] if verdicts else []),
+        verdicts.strip()
+        if verdicts
+        else "The verdicts' file (`fusion_verdicts.md`, the sentence each run's notebook 04 wrote) is not in this "
+        "folder yet: notebook 06 writes it when it reads the study's run folders.",
     ]
 
 

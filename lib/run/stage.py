@@ -214,6 +214,16 @@ class Stage:
         for (name, seed), model in trained.items():
             save(model, self.model_stem(name, seed))
 
+    def model_saver(self, save: Callable[[Any, Path], Any]) -> Callable[[str, int, Any], None]:
+        """``on_model(name, seed, model)`` for a learner's loop: each model saved by ``save(model, stem)`` at
+        :meth:`model_stem` as soon as it is trained (:meth:`save_models` one at a time)."""
+        self._writable()
+
+        def on_model(name: str, seed: int, model: Any) -> None:
+            self.save_models({(name, seed): model}, save)
+
+        return on_model
+
     def model_stem(self, name: str, seed: int) -> Path:
         """``models/<name>_seed<seed>`` (no suffix) of this stage: where a learner saves or loads one model. For a
         stage opened for reading, an error naming what the stage ran with when no such model was saved."""

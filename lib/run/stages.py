@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from lib import paths, registry
+from lib.preprocess import SPLIT_NAMES
 
 #: The runner's record of each executed notebook's wall time, in the run's ``notebooks/`` folder.
 WALL_TIMES = "wall_times.csv"
-SPLITS = ("train", "val", "test")
+SPLITS = SPLIT_NAMES  # the prepared data's row splits
 
 #: stage -> the notebook that writes it (and the extra runner parameters its variant needs).
 STAGES: dict[str, tuple[str, str]] = {
@@ -58,7 +59,8 @@ def notebook_parameters(notebook: str | os.PathLike) -> dict[str, dict[str, Any]
     import papermill
 
     path = Path(notebook)
-    path = path if path.is_absolute() else paths.NOTEBOOK_DIR / path.name
+    if not path.is_absolute() and not path.exists():
+        path = paths.NOTEBOOK_DIR / path
     return papermill.inspect_notebook(str(path))
 
 
