@@ -5,6 +5,7 @@ mode reads a log as it grows and across a rotation."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -328,3 +329,10 @@ def test_ctrl_c_stops_follow_mode_with_everything_read_written(detect_run, held_
     assert child.returncode == 0 and "flows read 150" in stdout
     assert list(pd.read_csv(out)["row"]) == list(range(1, 151))
     assert json.loads(Path(f"{out}.summary.json").read_text())["flows_scored"] == 150
+
+
+def test_the_help_says_what_goes_in_what_comes_out_and_the_exit_status():
+    cli = importlib.import_module("lib.score.cli")  # the module: lib.score.cli, the attribute, is the entry point
+    text = cli.parser().format_help()
+    for said in ("--model", "--fpr", "--follow", "p_attack", "anomaly_score", "summary.json", "exit status", " 2 "):
+        assert said in text, said

@@ -20,11 +20,34 @@ from lib.score.outputs import format_summary
 EXIT_BAD_INPUT = 2
 
 
+EPILOG = """\
+examples:
+  iot-botnet score --model runs/iot23 --input conn.log --output alerts.csv
+  iot-botnet score --model runs/iot23 --input flows.parquet --output alerts.parquet --fpr 0.001
+  iot-botnet score --model runs/iot23 --input /opt/zeek/logs/current/conn.log --output alerts.csv --follow
+
+input: a Zeek conn log (IoT-23's labelled form or a plain conn.log; plain or gzip) or a CSV/TSV/Parquet table
+  with the columns the run was trained on. Every feature column must be there: a missing one is an error that
+  names it and the input's likely renamed column; no column is filled in.
+output: one row per flow: row, the identifiers present (uid, ts, 5-tuple), p_attack, family, anomaly_score,
+  alert (fusion, anomaly, both or empty) and, for a labelled input, true_label. A summary (flows read, scored,
+  rejected and why, alerts by branch and family, values imputed, drift) is printed and written to
+  <output>.summary.json. No partial output is left behind on an error.
+thresholds: by default the run's saved decisions; --fpr F puts both branches at F of the run's benign
+  validation flows.
+follow mode: reads what Zeek appends, in pieces of at most 1 MiB, across rename rotation and copytruncate;
+  Ctrl-C, SIGTERM, --max-seconds or --idle-seconds stop it with every flow read so far scored and written.
+exit status: 0 scored; 2 bad input, a model folder that cannot be scored or a stale run (the message alone).
+"""
+
+
 def parser() -> argparse.ArgumentParser:
     """The options of ``iot-botnet score``."""
     p = argparse.ArgumentParser(
         prog="iot-botnet score",
         description="Score flows of a Zeek conn log or a flow table with a trained run (fused pipeline + anomaly branch).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--model", required=True, help="run folder (RUN_DIR, notebooks 01-05 run) or its fusion/pipeline")
     p.add_argument("--input", required=True, help="Zeek conn log (labelled or not), CSV/TSV or Parquet flow table")
