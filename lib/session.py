@@ -17,8 +17,6 @@ from typing import Any
 
 import numpy as np
 
-from lib.paths import FIGURES_DIR, REPO_ROOT  # noqa: F401 - the notebooks' names for them
-
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and, if it is already imported, Keras/TensorFlow from one ``seed``.

@@ -20,7 +20,7 @@ from sklearn.metrics import (
 from sklearn.preprocessing import label_binarize
 
 from lib import metrics
-from lib.session import REPO_ROOT
+from lib.paths import REPO_ROOT
 
 BINARY = ["benign", "attack"]
 MULTI = ["benign", "ddos", "scan", "c2"]

@@ -1,5 +1,5 @@
-"""Opening what notebook 06 reads: a run's stages (checked current), its scores, predictions, fitted forests and
-histories, and the other runs of its study.
+"""Opening what notebook 06 reads: a run's stages (checked current), its scores, predictions and fitted models,
+and the other runs of its study.
 
 Every read goes through :class:`lib.run.RunDir`, so an artefact made from other prepared data, or by a
 notebook that did not finish, is an error naming what to rerun, never a silent mix.
@@ -82,11 +82,6 @@ def load_predictions(run: RunDir, seed: int, smote: bool = False) -> dict[str, n
     return dict(sorted(found.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
 
 
-def display_names(by_model: dict[str, Any]) -> dict[str, Any]:
-    """``by_model`` keyed by the models' display names (``cnn_lstm`` -> ``CNN-LSTM Hybrid``), order kept."""
-    return {metrics.MODEL_NAMES.get(k, k): v for k, v in by_model.items()}
-
-
 def smote_pairs(probas: dict[str, np.ndarray], smote_probas: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Each model trained on SMOTE (paper 2's D2) beside the same model trained on the unbalanced rows."""
     paired = {}
@@ -97,11 +92,6 @@ def smote_pairs(probas: dict[str, np.ndarray], smote_probas: dict[str, np.ndarra
         label = metrics.MODEL_NAMES.get(name, name)
         paired |= {f"{label}, unbalanced": probas[name], f"{label}, SMOTE (D2)": proba}
     return paired
-
-
-def histories(deep_stage: Any, seed: int) -> dict[str, dict[str, list[float]]]:
-    """Notebook 03's training history of every deep model for ``seed``, by display name (Fig. 8)."""
-    return {metrics.MODEL_NAMES.get(n, n): deep_stage.history(n, seed) for n in deep_stage.info["models"]}
 
 
 def forests(baseline_stage: Any, seed: int) -> dict[str, Any]:
