@@ -53,7 +53,6 @@ import keras
 import numpy as np
 import optuna
 import pandas as pd
-from sklearn.metrics import f1_score
 
 from lib import metrics, models, paths, progress
 from lib.datasets import sampling
@@ -139,7 +138,7 @@ class EpochScore(keras.callbacks.Callback):
         if loss < self.best_loss:  # as early stopping decides (NaN never improves)
             self.best_loss, self.best_epoch = loss, epoch + 1
             predicted = models.predict_proba(self.model, self.X_val).argmax(axis=1)
-            self.best_score = float(f1_score(self.y_val, predicted, average="macro", zero_division=0))
+            self.best_score = metrics.macro_f1(self.y_val, predicted)
         self.trial.report(self.best_score, epoch)
         if self.trial.should_prune():
             self.pruned = True

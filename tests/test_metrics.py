@@ -112,9 +112,34 @@ def test_class_absent_from_y_true_warns_and_averages_over_present_classes():
     expected_auc = np.mean([roc_auc_score(y == c, proba[:, c]) for c in present])
     assert result["roc_auc"] == pytest.approx(expected_auc)
     assert result["per_class"]["c2"]["support"] == 0
-    # macro averages over the classes in y_true or in the predictions, like scikit-learn's default
-    assert result["f1_macro"] == pytest.approx(f1_score(y, pred, average="macro", zero_division=0))
+    # macro averages over the classes in y_true only
+    expected = f1_score(y, pred, labels=present, average="macro", zero_division=0)
+    assert result["f1_macro"] == pytest.approx(expected)
     assert np.array(result["confusion_matrix"]).shape == (4, 4)
+
+
+def test_predictions_of_an_absent_class_are_errors_of_the_true_class_not_a_class_of_their_own():
+    # two classes in y_true; a fifth of each class's rows predicted as a third class that y_true lacks
+    y = np.repeat([0, 1], 50)
+    pred = y.copy()
+    pred[::5] = 2
+    proba = np.eye(3)[pred] * 0.9 + 0.05
+    with pytest.warns(metrics.MetricWarning):
+        result = metrics.evaluate(y, proba, ["benign", "a", "b"])
+    # each present class: precision 1, recall 0.8, F1 8/9; the absent class adds no F1 of 0 to the mean
+    assert result["f1_macro"] == pytest.approx(8 / 9)
+    assert result["recall_macro"] == pytest.approx(0.8)
+    assert result["f1_macro"] > f1_score(y, pred, average="macro", zero_division=0) + 0.2  # scikit-learn's default
+    assert result["per_class"]["b"]["support"] == 0
+    assert metrics.macro_f1(y, pred) == pytest.approx(result["f1_macro"])  # the choices' macro-F1 is the same
+
+
+def test_binary_macro_average_runs_over_the_class_present():
+    y = np.ones(10, dtype=int)  # attack rows only
+    proba = np.column_stack([np.r_[np.full(2, 0.9), np.full(8, 0.1)], np.r_[np.full(2, 0.1), np.full(8, 0.9)]])
+    with pytest.warns(metrics.MetricWarning):
+        result = metrics.evaluate(y, proba, BINARY)
+    assert result["f1_macro"] == pytest.approx(result["f1_attack"]) == pytest.approx(2 * 0.8 / 1.8)
 
 
 def test_binary_without_attack_rows_gives_nan_auc_with_an_explanation():

@@ -11,10 +11,10 @@ from typing import Any
 import keras
 import numpy as np
 import pandas as pd
-from sklearn.metrics import f1_score, log_loss
+from sklearn.metrics import log_loss
 from sklearn.model_selection import StratifiedKFold
 
-from lib import baselines, models, progress
+from lib import baselines, metrics, models, progress
 
 FUSION_INPUTS = ("proba", "embedding", "both")
 META_CLASSIFIERS = ("random_forest", "xgboost")
@@ -230,8 +230,8 @@ def average_proba(meta: Any, fold_features: Sequence[np.ndarray], n_classes: int
 
 
 def macro_f1(y: np.ndarray, proba: np.ndarray) -> float:
-    """Macro-F1 of the most probable class (over the classes in ``y`` or predicted, as :func:`lib.metrics.evaluate`)."""
-    return float(f1_score(y, proba.argmax(axis=1), average="macro", zero_division=0))
+    """Macro-F1 of the most probable class over the classes in ``y`` (:func:`lib.metrics.macro_f1`)."""
+    return metrics.macro_f1(y, proba.argmax(axis=1))
 
 
 def _score_on_validation(proba: np.ndarray, y_val: np.ndarray, n_classes: int) -> dict[str, float]:

@@ -11,8 +11,9 @@ Used by every notebook from 02 on. One module per job: ``scores`` (one evaluatio
   data, but its benign F1 and macro F1 fall;
 * in the multi-class setting the headline ``precision``/``recall``/``f1`` are macro averages (every class
   counts the same, so rare attacks are not hidden by the large ones); weighted averages are given too;
-* a class neither in ``y_true`` nor predicted is left out of the macro/weighted averages (as scikit-learn
-  does by default) but listed in ``per_class``;
+* macro and weighted averages run over the classes present in ``y_true`` (binary and multi-class alike): a
+  prediction of an absent class counts as an error of the true class (a lower recall), not as a class of its
+  own with an F1 of 0; absent classes are still listed in ``per_class``;
 * ``fpr`` is the false-alarm rate: benign rows flagged as any attack, over all benign rows;
 * ``roc_auc`` and ``pr_auc`` (average precision) are computed from the probabilities, one-vs-rest and
   macro-averaged over the classes present in ``y_true`` in the multi-class setting.
@@ -51,6 +52,7 @@ from lib.metrics.scores import (
     confusion_frame,
     confusion_frames,
     evaluate,
+    macro_f1,
     mean_table,
     scalar_metrics,
     summarise,
@@ -87,6 +89,7 @@ __all__ = [
     "MACRO_F1_COLUMN",
     "MetricWarning",
     "evaluate",
+    "macro_f1",
     "scalar_metrics",
     "summarise",
     "mean_table",

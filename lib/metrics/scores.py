@@ -16,6 +16,7 @@ from sklearn.metrics import (
     accuracy_score,
     average_precision_score,
     confusion_matrix,
+    f1_score,
     precision_recall_fscore_support,
     roc_auc_score,
 )
@@ -89,7 +90,8 @@ def _note_degenerate_classes(
         elif c not in present and c in predicted:
             _note(
                 notes,
-                f"class {name!r} is absent from y_true but predicted: its recall is set to 0 (undefined)",
+                f"class {name!r} is absent from y_true but predicted: left out of the averages (its rows count as "
+                "errors of their true classes)",
                 stacklevel=4,
             )
         elif c not in present and len(class_names) > 2:
@@ -100,9 +102,14 @@ def _note_degenerate_classes(
             )
 
 
-def _binary_class_scores(p_c: np.ndarray, r_c: np.ndarray, f_c: np.ndarray) -> dict[str, float]:
-    """A binary run's macro averages and each class's precision, recall and F1 (benign, then attack)."""
-    scores = {"precision_macro": float(p_c.mean()), "recall_macro": float(r_c.mean()), "f1_macro": float(f_c.mean())}
+def _binary_class_scores(p_c: np.ndarray, r_c: np.ndarray, f_c: np.ndarray, present: np.ndarray) -> dict[str, float]:
+    """A binary run's macro averages (over the classes present in ``y_true``) and each class's precision,
+    recall and F1 (benign, then attack)."""
+    scores = {
+        "precision_macro": float(p_c[present].mean()),
+        "recall_macro": float(r_c[present].mean()),
+        "f1_macro": float(f_c[present].mean()),
+    }
     for role, c in (("benign", 0), ("attack", 1)):
         for score, values in (("precision", p_c), ("recall", r_c), ("f1", f_c)):
             scores[f"{score}_{role}"] = float(values[c])
@@ -140,10 +147,9 @@ def evaluate(y_true: np.ndarray, proba: np.ndarray, class_names: Sequence[str]) 
             result.update(average="binary", precision=float(p), recall=float(r), f1=float(f))
         else:
             result["average"] = "macro"
-            seen = np.union1d(present, predicted)  # scikit-learn's default: classes in y_true or y_pred
-            for average in ("macro", "weighted"):
+            for average in ("macro", "weighted"):  # over the classes of y_true (module docstring of lib.metrics)
                 p, r, f, _ = precision_recall_fscore_support(
-                    y_true, y_pred, labels=seen, average=average, zero_division=0
+                    y_true, y_pred, labels=present, average=average, zero_division=0
                 )
                 result.update(
                     {f"precision_{average}": float(p), f"recall_{average}": float(r), f"f1_{average}": float(f)}
@@ -158,7 +164,7 @@ def evaluate(y_true: np.ndarray, proba: np.ndarray, class_names: Sequence[str]) 
     else:
         result["fpr"] = float((benign - cm[0, 0]) / benign)
     if n_classes == 2:  # after the paper's columns, so the older columns keep their order
-        result.update(_binary_class_scores(p_c, r_c, f_c))
+        result.update(_binary_class_scores(p_c, r_c, f_c, present))
     result["confusion_matrix"] = cm.tolist()
     result["per_class"] = {
         name: {"precision": float(p_c[c]), "recall": float(r_c[c]), "f1": float(f_c[c]), "support": int(s_c[c])}
@@ -166,6 +172,14 @@ def evaluate(y_true: np.ndarray, proba: np.ndarray, class_names: Sequence[str]) 
     }
     result["notes"] = notes
     return result
+
+
+def macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Macro-F1 of predicted class ids over the classes present in ``y_true`` (as :func:`evaluate` averages): the
+    one macro-F1 of the project's choices (tuning, the fusion's meta-classifier grid)."""
+    y_true = np.asarray(y_true)
+    present = np.unique(y_true)
+    return float(f1_score(y_true, np.asarray(y_pred), labels=present, average="macro", zero_division=0))
 
 
 def scalar_metrics(result: dict[str, Any]) -> dict[str, float]:
