@@ -17,7 +17,7 @@ PROFILE ?=
 # $(call quote,TEXT): TEXT as one single-quoted shell word (an apostrophe inside becomes '\'')
 quote = '$(subst ','\'',$(1))'
 
-.PHONY: setup reproduce test test-unit test-data test-smoke lint data lab bench clean-cache
+.PHONY: setup reproduce verify test test-unit test-data test-smoke lint data lab bench clean-cache
 
 setup: $(STAMP)
 
@@ -37,6 +37,11 @@ $(STAMP): requirements.txt pyproject.toml
 ## reproduce: set up, get the data, run every notebook in order for DATASET (default iot23)
 reproduce: setup
 	$(BIN)/python -m lib.runner --dataset $(call quote,$(DATASET)) $(if $(DATA_DIR),-p DATA_DIR $(call quote,$(DATA_DIR))) $(if $(NAME),-p NAME $(call quote,$(NAME))) $(if $(PROFILE),--profile $(call quote,$(PROFILE))) $(PARAMS)
+
+## verify: rerun notebooks 01-03 of DATASET's main run into a fresh runs/verify-<DATASET>-<time>/, then compare its
+## Table 1 with the committed figures/<DATASET>/ within lib/verify.py's tolerances (exit status 1 if a cell is outside)
+verify: setup
+	$(BIN)/python -m lib.verify --dataset $(call quote,$(DATASET)) $(if $(DATA_DIR),-p DATA_DIR $(call quote,$(DATA_DIR))) $(PARAMS)
 
 ## test: lint, then all three test tiers: unit, data (needs the mirror: IOT_BOTNET_DATA_DIR), smoke (notebooks)
 test: setup lint

@@ -124,7 +124,7 @@ def child(mode: str, path: str, chunk_mib: int) -> dict:
 
 def sample_child(path: Path, n: int) -> dict:
     """``SAMPLE_ROWS=n`` from the warm cache entry (its label column, then only the sampled rows), then the
-    sample's exact-duplicate removal as notebook 01 does it (``preprocess.deduplicate`` over the features)."""
+    sample's removal of copies as notebook 01 does it (``preprocess.deduplicate`` over the features)."""
     from lib import datasets, preprocess
 
     start = time.perf_counter()
@@ -132,7 +132,8 @@ def sample_child(path: Path, n: int) -> dict:
     df = datasets.load("iot23", files=str(path), sample_rows=n, seed=common.SEED)
     load_s = time.perf_counter() - start
     start = time.perf_counter()
-    deduplicated, removed, conflicting = preprocess.deduplicate(df, datasets.feature_columns(df))
+    deduplicated, _ = preprocess.deduplicate(df, datasets.feature_columns(df))
+    removed = len(df) - len(deduplicated)
     return {
         "mode": f"sample {n:,}",
         "rows": df.attrs["sample"]["rows_read"],

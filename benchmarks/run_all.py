@@ -24,6 +24,7 @@ SCRIPTS = {
     "stream": "bench_stream.py",
     "prepare": "bench_prepare.py",
     "score": "bench_score.py",  # needs runs/iot23-detect (the IoT-23 study's detect step) and runs/iot23
+    "dedup": "bench_dedup.py",  # the whole mirrors at every DEDUP_DIGITS: about half a minute, quick and full alike
 }
 # the arguments of the scripts that take sizes instead of --quick / --full
 # (a quick run writes <name>_quick.json: the full-size results the benchmark block reads are kept)

@@ -17,6 +17,13 @@ method ``SVC(probability=True)`` uses): ``predict_proba`` then gives scores for 
 :func:`stratified_subsample` can still cap the SVM's training rows on a small machine (notebook parameter
 ``SVM_MAX_ROWS``); by default it sees all of them.
 
+The SVM reads its rows in float64 (:func:`model_input`). With ``gamma = 1 / n_features`` on features scaled to
+[0, 1] the RBF kernel is wide, so the kernel matrix of the components has few singular values above rounding
+noise; ``Nystroem`` divides by the square roots of all of them (floored at 1e-12), which scales that noise up
+into features of their own. Computed in float32, those features, and so the fitted SVM, its probabilities and
+the scores of Table 1, changed with the BLAS kernels the CPU chose and with the number of threads; in float64
+the noise is too small to matter, and liblinear converges sooner.
+
 No TensorFlow here. Fit with :func:`fit` and read probabilities with :func:`predict_proba`: together they
 keep the columns aligned with the class ids of the prepared data even when a class is missing from the
 training rows (a small sample of a multi-class data set).
@@ -151,13 +158,19 @@ def fit(model: Any, X: np.ndarray, y: np.ndarray) -> Any:
     if isinstance(model, XGBClassifier):
         model.fit(X, np.searchsorted(class_ids, y))
     else:
-        model.fit(X, y)
+        model.fit(model_input(model, X), y)
     model.class_ids_ = class_ids
     if hasattr(model, "estimators_") and hasattr(model, "n_jobs"):
         # A forest predicting on several threads adds its trees up in thread order: last-bit differences from
         # call to call. Predicting on one thread makes its probabilities, and so every score, reproducible.
         model.set_params(n_jobs=1)
     return model
+
+
+def model_input(model: Any, X: np.ndarray) -> np.ndarray:
+    """``X`` as ``model`` reads it: float64 for the SVM (its Nystroem map is exact only in float64: module
+    docstring), unchanged for every other model."""
+    return np.asarray(X, dtype=np.float64) if isinstance(model, CalibratedClassifierCV) else X
 
 
 def stratified_subsample(
@@ -177,7 +190,7 @@ def stratified_subsample(
 
 def predict_proba(model: Any, X: np.ndarray, n_classes: int) -> np.ndarray:
     """Probabilities of a model fitted by :func:`fit`, shape ``(n, n_classes)``; classes unseen in training get 0."""
-    raw = np.asarray(model.predict_proba(X), dtype=np.float64)
+    raw = np.asarray(model.predict_proba(model_input(model, X)), dtype=np.float64)
     class_ids = getattr(model, "class_ids_", None)
     if class_ids is None:
         class_ids = np.asarray(model.classes_, dtype=np.int64)

@@ -443,12 +443,12 @@ def model_comparison(summary: pd.DataFrame, paper: pd.DataFrame | None, title: s
 
 
 def zero_day_recall(summary: pd.DataFrame, detector: str | None, title: str) -> plt.Figure:
-    """Recall per held-out family: the supervised fusion, every anomaly detector alone, and the OR of the fusion
-    with ``detector`` (mean over seeds, std bars).
+    """Recall per held-out family: the supervised fusion (and XGBoost on the features, where the summary has it),
+    every anomaly detector alone, and the OR of the fusion with ``detector`` (mean over seeds, std bars).
 
     ``summary`` is :func:`lib.metrics.zero_day_summary` of notebook 05's zero-day table (stage ``anomaly``):
-    one row per family, columns ``recall_supervised_mean``, ``recall_<d>_mean`` for every detector ``d`` and
-    ``recall_or_<detector>_mean`` (and ``_std``). ``detector="branch"`` draws the OR with the anomaly branch that
+    one row per family, columns ``recall_supervised_mean`` (the fusion), ``recall_xgboost_mean``,
+    ``recall_<d>_mean`` for every detector ``d`` and ``recall_or_<detector>_mean`` (and ``_std``). ``detector="branch"`` draws the OR with the anomaly branch that
     notebook 05 chose on validation rows without the family (its candidate written under the family's name);
     ``None`` means the branch where the summary has one, else the autoencoder.
     """
@@ -458,11 +458,13 @@ def zero_day_recall(summary: pd.DataFrame, detector: str | None, title: str) -> 
         column.removeprefix("recall_").removesuffix("_mean")
         for column in summary.columns
         if column.startswith("recall_") and column.endswith("_mean")
-        and not column.startswith(("recall_or_", "recall_supervised_", "recall_branch_"))
+        and not column.startswith(("recall_or_", "recall_supervised_", "recall_branch_", "recall_xgboost_"))
     ]  # fmt: skip
     shown = "anomaly branch" if detector == "branch" else detector.replace("_", " ")
+    xgboost = [("recall_xgboost", "supervised XGBoost")] if "recall_xgboost_mean" in summary else []
     bars = [
         ("recall_supervised", "supervised fusion"),
+        *xgboost,
         *[(f"recall_{name}", f"{name.replace('_', ' ')} alone") for name in alone],
         (f"recall_or_{detector}", f"fusion OR {shown}"),
     ]

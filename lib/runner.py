@@ -38,7 +38,7 @@ import papermill
 import yaml
 from jupyter_client.manager import AsyncKernelManager
 
-from lib import progress
+from lib import io, progress
 from lib.paths import NOTEBOOK_DIR, REPO_ROOT
 from lib.run import (
     LOCATION_PARAMETERS,
@@ -50,7 +50,7 @@ from lib.run import (
     safe_name,
     variant,
 )
-from lib.session import coerce
+from lib.session import coerce, numerics
 
 PARAMS_DIR = NOTEBOOK_DIR / "params"
 
@@ -222,6 +222,8 @@ def run(
         these = {k: v for k, v in params.items() if k in declared[path]} | extra
         plans.append((path, these))
     executed = []
+    with _kernel_environment():
+        record_numerics(run_folder)
     for i, (path, these) in enumerate(plans, 1):
         copy = f"{path.stem}.{safe_name(label)}{path.suffix}" if label else path.name
         target = Path(output_dir) / copy if output_dir else run_folder.notebook_path(copy)
@@ -269,7 +271,7 @@ def _execute(
     log(f"{step} ...")
     status = "failed"
     try:
-        with _progress_to_terminal():
+        with _kernel_environment():
             papermill.execute_notebook(
                 str(path), str(target), parameters=these, cwd=str(REPO_ROOT), progress_bar=False,
                 kernel_name="python3", kernel_manager_class=_kernel_manager(kernel_log),
@@ -326,18 +328,46 @@ def _kernel_manager(log_path: Path) -> type[QuietKernelManager]:
     return type("QuietKernelManager", (QuietKernelManager,), {"log_path": log_path})
 
 
+#: What the runner records of the arithmetic its kernels do (:func:`lib.session.numerics`), beside the executed
+#: notebooks and ``wall_times.csv``: one entry per call of :func:`run`.
+NUMERICS = "numerics.json"
+
+
+def record_numerics(run_folder: RunDir) -> Path:
+    """Append this machine's :func:`lib.session.numerics` (CPU, kernel variables, BLAS libraries and threads, as
+    the kernels inherit them) with the time to ``notebooks/numerics.json`` of ``run_folder``."""
+    import scipy.linalg  # noqa: F401 - loads scipy's BLAS, which the notebooks use too, so that it is listed
+
+    path = run_folder.notebook_path(NUMERICS)
+    entries = io.read_json(path) if path.exists() else []
+    entries.append({"started_utc": datetime.now(UTC).isoformat(timespec="seconds"), **numerics()})
+    io.write_json(path, entries)
+    return path
+
+
+#: Variables the runner gives the notebooks' kernels where the user has set none (a value the user set wins),
+#: recorded in ``notebooks/numerics.json`` with the rest of :func:`lib.session.numerics`. Empty: the pins measured
+#: (tests/README.md) either changed no result (``TF_ENABLE_ONEDNN_OPTS=0``: TensorFlow's contractions still go
+#: through oneDNN) or slowed every network's training (``ONEDNN_MAX_CPU_ISA=AVX2`` on an AVX-512 CPU).
+KERNEL_ENVIRONMENT: dict[str, str] = {}
+
+
 @contextlib.contextmanager
-def _progress_to_terminal():
-    """While notebooks run under the runner, their progress bars are text on the terminal (``lib/progress.py``)."""
-    before = os.environ.get(progress.TERMINAL)
-    os.environ[progress.TERMINAL] = "1"
+def _kernel_environment():
+    """While notebooks run under the runner: :data:`KERNEL_ENVIRONMENT` where unset, and the progress bars as
+    text on the terminal (``lib/progress.py``); the runner's own environment is restored afterwards."""
+    wanted = {name: value for name, value in KERNEL_ENVIRONMENT.items() if name not in os.environ}
+    wanted[progress.TERMINAL] = "1"
+    before = {name: os.environ.get(name) for name in wanted}
+    os.environ.update(wanted)
     try:
         yield
     finally:
-        if before is None:
-            del os.environ[progress.TERMINAL]
-        else:
-            os.environ[progress.TERMINAL] = before
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def parse_value(text: str, type_name: str | None = None):

@@ -91,6 +91,7 @@ def setup(seed: int, *packages: str) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", force=True)
     logging.getLogger("lib").setLevel(logging.INFO)
     print(versions(*packages))
+    print(numerics())
 
 
 def split_list(text: str) -> list[str]:
@@ -114,3 +115,44 @@ def versions(*names: str) -> dict[str, str]:
         except ImportError:
             found[name] = "not installed"
     return found
+
+
+#: Environment variables that choose the numeric kernels: OpenBLAS's kernels and threads (numpy, scipy), the
+#: OpenMP threads (scikit-learn), oneDNN's instruction set and TensorFlow's use of it (the deep models).
+NUMERIC_VARIABLES = (
+    "OPENBLAS_CORETYPE",
+    "OPENBLAS_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "ONEDNN_MAX_CPU_ISA",
+    "TF_ENABLE_ONEDNN_OPTS",
+)
+
+
+def numerics() -> dict[str, object]:
+    """What decides the last bits of this process's arithmetic: the CPU, the variables of :data:`NUMERIC_VARIABLES`
+    (unset ones as ``""``), and each BLAS or OpenMP library loaded so far with the kernels it chose and its threads
+    (``threadpoolctl``). Printed by :func:`setup` and recorded by the runner beside the executed notebooks: a
+    score that differs between two machines is explained here."""
+    import platform
+
+    from threadpoolctl import threadpool_info
+
+    libraries = [
+        {key: info.get(key) for key in ("internal_api", "architecture", "num_threads", "version")}
+        for info in threadpool_info()
+    ]
+    return {
+        "cpu": _cpu_model() or platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        **{name: os.environ.get(name, "") for name in NUMERIC_VARIABLES},
+        "libraries": sorted(libraries, key=lambda lib: (str(lib["internal_api"]), str(lib["version"]))),
+    }
+
+
+def _cpu_model() -> str:
+    """The CPU's model name from ``/proc/cpuinfo`` (Linux), else ``""``."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            return next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), "")
+    except OSError:
+        return ""

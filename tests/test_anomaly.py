@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 import keras
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.ensemble import IsolationForest
-from sklearn.linear_model import LogisticRegression
 
-from lib import anomaly, fusion, metrics, models
+from lib import anomaly, metrics
 
 FAMILIES = ["Benign", "C&C", "DDoS", "PortScan"]
 
@@ -97,61 +94,6 @@ def test_eligible_families_give_reasons():
     assert keep == ["C&C", "DDoS", "PortScan"] and table["held_out"].all()
     keep, table = anomaly.eligible_families(data["rows"], data["y"], min_family_rows=10_000)
     assert keep == [] and table["reason"].str.contains("fewer than 10000 test rows").all()
-
-
-@pytest.mark.parametrize("multiclass", [False, True])
-def test_zero_day_never_trains_on_the_held_out_family(multiclass):
-    data = split_data(600, seed=4, multiclass=multiclass)
-    X, y, rows = data["X"], data["y"], data["rows"]
-    family_of = {row.tobytes(): f for split in X for row, f in zip(X[split], rows[split]["label"], strict=True)}
-    passed = []
-
-    def fit_supervised(X_tr, y_tr, X_val, y_val, seed):
-        passed.append({family_of[r.tobytes()] for r in X_tr} | {family_of[r.tobytes()] for r in X_val})
-        model = LogisticRegression(max_iter=500).fit(X_tr, y_tr)
-        return lambda X_new: 1 - model.predict_proba(X_new)[:, 0]
-
-    detector = anomaly.fit_isolation_forest(
-        X["train"], y["train"], X["val"], y["val"], target_fpr=0.05, seed=0, n_estimators=30
-    )
-    families, _ = anomaly.eligible_families(rows, y, min_family_rows=5)
-    table = anomaly.leave_one_family_out(
-        X, y, rows, families, fit_supervised=fit_supervised, detectors={"iforest": detector}, target_fpr=0.05, seed=7
-    )
-    assert list(table["family"]) == families
-    for family, seen in zip(families, passed, strict=True):
-        assert family not in seen and "Benign" in seen
-    for column in ("recall_supervised", "recall_iforest", "recall_or_iforest", "fpr_or_iforest"):
-        assert table[column].between(0, 1).all()
-    assert (table["recall_or_iforest"] >= table[["recall_supervised", "recall_iforest"]].max(axis=1)).all()
-    assert (table["fpr_or_iforest"] >= table["fpr_iforest"]).all()
-    # the attack families sit far from benign traffic: the benign-trained forest finds them without labels
-    assert (table["recall_iforest"] > 0.9).all()
-    counts = rows["test"]["label"].value_counts()
-    assert table.set_index("family")["n_test_family"].to_dict() == {f: counts[f] for f in families}
-
-
-def test_zero_day_with_the_real_fusion_path_multiclass():
-    data = split_data(300, seed=5, multiclass=True)
-    X, y, rows = data["X"], data["y"], data["rows"]
-    deep = models.DeepConfig(filters=4, lstm_units=4, dense_units=4, dropout=0.0, epochs=2, batch_size=64, patience=1)
-    scorer = partial(
-        anomaly.fusion_attack_scorer,
-        n_classes=len(FAMILIES),
-        names=["cnn_lstm"],
-        deep=deep,
-        inputs="both",
-        k_folds=2,
-        grid=fusion.meta_grid(["xgboost"], [10], [], [2]),
-    )
-    detector = anomaly.fit_isolation_forest(
-        X["train"], y["train"], X["val"], y["val"], target_fpr=0.05, seed=0, n_estimators=20
-    )
-    table = anomaly.leave_one_family_out(
-        X, y, rows, ["DDoS"], fit_supervised=scorer, detectors={"iforest": detector}, target_fpr=0.05, seed=1
-    )
-    assert table.loc[0, "family"] == "DDoS" and 0 <= table.loc[0, "recall_supervised"] <= 1
-    assert table.loc[0, "fpr_supervised"] <= 0.25  # thresholded at 5 % of benign validation rows
 
 
 # ---------------------------------------------------------------------------------------- the detectors compared
@@ -304,14 +246,11 @@ def test_choice_takes_the_validation_best_breaks_ties_on_auc_and_leaves_the_held
     )
 
 
-def test_zero_day_choice_never_sees_the_held_out_family_or_a_test_row(monkeypatch):
+def test_the_choice_without_a_family_never_sees_its_validation_rows(monkeypatch):
     data = two_family_data()
-    X, y, rows = data["X"], data["y"], data["rows"]
     comparison = column_comparison(data)
     assert comparison.choose().table["n_families"].tolist() == [2, 2]
     # without C&C only DDoS validation rows remain, and only "b" sees DDoS: the branch is "b", which misses C&C
-    assert comparison.detectors_without("C&C", seed=0)["branch"].name == "b"
-    assert comparison.detectors_without("DDoS", seed=0)["branch"].name == "a"
     seen = []
     real_choose = anomaly.choose
 
@@ -320,43 +259,39 @@ def test_zero_day_choice_never_sees_the_held_out_family_or_a_test_row(monkeypatc
         return real_choose(validation, grid, exclude, min_rows)
 
     monkeypatch.setattr(anomaly.choice, "choose", spy_choose)  # what Comparison.choose calls
-
-    def fit_supervised(X_tr, y_tr, X_val, y_val, seed):
-        model = LogisticRegression(max_iter=500).fit(X_tr, y_tr)
-        return lambda X_new: 1 - model.predict_proba(X_new)[:, 0]
-
-    table = anomaly.zero_day(
-        X, y, rows, ["C&C", "DDoS"], comparison, fit_supervised=fit_supervised, target_fpr=0.05
-    ).set_index("family")
-    assert table["branch"].to_dict() == {"C&C": "b", "DDoS": "a"}
-    # each choice is told to leave the held-out family out (choose drops its rows: tested above) and reads the
-    # validation table alone, which holds no test row
-    assert [exclude for exclude, _, _ in seen] == ["C&C", "DDoS"]
-    assert all(
-        families == {"C&C", "DDoS"} and columns == set(anomaly.VALIDATION_COLUMNS) for _, families, columns in seen
+    without = {family: comparison.choose(exclude=family, seed=0) for family in ("C&C", "DDoS")}
+    assert {family: choice.branch for family, choice in without.items()} == {"C&C": "b", "DDoS": "a"}
+    assert (
+        without["C&C"].source
+        == "validation: DDoS (" + str(int((data["rows"]["val"]["label"] == "DDoS").sum())) + " rows)"
     )
-    assert table.loc["C&C", "recall_a"] > 0.9 and table.loc["C&C", "recall_branch"] < 0.2  # an honest zero-day miss
-    assert (table["recall_or_branch"] >= table["recall_branch"]).all()
+    # each choice is told to leave the held-out family out and reads the validation table alone (no test row)
+    assert [exclude for exclude, _, _ in seen] == ["C&C", "DDoS"]
+    assert all(columns == set(anomaly.VALIDATION_COLUMNS) for _, _, columns in seen)
 
 
-def test_zero_day_levels_hold_each_fpr_on_benign_validation_rows_and_give_an_overall_line_per_detector():
-    data = two_family_data(seed=1)
-    X, y, rows = data["X"], data["y"], data["rows"]
-    levels = anomaly.zero_day_levels(X, y, rows, ["C&C", "DDoS"], column_comparison(data), [0.01, 0.1])
-    assert len(levels) == 2 * 3 * 2  # families x (a, b, branch) x levels
-    assert (levels["val_fpr"] <= levels["fpr_target"]).all()
-    recall = levels.set_index(["family", "detector", "fpr_target"])["recall"]
-    assert recall["C&C", "a", 0.1] >= recall["C&C", "a", 0.01] > 0.9 and recall["C&C", "b", 0.1] < 0.2
+def test_zero_day_by_detector_gives_a_line_per_family_and_model_and_an_overall_mean():
+    rng = np.random.default_rng(0)
+    keys = [(f, s, d, lv) for f in ("C&C", "DDoS") for s in (0, 1) for d in ("a", "b", "branch") for lv in (0.01, 0.1)]
+    levels = pd.DataFrame(keys, columns=["family", "seed", "detector", "fpr_target"])
+    levels["kind"], levels["candidate"] = "benign-only", levels["detector"]
+    levels["chosen_on"] = np.where(levels["family"] == "C&C", "validation: DDoS (9 rows)", "default: why")
+    levels["recall"], levels["test_fpr"] = rng.uniform(size=len(levels)), rng.uniform(0, 0.1, len(levels))
     table = anomaly.zero_day_by_detector(levels)
     assert list(table.columns) == [
-        "family", "detector", "recall at 1 % FPR", "recall at 10 % FPR", "test FPR at 1 % FPR",
-        "test FPR at 10 % FPR", "setting",
+        "family", "detector", "kind", "recall at 1 % FPR", "recall at 10 % FPR", "test FPR at 1 % FPR",
+        "test FPR at 10 % FPR", "setting", "chosen_on",
     ]  # fmt: skip
+    per_family = table[table["family"] != anomaly.OVERALL].set_index(["family", "detector"])
+    expected = levels[levels["fpr_target"] == 0.01].groupby(["family", "detector"])["recall"].mean()
+    assert per_family["recall at 1 % FPR"].to_dict() == pytest.approx(expected.to_dict())
+    assert per_family.loc[("DDoS", "a"), "chosen_on"] == "default: why"
     overall = table[table["family"] == anomaly.OVERALL].set_index("detector")
     assert sorted(overall.index) == ["a", "b", "branch"]
-    per_family = table[table["family"] != anomaly.OVERALL].groupby("detector")["recall at 1 % FPR"].mean()
-    assert overall["recall at 1 % FPR"].to_dict() == pytest.approx(per_family.to_dict())
-    assert table.set_index(["family", "detector"]).loc[("C&C", "branch"), "setting"] == "b"
+    means = per_family.groupby("detector")["recall at 1 % FPR"].mean()
+    assert overall["recall at 1 % FPR"].to_dict() == pytest.approx(means.to_dict())
+    per_seed = anomaly.zero_day_per_seed(levels)
+    assert len(per_seed) == 2 * 2 * 3 and set(per_seed["seed"]) == {0, 1}
     assert anomaly.zero_day_by_detector(levels.iloc[:0]).empty
 
 
@@ -387,37 +322,20 @@ def test_compare_fits_every_candidate_without_reading_test_rows_and_records_the_
     assert set(anomaly.histories(chosen)) == {choice.per_detector["autoencoder"], choice.per_detector["kitnet"]}
 
 
-def test_summary_and_figure_show_every_detector_and_the_branch_from_notebook_05s_tables():
-    from lib import figures, metrics, report
+def test_summary_names_the_branch_and_the_or_from_notebook_05s_tables():
+    from lib import report
 
     data = two_family_data(seed=2)
-    X, y, rows = data["X"], data["y"], data["rows"]
+    X, y = data["X"], data["y"]
     comparison = column_comparison(data)
     choice = comparison.choose()
     chosen = comparison.chosen(choice)
     detection = anomaly.detector_table(chosen, X, y)
     combined = anomaly.or_with_supervised(np.zeros(len(y["test"]), dtype=bool), chosen, X["test"], y["test"])
-
-    def fit_supervised(X_tr, y_tr, X_val, y_val, seed):
-        return lambda X_new: np.zeros(len(X_new))  # a supervised path that finds nothing
-
-    zero_day = anomaly.zero_day(X, y, rows, ["C&C", "DDoS"], comparison, fit_supervised=fit_supervised, target_fpr=0.05)
-    summary = metrics.zero_day_summary(zero_day)
-    assert summary.set_index("family")["branch"].to_dict() == {"C&C": "b", "DDoS": "a"}
-    by_detector = anomaly.zero_day_by_detector(
-        anomaly.zero_day_levels(X, y, rows, ["C&C", "DDoS"], comparison, [0.001, 0.01])
-    )
     text = report.anomaly_summary(
-        detection, combined, summary, 0.05, int((y["val"] == 0).sum()), branch=choice.branch_detector,
-        chosen_on=choice.basis, by_detector=by_detector,
+        detection, combined, pd.DataFrame(columns=["family"]), 0.05, int((y["val"] == 0).sum()),
+        no_zero_day="why none", branch=choice.branch_detector, chosen_on=choice.basis, on_validation=choice.on_validation,
     )  # fmt: skip
-    assert f"Anomaly branch: **{choice.branch_detector}**" in text and f"fusion OR {choice.branch_detector}:" in text
-    assert "Zero-day C&C: supervised recall 0.000, the anomaly branch (b, chosen without C&C)" in text
-    assert "Zero-day recall of branch, mean over the held-out families:" in text and "at 0.1 % FPR" in text
-    fig = figures.zero_day_recall(summary, "branch", "t")
-    bars = fig.axes[0].patches
-    assert len(bars) == 2 * 4  # supervised, a, b, fusion OR branch: for each family
-    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert legend == ["supervised fusion", "a alone", "b alone", "fusion OR anomaly branch"]
-    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["C&C\nbranch: b", "DDoS\nbranch: a"]
-    figures.plt.close(fig)
+    assert choice.on_validation and choice.source.startswith("validation: C&C, DDoS")
+    assert f"Anomaly branch: **{choice.branch_detector}**, the best detector on validation rows" in text
+    assert f"fusion OR {choice.branch_detector}:" in text and "* why none" in text

@@ -43,3 +43,25 @@ def test_the_block_is_replaced_between_its_markers_only(summary, tmp_path):
     readme.write_text("no markers\n")
     with pytest.raises(SystemExit, match="no <!-- benchmarks:start -->"):
         summary.write(readme, "x")
+
+
+def test_dedup_rows_give_the_default_rule_per_mirror_and_the_old_key(summary, tmp_path):
+    def counts(before: int, after: int, focus: tuple[int, int] | None = None) -> dict:
+        per_class = {"WebAttack": {"before": focus[0], "after": focus[1]}} if focus else {}
+        removed = {"exact copies removed": before - after, "rounded copies removed": 0, "conflicting rows dropped": 0}
+        return {"rows_before": before, "rows_after": after, **removed, "per_class": per_class}
+
+    def entry(digits: int, before: int, after: int, focus: tuple[int, int] | None = None) -> dict:
+        return {"digits": digits, "rules": {"majority": counts(before, after, focus), "drop": counts(before, 1)}}
+
+    by_digits = [entry(0, 100, 90, (50, 30)), entry(8, 100, 80, (50, 20))]
+    cic = {"dataset": "cicids2017", "focus": "WebAttack", "old_key": {"per_class": {"WebAttack": 40}}}
+    cic["by_digits"] = by_digits
+    iot = {"dataset": "iot23", "focus": None, "old_key": {"per_class": {}}, "by_digits": [entry(4, 10, 5)]}
+    write(tmp_path, "bench_dedup", {"defaults": {"digits": 8, "conflicts": "majority"}, "results": [cic, iot]})
+    lines = [line for line in summary.block(tmp_path).splitlines() if line.startswith("| dedup of the")]
+    assert len(lines) == 1  # iot23 was not measured at the default digits: no row
+    assert "100 → 80 rows (20 exact copies" in lines[0]  # the default digits' entry, not the first
+    assert "WebAttack 50 → 20 (features + label_detail: 40)" in lines[0]
+    assert "`bench_dedup.json`, 2026-11-24 08:00" in lines[0]
+    assert "`bench_dedup.json` missing: not measured" in summary.block(tmp_path / "none")

@@ -309,58 +309,7 @@ def test_load_pipeline_without_a_folder_says_which_notebook_to_run(tmp_path):
         fusion.load_pipeline(tmp_path / "nothing")
 
 
-# ------------------------------------------------------------------------------------------------ sentences
-def test_paired_difference_sentences():
-    seeds = [1, 2, 3, 4]
-    runs = pd.DataFrame(
-        [{"model": "fusion", "seed": s, "f1": 0.90 + 0.001 * s} for s in seeds]
-        + [{"model": "single", "seed": s, "f1": 0.80 + 0.002 * s} for s in seeds]
-        + [{"model": "same", "seed": s, "f1": 0.90 + 0.001 * s} for s in seeds]
-    )
-    better = metrics.paired_difference(runs, "fusion", "single")
-    assert better["n"] == 4 and better["ci_low"] > 0
-    assert "is better" in metrics.describe_difference(better)
-    assert "is worse" in metrics.describe_difference(metrics.paired_difference(runs, "single", "fusion"))
-    assert "no difference" in metrics.describe_difference(metrics.paired_difference(runs, "fusion", "same"))
-    one = metrics.paired_difference(runs[runs["seed"] == 1], "fusion", "single")
-    assert "one seed" in metrics.describe_difference(one)
-    noisy = runs.assign(f1=runs["f1"] + np.r_[[0.05, -0.05, 0.04, -0.04], np.zeros(8)])
-    assert "contains zero" in metrics.describe_difference(metrics.paired_difference(noisy, "fusion", "same"))
-    macro = metrics.paired_difference(runs.rename(columns={"f1": "f1_macro"}), "fusion", "single", "f1_macro")
-    assert metrics.describe_difference(macro).startswith("fusion vs single: macro-F1 ")
-    with pytest.raises(ValueError, match="no 'f1_macro' column"):
-        metrics.paired_difference(runs, "fusion", "single", "f1_macro")
-
-
-def test_a_difference_of_a_test_flow_is_a_tie_not_a_win():
-    runs = pd.DataFrame(
-        {"model": ["fusion_xgboost"] * 3 + ["cnn_lstm"] * 3, "seed": [1, 2, 3] * 2, "f1": [0.9453] * 3 + [0.9448] * 3}
-    )
-    diff = metrics.paired_difference(runs, "fusion_xgboost", "cnn_lstm")
-    assert diff["ci_low"] > 0  # a zero-width interval above zero ...
-    assert "a tie" in metrics.describe_difference(diff, tie=2 / 1663)  # ... but under two of 1,663 test flows
-    assert metrics.verdict([diff], "cnn_lstm", {}, tie=2 / 1663).startswith("Fusion adds nothing measurable")
-    assert metrics.verdict([diff], "cnn_lstm", {}, tie=0.0).startswith("Fusion adds something")
-
-
-def test_verdict_compares_with_the_best_single_deep_model_and_with_xgboost():
-    seeds = [1, 2, 3]
-    f1 = {"fusion_xgboost_features": 0.99, "fusion_xgboost": 0.95, "cnn_lstm": 0.90, "xgboost": 0.97}
-    runs = pd.DataFrame(
-        [{"model": m, "seed": s, "f1_macro": v + 0.001 * s * (m == "xgboost")} for m, v in f1.items() for s in seeds]
-    )
-    found = [
-        metrics.paired_difference(runs, fused, reference, "f1_macro")
-        for fused in ("fusion_xgboost", "fusion_xgboost_features")
-        for reference in ("cnn_lstm", "xgboost")
-    ]
-    text = metrics.verdict(found, "cnn_lstm", fusion.CONTENDER_NAMES, tie=0.001)
-    assert text.startswith("Fusion adds something here: Fusion (XGBoost meta), Fusion + features (XGBoost meta)")
-    assert "best single deep model (CNN-LSTM Hybrid) on macro-F1" in text
-    assert "Against XGBoost (features): Fusion + features (XGBoost meta) beat(s) it on macro-F1, while " in text
-    assert text.endswith("Fusion (XGBoost meta) fall(s) below it.")
-    one_seed = [metrics.paired_difference(runs[runs["seed"] == 1], "fusion_xgboost", "cnn_lstm", "f1_macro")]
-    assert "XGBoost (features)" in metrics.verdict(one_seed, "cnn_lstm", fusion.CONTENDER_NAMES, tie=0.0)
+# The sentences and the verdict rule of lib/metrics/compare.py: tests/test_compare.py.
 
 
 def test_a_pipeline_saved_into_a_stage_folder_is_read_back_from_it(run_dir, fitted):

@@ -76,3 +76,10 @@ def test_data_reads_the_folder_from_the_environment_not_from_python_source(tmp_p
     make("data", f"DATA_DIR={DATA_DIR}", venv=venv)
     got = json.loads((tmp_path / "argv.json").read_text())
     assert got["DATA_DIR"] == DATA_DIR and got["argv"][0] == "-c" and "os.environ" in got["argv"][1]
+
+
+def test_verify_passes_the_data_set_data_dir_and_params_to_lib_verify(tmp_path, venv, monkeypatch):
+    monkeypatch.setenv("ARGV_OUT", str(tmp_path / "argv.json"))
+    make("verify", f"DATA_DIR={DATA_DIR}", "PARAMS=-p N_SEEDS 1", venv=venv)
+    got = json.loads((tmp_path / "argv.json").read_text())["argv"]
+    assert got == ["-m", "lib.verify", "--dataset", "iot23", "-p", "DATA_DIR", DATA_DIR, "-p", "N_SEEDS", "1"]

@@ -3,7 +3,6 @@ numbers. The writer and the results page: tests/test_report_page.py."""
 
 from __future__ import annotations
 
-import re
 from types import SimpleNamespace
 
 import matplotlib
@@ -56,17 +55,26 @@ def test_table1_is_rebuilt_from_the_stages_scores(tmp_path):
 def test_findings_say_when_the_ranking_does_not_reproduce():
     runs = _runs({"random_forest": [0.97, 0.97, 0.98], "cnn_only": [0.93, 0.94, 0.95], "cnn_lstm": [0.90, 0.91, 0.92]})
     text = report.findings(runs, "iot23", "binary")
-    assert "best F1 of the paper's four models* — does not reproduce: Random Forest beat(s) the hybrid beyond" in text
-    assert "Mean F1 (95 % CI): Random Forest 97.33 (" in text
-    assert "CNN-LSTM Hybrid: accuracy 91.0 % vs the paper's 96.5 % (-5.5 points)" in text
+    assert (
+        "best F1 of the paper's four models* — does not reproduce: the hybrid is worse than Random Forest (-6.33"
+        in text
+    )
+    assert "F1: Random Forest 97.33 (95 % CI over 3 seeds: " in text
+    assert (
+        "- CNN-LSTM Hybrid: accuracy 91.00 (95 % CI over 3 seeds: 88.52–93.48) vs the paper's 96.5: does not reproduce"
+        in text
+    )
 
 
 def test_findings_say_when_it_reproduces():
     runs = _runs({"random_forest": [0.80, 0.81, 0.82], "cnn_only": [0.85, 0.86, 0.87], "lstm_only": [0.88, 0.89, 0.90],
                   "cnn_lstm": [0.95, 0.96, 0.97]})  # fmt: skip
     text = report.findings(runs, "iot23", "binary")
-    assert "four models* — reproduces: the hybrid is best, with 95 % intervals clear" in text
-    assert "*Accuracy ranks RF < CNN-only < LSTM-only < CNN-LSTM* — reproduces" in text
+    assert "four models* — reproduces: the hybrid is better than Random Forest (" in text
+    assert (
+        "*Accuracy ranks RF < CNN-only < LSTM-only < CNN-LSTM* — reproduces: CNN-Only is better than Random Forest"
+        in text
+    )
 
 
 def test_predictions_are_read_per_seed_in_table_order(tmp_path):
@@ -91,23 +99,24 @@ def test_predictions_are_read_per_seed_in_table_order(tmp_path):
 def test_findings_say_when_differences_are_within_the_intervals():
     runs = _runs({"random_forest": [0.90, 0.94, 0.92], "cnn_lstm": [0.92, 0.96, 0.91]})
     text = report.findings(runs, "iot23", "binary")
-    assert "reproduces only on the mean: the hybrid is best, but its interval overlaps Random Forest" in text
+    assert "four models* — not supported: the hybrid is not separable here from Random Forest (+1.00 points" in text
 
 
-def test_findings_call_differences_of_a_flow_or_two_a_tie():
+def test_findings_call_differences_of_a_flow_or_two_level():
     runs = _runs({"cnn_only": [0.9453] * 3, "cnn_lstm": [0.9448] * 3}).assign(n_test=1663)
     text = report.findings(runs, "iot23", "binary")
-    assert "the hybrid ties with the others (all within two test flows)" in text
-    assert "On 1,663 test flows one flow is 0.06 points" in text
+    assert "four models* — not supported: the hybrid is level with CNN-Only (-0.05 points" in text
+    assert "On 1,663 test flows one flow is 0.06 points, two flows 0.12." in text
+    assert "does not reproduce: the hybrid" not in text  # the referee's case: a two-flow gap is no loss
 
 
-def test_findings_name_the_best_model_when_the_hybrid_trails_within_the_spread():
+def test_findings_never_say_does_not_reproduce_when_the_seeds_do_not_settle_it():
     runs = _runs({"random_forest": [0.93, 0.96, 0.98], "cnn_lstm": [0.70, 0.95, 0.80], "lstm_only": [0.9, 0.6, 0.99]})
     text = report.findings(runs, "cicids2017", "multiclass")
-    assert "does not reproduce: Random Forest has the best mean F1, 14.00 points above the hybrid" in text
-    # the reason is the intervals, named with their bounds, not "under two test flows" for a 14-point gap
-    assert "but the 95 % intervals over seeds overlap (the hybrid " in text and "so the seeds do not settle it" in text
-    assert "under two test flows" not in text.split("14.00 points above the hybrid")[1].split(".")[0]
+    claim = next(line for line in text.splitlines() if line.startswith("- *The CNN-LSTM hybrid"))
+    assert claim.startswith("- *The CNN-LSTM hybrid has the best F1 of the paper's four models* — not supported: ")
+    assert "not separable here from Random Forest (-14.00 points, 95 % CI over 3 paired seeds [" in claim
+    assert "best mean" not in text and "settle" not in text  # no ranking by means
 
 
 def test_reader_tables_give_fractions_in_percent_and_keep_other_columns():
@@ -144,12 +153,13 @@ def test_findings_with_one_seed_give_no_interval_and_claim_nothing_that_needs_on
         {"random_forest": [0.90], "cnn_only": [0.93], "cnn_lstm": [0.97]},  # the hybrid leads
     ):
         text = report.findings(_runs(acc).assign(n_test=1000), "iot23", "binary")
-        assert "nan" not in text and "95 % CI" not in text and "interval overlaps" not in text
-        assert "With one seed no interval or spread can be given" in text
-        assert "has the best F1 of the paper's four models* — not settled by one seed" in text
-        assert "F1 on the one seed: " in text
-        assert "does not reproduce" not in text and "— reproduces" not in text
-        assert "on this one seed" in text  # the accuracy ranking is stated for that seed only
+        assert "nan" not in text and "95 % CI" not in text
+        assert "With one seed no interval can be given" in text
+        assert "has the best F1 of the paper's four models* — one seed: not separable: " in text
+        assert "not separable (one seed) from Random Forest" in text and "(one seed)" in text
+        bullets = "\n".join(line for line in text.splitlines() if line.startswith("- "))
+        assert "does not reproduce" not in bullets and "— reproduces" not in bullets
+        assert " better than " not in bullets and " worse than " not in bullets
 
 
 def test_findings_on_data_the_paper_did_not_use_compare_no_number():
@@ -157,9 +167,10 @@ def test_findings_on_data_the_paper_did_not_use_compare_no_number():
     text = report.findings(runs, "csv", "binary", name="unsw_nb15")
     assert text.startswith("**unsw_nb15, binary, 3 seed(s).**")
     assert "Paper 1 reports no numbers for this data (DATASET='csv')" in text
-    assert "the paper's" not in text.replace("the paper's four models", "") and "96.5" not in text
-    assert "does not hold on this data: Random Forest beat(s) the hybrid" in text
-    assert "reproduce" not in text
+    assert "the paper's" not in text.replace("the paper's four models", "").replace("The paper's number", "")
+    assert "96.5" not in text
+    assert "does not hold on this data: the hybrid is worse than Random Forest" in text
+    assert "reproduce" not in text.replace("does not reproduce only when", "")
 
 
 def test_findings_with_only_the_hybrid_do_not_call_it_best():
@@ -340,12 +351,14 @@ def test_protocol_table_puts_each_split_beside_the_papers_number_on_the_stratifi
     assert stratified["F1 (paper)"] == f"{metrics.PAPER1_TABLE1['CNN-LSTM Hybrid']['F1-Score']:.1f}"
     assert grouped["F1 (paper)"] == ""
     text = report.protocol_findings(rows, "iot23")
-    assert (
-        "does not have the best macro-F1" in text and "XGBoost on the features is 14.0 points above the hybrid" in text
-    )
+    claim = "the hybrid has the best macro-F1 of the paper's four models — does not reproduce: "
+    assert claim + "the hybrid is worse than Random Forest (-10.00 points, 95 % CI over 2 paired seeds [" in text
+    assert "XGBoost on the features is better than the hybrid (+14.00 points, 95 % CI over 2 paired seeds [" in text
     paper = metrics.PAPER1_TABLE1["CNN-LSTM Hybrid"]["F1-Score"]
-    assert f"the hybrid is {paper - 81.0:.1f} points below the paper's F1 of {paper:.1f}" in text
-    assert not re.search(r"[+-]\d", text)  # gaps in words, never a signed number "above"
+    assert (
+        f"the hybrid's 81.00 (95 % CI over 2 seeds: 68.29–93.71) against the paper's F1 of {paper:.1f}: does " in text
+    )
+    assert "points above" not in text and "best macro-F1 of the paper's four models (" not in text  # no mean ranking
     hybrid = rows[rows["model"] == "cnn_lstm"].set_index(["run", "seed"])["f1_macro"]
     level = rows.copy()  # both trees given the hybrid's score, run by run and seed by seed
     trees = level["model"].isin(["random_forest", "xgboost"])
@@ -404,19 +417,27 @@ def test_detection_rates_are_read_at_thresholds_from_validation_rows(tmp_path):
     assert table.loc["CNN-LSTM Hybrid", "Detection @ 1 % FPR"] == "60.0"
 
 
-def test_fusion_study_has_one_column_per_run_that_ran_notebook_04_and_its_verdict(tmp_path):
+def test_fusion_study_has_one_column_per_run_that_ran_notebook_04_and_its_verdict_comes_from_the_scores(tmp_path):
     macro = {"random_forest": [0.9, 0.9], "xgboost": [0.95, 0.97], "cnn_lstm": [0.8, 0.8], "cnn_only": [0.7, 0.7]}
     main = _study_run(tmp_path, "d", macro)
     _study_run(tmp_path, "d-group", macro, SPLIT="group")  # notebook 04 never ran there
     writer = main.begin("fusion", {"DATASET": "iot23"}, inputs=["prepared", "deep", "baselines"])
+    f1 = {"fusion_xgboost": (0.9, 0.91), "xgboost": (0.96, 0.96), "cnn_lstm": (0.8, 0.8), "soft_voting": (0.8, 0.8)}
     scores = [
-        {"model": m, "seed": s, "f1_macro": v} for m, v in (("fusion_xgboost", 0.9), ("xgboost", 0.96)) for s in (0, 1)
+        {"model": m, "seed": s, "f1_macro": v[s], "val_f1_macro": v[s], "n_test": 1000}
+        for m, v in f1.items()
+        for s in (0, 1)
     ]
     writer.save_results(metrics.Results(scores=scores))
-    writer.save_json("comparisons", {"verdict": "Fusion helps: a sentence."})
-    writer.finish(models=["fusion_xgboost", "xgboost"], seeds=[0, 1])
-    table, verdicts = report.fusion_study(report.study_runs(main, str(tmp_path / "d-group")))
+    writer.save_json("comparisons", {"verdict": "Fusion helps: a sentence notebook 06 no longer quotes."})
+    writer.finish(models=list(f1), seeds=[0, 1])
+    study = report.study_runs(main, str(tmp_path / "d-group"))
+    table = report.fusion_study(study)
     assert list(table.columns) == ["Contender", "d (paper-faithful, stratified)"]
-    assert table.set_index("Contender").loc["Fusion (XGBoost meta)"].iloc[0] == "90.0 ± 0.0"
-    assert table["Contender"].tolist() == ["XGBoost (features)", "Fusion (XGBoost meta)"]
-    assert verdicts == "- d (paper-faithful, stratified): Fusion helps: a sentence."
+    assert table.set_index("Contender").loc["Fusion (XGBoost meta)"].iloc[0] == "90.5 ± 0.7"
+    comparisons, verdicts = report.fusion_comparisons(report.seed_scores(study))
+    assert verdicts.startswith("- d (paper-faithful, stratified): Fusion adds something here, on macro-F1 against the ")
+    assert "better than CNN-LSTM Hybrid: Fusion (XGBoost meta)." in verdicts and "a sentence" not in verdicts
+    row = comparisons.set_index("Reference").loc["XGBoost (features)"]
+    assert row["Difference (points)"] == "-5.50" and row["Tie margin (points)"] == "0.20"
+    assert row["Call"] == "not separable here from"  # two seeds: -6 and -5, an interval from -11.9 to +0.9

@@ -15,6 +15,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from lib import figures, paths, report  # noqa: E402
+from lib import metrics as report_metrics  # noqa: E402
 from lib.report import page, prose  # noqa: E402
 
 README = paths.REPO_ROOT / "README.md"
@@ -83,29 +84,78 @@ def test_write_table_is_the_writers_table(tmp_path, table):
 
 
 # ----------------------------------------------------------------------------------------- the page
-def _without_prose(text: str) -> str:
-    """The page with every fixed sentence of lib/report/prose.py and every heading taken out."""
-    fixed = [prose.INTRO, prose.METHOD.strip(), prose.NO_WALL_TIMES, prose.WALL_TIMES]
-    fixed += [v for k, v in vars(prose).items() if k.isupper() and isinstance(v, str)]
-    fixed += [c for pair in prose.FIGURES.values() for c in pair if c]
-    fixed += [n for notes in prose.DATA_NOTES.values() for n in notes.values()]
-    for sentence in sorted(set(fixed), key=len, reverse=True):
-        text = text.replace(sentence, "")
-    return "\n".join(line for line in text.splitlines() if not line.startswith(("#", "![", "Data set `")))
+def _seed_scores() -> pd.DataFrame:
+    """A small study, seed by seed: a main run (Table 1 stages, fusion, SMOTE) and a strict-split run."""
+    rows = []
+    means = {"random_forest": 0.95, "xgboost": 0.96, "cnn_only": 0.94, "lstm_only": 0.90, "cnn_lstm": 0.945}
+    for run_name, split, config, shift in (
+        ("toy", "stratified", "paper-faithful", 0.0),
+        ("toy-group", "group", "tuned", -0.5),
+    ):
+        for model, value in means.items():
+            stage = "baselines" if model in ("random_forest", "xgboost") else "deep"
+            for seed in (1, 2, 3):
+                v = value + shift + 0.003 * seed * (model == "lstm_only")
+                scores = {"accuracy": v, "precision": v, "recall": v, "f1": v, "f1_macro": v, "roc_auc": v, "fpr": 0.1,
+                          "f1_benign": v, "recall_benign": 0.9}  # fmt: skip
+                rows.append({"run": run_name, "split": split, "configuration": config, "stage": stage, "model": model,
+                             "seed": seed, "n_test": 1000, "n_train": 4000, **scores})  # fmt: skip
+                if run_name == "toy" and model in ("cnn_lstm", "xgboost"):
+                    rows.append(rows[-1] | {"stage": f"{stage}_smote", "n_train": 6000, "f1_macro": v + 0.001})
+    for model, v in (("fusion_xgboost", 0.97), ("cnn_lstm", 0.945), ("soft_voting", 0.95), ("xgboost", 0.96)):
+        for seed in (1, 2, 3):
+            rows.append({"run": "toy", "split": "stratified", "configuration": "paper-faithful", "stage": "fusion",
+                         "model": model, "seed": seed, "n_test": 1000, "f1_macro": v + 0.001 * seed, "val_f1_macro": v})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture
+def toy(tmp_path) -> report.FigureFolder:
+    """A synthetic figure folder as notebook 06 writes it: seed_scores.csv, Table 1, the verdicts and the page."""
+    out = report.FigureFolder(tmp_path / "figures", "toy")
+    scores = _seed_scores()
+    out.csv(scores, "seed_scores", index=False)
+    main = scores[(scores["run"] == "toy") & scores["stage"].isin(["baselines", "deep"])]
+    out.table(report_metrics.table1_vs_paper(main, "iot23", "binary"), "table1")
+    assert report.rewrite_verdicts(out, "iot23")
+    report.write_page(out, "iot23")
+    return out
+
+
+def test_a_page_built_from_a_synthetic_folder_quotes_only_the_files_each_section_cites(toy):
+    text = toy.read("README.md")
+    assert report.unsourced_numbers(text, toy.folder) == {}
+    assert "*Source: `findings.md`.*" in text and "*Source: `smote.md`.*" in text
+    for name in ("findings", "protocol_findings", "fusion_verdicts", "fusion_comparisons", "smote", "table1"):
+        assert toy.read(f"{name}.md").strip() in text, name
+    typed = text.replace("## Wall times of the study", "The hybrid gains 12.34 points.\n\n## Wall times of the study")
+    assert report.unsourced_numbers(typed, toy.folder) == {"## Paper 2: with and without SMOTE": ["12.34"]}
+    untold = text.replace("*Source: `findings.md`.*", "")  # a section that names no file: its numbers are unsourced
+    assert "## What reproduces and what does not" in report.unsourced_numbers(untold, toy.folder)
+
+
+def test_the_verdicts_of_a_folder_are_rebuilt_from_its_seed_scores_alone(toy):
+    tables, texts = report.verdicts_from_scores(pd.read_csv(toy.folder / "seed_scores.csv"), "iot23", "toy")
+    for name, text in texts.items():
+        assert toy.read(f"{name}.md") == text + "\n", name
+    findings = texts["findings"]
+    assert findings.startswith("**toy, binary, 3 seed(s).**")
+    assert "four models* — does not reproduce: the hybrid is worse than Random Forest (-0.50 points" in findings
+    assert "better than CNN-Only (+0.50 points, 95 % CI over 3 paired seeds [+0.50, +0.50])" in findings
+    assert "*Accuracy ranks" in findings and "best mean" not in findings
+    smote = tables["smote"].set_index("Model")
+    assert smote.loc["CNN-LSTM Hybrid", "Training rows, SMOTE (D2)"] == "6,000"
+    assert smote.loc["CNN-LSTM Hybrid", "SMOTE − unbalanced, macro F1 (points)"].endswith("level with unbalanced")
+    assert "- toy (paper-faithful, stratified): Fusion adds something here" in texts["fusion_verdicts"]
 
 
 def test_every_number_of_the_page_comes_from_the_folders_files(iot23):
     text = report.results_page(iot23, "iot23")
-    sources = "\n".join(p.read_text() for p in sorted(iot23.folder.iterdir()) if p.suffix in (".md", ".csv"))
     table1 = iot23.read("table1.md").strip()
     assert f"\n\n{table1}\n\n" in text  # Table 1 block = table1.md, as it is
     for name in ("table1_detection_at_fpr", "table1_configurations", "protocols", "fusion_study", "findings"):
         assert iot23.read(f"{name}.md").strip() in text, name
-    for line in text.splitlines():
-        if line.startswith("| "):
-            assert line in sources, line  # every table row is a row of a file of the folder
-    numbers = re.findall(r"\d+(?:[.,]\d+)*", _without_prose(text))
-    assert numbers and [n for n in numbers if n not in sources] == []
+    assert report.unsourced_numbers(text, iot23.folder) == {}
     assert "![fig05_roc](fig05_roc.png)" in text and prose.NO_WALL_TIMES in text
 
 
@@ -121,20 +171,57 @@ def test_the_page_says_what_is_missing_and_shows_the_recorded_wall_times(iot23):
         }
     )
     iot23.table(pd.DataFrame(), "fusion_study")  # what notebook 06 writes when no run ran notebook 04
-    text = report.results_page(iot23, "iot23", {"iot23": times})
+    iot23.table(report.wall_times_table({"iot23": times}), "wall_times")
+    text = report.results_page(iot23, "iot23")
     assert "*`zero_day_by_detector.md` is not in this folder, or empty: notebook 05 did not run" in text
     assert "*`fusion_study.md` is not in this folder, or empty: no run of the study ran notebook 04.*" in text
     assert prose.FIGURES["fig09_zero_day_recall"][1] in text
     assert "| iot23 | 03_cnn_lstm.ipynb | t2 | 1,047.5 | complete |" in text  # the latest complete execution
-    assert "| iot23 | 06.ipynb | t3 | 25.0 | failed |" in text and "In all: 1,076.7 s of notebooks." in text
+    assert "| iot23 | 06.ipynb | t3 | 25.0 | failed |" in text and "| In all |  |  | 1,076.7 |  |" in text
     assert prose.NO_WALL_TIMES not in text
 
 
 def test_the_committed_pages_are_what_the_page_code_makes_of_their_folders():
     for name in page.README_RUNS:
         out = report.FigureFolder(paths.FIGURES_DIR, name)
-        committed = out.read("README.md").split("## Wall times of the study")[0]
-        assert report.results_page(out, name).split("## Wall times of the study")[0] == committed, name
+        assert report.results_page(out, name) + "\n" == out.read("README.md"), name
+
+
+# --------------------------------------------------------------------------------- the committed pages
+def test_the_committed_pages_and_the_readme_block_quote_only_the_files_they_cite():
+    for name in page.README_RUNS:
+        out = report.FigureFolder(paths.FIGURES_DIR, name)
+        assert report.unsourced_numbers(out.read("README.md"), out.folder) == {}, name
+    text = README.read_text()
+    block = text[text.index(report.RESULTS_START) : text.index(report.RESULTS_END)]
+    assert "*Source: `figures/iot23/table1.csv`" in block
+    assert report.unsourced_numbers(block, paths.REPO_ROOT) == {}
+
+
+@pytest.mark.parametrize("name", page.README_RUNS)
+def test_the_committed_verdicts_are_the_one_rules_verdicts_or_say_they_are_not(name):
+    """A committed folder with seed_scores.csv holds exactly the verdicts lib/report/verdicts.py computes from it
+    (notebook 06 writes both); one without it was written before that file existed, and its page and the README
+    block say so at the top, where a reader starts."""
+    out = report.FigureFolder(paths.FIGURES_DIR, name)
+    text = README.read_text()
+    line = next(line for line in text.splitlines() if line.startswith(f"- [`{name}`]"))
+    if not out.exists("seed_scores.csv"):
+        assert prose.EARLIER_RULES in out.read("README.md").split("\n## ")[0], name
+        assert line.endswith(page.EARLIER_LINE), line
+        return
+    assert page.EARLIER_LINE not in line and prose.EARLIER_RULES not in out.read("README.md")
+    _, texts = report.verdicts_from_scores(pd.read_csv(out.file("seed_scores.csv")), name, name)
+    for file, text in texts.items():
+        assert out.read(f"{file}.md") == text + "\n", f"{name}/{file}.md"
+
+
+def test_a_folder_without_seed_scores_is_marked_as_written_under_earlier_rules(toy):
+    assert prose.EARLIER_RULES not in report.results_page(toy, "iot23")
+    assert page.EARLIER_LINE not in report.readme_block(toy.root, ["toy"])
+    toy.folder.joinpath("seed_scores.csv").unlink()
+    assert prose.EARLIER_RULES in report.results_page(toy, "iot23")
+    assert page.EARLIER_LINE in report.readme_block(toy.root, ["toy"])
 
 
 def test_write_page_writes_the_page_and_leaves_the_readme_of_another_folder_alone(iot23):
@@ -184,5 +271,6 @@ def test_the_study_wall_times_are_the_runners_records(tmp_path, iot23):
     folders["a"].record_wall_time("01_data_preparation.ipynb", 4.04, "2026-01-01T00:00:00+00:00", "complete")
     times = report.study_wall_times(folders)
     assert list(times) == ["a"]  # the runner never ran in b
-    text = report.results_page(iot23, "iot23", times)
+    iot23.table(report.wall_times_table(times), "wall_times")
+    text = report.results_page(iot23, "iot23")
     assert "| a | 01_data_preparation.ipynb | 2026-01-01T00:00:00+00:00 | 4.0 | complete |" in text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -92,6 +93,7 @@ def executions(monkeypatch, tmp_path):
         seen.append({
             "notebook": Path(source).name, "parameters": parameters, "kernel": kernel_manager_class,
             "terminal": os.environ.get(progress.TERMINAL),
+            "isa": os.environ.get("ONEDNN_MAX_CPU_ISA"),
         })  # fmt: skip
         Path(target).write_text("{}")
 
@@ -133,3 +135,26 @@ def test_a_failed_notebook_is_recorded_as_failed(executions, monkeypatch):
     with pytest.raises(RuntimeError, match=r"01_data_preparation.ipynb failed in cell 3 .*kernel's log: .*\.log"):
         runner.run("iot23", {"RUN_DIR": str(run_dir)}, only=["01"], log=lambda *_: None)
     assert run.RunDir(run_dir).wall_times()["status"].tolist() == ["failed"]
+
+
+PIN = {"ONEDNN_MAX_CPU_ISA": "AVX2"}
+
+
+def test_kernels_get_the_pinned_environment_and_the_run_records_it(executions, monkeypatch):
+    seen, run_dir = executions
+    monkeypatch.setattr(runner, "KERNEL_ENVIRONMENT", PIN)
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    runner.run("iot23", {"RUN_DIR": str(run_dir)}, only=["01", "02"], log=lambda *_: None)
+    assert [call["isa"] for call in seen] == ["AVX2", "AVX2"]
+    assert "ONEDNN_MAX_CPU_ISA" not in os.environ  # the runner's own environment is restored
+    (recorded,) = json.loads((run_dir / "notebooks" / runner.NUMERICS).read_text())
+    assert recorded["ONEDNN_MAX_CPU_ISA"] == "AVX2" and recorded["cores"] >= 1
+    assert any(lib["internal_api"] == "openblas" and lib["architecture"] for lib in recorded["libraries"])
+
+
+def test_a_kernel_variable_the_user_set_wins_over_the_pin(executions, monkeypatch):
+    seen, run_dir = executions
+    monkeypatch.setattr(runner, "KERNEL_ENVIRONMENT", PIN)
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "SSE41")
+    runner.run("iot23", {"RUN_DIR": str(run_dir)}, only=["01"], log=lambda *_: None)
+    assert seen[0]["isa"] == "SSE41" and os.environ["ONEDNN_MAX_CPU_ISA"] == "SSE41"

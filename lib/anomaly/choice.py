@@ -156,17 +156,25 @@ class Choice:
 
     ``table``: one row per candidate (grid order) with its validation macro recall and AUC, ``chosen`` (best of
     its detector) and ``branch`` (best of all); ``per_detector``: detector -> chosen candidate label;
-    ``branch``: the branch's candidate label; ``basis``: on which rows it was chosen, in words.
+    ``branch``: the branch's candidate label; ``basis``: on which rows it was chosen, in words; ``source``: the
+    same in a table cell's few words, ``"validation: ..."`` or, where no family counted and every detector kept
+    the first setting of its grid, ``"default: ..."`` and why.
     """
 
     table: pd.DataFrame
     per_detector: dict[str, str]
     branch: str
     basis: str
+    source: str = ""
 
     @property
     def branch_detector(self) -> str:
         return self.table.set_index("candidate").loc[self.branch, "detector"]
+
+    @property
+    def on_validation(self) -> bool:
+        """Whether the settings were chosen on validation rows (False: the grids' defaults, no family counted)."""
+        return not self.source.startswith("default")
 
 
 def _basis(rows: pd.DataFrame, exclude: str | None, min_rows: int) -> str:
@@ -184,6 +192,15 @@ def _basis(rows: pd.DataFrame, exclude: str | None, min_rows: int) -> str:
         f"{'y' if len(families) == 1 else 'ies'} ({', '.join(families)}; {n_rows} "
         f"rows{without}; families with fewer than {min_rows} validation rows do not count)"
     )
+
+
+def _source(rows: pd.DataFrame, exclude: str | None, min_rows: int) -> str:
+    """:func:`_basis` in a table cell's few words: ``"validation: <families> (<rows> rows)"`` or ``"default: ..."``."""
+    if not len(rows):
+        which = f"no family other than {exclude}" if exclude is not None else "no attack family"
+        return f"default: {which} has >= {min_rows} validation rows"
+    n_rows = int(rows.groupby("family")["n_val"].first().sum())
+    return f"validation: {', '.join(sorted(rows['family'].unique()))} ({n_rows} rows)"
 
 
 def choose(
@@ -213,7 +230,8 @@ def choose(
     branch = str(ranked["candidate"].iloc[0])
     table["chosen"] = table["candidate"].isin(per_detector.values())
     table["branch"] = table["candidate"] == branch
-    return Choice(table.drop(columns="order"), per_detector, branch, _basis(rows, exclude, min_rows))
+    basis, source = _basis(rows, exclude, min_rows), _source(rows, exclude, min_rows)
+    return Choice(table.drop(columns="order"), per_detector, branch, basis, source)
 
 
 def describe(candidate: Candidate | Detector) -> str:
@@ -251,13 +269,6 @@ class Comparison:
             for seed, fitted in self.fitted.items()
         }
 
-    def detectors_without(self, family: str, seed: int) -> dict[str, Detector]:
-        """For the zero-day test: each detector and (key ``"branch"``) the branch, chosen on ``seed``'s validation
-        rows without ``family``'s."""
-        choice = self.choose(exclude=family, seed=seed)
-        chosen = {name: self.fitted[seed][label] for name, label in choice.per_detector.items()}
-        return chosen | {"branch": self.fitted[seed][choice.branch]}
-
     def branch_of_seed(self, choice: Choice, seed: int) -> Detector:
         """The anomaly branch fitted with ``seed`` (the seed of notebook 04's saved pipeline, for scoring)."""
         if seed not in self.fitted:
@@ -281,8 +292,9 @@ class Comparison:
             "validation_macro_recall": float(row["val_macro_recall"]),
             "validation_macro_auc": float(row["val_macro_auc"]),
             "per_detector": choice.per_detector,
+            "chosen_on_validation": choice.on_validation,
             "description": f"{describe(candidate)}, threshold at {target_fpr:.1%} FPR on benign validation flows "
-            "(chosen on validation rows)",
+            + ("(chosen on validation rows)" if choice.on_validation else f"({choice.source}: the grid's first)"),
         }
 
 

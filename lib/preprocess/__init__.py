@@ -3,7 +3,9 @@
 Order of operations, each step logged with its counts:
 
 1. optional stratified subsample (``SAMPLE_ROWS``, quick runs only);
-2. exact duplicate rows removed before splitting (over the feature columns and the label);
+2. copies of one flow removed before splitting (``DEDUP``): rows whose features agree, float features rounded
+   to ``DEDUP_DIGITS`` significant digits, whatever their labels; one row of each group is kept (copies with
+   different labels: ``DEDUP_CONFLICTS``), every removal counted per class and rule;
 3. labels: ``binary`` (Benign vs Attack) or ``multiclass`` (attack families; rare families merged into
    ``OtherAttack`` or dropped);
 4. the train/validation/test split (``SPLIT``):
@@ -42,13 +44,18 @@ Order of operations, each step logged with its counts:
 Class id 0 is always ``Benign``.
 
 The modules, one step each: :mod:`~lib.preprocess.config` (:class:`PrepConfig`), :mod:`~lib.preprocess.labels`
-(steps 1-3), :mod:`~lib.preprocess.splits` (step 4), :mod:`~lib.preprocess.selection` (step 5),
-:mod:`~lib.preprocess.features` (step 6 and the preprocessor's skops file), :mod:`~lib.preprocess.prepared`
-(:func:`prepare`, :class:`PreparedData`, step 7) and :mod:`~lib.preprocess.prep_report` (:class:`PrepReport`).
+(steps 1 and 3), :mod:`~lib.preprocess.dedup` (step 2), :mod:`~lib.preprocess.splits` (step 4),
+:mod:`~lib.preprocess.selection` (step 5), :mod:`~lib.preprocess.features` (step 6 and the preprocessor's skops
+file), :mod:`~lib.preprocess.prepared` (:func:`prepare`, :class:`PreparedData`, step 7),
+:mod:`~lib.preprocess.prep_report` (:class:`PrepReport`) and :mod:`~lib.preprocess.held_out` (steps 5-6 fitted
+again without some attack families: notebook 05's zero-day test, :func:`prepare_without`).
 """
 
 from lib.preprocess.config import (
     BENIGN,
+    DEDUP_CONFLICT_RULES,
+    DEDUP_CONFLICTS,
+    DEDUP_DIGITS,
     MAX_SHARE_WITHOUT_KEY,
     OTHER_ATTACK,
     SCALINGS,
@@ -57,6 +64,7 @@ from lib.preprocess.config import (
     SPLITS,
     PrepConfig,
 )
+from lib.preprocess.dedup import deduplicate, duplicate_groups, duplicated, round_significant
 from lib.preprocess.features import (
     SKOPS_TYPES,
     as_category_strings,
@@ -69,9 +77,18 @@ from lib.preprocess.features import (
     to_float32,
     transform_rows,
 )
-from lib.preprocess.labels import deduplicate, duplicated, make_labels, sample_rows
+from lib.preprocess.held_out import (
+    HeldOutFrame,
+    check_same_features,
+    check_same_split,
+    prepare_without,
+    reread,
+    row_table_difference,
+    rows_without,
+)
+from lib.preprocess.labels import make_labels, sample_rows
 from lib.preprocess.prep_report import PrepReport
-from lib.preprocess.prepared import PreparedData, prepare, smote
+from lib.preprocess.prepared import PreparedData, SplitFrame, fit_prepared, prepare, smote, split_frame
 from lib.preprocess.selection import (
     category_features,
     check_column_names,
@@ -104,6 +121,9 @@ _as_category_strings, _inf_to_nan, _signed_log1p, _to_float32 = (
 
 __all__ = [
     "BENIGN",
+    "DEDUP_CONFLICTS",
+    "DEDUP_CONFLICT_RULES",
+    "DEDUP_DIGITS",
     "MAX_SHARE_WITHOUT_KEY",
     "OTHER_ATTACK",
     "SCALINGS",
@@ -111,17 +131,23 @@ __all__ = [
     "SOURCE_SHARE_TOLERANCE",
     "SPLITS",
     "SPLIT_NAMES",
+    "HeldOutFrame",
     "PrepConfig",
     "PrepReport",
     "PreparedData",
+    "SplitFrame",
     "as_category_strings",
     "build_preprocessor",
     "category_features",
+    "check_same_features",
+    "check_same_split",
     "check_column_names",
     "choose_test_sources",
     "deduplicate",
     "describe_split",
+    "duplicate_groups",
     "duplicated",
+    "fit_prepared",
     "fit_rows",
     "flow_start_times",
     "group_keys",
@@ -134,6 +160,11 @@ __all__ = [
     "missing_summary",
     "perfect_predictors",
     "prepare",
+    "prepare_without",
+    "reread",
+    "row_table_difference",
+    "rows_without",
+    "round_significant",
     "sample_rows",
     "save_preprocessor",
     "select_features",
@@ -141,6 +172,7 @@ __all__ = [
     "smote",
     "source_split_indices",
     "split_indices",
+    "split_frame",
     "split_rows",
     "time_split_indices",
     "to_float32",

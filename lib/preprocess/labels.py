@@ -1,4 +1,5 @@
-"""Rows and labels before the split (notebook 01): the quick-run sample, exact duplicates, class ids."""
+"""Rows and labels before the split (notebook 01): the quick-run sample and class ids (copies of a flow:
+:mod:`lib.preprocess.dedup`)."""
 
 from __future__ import annotations
 
@@ -35,68 +36,6 @@ def sample_rows(df: pd.DataFrame, n: int, seed: int, by: str = "label", floor: i
     if positions is None:
         return df
     return df.iloc[positions].reset_index(drop=True)
-
-
-def deduplicate(df: pd.DataFrame, columns: list[str]) -> tuple[pd.DataFrame, int, int]:
-    """Drop rows that repeat another row exactly over ``columns`` plus the label.
-
-    Returns the frame, the number of rows removed, and the number of remaining rows whose features equal
-    another row's while their labels differ (kept: they are not duplicates, but worth knowing).
-    """
-    keys = columns + ["label_detail"]
-    dup = duplicated(df, keys)
-    out = df.loc[~dup].reset_index(drop=True)
-    conflicting = int(duplicated(out, columns, keep=False).sum())
-    return out, int(dup.sum()), conflicting
-
-
-_HASH_MIX = np.uint64(0x9E3779B97F4A7C15)
-
-
-def duplicated(df: pd.DataFrame, columns: list[str], keep: str | bool = "first") -> np.ndarray:
-    """``df.duplicated(subset=columns, keep=keep).to_numpy()``, in the memory of a few row-length arrays.
-
-    pandas factorises every column of the subset and keeps all the codes at once (about 1 GiB more than the
-    frame for 2.8 M rows of 78 columns); here each column is hashed in turn into one 64-bit hash per row, rows
-    with a hash seen twice are the candidates, and each candidate is compared value by value with the first row
-    of its hash, so a hash collision can never merge two different rows (collided rows fall back to pandas).
-    Values are equal as pandas counts them (each column's ``pd.factorize`` codes: NaN equals NaN)."""
-    if keep not in ("first", False):
-        raise ValueError(f"keep must be 'first' or False, not {keep!r}")
-    n = len(df)
-    hashes = np.zeros(n, dtype=np.uint64)
-    for column in columns:
-        with np.errstate(over="ignore"):
-            hashes = (hashes * _HASH_MIX) ^ pd.util.hash_array(_canonical(df[column]))
-    candidates = np.flatnonzero(pd.Series(hashes).duplicated(keep=False).to_numpy())
-    out = np.zeros(n, dtype=bool)
-    if not len(candidates):
-        return out
-    order = candidates[np.argsort(hashes[candidates], kind="stable")]  # by hash, then by position
-    starts = np.r_[True, hashes[order][1:] != hashes[order][:-1]]
-    leader = order[np.flatnonzero(starts)[np.cumsum(starts) - 1]]  # the first row of each row's hash group
-    same = np.ones(len(order), dtype=bool)
-    for column in columns:
-        codes = _canonical(df[column])
-        same &= codes[order] == codes[leader]
-    group = np.cumsum(starts) - 1
-    collided = np.zeros(group[-1] + 1, dtype=bool)
-    np.logical_or.at(collided, group, ~same)
-    clean = ~collided[group]
-    if keep == "first":
-        out[order[clean & ~starts]] = True
-    else:
-        out[order[clean]] = True
-    if collided.any():  # two different rows with one hash: decide those rows the slow, exact way
-        rows = np.sort(order[~clean])
-        out[rows] = df.iloc[rows].duplicated(subset=columns, keep=keep).to_numpy()
-    return out
-
-
-def _canonical(column: pd.Series) -> np.ndarray:
-    """The column's values as codes that are equal exactly when pandas counts the values as duplicates
-    (``pd.factorize``, which ``DataFrame.duplicated`` itself uses: NaN equals NaN)."""
-    return pd.factorize(column)[0]
 
 
 def make_labels(df: pd.DataFrame, cfg: PrepConfig, report: PrepReport) -> tuple[pd.DataFrame, np.ndarray, list[str]]:

@@ -20,8 +20,7 @@ class PrepReport:
 
     rows_loaded: int = 0
     rows_after_sample: int = 0
-    duplicates_removed: int = 0
-    conflicting_duplicates: int = 0
+    duplicates_removed: int = 0  # every row dedup removed, whatever the rule (``dedup`` has them by rule)
     rows_after_dedup: int = 0
     rows_dropped_rare: int = 0
     merged_classes: list[str] = field(default_factory=list)
@@ -40,18 +39,18 @@ class PrepReport:
     rows_without_time: int = 0  # SPLIT="time": rows dropped for want of a start time
     split: dict[str, Any] = field(default_factory=dict)  # what the split did: describe_split()
     classes_absent: dict[str, list[str]] = field(default_factory=dict)  # split -> classes without a row there
+    dedup: dict[str, Any] = field(default_factory=dict)  # what dedup did: lib.preprocess.dedup.dedup_counts()
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
     def row_counts(self) -> pd.DataFrame:
-        """Rows at each step of :func:`prepare`, as a one-column table."""
+        """Rows at each step of :func:`prepare`, as a one-column table (dedup's rules: :meth:`dedup_table`)."""
         counts = {
             "loaded": self.rows_loaded,
             "after SAMPLE_ROWS": self.rows_after_sample,
-            "exact duplicates removed": self.duplicates_removed,
+            **self._dedup_counts(),
             "after dedup": self.rows_after_dedup,
-            "rows sharing features with another label (kept)": self.conflicting_duplicates,
             "dropped with rare classes": self.rows_dropped_rare,
             **(
                 {"dropped without a start time (SPLIT='time')": self.rows_without_time}
@@ -61,6 +60,35 @@ class PrepReport:
             **{f"{split} rows": n for split, n in self.split_rows.items()},
         }
         return pd.Series(counts, name="rows").to_frame()
+
+    def _dedup_counts(self) -> dict[str, int]:
+        """The lines of :meth:`row_counts` that say what dedup did, by rule (none when ``DEDUP=False``)."""
+        d = self.dedup
+        if "digits" not in d:
+            return {"copies removed (DEDUP=False: none)": 0}
+        rounded = f"DEDUP_DIGITS={d['digits']}" + (": exact, none" if not d["digits"] else "")
+        return {
+            "exact copies removed": d["exact copies removed"],
+            f"rounded copies removed ({rounded})": d["rounded copies removed"],
+            "groups differing only in label_detail (finer kept)": d["detail_variant_groups"],
+            "groups with conflicting labels": d["conflict_groups"],
+            "rows in them": d["conflict_rows"],
+            f"of them dropped (DEDUP_CONFLICTS={d['conflicts']!r}, {d['conflict_groups_tied']} ties)": d[
+                "conflicting rows dropped"
+            ],
+        }
+
+    def dedup_table(self) -> pd.DataFrame:
+        """Rows per class (``label``) before dedup, removed by each rule (exact copies; copies equal only at
+        ``DEDUP_DIGITS`` significant digits; rows of conflicting groups dropped by ``DEDUP_CONFLICTS``) and
+        after, with a total row. Every row is counted once, under the rule that removed it."""
+        table = pd.DataFrame.from_dict(self.dedup.get("per_class", {}), orient="index")
+        table.index.name = "class (label)"
+        if table.empty:
+            return table
+        table = table.sort_values("before", ascending=False)
+        table.loc["all"] = table.sum()
+        return table.astype(int)
 
     def split_table(self) -> pd.DataFrame:
         """One row per split: rows, classes present (and absent), and what the split kept apart: groups (and how

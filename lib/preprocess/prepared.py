@@ -12,8 +12,9 @@ from sklearn.compose import ColumnTransformer
 
 from lib import datasets, registry
 from lib.preprocess.config import SPLIT_NAMES, PrepConfig
+from lib.preprocess.dedup import dedup_counts, deduplicate
 from lib.preprocess.features import build_preprocessor, fit_rows, transform_rows
-from lib.preprocess.labels import deduplicate, make_labels, sample_rows
+from lib.preprocess.labels import make_labels, sample_rows
 from lib.preprocess.prep_report import PrepReport
 from lib.preprocess.selection import category_features, check_column_names, imputation_counts, select_features
 from lib.preprocess.splits import split_rows
@@ -95,7 +96,8 @@ def smote(X: np.ndarray, y: np.ndarray, seed: int, k: int = 5) -> tuple[np.ndarr
 
 def _first_steps(df: pd.DataFrame, cfg: PrepConfig) -> tuple[pd.DataFrame, PrepReport]:
     """A new report of ``df`` (rows loaded, the loaders' repairs, identifier and label columns), then the
-    ``SAMPLE_ROWS`` sample and exact duplicates removed (``DEDUP``), each counted in it."""
+    ``SAMPLE_ROWS`` sample and the copies of a flow removed (``DEDUP``, ``DEDUP_DIGITS``, ``DEDUP_CONFLICTS``:
+    :func:`lib.preprocess.dedup.deduplicate`), each counted in it."""
     rows_read = df.attrs.get("sample", {}).get("rows_read", len(df))  # a sample drawn while loading: all rows
     report = PrepReport(rows_loaded=rows_read, repairs=list(df.attrs.get("repairs", [])))
     report.identifier_columns = datasets.identifier_columns(df)
@@ -104,8 +106,20 @@ def _first_steps(df: pd.DataFrame, cfg: PrepConfig) -> tuple[pd.DataFrame, PrepR
     report.rows_after_sample = len(df)
     dedup_columns = datasets.feature_columns(df, keep_identifiers=cfg.keep_identifiers)
     if cfg.dedup:
-        df, report.duplicates_removed, report.conflicting_duplicates = deduplicate(df, dedup_columns)
-        log.info("dedup: %d exact duplicate rows removed, %d rows left", report.duplicates_removed, len(df))
+        df, report.dedup = deduplicate(df, dedup_columns, cfg.dedup_digits, cfg.dedup_conflicts)
+        report.duplicates_removed = report.rows_after_sample - len(df)
+        log.info(
+            "dedup: %d rows removed (%d exact copies, %d rounded copies, %d of %d rows with conflicting labels), "
+            "%d rows left",
+            report.duplicates_removed,
+            report.dedup["exact copies removed"],
+            report.dedup["rounded copies removed"],
+            report.dedup["conflicting rows dropped"],
+            report.dedup["conflict_rows"],
+            len(df),
+        )
+    else:
+        report.dedup = dedup_counts(df, df)
     report.rows_after_dedup = len(df)
     return df, report
 
@@ -137,7 +151,7 @@ def _fit_features(
     return pre, X
 
 
-def _row_tables(df: pd.DataFrame, idx: dict[str, np.ndarray], split_columns: list[str]) -> dict[str, pd.DataFrame]:
+def row_tables(df: pd.DataFrame, idx: dict[str, np.ndarray], split_columns: list[str]) -> dict[str, pd.DataFrame]:
     """Per split, the labels, identifier columns, the split's columns and ``source_file`` of its rows (never
     features), aligned with its arrays."""
     kept = set(registry.LABEL_COLUMNS) | set(datasets.identifier_columns(df)) | set(datasets.label_columns(df))
@@ -182,16 +196,40 @@ def _add_smote(data: PreparedData, cfg: PrepConfig, report: PrepReport) -> None:
     }
 
 
-def prepare(df: pd.DataFrame, cfg: PrepConfig) -> tuple[PreparedData, ColumnTransformer, PrepReport]:
-    """Everything from a loaded frame to train/val/test arrays; fitted on training rows only (the steps in
-    order: :mod:`lib.preprocess`)."""
+@dataclass
+class SplitFrame:
+    """A loaded frame after notebook 01's first steps (sample, duplicates), labels and split, before any feature
+    is selected or fitted (:func:`split_frame`): ``df`` the rows kept, ``y`` their class ids, ``idx`` the
+    positions of each split's rows in ``df``, ``split_columns`` the columns the split grouped or ordered by,
+    ``report`` what was counted so far."""
+
+    df: pd.DataFrame
+    y: np.ndarray
+    idx: dict[str, np.ndarray]
+    split_columns: list[str]
+    class_names: list[str]
+    report: PrepReport
+
+
+def split_frame(df: pd.DataFrame, cfg: PrepConfig) -> SplitFrame:
+    """Steps 1-4 of :func:`prepare`: column names checked, the sample and duplicates, labels, the split."""
     check_column_names(df, cfg)  # before the work: a misspelt column name is an error at once
     df, report = _first_steps(df, cfg)
     df, y, class_names = make_labels(df, cfg, report)
     df, y, idx, split_columns = split_rows(df, y, cfg, report)
-    pre, X = _fit_features(df, y, idx, split_columns, cfg, report)
-    rows = _row_tables(df, idx, split_columns)
-    _count_classes(y, idx, class_names, cfg, report)
+    return SplitFrame(df, y, idx, split_columns, class_names, report)
+
+
+def fit_prepared(
+    split: SplitFrame, idx: dict[str, np.ndarray], cfg: PrepConfig, report: PrepReport
+) -> tuple[PreparedData, ColumnTransformer]:
+    """Steps 5-6 of :func:`prepare` on the rows ``idx`` of ``split`` (its own split, or fewer rows of it): the
+    features selected and the preprocessor fitted on ``idx["train"]`` alone, every split transformed, the row
+    tables and class counts into ``report``. No SMOTE, no ``meta``: :func:`prepare` adds those."""
+    df, y = split.df, split.y
+    pre, X = _fit_features(df, y, idx, split.split_columns, cfg, report)
+    rows = row_tables(df, idx, split.split_columns)
+    _count_classes(y, idx, split.class_names, cfg, report)
     data = PreparedData(
         X_train=X["train"],
         y_train=y[idx["train"]],
@@ -200,10 +238,19 @@ def prepare(df: pd.DataFrame, cfg: PrepConfig) -> tuple[PreparedData, ColumnTran
         X_test=X["test"],
         y_test=y[idx["test"]],
         feature_names=[str(n) for n in pre.get_feature_names_out()],
-        class_names=class_names,
+        class_names=split.class_names,
         label_mode=cfg.label_mode,
         rows=rows,
     )
+    return data, pre
+
+
+def prepare(df: pd.DataFrame, cfg: PrepConfig) -> tuple[PreparedData, ColumnTransformer, PrepReport]:
+    """Everything from a loaded frame to train/val/test arrays; fitted on training rows only (the steps in
+    order: :mod:`lib.preprocess`): :func:`split_frame`, then :func:`fit_prepared` on its split."""
+    split = split_frame(df, cfg)
+    report = split.report
+    data, pre = fit_prepared(split, split.idx, cfg, report)
     if cfg.smote:
         _add_smote(data, cfg, report)
     data.meta = {"config": dict(cfg.__dict__), "report": report.as_dict()}

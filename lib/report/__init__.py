@@ -7,13 +7,17 @@ job per module:
 
 * ``runs.py``: opening a run's stages, its scores and predictions, and the other runs of its study;
 * ``tables.py``: Table 1's long form, its companion at fixed false-positive rates, the study's tables, zero-day;
-* ``findings.py``: the sentences (the paper's claims checked, protocols, zero-day reasons, notebook 05's summary);
+* ``findings.py``: the sentences (the paper's claims checked, protocols, zero-day reasons, notebook 05's summary),
+  every difference called by the one rule of :mod:`lib.metrics.compare`;
+* ``verdicts.py``: ``seed_scores.csv`` (every score of the study, seed by seed) and every verdict and table
+  notebook 06 computes from it alone (findings, protocol findings, fusion comparisons and verdicts, SMOTE), and the
+  per-class table;
 * ``figure_inputs.py``: Fig. 1's flows (through :mod:`lib.datasets.capture`), Fig. 2's layers, Fig. 7's importances;
 * ``writer.py``: :class:`FigureFolder`, the one atomic writer of ``figures/<run name>/``;
 * ``page.py``: the results page ``figures/<run name>/README.md`` and the README's headline block
   (``python -m lib.report figures/iot23`` writes a page from a folder alone).
 
-Whether decision fusion helps (notebook 04) is :func:`lib.metrics.verdict`.
+Whether decision fusion helps (notebook 04, and notebook 06 for every run of the study) is :func:`lib.metrics.verdict`.
 """
 
 from __future__ import annotations
@@ -36,6 +40,9 @@ from lib.report.page import (
     refresh_readme,
     replace_block,
     results_page,
+    rewrite_verdicts,
+    unsourced_numbers,
+    wall_times_table,
     write_page,
 )
 from lib.report.runs import (
@@ -63,8 +70,11 @@ from lib.report.tables import (
     protocol_rows,
     protocol_table,
     table1_summary,
+    zero_day_file,
     zero_day_table,
 )
+from lib.report.verdicts import from_scores as verdicts_from_scores
+from lib.report.verdicts import fusion_comparisons, per_class_table, seed_scores, smote_table
 from lib.report.writer import FigureFolder, markdown_table, write_table
 
 __all__ = [
@@ -93,6 +103,13 @@ __all__ = [
     "protocol_table",
     "fusion_study",
     "zero_day_table",
+    "zero_day_file",
+    "per_class_table",
+    # verdicts, from every score of the study
+    "seed_scores",
+    "verdicts_from_scores",
+    "fusion_comparisons",
+    "smote_table",
     # sentences
     "PAPER_MODELS",
     "PAPER_TOP_FEATURES",
@@ -112,6 +129,9 @@ __all__ = [
     # the results page
     "results_page",
     "write_page",
+    "rewrite_verdicts",
+    "unsourced_numbers",
+    "wall_times_table",
     "readme_block",
     "replace_block",
     "refresh_readme",

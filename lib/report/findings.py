@@ -1,13 +1,20 @@
 """The sentences of the report: the paper's Table 1 claims checked one by one (notebook 06), the feature-importance
 claim, which claims survive which split protocol, why no family was held out for the zero-day test, and
 notebook 05's summary. Every number in them is computed from the scores; none is typed.
+
+Every difference is called by the one rule of :mod:`lib.metrics.compare` (a gain or a loss only when its interval
+excludes zero and it exceeds the tie margin; otherwise level with, or not separable here), and every comparison
+with the paper's numbers by :func:`lib.metrics.compare.paper_call`. No sentence ranks models by their means.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from lib import metrics
+from lib.metrics import compare
 from lib.report.runs import SPLIT_NAMES, STUDY_METRIC
 
 # The paper's Table 1 rows, in the paper's order, by our model ids.
@@ -24,131 +31,139 @@ PAPER_TOP_FEATURES = {
     "protocol": ("proto", "protocol"),
     "byte counts": ("bytes", "byts", "length of"),
 }
-Stats = tuple[float, float, float, int]  # mean, ci_low, ci_high (percent), number of seeds
+#: The scores the sentences compare, turned into percent before any difference is taken.
+PERCENT_SCORES = ("accuracy", "f1", "f1_macro")
+#: A claim's verdict on data the paper reports on -> the same verdict on other data (claims about the method).
+OTHER_DATA = {
+    compare.REPRODUCES: "holds on this data",
+    compare.NOT_REPRODUCED: "does not hold on this data",
+    compare.NOT_SUPPORTED: "not supported on this data",
+    compare.ONE_SEED_WORDS: compare.ONE_SEED_WORDS,
+}
 
 
-def _stats(runs: pd.DataFrame, model: str, metric: str) -> Stats:
-    row = metrics.summarise(runs[runs["model"] == model], metrics=[metric]).iloc[0]
-    return 100 * row["mean"], 100 * row["ci_low"], 100 * row["ci_high"], int(row["n"])
+def in_percent(runs: pd.DataFrame) -> pd.DataFrame:
+    """``runs`` with the scores the sentences compare (:data:`PERCENT_SCORES`) in percent."""
+    out = runs.copy()
+    columns = [c for c in PERCENT_SCORES if c in out]
+    out[columns] = 100 * out[columns].astype(float)
+    return out
 
 
-def _one_seed_verdict(f1: dict[str, Stats], best: str, within: bool) -> str:
-    """What one seed shows about the hybrid's F1 against the best other model, claiming nothing about a spread."""
-    hybrid = f1["cnn_lstm"]
-    if within:
-        return "not settled by one seed: on it the hybrid and the others are within two test flows of each other"
-    if hybrid[0] > f1[best][0]:
-        return "not settled by one seed: the hybrid has the best F1 on it, and one seed gives no spread to judge it by"
-    return (
-        f"not settled by one seed: {metrics.MODEL_NAMES[best]} has the best F1 on it, "
-        f"{f1[best][0] - hybrid[0]:.2f} points above the hybrid, and one seed gives no spread to judge that gap by"
-    )
+def tie_points(runs: pd.DataFrame) -> float:
+    """The tie margin in percentage points: two test flows of the run (0 when the scores carry no ``n_test``)."""
+    n_test = int(runs["n_test"].iloc[0]) if "n_test" in runs and len(runs) else 0
+    return compare.tie_margin(n_test, scale=100)
 
 
-def _hybrid_verdict(f1: dict[str, Stats], tie: float, one_seed: bool, verbs: tuple[str, str]) -> str:
-    """Whether the CNN-LSTM hybrid has the best F1 of the paper's models run (``f1``: mean, ci_low, ci_high, n)."""
-    yes, no = verbs
-    name = metrics.MODEL_NAMES
-    hybrid = f1["cnn_lstm"]
-    others = [m for m in f1 if m != "cnn_lstm"]
-    if not others:
-        return "cannot be checked: none of the paper's other three models was run"
-    best = max(others, key=lambda m: f1[m][0])
-    within = all(abs(f1[m][0] - hybrid[0]) <= tie for m in others)
-    if one_seed:  # no interval: say what this seed shows, claim nothing that needs the spread
-        return _one_seed_verdict(f1, best, within)
-    beaten = [m for m in others if hybrid[0] > f1[m][0]]
-    clearly_beaten = [m for m in beaten if hybrid[1] > f1[m][2] and hybrid[0] - f1[m][0] > tie]
-    clearly_better = [m for m in others if f1[m][1] > hybrid[2] and f1[m][0] - hybrid[0] > tie]
-    if len(clearly_beaten) == len(others):
-        return f"{yes}: the hybrid is best, with 95 % intervals clear of every other model's"
-    if clearly_better:
-        return f"{no}: {', '.join(name[m] for m in clearly_better)} beat(s) the hybrid beyond the intervals"
-    if not clearly_beaten and within:
-        return f"{no}: the hybrid ties with the others (all within two test flows)"
-    if len(beaten) == len(others):
-        overlapping = ", ".join(name[m] for m in others if m not in clearly_beaten)
-        return f"{yes} only on the mean: the hybrid is best, but its interval overlaps {overlapping}"
-    gap = f1[best][0] - hybrid[0]
-    why = (
-        "under two test flows"
-        if gap <= tie
-        else f"but the 95 % intervals over seeds overlap (the hybrid {hybrid[1]:.2f}–{hybrid[2]:.2f}, "
-        f"{name[best]} {f1[best][1]:.2f}–{f1[best][2]:.2f}), so the seeds do not settle it"
-    )
-    return f"{no}: {name[best]} has the best mean F1, {gap:.2f} points above the hybrid, {why}"
+def _difference(diff: dict[str, Any], interval_of: compare.IntervalOf) -> str:
+    """ "+0.06 points, 95 % CI over 3 paired seeds [+0.05, +0.07]" (or "on one seed")."""
+    interval = interval_of(diff)
+    if interval is None:
+        return f"{diff['mean']:+.2f} points on one seed"
+    return f"{diff['mean']:+.2f} points, {interval.how} [{interval.low:+.2f}, {interval.high:+.2f}]"
+
+
+def _against(
+    runs: pd.DataFrame, model: str, others: list[str], metric: str, tie: float, interval_of: compare.IntervalOf
+) -> tuple[list[str], str]:
+    """The calls of ``model`` against each of ``others`` (paired by seed), and one clause naming them all."""
+    calls, parts = [], []
+    for other in others:
+        diff = compare.paired_difference(runs, model, other, metric)
+        found = compare.call(diff["mean"], interval_of(diff), tie)
+        calls.append(found)
+        parts.append(f"{compare.CALL_WORDS[found]} {metrics.MODEL_NAMES[other]} ({_difference(diff, interval_of)})")
+    return calls, "; ".join(parts)
+
+
+def _mean_cell(runs: pd.DataFrame, model: str, metric: str) -> str:
+    """ "94.48 (95 % CI over 3 seeds: 94.40–94.56)", or "94.48 (one seed)"."""
+    mean, interval = compare.mean_interval(runs, model, metric)
+    if interval is None:
+        return f"{mean:.2f} (one seed)"
+    return f"{mean:.2f} ({interval.how}: {interval.low:.2f}–{interval.high:.2f})"
 
 
 def _tie_note(runs: pd.DataFrame, one_seed: bool) -> tuple[float, str]:
     """The tie margin (two test flows, in percentage points; 0 without ``n_test``) and the paragraph that says
-    what the seeds vary and what a flow is worth."""
+    what the seeds vary, what a flow is worth and the rule every sentence below follows."""
     n_test = int(runs["n_test"].iloc[0]) if "n_test" in runs else 0
-    tie = 200 / n_test if n_test else 0.0
-    flows = ""
-    if n_test:
-        flows = (
-            f"On {n_test:,} test flows one flow is {100 / n_test:.2f} points; differences under two flows "
-            f"({tie:.2f} points) are called ties."
-        )
+    tie = tie_points(runs)
+    flows = f"On {n_test:,} test flows one flow is {100 / n_test:.2f} points, two flows {tie:.2f}. " if n_test else ""
     if one_seed:
         head = (
-            "With one seed no interval or spread can be given, so no sentence below claims that a difference is "
-            "real: rerun with N_SEEDS of 3 or more to measure the seed-to-seed spread. "
+            "With one seed no interval can be given, so no sentence below calls a difference a gain or a loss "
+            "(one seed: not separable): rerun with N_SEEDS of 3 or more. "
         )
     else:
         head = (
             "Seeds vary the models' initialisation and training order; the train/test split is the one notebook 01 "
             "made, so the intervals leave out test-set sampling. "
         )
-    return tie, head + flows
-
-
-def _hybrid_line(f1: dict[str, Stats], tie: float, one_seed: bool, verbs: tuple[str, str]) -> str:
-    """The bullet on the paper's headline claim, with every model's F1 (and 95 % CI over seeds)."""
-    label = metrics.MODEL_NAMES
-    ranked = sorted(f1, key=lambda m: -f1[m][0])
-    if one_seed:
-        scores = "F1 on the one seed: " + "; ".join(f"{label[m]} {f1[m][0]:.2f}" for m in ranked)
-    else:
-        scores = "Mean F1 (95 % CI): " + "; ".join(
-            f"{label[m]} {f1[m][0]:.2f} ({f1[m][1]:.2f}–{f1[m][2]:.2f})" for m in ranked
-        )
-    return (
-        f"- *The CNN-LSTM hybrid has the best F1 of the paper's four models* — "
-        f"{_hybrid_verdict(f1, tie, one_seed, verbs)}. {scores}."
+    rule = (
+        "A difference is a gain or a loss only when its 95 % interval over paired seeds excludes zero and it "
+        "exceeds two test flows; otherwise it is level with (the interval lies within two flows) or not separable "
+        "here (the interval is wider). The paper's number does not reproduce only when it lies outside our "
+        "interval by more than two flows; it is not supported when ours is lower but the interval reaches it."
     )
+    return tie, head + flows + rule
 
 
-def _ranking_line(acc: dict[str, Stats], one_seed: bool, verbs: tuple[str, str]) -> str:
-    """The bullet on the paper's accuracy ranking of its four models."""
-    ranking = sorted(acc, key=lambda m: acc[m][0])
-    same = [m for m in PAPER_MODELS if m in acc] == ranking
-    verdict = ("matches" if same else "does not match") + " on this one seed" if one_seed else verbs[not same]
-    return (
-        f"- *Accuracy ranks RF < CNN-only < LSTM-only < CNN-LSTM* — {verdict}: "
-        f"ours ranks " + " < ".join(f"{metrics.MODEL_NAMES[m]} ({acc[m][0]:.2f})" for m in ranking) + "."
-    )
+def _verb(found: str, in_paper: bool) -> str:
+    return found if in_paper else OTHER_DATA[found]
 
 
-def _paper_lines(acc: dict[str, Stats], f1: dict[str, Stats]) -> list[str]:
-    """One bullet per paper model: our accuracy and F1 beside the paper's."""
+def _hybrid_line(runs: pd.DataFrame, present: list[str], tie: float, in_paper: bool, interval_of) -> str:
+    """The bullet on the paper's headline claim: the hybrid against each other paper model, and every F1."""
+    claim = "- *The CNN-LSTM hybrid has the best F1 of the paper's four models* — "
+    others = [m for m in present if m != "cnn_lstm"]
+    if not others:
+        return claim + "cannot be checked: none of the paper's other three models was run."
+    calls, clause = _against(runs, "cnn_lstm", others, "f1", tie, interval_of)
+    scores = "; ".join(f"{metrics.MODEL_NAMES[m]} {_mean_cell(runs, m, 'f1')}" for m in present)
+    return claim + f"{_verb(compare.claim_call(calls), in_paper)}: the hybrid is {clause}. F1: {scores}."
+
+
+def _ranking_line(runs: pd.DataFrame, present: list[str], tie: float, in_paper: bool, interval_of) -> str:
+    """The bullet on the paper's accuracy ranking: each model against the one the paper ranks just below it."""
+    calls, parts = [], []
+    for lower, higher in zip(present, present[1:], strict=False):
+        found, clause = _against(runs, higher, [lower], "accuracy", tie, interval_of)
+        calls += found
+        parts.append(f"{metrics.MODEL_NAMES[higher]} is {clause}")
+    verdict = _verb(compare.claim_call(calls), in_paper)
+    return f"- *Accuracy ranks RF < CNN-only < LSTM-only < CNN-LSTM* — {verdict}: " + "; ".join(parts) + "."
+
+
+def _paper_lines(runs: pd.DataFrame, present: list[str], tie: float) -> list[str]:
+    """One bullet per paper model: our accuracy and F1 (with intervals) against the paper's, each called."""
     lines = []
-    for m in acc:
+    for m in present:
         paper = metrics.PAPER1_TABLE1[PAPER_MODELS[m]]
-        lines.append(
-            f"- {metrics.MODEL_NAMES[m]}: accuracy {acc[m][0]:.1f} % vs the paper's {paper['Accuracy']:.1f} % "
-            f"({acc[m][0] - paper['Accuracy']:+.1f} points); F1 {f1[m][0]:.1f} % vs {paper['F1-Score']:.1f} %."
-        )
+        parts = []
+        for metric, column, label in (("accuracy", "Accuracy", "accuracy"), ("f1", "F1-Score", "F1")):
+            mean, interval = compare.mean_interval(runs, m, metric)
+            found = compare.paper_call(mean, interval, paper[column], tie)
+            parts.append(f"{label} {_mean_cell(runs, m, metric)} vs the paper's {paper[column]:.1f}: {found}")
+        lines.append(f"- {metrics.MODEL_NAMES[m]}: " + "; ".join(parts) + ".")
     return lines
 
 
-def findings(runs: pd.DataFrame, dataset: str, label_mode: str, name: str | None = None) -> str:
+def findings(
+    runs: pd.DataFrame,
+    dataset: str,
+    label_mode: str,
+    name: str | None = None,
+    interval_of: compare.IntervalOf = compare.seed_interval,
+) -> str:
     """The paper's Table 1 claims, checked one by one against ``runs``; Markdown, every number computed.
 
     ``name`` (the run's name, default ``dataset``) heads the text. The paper's numbers are compared only where
     the paper reports on ``dataset`` (:func:`lib.metrics.paper_reports`); elsewhere its claims about the method
-    are checked on this data with no number compared. With one seed no interval exists, and no sentence
-    claims more than that seed shows.
+    are checked on this data with no number compared. Every difference is called by
+    :func:`lib.metrics.compare.call` with ``interval_of`` (the seeds' paired interval by default); with one seed
+    no difference is called a gain or a loss.
     """
     present = [m for m in PAPER_MODELS if m in set(runs["model"])]
     in_paper = metrics.paper_reports(dataset)
@@ -156,22 +171,19 @@ def findings(runs: pd.DataFrame, dataset: str, label_mode: str, name: str | None
     lines += [metrics.paper_note(dataset, label_mode), ""]
     if not present:
         return "\n".join(lines + ["None of the paper's Table 1 models were run."])
-    acc = {m: _stats(runs, m, "accuracy") for m in present}
-    f1 = {m: _stats(runs, m, "f1") for m in present}
-    one_seed = min(n for *_, n in f1.values()) < 2
-    verbs = ("reproduces", "does not reproduce") if in_paper else ("holds on this data", "does not hold on this data")
-    tie, note = _tie_note(runs, one_seed)
+    pct = in_percent(runs)
+    one_seed = pct.groupby("model")["seed"].nunique().min() < 2
+    tie, note = _tie_note(pct, one_seed)
     lines += [note, ""]
     if "cnn_lstm" in present:
-        lines.append(_hybrid_line(f1, tie, one_seed, verbs))
+        lines.append(_hybrid_line(pct, present, tie, in_paper, interval_of))
     if len(present) > 1:
-        lines.append(_ranking_line(acc, one_seed, verbs))
+        lines.append(_ranking_line(pct, present, tie, in_paper, interval_of))
     if in_paper:
-        lines += _paper_lines(acc, f1)
+        lines += _paper_lines(pct, present, tie)
     extra = [m for m in set(runs["model"]) - set(PAPER_MODELS) if m in metrics.MODEL_NAMES]
-    for m in sorted(extra):
-        mean = _stats(runs, m, "f1")[0]
-        lines.append(f"- {metrics.MODEL_NAMES[m]} (not in the paper's table): F1 {mean:.1f} %.")
+    for m in sorted(extra, key=metrics.model_order_id):
+        lines.append(f"- {metrics.MODEL_NAMES[m]} (not in the paper's table): F1 {_mean_cell(pct, m, 'f1')}.")
     if label_mode == "binary" and {"f1_macro", "f1_benign", "recall_benign"} <= set(runs.columns):
         lines.append(_benign_and_macro(runs))
     return "\n".join(lines)
@@ -223,52 +235,50 @@ def importance_vs_paper(importance: pd.DataFrame, dataset: str, top: int = 5) ->
 
 
 # ------------------------------------------------------------------------------------ the study
-def _points(gap: float, other: str) -> str:
-    """``gap`` (percentage points) in words: "2.5 points above <other>", "below", or "level with" at 0.0."""
-    if round(gap, 1) == 0:
-        return f"level with {other} (within 0.05 points)"
-    return f"{abs(gap):.1f} points {'above' if gap > 0 else 'below'} {other}"
-
-
-def _protocol_parts(means: pd.Series, paper_f1: float | None) -> list[str]:
-    """For one run's mean macro-F1 per model (percent): whether the hybrid is best of the paper's four models,
-    how the best tree on the features compares with it, and how far it is from the paper's F1."""
-    hybrid = means["cnn_lstm"]
-    four = [m for m in PAPER_MODELS if m in means and m != "cnn_lstm"]
-    best = max(four, key=lambda m: means[m]) if four else None
-    trees = [m for m in ("random_forest", "xgboost") if m in means]
-    best_tree = max(trees, key=lambda m: means[m]) if trees else None
+def _protocol_parts(part: pd.DataFrame, paper_f1: float | None, interval_of: compare.IntervalOf) -> list[str]:
+    """For one run's macro-F1 per model and seed (percent): the hybrid against each other paper model, each tree
+    on the features against the hybrid, and the hybrid against the paper's F1, each called by the one rule."""
+    tie = tie_points(part)
+    models = set(part["model"])
+    others = [m for m in PAPER_MODELS if m in models and m != "cnn_lstm"]
     parts = []
-    if best is not None:
-        won = hybrid >= means[best]
+    if others:
+        calls, clause = _against(part, "cnn_lstm", others, STUDY_METRIC, tie, interval_of)
+        parts.append(f"the hybrid has the best macro-F1 of the paper's four models — {compare.claim_call(calls)}: "
+                     f"the hybrid is {clause}")  # fmt: skip
+    for tree in (m for m in ("random_forest", "xgboost") if m in models):
+        _, clause = _against(part, tree, ["cnn_lstm"], STUDY_METRIC, tie, interval_of)
         parts.append(
-            f"the hybrid {'has' if won else 'does not have'} the best macro-F1 of the paper's four models "
-            f"({hybrid:.1f} vs {metrics.MODEL_NAMES[best]} {means[best]:.1f})"
+            f"{metrics.MODEL_NAMES[tree]} on the features is {clause.replace('CNN-LSTM Hybrid', 'the hybrid')}"
         )
-    if best_tree is not None:
-        tree = metrics.MODEL_NAMES[best_tree]
-        parts.append(f"{tree} on the features is {_points(means[best_tree] - hybrid, 'the hybrid')}")
     if paper_f1 is not None:
-        paper = f"the paper's F1 of {paper_f1:.1f}"
-        parts.append(f"the hybrid is {_points(hybrid - paper_f1, paper)}")
+        mean, interval = compare.mean_interval(part, "cnn_lstm", STUDY_METRIC)
+        found = compare.paper_call(mean, interval, paper_f1, tie)
+        parts.append(f"the hybrid's {_mean_cell(part, 'cnn_lstm', STUDY_METRIC)} against the paper's F1 of "
+                     f"{paper_f1:.1f}: {found}")  # fmt: skip
     return parts
 
 
-def protocol_findings(rows: pd.DataFrame, dataset: str) -> str:
-    """Which of the paper's claims survive which protocol: for every run of the study, whether the hybrid has the
-    best macro-F1 of the paper's four models, whether it beats the trees on the features, and how far its
-    macro-F1 lies from the paper's F1. Markdown, every number computed."""
-    lines = [f"**Which of the paper's claims survive which protocol ({dataset}, macro-F1).**", ""]
+def protocol_findings(rows: pd.DataFrame, dataset: str, interval_of: compare.IntervalOf = compare.seed_interval) -> str:
+    """Which of the paper's claims survive which protocol: for every run of the study, the hybrid against each of
+    the paper's other three models, each tree on the features against the hybrid, and the hybrid's macro-F1
+    against the paper's F1, every difference called by :mod:`lib.metrics.compare`'s rule (tie margin: two of the
+    run's test flows). Markdown, every number computed from ``rows`` (:func:`lib.report.protocol_rows`)."""
+    lines = [
+        f"**Which of the paper's claims survive which protocol ({dataset}, macro-F1 in percent).** Each difference "
+        "is a gain or a loss only when its 95 % interval over paired seeds excludes zero and it exceeds two of the "
+        "run's test flows; otherwise level with, or not separable here.",
+        "",
+    ]
     paper_f1 = metrics.PAPER1_TABLE1[PAPER_MODELS["cnn_lstm"]]["F1-Score"] if metrics.paper_reports(dataset) else None
     for (run_name, split, config), part in rows.groupby(["run", "split", "configuration"], sort=False):
-        means = part.groupby("model")[STUDY_METRIC].mean() * 100
         n = int(part["seed"].nunique())
         head = f"- {SPLIT_NAMES.get(split, split)}, {config} ({run_name}, {n} seed(s)): "
-        if "cnn_lstm" not in means:
+        if "cnn_lstm" not in set(part["model"]):
             lines.append(head + "no CNN-LSTM in this run.")
             continue
-        parts = _protocol_parts(means, paper_f1)
-        lines.append(head + "; ".join(parts) + ("." if n > 1 else " (one seed: no spread)."))
+        parts = _protocol_parts(in_percent(part), paper_f1, interval_of)
+        lines.append(head + "; ".join(parts) + ".")
     return "\n".join(lines)
 
 
@@ -309,10 +319,13 @@ def anomaly_summary(
     branch: str = "autoencoder",
     chosen_on: str = "",
     by_detector: pd.DataFrame | None = None,
+    on_validation: bool = True,
 ) -> str:
     """Notebook 05's findings as Markdown bullets, every number computed from its tables; ``no_zero_day`` says
     why no family was held out (:func:`zero_day_reason`). ``branch`` is the detector chosen as the anomaly
-    branch (``chosen_on``: on which validation rows), ``by_detector`` :func:`lib.anomaly.zero_day_by_detector`."""
+    branch (``chosen_on``: on which validation rows; ``on_validation=False``: no family counted, so the branch is
+    the grid's first detector, a default), ``by_detector`` :func:`lib.anomaly.zero_day_by_detector` (its
+    ``chosen_on`` column says, per family, whether each zero-day setting was chosen on validation rows)."""
     lines = [
         f"* Target FPR {target_fpr:.2%} on {n_benign_val} benign validation rows, {detection['seed'].nunique()} seed(s)."
     ]
@@ -328,8 +341,12 @@ def anomaly_summary(
             f"* {chosen}: recall {row['test_recall']:.3f} on all test attacks at a realised test FPR of "
             f"{row['test_fpr']:.3%} (ROC-AUC {row['roc_auc']:.3f})."
         )
-    if chosen_on:
+    if chosen_on and on_validation:
         lines.append(f"* Anomaly branch: **{branch}**, the best detector on validation rows ({chosen_on}).")
+    elif chosen_on:
+        lines.append(
+            f"* Anomaly branch: **{branch}**, the first detector of the grid, not chosen on validation: {chosen_on}."
+        )
     lines.append(_or_line(combined, branch))
     lines += _zero_day_lines(zero_day, by_detector)
     if not len(zero_day):
@@ -348,20 +365,42 @@ def _or_line(combined: pd.DataFrame, branch: str) -> str:
     )
 
 
+def _how_set(by_detector: pd.DataFrame, family: str, detector: str) -> str:
+    """How ``detector``'s zero-day setting was set without ``family``, in words, from the ``chosen_on`` column of
+    :func:`lib.anomaly.zero_day_by_detector` ("" where the table does not say)."""
+    if "chosen_on" not in by_detector:
+        return ""
+    rows = by_detector[(by_detector["family"].astype(str) == family) & (by_detector["detector"] == detector)]
+    text = str(rows["chosen_on"].iloc[0]) if len(rows) else ""
+    if text.startswith("validation: "):
+        return f"chosen on the validation rows of {text.removeprefix('validation: ')}, {family} left out"
+    return text
+
+
 def _zero_day_lines(zero_day: pd.DataFrame, by_detector: pd.DataFrame | None) -> list[str]:
-    """One bullet per held-out family (supervised, anomaly branch, their OR), then each detector's mean recall."""
+    """One bullet per held-out family (supervised fusion and XGBoost, anomaly branch, their OR), then each model's
+    mean recall, then the zero-day settings that were defaults, not chosen on validation rows, and why."""
     lines = []
+    table = (
+        by_detector if by_detector is not None and len(by_detector) else pd.DataFrame(columns=["family", "detector"])
+    )
     key = "branch" if "recall_or_branch_mean" in zero_day else "autoencoder"
     for row in zero_day.to_dict("records"):
-        which = f"the anomaly branch ({row['branch']}, chosen without {row['family']})" if key == "branch" else key
+        how = _how_set(table, str(row["family"]), key) or f"chosen without {row['family']}"
+        which = f"the anomaly branch ({row['branch']}, {how})" if key == "branch" else key
         gain = row[f"recall_or_{key}_mean"] - row["recall_supervised_mean"]
+        xgb = f", XGBoost {row['recall_xgboost_mean']:.3f}" if "recall_xgboost_mean" in row else ""
         lines.append(
-            f"* Zero-day {row['family']}: supervised recall {row['recall_supervised_mean']:.3f}, {which} "
-            f"{row[f'recall_{key}_mean']:.3f}, OR {row[f'recall_or_{key}_mean']:.3f} ({gain:+.3f} from the "
-            f"anomaly branch) at a test FPR of {row[f'fpr_or_{key}_mean']:.3%}."
+            f"* Zero-day {row['family']}: supervised recall {row['recall_supervised_mean']:.3f} (fusion){xgb}, "
+            f"{which} {row[f'recall_{key}_mean']:.3f}, fusion OR branch {row[f'recall_or_{key}_mean']:.3f} "
+            f"({gain:+.3f} from the anomaly branch) at a test FPR of {row[f'fpr_or_{key}_mean']:.3%}."
         )
-    overall = by_detector if by_detector is not None and len(by_detector) else pd.DataFrame(columns=["family"])
-    for row in overall[overall["family"].astype(str).str.startswith("overall")].to_dict("records"):
+    for row in table[table["family"].astype(str).str.startswith("overall")].to_dict("records"):
         levels = ", ".join(f"{row[c]:.3f} {c.removeprefix('recall ')}" for c in row if str(c).startswith("recall at"))
         lines.append(f"* Zero-day recall of {row['detector']}, mean over the held-out families: {levels}.")
+    if "chosen_on" in table:
+        defaults = table[table["chosen_on"].astype(str).str.startswith("default")]
+        for reason, rows in defaults.groupby("chosen_on", sort=False):
+            said = ", ".join(f"{r.detector} ({r.family})" for r in rows.itertuples())
+            lines.append(f"* Zero-day settings not chosen on validation rows: {said}: {reason}.")
     return lines

@@ -3,17 +3,19 @@
 Notebook 06 calls :func:`write_page` last: the page puts together what the notebook wrote into the folder
 (Table 1 with the paper's numbers, its companion at fixed false-positive rates, the findings, every figure with a
 caption, the study's tables, zero-day, the study's wall times) with the fixed prose of :mod:`lib.report.prose`.
-Every number on the page is read from those files (or from the runs' ``wall_times.csv``); none is typed. For a
+Every number on the page is read from those files, none is typed, and each section names the files it quotes
+in a ``*Source: ...*`` line (:func:`unsourced_numbers` checks that every number of a section is in them). For a
 run the repository's README shows (:data:`README_RUNS`), it also rewrites the README's block between
-:data:`RESULTS_START` and :data:`RESULTS_END` from those runs' ``table1.csv``.
+:data:`RESULTS_START` and :data:`RESULTS_END` from those runs' ``table1.csv`` and ``findings.md``.
 
-``python -m lib.report figures/iot23 figures/cicids2017`` (:func:`main`) writes the same pages from the folders alone
-(the wall times are read from ``runs/<name>/`` where those run folders exist).
+``python -m lib.report figures/iot23 figures/cicids2017`` (:func:`main`) writes the same pages from the folders alone;
+where a folder holds ``seed_scores.csv`` it first rewrites the verdicts from it (:mod:`lib.report.verdicts`).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,7 +26,6 @@ from lib import io, paths
 from lib.report import prose
 from lib.report.findings import importance_vs_paper
 from lib.report.writer import FigureFolder, markdown_table
-from lib.run import RunDir
 
 #: The page's name in a run's figure folder (``README.md``: what a reader browsing ``figures/`` sees first).
 PAGE = "README"
@@ -45,7 +46,22 @@ PAPER_FIGURES = (
 )
 
 
+#: A number on a page or in a file (not one inside a word such as ``iot23`` or ``fig09``).
+NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*")
+#: References that are not results: code spans, link targets, notebooks, figures, papers, sections.
+REFERENCES = re.compile(
+    r"`[^`]*`|\]\([^)]*\)|notebooks? \d\d(?:(?:, | and | to |–)\d\d)*|Figs?\. \d+[a-z]?(?:(?: and |–)\d+)*"
+    r"|[Pp]apers? \d(?: and \d)?|Table 1|§[IV]+\.[A-Z]|Section [IV]+\.[A-Z]"
+)
+SOURCE = re.compile(r"^\*Source: (?P<files>.+)\.\*$")
+
+
 # ------------------------------------------------------------------------------------------ pieces
+def _source(*names: str) -> str:
+    """The line naming the files a section quotes (:func:`unsourced_numbers` reads it)."""
+    return "*Source: " + ", ".join(f"`{name}`" for name in names) + ".*"
+
+
 def _note(dataset: str, key: str) -> list[str]:
     """The data set's note for ``key`` (:data:`lib.report.prose.DATA_NOTES`), as a paragraph, or nothing."""
     note = prose.DATA_NOTES.get(dataset, {}).get(key)
@@ -95,6 +111,7 @@ def _table1_section(out: FigureFolder, dataset: str) -> list[str]:
         _file(out, "table1", "notebook 06 writes it from notebooks 02 and 03's scores."),
         *_figure(out, "fig08b_model_comparison", dataset),
         *_note(dataset, "table1"),
+        _source("table1.md", "findings.md"),
     ]
 
 
@@ -103,6 +120,7 @@ def _findings_section(out: FigureFolder) -> list[str]:
         "## What reproduces and what does not",
         prose.FINDINGS,
         _file(out, "findings", "notebook 06 writes it with Table 1."),
+        _source("findings.md"),
     ]
 
 
@@ -111,6 +129,7 @@ def _detection_section(out: FigureFolder) -> list[str]:
         "## Table 1's companion: detection at fixed false-positive rates",
         prose.DETECTION,
         _file(out, "table1_detection_at_fpr", "notebook 06 writes it from the saved validation and test predictions."),
+        _source("table1_detection_at_fpr.md"),
     ]
 
 
@@ -126,29 +145,34 @@ def _importance_section(out: FigureFolder, dataset: str) -> list[str]:
     if out.exists("feature_importance.csv"):
         importance = pd.read_csv(out.file("feature_importance.csv"), index_col=0)
         lines.append(importance_vs_paper(importance, dataset))
-    return lines + _figure(out, "fig07_feature_importance", dataset)
+    return lines + _figure(out, "fig07_feature_importance", dataset) + [_source("feature_importance.csv")]
 
 
 def _study_section(out: FigureFolder, dataset: str) -> list[str]:
-    verdicts = out.read("fusion_verdicts.md")
+    rerun = "notebook 06 writes it from the runs of the study."
     return [
         "## The study: configurations and split protocols",
         prose.STUDY,
         "### The paper-faithful and the tuned configuration (stratified split)",
         prose.CONFIGURATIONS,
-        _file(out, "table1_configurations", "notebook 06 writes it from the runs of the study."),
+        _file(out, "table1_configurations", rerun),
+        _source("table1_configurations.md"),
         "### Every split protocol",
         prose.PROTOCOLS,
         *_note(dataset, "protocols"),
-        _file(out, "protocols", "notebook 06 writes it from the runs of the study."),
-        _file(out, "protocol_findings", "notebook 06 writes it with the protocol table."),
+        _file(out, "protocols", rerun),
+        _file(out, "protocol_findings", "notebook 06 writes it with the protocol table (from `seed_scores.csv`)."),
+        _source("protocols.md", "protocol_findings.md"),
+        "### Per-class scores in every run of the study",
+        prose.PER_CLASS,
+        _file(out, "protocol_per_class", rerun),
+        _source("protocol_per_class.md"),
         "### Decision fusion in each run of the study",
         prose.FUSION,
         _file(out, "fusion_study", "no run of the study ran notebook 04."),
-        verdicts.strip()
-        if verdicts
-        else "The verdicts' file (`fusion_verdicts.md`, the sentence each run's notebook 04 wrote) is not in this "
-        "folder yet: notebook 06 writes it when it reads the study's run folders.",
+        _file(out, "fusion_comparisons", "no run of the study ran notebook 04, or notebook 06 predates this table."),
+        _file(out, "fusion_verdicts", "no run of the study ran notebook 04, or notebook 06 predates the verdicts."),
+        _source("fusion_study.md", "fusion_comparisons.md", "fusion_verdicts.md"),
     ]
 
 
@@ -164,13 +188,19 @@ def _zero_day_section(out: FigureFolder, dataset: str) -> list[str]:
 
 
 def _smote_section(out: FigureFolder, dataset: str) -> list[str]:
-    lines = ["## Paper 2: with and without SMOTE", prose.SMOTE, *_figure(out, "fig10_smote_roc", dataset)]
-    return lines + (_figure(out, "fig10_smote_pr", dataset) if out.exists("fig10_smote_pr.png") else [])
+    lines = ["## Paper 2: with and without SMOTE", prose.SMOTE]
+    lines.append(
+        _file(out, "smote", 'this run has no SMOTE stage (notebooks 02 and 03 with `TRAIN_SPLIT="train_smote"`).')
+    )
+    lines += _figure(out, "fig10_smote_roc", dataset)
+    lines += _figure(out, "fig10_smote_pr", dataset) if out.exists("fig10_smote_pr.png") else []
+    return lines + [_source("smote.md")]
 
 
 def wall_times_table(wall_times: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """One row per run and executed notebook: its latest complete execution (else its latest), from the runner's
-    records (:meth:`lib.run.RunDir.wall_times`), in the order the notebooks first ran."""
+    records (:meth:`lib.run.RunDir.wall_times`), in the order the notebooks first ran; a last row "In all" sums
+    the seconds (no row at all without a record)."""
     rows = []
     for run_name, table in wall_times.items():
         table = table.reset_index(drop=True)
@@ -182,28 +212,32 @@ def wall_times_table(wall_times: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
             seconds = float(row["seconds"])
             cells = {"Run": run_name, "Notebook": row["notebook"], "Started (UTC)": row["started_utc"]}
             rows.append(cells | {"Seconds": f"{seconds:,.1f}", "Status": row["status"]})
+    if rows:
+        total = sum(float(r["Seconds"].replace(",", "")) for r in rows)
+        rows.append({"Run": "In all", "Notebook": "", "Started (UTC)": "", "Seconds": f"{total:,.1f}", "Status": ""})
     return pd.DataFrame(rows, columns=["Run", "Notebook", "Started (UTC)", "Seconds", "Status"])
 
 
-def _wall_times_section(wall_times: Mapping[str, pd.DataFrame] | None) -> list[str]:
+def _wall_times_section(out: FigureFolder) -> list[str]:
     lines = ["## Wall times of the study"]
-    table = wall_times_table(wall_times or {})
-    if not len(table):
+    text = out.read("wall_times.md") or ""
+    if not re.search(r"\d", text):
         return lines + [prose.NO_WALL_TIMES]
-    total = sum(float(s.replace(",", "")) for s in table["Seconds"])
-    return lines + [prose.WALL_TIMES, markdown_table(table), f"In all: {total:,.1f} s of notebooks."]
+    return lines + [prose.WALL_TIMES, text.strip(), _source("wall_times.md")]
 
 
 # ------------------------------------------------------------------------------------------- the page
-def results_page(out: FigureFolder, dataset: str, wall_times: Mapping[str, pd.DataFrame] | None = None) -> str:
-    """The Markdown of ``out``'s results page: the files notebook 06 wrote into the folder, each with its prose
-    (:mod:`lib.report.prose`; notes for ``dataset`` where it has some), and ``wall_times`` (run name -> the
-    runner's records, :func:`lib.report.study_wall_times`), then how the numbers were made."""
+def results_page(out: FigureFolder, dataset: str) -> str:
+    """The Markdown of ``out``'s results page: the files notebook 06 wrote into the folder (the study's wall times
+    too, ``wall_times.md``), each with its prose (:mod:`lib.report.prose`; notes for ``dataset`` where it has
+    some) and the line naming the files it quotes, then how the numbers were made."""
     head = [
         f"# Results: {out.name}",
         f"Data set `{dataset}`. Written by notebook 06 (`lib/report/page.py`) from the files of this folder; do not "
         f"edit by hand: rerun notebook 06, or `python -m lib.report <this folder>`. " + prose.INTRO,
     ]
+    if not written_under_current_rules(out):
+        head.append(prose.EARLIER_RULES)
     sections = [
         _table1_section(out, dataset),
         _findings_section(out),
@@ -211,23 +245,33 @@ def results_page(out: FigureFolder, dataset: str, wall_times: Mapping[str, pd.Da
         _figures_section(out, dataset),
         _importance_section(out, dataset),
         _study_section(out, dataset),
-        _zero_day_section(out, dataset),
+        [*_zero_day_section(out, dataset), _source("zero_day_by_detector.md")],
         _smote_section(out, dataset),
-        _wall_times_section(wall_times),
+        _wall_times_section(out),
         ["## How these numbers were made", prose.METHOD.strip()],
     ]
     return "\n\n".join(head + [block for section in sections for block in section])
 
 
-def write_page(out: FigureFolder, dataset: str, wall_times: Mapping[str, pd.DataFrame] | None = None) -> Path:
+def write_page(out: FigureFolder, dataset: str) -> Path:
     """Write ``out``'s results page (``README.md``, :func:`results_page`) and, when ``out`` is the repository's
     figure folder of a run the README shows, the README's headline block (:func:`refresh_readme`)."""
-    path = out.text(results_page(out, dataset, wall_times), PAGE)
+    path = out.text(results_page(out, dataset), PAGE)
     refresh_readme(out)
     return path
 
 
 # ------------------------------------------------------------------------------------ the README block
+#: A README block line's note on a folder without ``seed_scores.csv`` (:data:`lib.report.prose.EARLIER_RULES`).
+EARLIER_LINE = "Written under earlier rules (no `seed_scores.csv`; its page says which): rerun the study."
+
+
+def written_under_current_rules(out: FigureFolder) -> bool:
+    """Whether notebook 06 wrote ``out`` under the current rules: it holds ``seed_scores.csv``, from which the
+    verdicts are rebuilt (:mod:`lib.report.verdicts`)."""
+    return out.exists("seed_scores.csv")
+
+
 def headline_table(figures_root: str | Path, names: Sequence[str] = README_RUNS) -> pd.DataFrame:
     """Each run's F1 from its ``table1.csv`` (the text of the cells, unchanged), one column per run, and the
     paper's F1 (the first table's that has one for the model); models in the order the tables list them. Runs
@@ -256,7 +300,7 @@ def readme_block(figures_root: str | Path, names: Sequence[str] = README_RUNS) -
     its F1 is, with a link to its results page."""
     root = FigureFolder(figures_root, "").root
     folders = {name: FigureFolder(root, name) for name in names}
-    sources = " and ".join(f"`{root.name}/{name}/table1.csv`" for name in names)
+    sources = ", ".join(f"`{root.name}/{name}/table1.csv`, `{root.name}/{name}/findings.md`" for name in names)
     lines = [
         f"Generated by `lib/report/page.py` from {sources} (notebook 06 of those runs, or `python -m "
         f"lib.report {' '.join(f'{root.name}/{n}' for n in names)}`); do not edit by hand.",
@@ -268,8 +312,10 @@ def readme_block(figures_root: str | Path, names: Sequence[str] = README_RUNS) -
         head = findings_head(out)
         what = {"binary": "binary, F1 of the attack class", "multiclass": "multi-class, F1 averaged over the classes"}
         described = f": {what[head['mode']]}, mean ± std over {head['seeds']} seed(s), in percent" if head else ""
-        lines.append(f"- [`{name}`]({root.name}/{name}/{PAGE}.md){described}.")
-    return "\n".join([RESULTS_START, *lines, RESULTS_END])
+        earlier = "" if written_under_current_rules(out) else f" {EARLIER_LINE}"
+        lines.append(f"- [`{name}`]({root.name}/{name}/{PAGE}.md){described}.{earlier}")
+    cited = [f"{root.name}/{name}/{file}" for name in names for file in ("table1.csv", "findings.md")]
+    return "\n".join([RESULTS_START, *lines, "", _source(*cited), RESULTS_END])
 
 
 def replace_block(text: str, block: str, start: str = RESULTS_START, end: str = RESULTS_END) -> str:
@@ -293,32 +339,93 @@ def refresh_readme(out: FigureFolder, readme: str | Path | None = None) -> Path 
 
 
 # ------------------------------------------------------------------------------------------ command
-def recorded_wall_times(out: FigureFolder, runs_dir: str | Path = "runs") -> dict[str, pd.DataFrame]:
-    """The wall times of the runs ``out``'s protocol table names (else of ``out``'s run), read from the run
-    folders under ``runs_dir`` that exist (relative: under the repository)."""
-    root = Path(runs_dir) if Path(runs_dir).is_absolute() else paths.REPO_ROOT / runs_dir
-    protocols = read_csv(out, "protocols")
-    names = list(dict.fromkeys(protocols["Run"])) if protocols is not None and "Run" in protocols else [out.name]
-    found = {}
-    for name in names:
-        if (root / name / "prepared").is_dir():  # checked first: RunDir would create the folder
-            table = RunDir(root / name).wall_times()
-            if len(table):
-                found[name] = table
-    return found
+def rewrite_verdicts(out: FigureFolder, dataset: str) -> bool:
+    """Rewrite the folder's verdicts and the tables behind them (:func:`lib.report.verdicts.from_scores`) from its
+    ``seed_scores.csv``; False (nothing written) where the folder has no such file (written before it existed)."""
+    from lib.report import verdicts  # its findings import the run layer; only here
+
+    if not out.exists("seed_scores.csv"):
+        return False
+    tables, texts = verdicts.from_scores(pd.read_csv(out.file("seed_scores.csv")), dataset, out.name)
+    for name, table in tables.items():
+        if len(table):
+            out.table(table, name)
+        else:  # never an earlier run's table beside this run's verdicts
+            out.remove_table(name)
+    for name, text in texts.items():
+        out.text(text, name)
+    return True
 
 
+# ------------------------------------------------------------------------------------ the sources check
+def _fixed_prose() -> list[str]:
+    """Every fixed sentence of :mod:`lib.report.prose` (a page's own words, not results), longest first."""
+    fixed = [v for k, v in vars(prose).items() if k.isupper() and isinstance(v, str)]
+    fixed += [c for pair in prose.FIGURES.values() for c in pair if c]
+    fixed += [n for notes in prose.DATA_NOTES.values() for n in notes.values()]
+    return sorted({f.strip() for f in fixed}, key=len, reverse=True)
+
+
+def numbers(text: str) -> list[str]:
+    """The numbers of ``text`` as written (``94.3``, ``1,663``), references (code, links, notebooks, figures,
+    papers, sections) left out."""
+    return NUMBER.findall(REFERENCES.sub(" ", text))
+
+
+def sections(text: str) -> list[tuple[str, list[str], str]]:
+    """A page (or the README block) cut at its headings: (heading, the files its ``*Source: ...*`` line names,
+    its text without headings, figure lines, source lines or fixed prose)."""
+    for sentence in _fixed_prose():
+        text = text.replace(sentence, "")
+    found, heading, cited, body = [], "", [], []
+    for line in text.splitlines() + ["# end"]:
+        if line.startswith("#"):
+            found.append((heading, cited, "\n".join(body)))
+            heading, cited, body = line, [], []
+        elif match := SOURCE.match(line):
+            cited += re.findall(r"`([^`]+)`", match["files"])
+        elif not line.startswith(("![", "Data set `", "Generated by ")):
+            body.append(line)
+    return [s for s in found if s[0] or s[2].strip()]
+
+
+def _cells(path: Path) -> str:
+    """A file's text; a CSV's cells apart (``89.5,98.3`` is two numbers there, not one)."""
+    if path.suffix != ".csv":
+        return path.read_text()
+    with path.open(newline="") as f:
+        return "\n".join(" | ".join(row) for row in csv.reader(f))
+
+
+def unsourced_numbers(text: str, folder: Path) -> dict[str, list[str]]:
+    """Per heading of ``text`` (a results page, or the README block with ``folder`` the repository), the numbers
+    that are not numbers of the files its source line names (relative to ``folder``); empty when all are."""
+    missing = {}
+    for heading, cited, body in sections(text):
+        known = set()
+        for name in cited:
+            path = folder / name
+            known |= set(numbers(_cells(path))) if path.is_file() else set()
+        lost = [n for n in numbers(body) if n not in known]
+        if lost:
+            missing[heading or "(before the first heading)"] = lost
+    return missing
+
+
+# ------------------------------------------------------------------------------------------ command
 def main(argv: list[str] | None = None) -> list[Path]:
-    """``python -m lib.report FOLDER...``: write each folder's results page (and the README block)."""
+    """``python -m lib.report FOLDER...``: rewrite each folder's verdicts from its ``seed_scores.csv`` where it
+    has one, then its results page (and the README block)."""
     parser = argparse.ArgumentParser(description="Write figures/<name>/README.md from the files notebook 06 wrote.")
     parser.add_argument("folders", nargs="+", help="figure folders, e.g. figures/iot23")
     parser.add_argument("--dataset", default="", help="the runs' data set (default: each folder's name)")
-    parser.add_argument("--runs-dir", default="runs", help="where the study's run folders are (for wall times)")
     args = parser.parse_args(argv)
     written = []
     for folder in args.folders:
         path = Path(folder).resolve() if not Path(folder).is_absolute() else Path(folder)
         out = FigureFolder(path.parent, path.name)
-        written.append(write_page(out, args.dataset or out.name, recorded_wall_times(out, args.runs_dir)))
+        if not rewrite_verdicts(out, args.dataset or out.name):
+            print(f"{out.folder} has no seed_scores.csv: its verdicts are left as notebook 06 wrote them")
+        written.append(write_page(out, args.dataset or out.name))
         print(f"wrote {written[-1]}")
     return written

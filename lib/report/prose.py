@@ -7,7 +7,11 @@ from __future__ import annotations
 
 INTRO = (
     "Every table below is the file of the same name in this folder (`.md`, with a `.csv` beside it), and every "
-    "figure the `.png` shown; this page only puts them together, with what each one is."
+    "figure the `.png` shown; this page only puts them together, with what each one is, and each section ends "
+    "with the files its numbers come from. The verdicts (findings, protocol findings, fusion and SMOTE) are "
+    "computed from `seed_scores.csv`, every score of every run of the study seed by seed, by one rule: a "
+    "difference is a gain or a loss only when its interval excludes zero and it exceeds two test flows; "
+    "otherwise it is level with, or not separable here."
 )
 
 TABLE1 = (
@@ -21,7 +25,7 @@ TABLE1 = (
 FINDINGS = (
     "Generated from the scores: the paper's claims, one by one, checked against this run (on data the paper did "
     "not use, as claims about the method, with none of its numbers compared). With one seed there is no "
-    "interval, and the text claims nothing that would need one."
+    "interval, and no difference is called a gain or a loss."
 )
 
 DETECTION = (
@@ -66,7 +70,8 @@ FIGURES = {
         "",
     ),
     "fig09_zero_day_recall": (
-        "Zero-day recall: each held-out attack family, every detector, at the anomaly stage's target FPR.",
+        "Zero-day recall: each held-out attack family, the supervised fusion and XGBoost retrained without it, "
+        "every detector alone and the fusion OR the anomaly branch, at the anomaly stage's target FPR.",
         "No zero-day figure: notebook 05 did not run for this run, or held no family out (notebook 06 prints why).",
     ),
     "fig10_smote_roc": (
@@ -84,6 +89,12 @@ IMPORTANCE = (
     "feature is shuffled."
 )
 
+PER_CLASS = (
+    "Each run's per-class scores of the Table 1 models: the class's test rows, its recall and its F1 (mean ± "
+    "standard deviation over seeds, in percent). A class with no test row has no recall or F1 (blank): a split "
+    "that leaves classes out of its test rows is judged on the classes it holds."
+)
+
 STUDY = (
     "`make reproduce` runs, besides the main run, the runs listed under `study:` in "
     "`notebooks/params/<dataset>.yaml`: the *tuned* configuration (`runs/<NAME>-tuned/`) and the strict split "
@@ -98,11 +109,11 @@ STUDY = (
 CONFIGURATIONS = (
     "A reproduction's verdict is only as honest as its own training. The *tuned* configuration gives the deep "
     "models their fair chance: a sign-preserving `log1p` then standard scaling (min-max squeezes heavy-tailed "
-    "flow features into a few bins near 0), on CICIDS2017 also the TCP initial window sizes one-hot encoded beside "
+    "flow features into a few bins near 0; untested), on CICIDS2017 also the TCP initial window sizes one-hot encoded beside "
     "their value, and for each deep model a budgeted Optuna search on **validation** macro-F1 (learning rate, "
     "batch size, widths, depth, dropout, a learning-rate schedule), then every seed trained with the best "
-    "settings and early stopping. Tree split thresholds sit midway between training values, and midpoints move "
-    "under a non-linear transform: a forest's score can change with the scaling alone."
+    "settings and early stopping. Why a model's score moves between the two configurations (the scaling, the "
+    "encoding or the search) is untested: no run changes one of them alone."
 )
 
 PROTOCOLS = (
@@ -111,48 +122,71 @@ PROTOCOLS = (
     "split no longer lift the score. The protocol runs use the tuned configuration, searched again on their own "
     "validation rows (the stratified run's validation rows hold flows that are their test flows). Where a strict "
     "split leaves few attack flows in test, the recall side of its rows is noise, while the false-positive side "
-    "rests on the benign test flows. A class a model predicts but the test rows lack counts with F1 0 in the "
-    "macro average (scikit-learn's convention), so a split that leaves classes out of its test rows ranks models "
-    "partly by how many absent classes they predict."
+    "rests on the benign test flows. Macro averages run over the classes present in the test rows (a prediction "
+    "of an absent class counts as an error of the true class)."
 )
 
 FUSION = (
     "Cross-fitted stacking (notebook 04): a meta-classifier (Random Forest or XGBoost) over the deep models' "
     "out-of-fold outputs, with validation and test rows going through the same fold models, on the deep outputs "
     "alone (the paper's fusion) and with the features; beside the best single deep model, the trees on the "
-    "features and soft voting of notebook 03's networks. Each run's verdict is the sentence its notebook 04 wrote."
+    "features and soft voting of notebook 03's networks. The comparisons (each fusion against the best single "
+    "deep model, chosen on validation rows, soft voting and XGBoost on the features; macro-F1 in points, paired "
+    "by seed) and each run's verdict are computed from `seed_scores.csv` by the rule notebook 04 uses."
 )
 
 ZERO_DAY = (
-    "Recall on each attack family that the supervised models never saw, at fixed false-positive rates: the "
-    "supervised fusion retrained without the family, each benign-only detector of notebook 05 (autoencoder, "
-    "KitNET-style ensemble of small autoencoders, distance to the nearest benign training flows, Isolation "
-    "Forest) and the anomaly branch chosen on validation rows (`branch`), per family and overall. A family is "
-    "held out only when it has enough training and test rows (`MIN_FAMILY_ROWS`)."
+    "Recall on each attack family that no model saw, at fixed false-positive rates. For each held-out family, "
+    "notebook 01's preprocessing (feature selection, imputer, scaler, one-hot vocabulary) is fitted again on the "
+    "training rows without it, on the run's own split and test rows; in that space the supervised baselines are "
+    "retrained without the family (XGBoost on the features, and the decision fusion) and every benign-only "
+    "detector of notebook 05 is fitted again (autoencoder, KitNET-style ensemble of small autoencoders, distance "
+    "to the nearest benign training flows, Isolation Forest). Each detector's setting and the anomaly branch "
+    "(`branch`) are chosen on the other families' validation rows, or stay at the first setting of the grid "
+    "where no other family has enough validation rows (`MIN_CHOICE_ROWS`): the column `chosen_on` says which, "
+    "and why. Every threshold is set on benign validation rows. Per family and overall here; per seed in "
+    "[`zero_day_per_seed.md`](zero_day_per_seed.md). A family is held out only when it has enough training and "
+    "test rows (`MIN_FAMILY_ROWS`)."
 )
 
 SMOTE = (
     "Paper 2 trains the hybrid on unbalanced data and on a SMOTE-balanced set D2. The study's `smote` step trains "
-    "notebooks 02 and 03 again on D2 (the training rows oversampled; validation and test rows untouched), and "
-    "these curves set each model trained both ways side by side."
+    "notebooks 02 and 03 again on D2 (the training rows oversampled; validation and test rows untouched). The "
+    "table sets each model trained both ways side by side (macro-F1 and ROC-AUC in percent, the SMOTE − "
+    "unbalanced difference paired by seed and called by the one rule), and the curves draw the first seed."
+)
+
+#: The head of a page (and a line of the README block) whose folder has no ``seed_scores.csv``: its files were
+#: written before notebook 06 wrote that file, so before the rules the method below states.
+EARLIER_RULES = (
+    "**Written under earlier rules.** This folder has no `seed_scores.csv`: its tables and verdicts come from an "
+    "earlier version of the notebooks, in which copies of a flow with different `label_detail` both survived "
+    "deduplication, macro averages counted predicted classes absent from the test rows, verdicts ranked models on "
+    "their means, and the zero-day test's preprocessing was fitted on rows that include the held-out family. The "
+    "numbers below are kept until the study is rerun (`make reproduce`); the method described at the end is the "
+    "current one, not theirs."
 )
 
 WALL_TIMES = (
-    "Wall time of every notebook of the study, read from each run's `notebooks/wall_times.csv` (written by the "
-    "runner; the latest complete execution of each notebook, `reused` where `--resume` reused a stage). On a "
+    "Wall time of every notebook of the study, copied by notebook 06 from each run's `notebooks/wall_times.csv` "
+    "(written by the runner; the latest complete execution of each notebook, `reused` where `--resume` reused a "
+    "stage). On a "
     "machine shared with other jobs, these are upper bounds."
 )
 NO_WALL_TIMES = (
-    "The wall times of this study's notebooks are not recorded here: the run folders that hold them "
-    "(`runs/<name>/notebooks/wall_times.csv`) were not available when this page was written."
+    "The wall times of this study's notebooks are not recorded here: `wall_times.md` is not in this folder "
+    "(notebook 06 copies it from the runs' `notebooks/wall_times.csv`)."
 )
 
 #: How the numbers were made: the same for every data set.
 METHOD = """\
 ### Preprocessing (paper 1 §II.A), fitted on training rows only
 
-1. Exact duplicate flows (same features and label) are removed **before** splitting, and counted
-   (`DEDUP=True`; notebook 01 prints how many).
+1. Copies of one flow are removed **before** splitting, found on the features alone (float features compared
+   at `DEDUP_DIGITS` significant digits, default 8), whatever their labels: each group keeps one row (the
+   finest `label_detail`; copies with conflicting labels keep one row of their majority label, or none on a
+   tie: `DEDUP_CONFLICTS`), and every removal is counted per class and rule (`DEDUP=True`; notebook 01 shows
+   the table, the run's metadata holds it).
 2. Labels: `LABEL_MODE="binary"` (Benign vs Attack) or `"multiclass"` (attack families; families under
    `MIN_CLASS_COUNT` rows are merged into `OtherAttack`, or dropped, and logged). Benign is class 0.
 3. Stratified train/test split (paper 1; `SPLIT=stratified`), and a stratified validation part (`VAL_SIZE`)
@@ -187,7 +221,9 @@ scale to millions of flows); XGBoost as a reference. Decision fusion (notebook 0
 cross-fitted stacking described above, its meta-classifiers' settings chosen by validation log loss. Anomaly
 branch (notebook 05, `lib/anomaly/`): four detectors trained on benign training flows only, each with a small
 grid, thresholds on benign validation flows; the detector with the best recall on the validation rows' attack
-families becomes the branch, chosen again without the held-out family in the zero-day test. Everything is
+families becomes the branch (the grid's first detector where no family has enough validation rows, and the
+tables say so); in the zero-day test all of it, and notebook 01's preprocessing, is fitted again without the
+held-out family, the choice made on the other families' validation rows. Everything is
 seeded from one `SEED`; the seeds of a run are `SEED`, `SEED+1`, ...
 
 ### Deviations from the papers
@@ -220,19 +256,21 @@ page. Two runs with the same `SEED` give byte-identical score files, and identic
 DATA_NOTES = {
     "iot23": {
         "table1": (
-            "Where the models of the stratified split all sit at one ceiling, the ceiling is in the data: benign "
-            "flows of the Trojan capture 42-1 have Zeek features like the Mirai flows of capture 34-1, and after "
-            "deduplication some flows share their exact features with a flow of the other label: such benign flows "
-            "are called attacks whatever the model, and the companion table shows what that costs at a fixed rate."
+            "Where the models of the stratified split all sit at one ceiling, one possible cause is in the data "
+            "(untested: no run of the study measures it): benign flows of the Trojan capture 42-1 may have Zeek "
+            "features like the Mirai flows of capture 34-1, and after deduplication some flows can share their "
+            "exact features with a flow of the other label. The companion table shows what the ceiling costs at a "
+            "fixed rate."
         ),
         "protocols": (
-            "On the IoT-23 mirror one host pair carries nearly all attack flows after deduplication, so `group`, "
-            "`time` and `source` test on a handful of attack flows: read their FPR column, not their recall."
+            "On the IoT-23 mirror `group`, `time` and `source` leave few attack flows in their test rows (the "
+            "per-class table below gives each run's test rows per class): read their FPR column, not their recall."
         ),
         "zero_day": (
             "On the IoT-23 mirror only C&C has enough distinct flows to be held out; DDoS, PortScan and "
-            "FileDownload are too small after deduplication. With C&C held out, the validation rows hold no C&C "
-            "flow, so the branch is chosen on the other families' validation flows."
+            "FileDownload are too small after deduplication. With C&C held out, the settings and the branch are "
+            "chosen on the other families' validation flows only where one of them has `MIN_CHOICE_ROWS` flows; "
+            "otherwise each stays at the first setting of its grid, and the column `chosen_on` says so."
         ),
     },
     "cicids2017": {
@@ -240,9 +278,8 @@ DATA_NOTES = {
             "On the CICIDS2017 mirror only `stratified` and `source` are possible: most rows come from files with "
             "no addresses, no `Flow ID` and no parseable `Timestamp`. `source` holds Friday out "
             "(`TEST_SOURCES=Friday`); the mirror's grouped sample has no day in its file name or timestamp, so its "
-            "DoS and PortScan rows (some of them probably Friday's) stay in training, and that row is optimistic. "
-            "Friday's test rows lack several classes, so the macro-F1 there counts every absent class a model "
-            "predicts with F1 0."
+            "DoS and PortScan rows stay in training whatever their day (whether that makes the row optimistic is "
+            "untested). Friday's test rows lack several classes (the per-class table below lists them)."
         ),
         "fig01_botnet_lifecycle": (
             "On the CICIDS2017 sample one derived file label-encodes `Timestamp`, so too few of the sampled rows' "

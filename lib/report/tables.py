@@ -95,9 +95,11 @@ def configurations_table(runs: dict[str, RunDir], dataset: str, label_mode: str)
 
 
 def protocol_rows(runs: dict[str, RunDir]) -> pd.DataFrame:
-    """One row per run, model and seed: split, configuration, macro-F1 and FPR at the operating point (argmax)."""
+    """One row per run, model and seed: split, configuration, macro-F1 and FPR at the operating point (argmax), and
+    the test rows (``n_test``, the tie margin of :func:`lib.report.protocol_findings`) where the scores have them."""
     scores = with_runs(runs)
-    return scores[["run", "split", "configuration", "model", "seed", STUDY_METRIC, "fpr"]]
+    columns = ["run", "split", "configuration", "model", "seed", STUDY_METRIC, "fpr"]
+    return scores[columns + (["n_test"] if "n_test" in scores else [])]
 
 
 def _protocol_keys(rows: pd.DataFrame) -> list[tuple[str, str, str]]:
@@ -130,10 +132,10 @@ def protocol_table(rows: pd.DataFrame, dataset: str, decimals: int = 1) -> pd.Da
     return pd.DataFrame(out)
 
 
-def fusion_study(runs: dict[str, RunDir], decimals: int = 1) -> tuple[pd.DataFrame, str]:
+def fusion_study(runs: dict[str, RunDir], decimals: int = 1) -> pd.DataFrame:
     """Notebook 04's contenders in every run of the study that ran it: macro-F1 (mean ± std over seeds, in
-    percent), one column per run; and each run's verdict (its ``comparisons.json``), as Markdown bullets."""
-    columns, verdicts = {}, []
+    percent), one column per run (empty when no run ran it). The verdicts: :func:`lib.report.verdicts.fusion_comparisons`."""
+    columns = {}
     for name, folder in runs.items():
         if not folder.has("fusion"):
             continue
@@ -145,14 +147,13 @@ def fusion_study(runs: dict[str, RunDir], decimals: int = 1) -> tuple[pd.DataFra
         for model, part in scores.groupby("model"):
             cells[model] = _mean_std(100 * part[STUDY_METRIC].to_numpy(dtype=float), decimals)
         columns[label] = cells
-        verdicts.append(f"- {label}: {stage.json('comparisons')['verdict']}")
     if not columns:
-        return pd.DataFrame(), "No run of the study ran notebook 04."
+        return pd.DataFrame()
     table = pd.DataFrame(columns)
     order = list(metrics.CONTENDER_NAMES)
     table = table.loc[sorted(table.index, key=lambda m: order.index(m) if m in order else len(order))]
     table.index = [metrics.CONTENDER_NAMES.get(m, m) for m in table.index]
-    return table.rename_axis("Contender").reset_index().fillna(""), "\n".join(verdicts)
+    return table.rename_axis("Contender").reset_index().fillna("")
 
 
 # ------------------------------------------------------------------------------------------ zero-day
@@ -172,9 +173,27 @@ def zero_day_table(stages: dict[str, Any]) -> tuple[pd.DataFrame | None, str]:
     anomaly = stages["anomaly"]
     zero_day = _table_or_empty(anomaly, "zero_day")
     if len(zero_day) and "family" in zero_day:
-        return metrics.zero_day_summary(zero_day), ""
+        summary = metrics.zero_day_summary(zero_day)
+        if "chosen_on" in zero_day:  # how the branch was set without each family: on validation rows, or a default
+            chosen_on = zero_day.groupby("family", sort=False)["chosen_on"].agg(lambda c: "; ".join(dict.fromkeys(c)))
+            summary.insert(1, "chosen_on", summary["family"].map(chosen_on))
+        return summary, ""
     eligibility = _table_or_empty(anomaly, "eligibility")
     reason = (
         zero_day_reason(eligibility, anomaly.parameters.get("MIN_FAMILY_ROWS", 0)) if "family" in eligibility else ""
     )
     return None, reason or "Notebook 05 wrote no zero-day results for this run."
+
+
+#: Notebook 05's zero-day tables that notebook 06 copies into the figure folder (in percent).
+ZERO_DAY_FILES = ("zero_day_by_detector", "zero_day_per_seed")
+
+
+def zero_day_file(stages: dict[str, Any], name: str) -> pd.DataFrame | None:
+    """Notebook 05's zero-day table ``name`` (:data:`ZERO_DAY_FILES`: per family and model, or per family, seed and
+    model) in percent (:func:`as_percent`), for the figure folder; None when no family was held out
+    (:func:`zero_day_table`), so that notebook 06 removes an earlier run's copy. A stage made before notebook 05
+    wrote the table is an error naming the command that remakes it (:meth:`lib.run.Stage.file`)."""
+    if zero_day_table(stages)[0] is None:
+        return None
+    return as_percent(stages["anomaly"].table(name))

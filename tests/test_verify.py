@@ -1,0 +1,104 @@
+"""lib/verify.py: a rerun's Table 1 against the committed one, cell by cell, within stated tolerances."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from lib import verify
+
+TOLERANCE = verify.Tolerance(mean=0.5, spread=1.0)
+
+
+def table(**cells: dict[str, str]) -> pd.DataFrame:
+    """A Table 1 of text cells: one keyword per model, each a mapping column -> cell."""
+    return pd.DataFrame([{"Model": model.replace("_", " "), **row} for model, row in cells.items()])
+
+
+COMMITTED = table(
+    SVM={"Macro F1 (ours)": "93.8 ± 0.2", "F1-Score (paper)": ""},
+    Random_Forest={"Macro F1 (ours)": "94.3 ± 0.0", "F1-Score (paper)": "86.3"},
+)
+
+
+def test_identical_tables_pass_every_cell_byte_identical():
+    result = verify.compare_tables("table1", COMMITTED, COMMITTED.copy(), TOLERANCE)
+    assert result.passed and result.cells == 4 and result.identical == 4 and not result.differences
+    assert result.report()[-1].endswith("PASS")
+
+
+def test_a_cell_within_the_tolerance_passes_and_is_printed_with_its_difference():
+    rerun = COMMITTED.copy()
+    rerun.loc[0, "Macro F1 (ours)"] = "94.2 ± 0.1"
+    result = verify.compare_tables("table1", COMMITTED, rerun, TOLERANCE)
+    (difference,) = result.differences
+    assert result.passed and result.identical == 3
+    assert difference.mean == pytest.approx(0.4) and difference.spread == pytest.approx(-0.1)
+    assert "SVM / Macro F1 (ours)" in result.report()[0] and "+0.40" in result.report()[0]
+
+
+def test_a_cell_off_by_more_than_the_tolerance_fails_and_is_printed_with_its_difference():
+    rerun = COMMITTED.copy()
+    rerun.loc[1, "Macro F1 (ours)"] = "93.7 ± 0.0"
+    result = verify.compare_tables("table1", COMMITTED, rerun, TOLERANCE)
+    assert not result.passed
+    (line,) = [line for line in result.report() if "OUTSIDE" in line]
+    assert "Random Forest / Macro F1 (ours)" in line and "-0.60" in line and "'94.3 ± 0.0'" in line
+    assert result.report()[-1].endswith("FAIL")
+
+
+def test_a_spread_beyond_its_own_tolerance_fails_though_the_mean_is_equal():
+    rerun = COMMITTED.copy()
+    rerun.loc[0, "Macro F1 (ours)"] = "93.8 ± 1.4"
+    assert not verify.compare_tables("table1", COMMITTED, rerun, TOLERANCE).passed
+
+
+def test_exactly_the_tolerance_passes_despite_float_rounding():
+    assert verify.compare_cell("t", "SVM", "c", "93.8", "94.3", TOLERANCE).within
+
+
+@pytest.mark.parametrize(("committed", "rerun"), [("86.3", ""), ("94.3 ± 0.0", "94.3"), ("94.3", "n/a")])
+def test_a_cell_that_changed_its_form_fails(committed, rerun):
+    difference = verify.compare_cell("table1", "SVM", "c", committed, rerun, TOLERANCE)
+    assert not difference.within and difference.mean is None and "not comparable" in difference.line(TOLERANCE)
+
+
+def test_a_missing_row_or_column_is_an_error_naming_it():
+    rerun = COMMITTED.drop(columns=["F1-Score (paper)"]).iloc[:1]
+    result = verify.compare_tables("table1", COMMITTED, rerun, TOLERANCE)
+    assert not result.passed
+    assert any("'F1-Score (paper)'" in e and "missing" in e for e in result.errors)
+    assert any("'Random Forest'" in e and "missing" in e for e in result.errors)
+    assert result.cells == 1  # what both have is still compared
+
+
+def test_a_row_only_the_rerun_has_is_an_error():
+    rerun = pd.concat([COMMITTED, table(MLP={"Macro F1 (ours)": "94.4 ± 0.0", "F1-Score (paper)": ""})])
+    result = verify.compare_tables("table1", COMMITTED, rerun, TOLERANCE)
+    assert [e for e in result.errors if "'MLP'" in e and "new" in e]
+
+
+def test_parse_cell_reads_mean_and_spread():
+    assert verify.parse_cell("94.3 ± 0.2") == (94.3, 0.2)
+    assert verify.parse_cell("89.5") == (89.5, None)
+    assert verify.parse_cell("") is None
+
+
+def test_verify_reads_the_committed_csv_as_text_and_skips_only_the_optional_table(tmp_path):
+    committed, rerun = tmp_path / "committed", tmp_path / "rerun"
+    committed.mkdir()
+    rerun.mkdir()
+    COMMITTED.to_csv(committed / "table1.csv", index=False)
+    COMMITTED.to_csv(rerun / "table1.csv", index=False)
+    COMMITTED.to_csv(rerun / "table1_detection_at_fpr.csv", index=False)
+    written = {"table1": rerun / "table1.csv", "table1_detection_at_fpr": rerun / "table1_detection_at_fpr.csv"}
+    (result,) = verify.verify(committed, written)
+    assert result.table == "table1" and result.passed and result.identical == result.cells == 4
+    (committed / "table1.csv").unlink()
+    with pytest.raises(FileNotFoundError, match="table1.csv"):
+        verify.verify(committed, written)
+
+
+def test_every_compared_table_has_a_tolerance():
+    assert set(verify.TOLERANCES) == {"table1", "table1_detection_at_fpr"}
+    assert all(t.spread >= t.mean > 0 for t in verify.TOLERANCES.values())
