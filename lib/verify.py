@@ -31,7 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from lib import metrics, report, runner
+from lib import metrics, report, run, runner
 from lib.paths import REPO_ROOT
 from lib.run import RunDir
 
@@ -216,11 +216,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", default="iot23", help="the data set of the main run (default iot23)")
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
     parser.add_argument("--run-dir", default="", help="compare this existing run, rerun nothing")
-    parser.add_argument("--figures", default="", help="the committed tables (default figures/<NAME or dataset>)")
+    parser.add_argument("--figures", default="", help="the committed tables (default figures/<the run's name>)")
     args = parser.parse_args(argv)
     types = runner.declared_types()
     params = {name: runner.parse_value(value, types.get(name)) for name, value in args.parameter}
-    name = str(params.get("NAME") or args.dataset)
+    name = str(params.get("NAME") or run.default_name(args.dataset, str(params.get("DATA_FILES", ""))))
     committed = Path(args.figures) if args.figures else REPO_ROOT / "figures" / name
     try:
         out = fresh_run_dir(args.dataset)  # the rerun, or only its tables with --run-dir

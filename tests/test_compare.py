@@ -36,7 +36,7 @@ def test_one_seed_is_never_a_gain_or_a_loss():
 
 def test_the_interval_is_an_input_a_bootstrap_can_replace():
     diff = {"model": "a", "reference": "b", "metric": "f1", "n": 3, "model_mean": 0.9, "reference_mean": 0.8,
-            "mean": 0.1, "std": 0.0, "ci_low": 0.1, "ci_high": 0.1}  # fmt: skip
+            "mean": 0.1, "std": 0.01, "ci_low": 0.08, "ci_high": 0.12}  # fmt: skip
     assert "a is better than b" in compare.describe_difference(diff, tie=0.01)
     wide = compare.describe_difference(diff, tie=0.01, interval_of=lambda d: Interval(-0.2, 0.4, "bootstrap"))
     assert "bootstrap [-0.2000, +0.4000]" in wide and "a is not separable here from b" in wide
@@ -54,6 +54,19 @@ def test_the_interval_is_an_input_a_bootstrap_can_replace():
 )
 def test_a_papers_number_does_not_reproduce_only_outside_our_interval(mean, low, high, paper, expected):
     assert compare.paper_call(mean, Interval(low, high, "test"), paper, tie=0.12) == expected
+
+
+def test_a_difference_the_seeds_do_not_vary_is_not_separable_unless_it_is_a_tie():
+    # XGBoost's histogram trees give the same model on every seed: an interval of no width is no evidence
+    no_width = Interval(1.5, 1.5, "95 % CI over 3 paired seeds")
+    assert compare.call(1.5, no_width, tie=0.12) == compare.NO_SPREAD
+    assert compare.call(0.1, Interval(0.1, 0.1, "same"), tie=0.12) == compare.LEVEL  # within two flows: level
+    assert compare.paper_call(90.0, Interval(90.0, 90.0, "same"), 95.0, tie=0.12) == compare.NO_SPREAD_WORDS
+    assert compare.paper_call(95.0, Interval(95.0, 95.0, "same"), 95.0, tie=0.12) == compare.REPRODUCES
+    assert compare.claim_call([compare.GAIN, compare.NO_SPREAD]) == compare.NOT_SUPPORTED
+    runs = pd.DataFrame({"model": ["a"] * 3 + ["b"] * 3, "seed": [1, 2, 3] * 2, "f1": [0.9] * 3 + [0.8] * 3})
+    diff = metrics.paired_difference(runs, "a", "b", "f1")
+    assert "a is not separable (the seeds do not vary it) from b" in compare.describe_difference(diff, tie=0.01)
 
 
 def test_a_claim_reproduces_only_when_every_difference_is_a_gain():
@@ -96,14 +109,19 @@ def test_a_difference_of_a_test_flow_is_level_not_a_win():
     assert diff["ci_low"] > 0  # a zero-width interval above zero ...
     assert "level with" in metrics.describe_difference(diff, tie=2 / 1663)  # ... but under two of 1,663 test flows
     assert metrics.verdict([diff], "cnn_lstm", {}, tie=2 / 1663).startswith("Fusion adds nothing measurable")
-    assert metrics.verdict([diff], "cnn_lstm", {}, tie=0.0).startswith("Fusion adds something")
+    no_margin = metrics.verdict([diff], "cnn_lstm", {}, tie=0.0)  # the seeds do not vary it: no evidence either way
+    assert no_margin.startswith("Fusion adds nothing measurable") and "(the seeds do not vary it)" in no_margin
+    varied = runs.assign(f1=runs["f1"] + [0.0, 0.0001, 0.0002, 0.0, 0.0, 0.0])
+    gain = metrics.paired_difference(varied, "fusion_xgboost", "cnn_lstm")
+    assert metrics.verdict([gain], "cnn_lstm", {}, tie=0.0).startswith("Fusion adds something")
 
 
 def test_verdict_compares_with_the_best_single_deep_model_and_with_xgboost():
     seeds = [1, 2, 3]
     f1 = {"fusion_xgboost_features": 0.99, "fusion_xgboost": 0.95, "cnn_lstm": 0.90, "xgboost": 0.97}
+    spread = {"fusion_xgboost_features": 0.2, "fusion_xgboost": 0.0, "cnn_lstm": 0.5, "xgboost": 1.0}  # per seed
     runs = pd.DataFrame(
-        [{"model": m, "seed": s, "f1_macro": v + 0.001 * s * (m == "xgboost")} for m, v in f1.items() for s in seeds]
+        [{"model": m, "seed": s, "f1_macro": v + 0.001 * s * spread[m]} for m, v in f1.items() for s in seeds]
     )
     found = [
         metrics.paired_difference(runs, fused, reference, "f1_macro")

@@ -98,6 +98,13 @@ def test_label_detail_variants_are_one_flow_and_keep_the_finer_label():
     assert counts["conflict_groups"] == 2  # a family label beside a fine one is no conflict
 
 
+def test_a_missing_label_detail_never_wins_over_a_fine_one():
+    df = pd.DataFrame({"f": [5.0, 5.0], "label": ["C", "C"], "label_detail": [np.nan, "C-x"], "is_attack": [1, 1]})
+    for rows in (df, df.iloc[::-1].reset_index(drop=True)):
+        out, counts = preprocess.deduplicate(rows, ["f"], digits=8)
+        assert out["label_detail"].tolist() == ["C-x"] and counts["conflict_groups"] == 0
+
+
 def test_conflicting_labels_majority_keeps_one_row_of_the_majority_and_drops_ties():
     out, counts = preprocess.deduplicate(cicids_rows(), FEATURES, digits=7, conflicts="majority")
     assert counts["conflict_groups"] == 2 and counts["conflict_rows"] == 5

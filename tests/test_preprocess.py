@@ -399,6 +399,20 @@ def test_source_split_holds_out_the_named_files_and_validates_on_the_others():
         preprocess.prepare(df, PrepConfig(split="source", test_sources="e.log"))
 
 
+def test_test_rows_have_no_say_in_which_columns_are_features():
+    df = network_flows()
+    rng = np.random.default_rng(0)
+    in_test = (df["source_file"] == "c.log").to_numpy()
+    # absent from the held-out file only: the training files all have it, so it stays (imputed in c.log)
+    df["not_in_c"] = np.where(in_test, np.nan, rng.random(len(df))).astype(np.float32)
+    # present in the held-out file only: empty in every training row, so it goes
+    df["only_in_c"] = np.where(in_test, rng.random(len(df)), np.nan).astype(np.float32)
+    data, _, report = preprocess.prepare(df, PrepConfig(split="source", test_sources="c.log"))
+    assert "not_in_c" in data.feature_names and "only_in_c" not in data.feature_names
+    assert report.dropped_columns["no_value_in_any_row"] == ["only_in_c"]
+    assert report.imputed["not_in_c"]["missing"] == int(in_test.sum())
+
+
 def test_automatic_test_sources_hold_out_about_test_size_with_benign_and_attack_rows_on_both_sides():
     stats = pd.DataFrame(
         {"benign": [500, 400, 100, 300, 0], "attack": [0, 0, 300, 200, 200]},

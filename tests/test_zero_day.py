@@ -115,7 +115,7 @@ def setup_for(grid, seen, min_choice_rows=1, mode="grid", seeds=(0,)):
         "supervised": partial(logistic_fit, seen=seen),
         "xgboost": partial(anomaly.xgboost_attack_scorer, n_classes=2, n_estimators=20),
     }
-    basis = {"supervised": "stand-in", "xgboost": anomaly.XGBOOST_BASIS}
+    basis = {"supervised": "stand-in", "xgboost": anomaly.xgboost_basis()}
     return anomaly.ZeroDaySetup(
         list(seeds), zero_day_grid, supervised, basis, ["0.01", "0.1"], single, target_fpr=0.05,
         training=anomaly.Training(2, 64, 1), min_choice_rows=min_choice_rows,
@@ -149,7 +149,7 @@ def test_zero_day_refits_everything_without_the_family_and_scores_xgboost_and_th
         assert {"knn", "isolation_forest", "branch"} <= set(table["detector"]) and "chosen_on" in table
     overall = by_detector[by_detector["family"] == anomaly.OVERALL].set_index("detector")
     assert {"supervised XGBoost", "supervised fusion", "branch"} <= set(overall.index)
-    assert by_detector.set_index("detector").loc["supervised XGBoost", "chosen_on"].iloc[0] == anomaly.XGBOOST_BASIS
+    assert by_detector.set_index("detector").loc["supervised XGBoost", "chosen_on"].iloc[0] == anomaly.xgboost_basis()
     assert (result.levels["val_fpr"] <= result.levels["fpr_target"]).all()
     inputs = result.inputs.iloc[0]
     assert inputs["features_only_in_run"] == "proto_gre" and inputs["n_train_without"] < inputs["n_train_run"]
@@ -259,4 +259,5 @@ def test_xgboost_scorer_uses_notebook_02s_defaults_and_gives_attack_scores():
     values = score(X)
     assert values.shape == (300,) and 0 <= values.min() and values.max() <= 1
     assert values[y == 1].mean() > values[y == 0].mean() + 0.5
-    assert "300 trees, depth 6, learning rate 0.1" in anomaly.XGBOOST_BASIS
+    assert "300 trees, depth 6, learning rate 0.1" in anomaly.xgboost_basis()
+    assert "20 trees, depth 3, learning rate 0.1" in anomaly.xgboost_basis({"n_estimators": 20, "max_depth": 3})

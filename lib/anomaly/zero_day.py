@@ -149,8 +149,8 @@ def xgboost_attack_scorer(
     max_train_rows: int = 0,
     **hyperparameters: Any,
 ) -> Callable[[np.ndarray], np.ndarray]:
-    """XGBoost on the features (:func:`lib.baselines.xgboost`, notebook 02's defaults unless ``hyperparameters``
-    say otherwise) as an attack scorer, 1 - P(benign); ``max_train_rows > 0`` fits a stratified subsample. The
+    """XGBoost on the features (:func:`lib.baselines.xgboost` with ``hyperparameters``: notebook 02's settings,
+    its defaults where none are given) as an attack scorer, 1 - P(benign); ``max_train_rows > 0`` fits a stratified subsample. The
     validation rows are not read (no early stopping): they only set the threshold, outside."""
     X_fit, y_fit = baselines.stratified_subsample(X_train, y_train, max_train_rows, seed)
     model = baselines.fit(baselines.build("xgboost", seed, **hyperparameters), X_fit, y_fit)
@@ -187,17 +187,16 @@ def zero_day_deep_configs(
     return {name: configs[name] for name in names}, source
 
 
-def _xgboost_basis() -> str:
-    """How the zero-day XGBoost is set, in words: :func:`lib.baselines.xgboost`'s defaults (notebook 02's)."""
-    defaults = {k: v.default for k, v in inspect.signature(baselines.xgboost).parameters.items()}
+def xgboost_basis(hyperparameters: Mapping[str, Any] | None = None) -> str:
+    """How the zero-day XGBoost is set, in words: notebook 02's XGBoost settings ``hyperparameters`` (from
+    :func:`lib.baselines.hyperparameters_from` of its parameters; None: :func:`lib.baselines.xgboost`'s defaults,
+    which are also notebook 02's), so that it is Table 1's XGBoost trained without the family."""
+    settings = {k: v.default for k, v in inspect.signature(baselines.xgboost).parameters.items()}
+    settings |= dict(hyperparameters or {})
     return (
-        f"notebook 02's defaults ({defaults['n_estimators']} trees, depth {defaults['max_depth']}, learning rate "
-        f"{defaults['learning_rate']}), no choice; all training rows without the family"
+        f"notebook 02's settings ({settings['n_estimators']} trees, depth {settings['max_depth']}, learning rate "
+        f"{settings['learning_rate']}), no choice; all training rows without the family"
     )
-
-
-#: How :func:`xgboost_attack_scorer` is set in the zero-day test (its ``chosen_on``).
-XGBOOST_BASIS = _xgboost_basis()
 
 
 # ------------------------------------------------------------------------------------------ one family, one seed

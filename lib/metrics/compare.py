@@ -6,7 +6,9 @@ The rule (notebook 04's fusion verdict, notebook 06's findings, protocol finding
   margin (what two test flows are worth, :func:`tie_margin`);
 * otherwise it is **level with** (the whole interval lies within the tie margin) or **not separable here**
   (the interval is wider than the tie margin);
-* one seed gives no interval: **one seed: not separable**, never a gain or a loss.
+* one seed gives no interval: **one seed: not separable**, never a gain or a loss; a difference the same on
+  every seed (a model the seeds do not vary) gives an interval of no width, which says nothing about the
+  test rows: **not separable (the seeds do not vary it)** unless it lies within the tie margin.
 
 The interval is an input (:class:`Interval`): today the seeds' paired t-interval (:func:`seed_interval`), which
 varies the models but not the test rows; a test-set bootstrap can be passed in its place. Against a paper's
@@ -29,6 +31,9 @@ from lib.metrics.scores import summarise
 #: A difference of at most this many test flows' worth is a tie (:func:`tie_margin`).
 TIE_FLOWS = 2
 GAIN, LOSS, LEVEL, WIDE, ONE_SEED = "gain", "loss", "level", "not separable", "one seed"
+#: A difference that is the same on every seed (a model the seeds do not vary, e.g. XGBoost's histogram trees
+#: without subsampling): its seed interval has no width and says nothing about the test rows' sampling.
+NO_SPREAD = "no spread"
 #: How a call reads between two names: "<a> is <word> <b>".
 CALL_WORDS = {
     GAIN: "better than",
@@ -36,9 +41,11 @@ CALL_WORDS = {
     LEVEL: "level with",
     WIDE: "not separable here from",
     ONE_SEED: "not separable (one seed) from",
+    NO_SPREAD: "not separable (the seeds do not vary it) from",
 }
 REPRODUCES, NOT_SUPPORTED, NOT_REPRODUCED = "reproduces", "not supported", "does not reproduce"
 ONE_SEED_WORDS = "one seed: not separable"
+NO_SPREAD_WORDS = "the seeds do not vary it: not separable"
 METRIC_NAMES = {"f1": "F1", "f1_macro": "macro-F1", "accuracy": "accuracy"}
 
 
@@ -65,9 +72,12 @@ def seed_interval(diff: dict[str, Any]) -> Interval | None:
 
 def call(mean: float, interval: Interval | None, tie: float) -> str:
     """The rule: :data:`GAIN` or :data:`LOSS` only when ``interval`` excludes zero and ``|mean|`` exceeds ``tie``;
-    else :data:`LEVEL` (the interval lies within ±``tie``) or :data:`WIDE`; :data:`ONE_SEED` without interval."""
+    else :data:`LEVEL` (the interval lies within ±``tie``) or :data:`WIDE`; :data:`ONE_SEED` without interval,
+    :data:`NO_SPREAD` for an interval of no width around a difference beyond ``tie``."""
     if interval is None:
         return ONE_SEED
+    if interval.low == interval.high and abs(mean) > tie:
+        return NO_SPREAD
     if interval.low > 0 and mean > tie:
         return GAIN
     if interval.high < 0 and -mean > tie:
@@ -80,9 +90,12 @@ def call(mean: float, interval: Interval | None, tie: float) -> str:
 def paper_call(mean: float, interval: Interval | None, paper: float, tie: float) -> str:
     """Our ``mean`` (with its ``interval``) against a paper's number: :data:`NOT_REPRODUCED` when the paper's
     number lies outside the interval by more than ``tie``, :data:`NOT_SUPPORTED` when ours is lower by more
-    than ``tie`` but the interval reaches it, :data:`REPRODUCES` otherwise; one seed: :data:`ONE_SEED_WORDS`."""
+    than ``tie`` but the interval reaches it, :data:`REPRODUCES` otherwise; one seed: :data:`ONE_SEED_WORDS`; an
+    interval of no width more than ``tie`` from the paper's number: :data:`NO_SPREAD_WORDS`."""
     if interval is None:
         return ONE_SEED_WORDS
+    if interval.low == interval.high and abs(paper - mean) > tie:
+        return NO_SPREAD_WORDS
     if paper < interval.low - tie or paper > interval.high + tie:
         return NOT_REPRODUCED
     return NOT_SUPPORTED if mean < paper - tie else REPRODUCES
@@ -177,8 +190,8 @@ def _by_call(found: list[dict[str, Any]], names: dict[str, str], tie: float, int
 def _side(grouped: dict[str, str], reference: str) -> str:
     """ "better than <reference>: A; level with it: B; ..." for the calls present."""
     words = {GAIN: f"better than {reference}", LOSS: f"worse than {reference}", LEVEL: "level with it"}
-    words[WIDE] = "not separable here from it"
-    return "; ".join(f"{words[k]}: {grouped[k]}" for k in (GAIN, LOSS, LEVEL, WIDE) if k in grouped)
+    words |= {WIDE: "not separable here from it", NO_SPREAD: "not separable from it (the seeds do not vary it)"}
+    return "; ".join(f"{words[k]}: {grouped[k]}" for k in (GAIN, LOSS, LEVEL, WIDE, NO_SPREAD) if k in grouped)
 
 
 def verdict(

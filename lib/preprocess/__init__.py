@@ -32,8 +32,8 @@ Order of operations, each step logged with its counts:
    and ``source``) is logged, and every split's rows, classes, groups, time range and sources are recorded
    (:meth:`PrepReport.split_table`);
 5. feature selection on training rows: identifiers out (unless kept, with a warning that it leaks; the
-   columns a split groups or orders by are out in any case), columns absent from whole source files out,
-   constant and duplicate columns out;
+   columns a split groups or orders by are out in any case), columns absent from the training rows of whole
+   source files out, constant and duplicate columns out;
 6. a scikit-learn ``ColumnTransformer`` fitted on training rows: ``inf`` -> NaN, median imputation and
    scaling (``SCALING``: min-max as in paper 1; sign-preserving ``log1p`` then min-max or standard scaling;
    or a quantile transform) for numeric columns; one-hot encoding for categorical columns (protocol; Zeek

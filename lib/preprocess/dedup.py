@@ -148,8 +148,11 @@ def _resolve(
     the group counts (conflicting groups and rows, ties, detail variants). Labels are handled as codes of the
     member rows only, never as text per row."""
     rows = pd.DataFrame({"pos": members, "group": group, "exact": exact})
-    label, labels = pd.factorize(df["label"].iloc[members])
-    detail, details = pd.factorize(df["label_detail"].iloc[members]) if "label_detail" in df else (label, labels)
+    label, labels = pd.factorize(df["label"].iloc[members], use_na_sentinel=False)
+    detail, details = label, labels
+    if "label_detail" in df:  # a missing detail is no finer than the family: the family's name stands in for it
+        given = df["label_detail"].iloc[members].astype(object)
+        detail, details = pd.factorize(given.where(given.notna(), df["label"].iloc[members].astype(str)))
     attack = df["is_attack"].iloc[members].to_numpy() if "is_attack" in df else 0
     rows["key"] = pd.DataFrame({"label": label, "attack": attack}).groupby(["label", "attack"]).ngroup().to_numpy()
     rows["detail"] = detail

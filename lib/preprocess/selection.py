@@ -53,8 +53,9 @@ def _candidate_columns(
 def _without_empty_or_partial(
     df: pd.DataFrame, candidates: list[str], cfg: PrepConfig, dropped: dict[str, list[str]]
 ) -> list[str]:
-    """``candidates`` without the columns that have no value in any row (all of them empty is a
-    :class:`DataError`) and, with ``drop_partial_columns``, those absent from whole source files."""
+    """``candidates`` without the columns that have no value in any row of ``df`` (the training rows: all of them
+    empty is a :class:`DataError`) and, with ``drop_partial_columns``, those absent from the training rows of
+    whole source files (a file with no training row has no say: its missing values are imputed)."""
     empty = [c for c in candidates if df[c].isna().all()]
     if empty and len(empty) == len(candidates):
         files = ", ".join(sorted(map(str, df["source_file"].unique()))[:5])
@@ -128,14 +129,15 @@ def select_features(
     the rows by (whatever ``keep_identifiers`` and ``allow_columns`` say), columns that carry the label by name
     (:func:`lib.datasets.label_columns`) and columns that alone predict ``y_train`` perfectly
     (:func:`perfect_predictors`); ``allow_columns`` overrides the first, third and fourth for the columns it
-    names. Columns empty in every row, absent from whole source files (``drop_partial_columns``), constant or
-    duplicated on the training rows are left out too.
+    names. Columns empty in every training row, absent from the training rows of whole source files
+    (``drop_partial_columns``), constant or duplicated on the training rows are left out too: no test row has a
+    say in which columns are features.
     """
     dropped: dict[str, list[str]] = {}
     check_column_names(df, cfg)
     candidates = _candidate_columns(df, cfg, split_columns, dropped)
-    candidates = _without_empty_or_partial(df, candidates, cfg, dropped)
     train = df.iloc[train_idx]
+    candidates = _without_empty_or_partial(train, candidates, cfg, dropped)
     candidates = _without_constant_or_duplicate(train, candidates, dropped)
     if y_train is not None:
         candidates = _without_leaks(train, candidates, y_train, cfg, dropped)

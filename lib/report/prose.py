@@ -194,8 +194,9 @@ METHOD = """\
    protocols of the study; each records in `meta.json` its groups, time ranges or sources per split, and a class
    absent from training is named in a warning, never dropped.
 4. Feature selection on training rows: identifiers out (`KEEP_IDENTIFIERS=True` keeps them, with a warning
-   that it leaks), constant and duplicate columns out, and columns that whole source files lack out (mixing
-   files of different layouts would otherwise let missingness reveal the file, and so the label).
+   that it leaks), constant and duplicate columns out, and columns that the training rows of whole source files
+   lack out (mixing files of different layouts would otherwise let missingness reveal the file, and so the
+   label).
 5. A scikit-learn `ColumnTransformer`: `inf` → NaN, median imputation, min-max scaling of numeric columns
    (`SCALING=minmax`, paper 1; `log_minmax` and `log_standard` apply sign(x)·log1p(|x|) first, `quantile` maps
    each column to its training quantiles), one-hot encoding of the categorical ones (at most `MAX_CATEGORIES`
