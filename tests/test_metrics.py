@@ -376,12 +376,16 @@ def test_display_names_keep_unknown_ids():
 
 def test_describe_differences_is_one_bullet_per_difference():
     runs = pd.DataFrame(
-        [{"model": m, "seed": s, "f1": v + 0.001 * s} for m, v in (("a", 0.9), ("b", 0.8)) for s in (1, 2, 3)]
+        [
+            {"model": m, "seed": s, "f1": v + k * s}
+            for m, v, k in (("a", 0.9, 0.001), ("b", 0.8, 0.002))
+            for s in (1, 2, 3)
+        ]
     )
     found = [metrics.paired_difference(runs, "a", "b"), metrics.paired_difference(runs, "b", "a")]
     text = metrics.describe_differences(found, {"a": "Model A"}, tie=0.0)
     assert text.split("\n") == [f"* {metrics.describe_difference(d, {'a': 'Model A'})}" for d in found]
-    assert text.startswith("* Model A vs b: F1 0.9020 vs 0.8020") and "Model A is better" in text
+    assert text.startswith("* Model A vs b: F1 0.9020 vs 0.8040") and "Model A is better" in text
     assert metrics.describe_differences([]) == ""
 
 
