@@ -323,7 +323,6 @@ def test_compare_fits_every_candidate_without_reading_test_rows_and_records_the_
 
 
 def test_summary_names_the_branch_and_the_or_from_notebook_05s_tables():
-    from lib import report
 
     data = two_family_data(seed=2)
     X, y = data["X"], data["y"]
@@ -332,7 +331,7 @@ def test_summary_names_the_branch_and_the_or_from_notebook_05s_tables():
     chosen = comparison.chosen(choice)
     detection = anomaly.detector_table(chosen, X, y)
     combined = anomaly.or_with_supervised(np.zeros(len(y["test"]), dtype=bool), chosen, X["test"], y["test"])
-    text = report.anomaly_summary(
+    text = anomaly.anomaly_summary(
         detection, combined, pd.DataFrame(columns=["family"]), 0.05, int((y["val"] == 0).sum()),
         no_zero_day="why none", branch=choice.branch_detector, chosen_on=choice.basis, on_validation=choice.on_validation,
     )  # fmt: skip

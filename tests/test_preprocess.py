@@ -399,6 +399,20 @@ def test_source_split_holds_out_the_named_files_and_validates_on_the_others():
         preprocess.prepare(df, PrepConfig(split="source", test_sources="e.log"))
 
 
+def test_source_split_carves_validation_by_host_pair_and_row_by_row_only_without_one():
+    df = network_flows()
+    data, _, report = preprocess.prepare(df, PrepConfig(split="source", test_sources="c.log"))
+    assert not pairs(data.rows["train"]) & pairs(data.rows["val"])  # a host pair on one side of validation only
+    assert report.split["validation_carved"] == "by group (id.orig_h/id.resp_h)"
+    assert report.split["groups_shared_with_train"]["val"] == 0
+    assert 0.05 <= report.split_rows["val"] / (report.split_rows["train"] + report.split_rows["val"]) <= 0.15
+    _, _, report = preprocess.prepare(df.drop(columns=["id.orig_h", "id.resp_h"]), PrepConfig(split="source",
+                                      test_sources="c.log"))  # fmt: skip
+    assert report.split["validation_carved"].startswith("row by row")
+    with pytest.raises(DataError, match=r"TEST_SOURCES='each' holds every source out in turn.*lib\.runner"):
+        preprocess.prepare(df, PrepConfig(split="source", test_sources="each"))
+
+
 def test_test_rows_have_no_say_in_which_columns_are_features():
     df = network_flows()
     rng = np.random.default_rng(0)

@@ -388,3 +388,82 @@ def test_staleness_is_found_through_every_path_of_the_stage_graph(tmp_path):
     (folder.path / "anomaly" / "manifest.json").write_text(json.dumps(anomaly))
     with pytest.raises(run.StaleArtefactError, match=r"fusion \(made by 04_decision_fusion\.ipynb\) is stale"):
         folder.open("anomaly")
+
+
+# ------------------------------------------------------------------------------ the code that makes a stage
+def test_a_stage_is_made_by_its_notebook_and_the_lib_modules_it_reaches():
+    files = run.code.code_files("02_baselines.ipynb")
+    assert files[:2] == ("notebooks/02_baselines.ipynb", "requirements.txt")
+    assert {"lib/baselines.py", "lib/metrics/scores.py", "lib/preprocess/dedup.py"} <= set(files)  # through imports
+    assert not any(f.startswith(("lib/run/", "lib/report/", "lib/score/")) for f in files)
+    # the report's tables and sentences make no stage: editing them keeps every training stage reusable
+    for notebook in ("01_data_preparation.ipynb", "03_cnn_lstm.ipynb", "04_decision_fusion.ipynb"):
+        assert not any(f.startswith("lib/report/") for f in run.code.code_files(notebook))
+    assert "lib/anomaly/summary.py" in run.code.code_files("05_anomaly_detection.ipynb")
+    assert not any(f.startswith("lib/report/") for f in run.code.code_files("05_anomaly_detection.ipynb"))
+
+
+def _tiny_project(root, reached: str, other: str) -> None:
+    (root / "notebooks").mkdir(parents=True)
+    (root / "lib" / "pkg").mkdir(parents=True)
+    cell = {"cell_type": "code", "source": ["%matplotlib inline\n", "from lib.pkg import used\n"], "metadata": {}}
+    (root / "notebooks" / "01_x.ipynb").write_text(json.dumps({"cells": [cell]}))
+    (root / "requirements.txt").write_text("numpy==1\n")
+    (root / "lib" / "__init__.py").write_text("")
+    (root / "lib" / "pkg" / "__init__.py").write_text("from . import helper\n")
+    (root / "lib" / "pkg" / "helper.py").write_text("def f():\n    from lib import deep\n")
+    (root / "lib" / "deep.py").write_text("")
+    (root / "lib" / "pkg" / "used.py").write_text(reached)
+    (root / "lib" / "other.py").write_text(other)
+
+
+def _git(root, *args):
+    import subprocess
+
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=root, check=True,
+                   capture_output=True)  # fmt: skip
+
+
+def test_code_files_follow_relative_and_function_level_imports(tmp_path):
+    _tiny_project(tmp_path, "x = 1\n", "")
+    files = run.code.code_files("01_x.ipynb", tmp_path)
+    assert set(files) == {"notebooks/01_x.ipynb", "requirements.txt", "lib/__init__.py", "lib/pkg/__init__.py",
+                          "lib/pkg/helper.py", "lib/deep.py", "lib/pkg/used.py"}  # fmt: skip
+
+
+def test_a_stage_made_before_stages_listed_their_files_is_found_by_its_commit(tmp_path):
+    """A stage that recorded a hash of all of lib is made by the same code when the files its notebook reaches
+    now are those of the commit that gives that hash; a change to a file it reaches makes it stale."""
+    _tiny_project(tmp_path, "x = 1\n", "y = 1\n")
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "commit", "-q", "-m", "first")
+    files = {str(p.relative_to(tmp_path)): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()
+             and ".git" not in p.parts}  # fmt: skip
+    recorded = run.code.all_lib_fingerprint(files, "01_x.ipynb")
+    (tmp_path / "lib" / "other.py").write_text("y = 2\n")  # a module the notebook does not reach
+    _git(tmp_path, "commit", "-q", "-am", "second")
+    commit = run.code.commit_of(recorded, "01_x.ipynb", tmp_path)
+    first = _git_out(tmp_path, "rev-list", "--max-parents=0", "HEAD")
+    assert commit == first and run.code.unchanged_since(commit, "01_x.ipynb", tmp_path)
+    (tmp_path / "lib" / "deep.py").write_text("z = 3\n")  # reached through a function-level import
+    run.code.code_files.cache_clear()
+    assert not run.code.unchanged_since(commit, "01_x.ipynb", tmp_path)
+    assert run.code.commit_of("0" * 64, "01_x.ipynb", tmp_path) is None
+
+
+def _git_out(root, *args) -> str:
+    import subprocess
+
+    return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def test_a_stage_records_the_files_that_made_it_and_is_reused_only_by_them(tmp_path, monkeypatch):
+    folder = run.RunDir(tmp_path / "run")
+    stage = prepare(folder)
+    ids = stage.manifest["code_files"]
+    assert "lib/preprocess/prepared.py" in ids and len(next(iter(ids.values()))) == 40
+    assert folder.reusable("prepared", stage.parameters) == stage.fingerprint
+    edited = dict(ids) | {"lib/preprocess/prepared.py": "0" * 40}
+    monkeypatch.setattr(run.code, "file_ids", lambda notebook, root=None: edited)
+    assert folder.reusable("prepared", stage.parameters) is None

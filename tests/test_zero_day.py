@@ -184,7 +184,7 @@ def test_the_summary_the_report_and_the_figure_say_default_where_nothing_was_cho
     fake = pd.DataFrame({"model": ["knn"], "candidate": ["knn(k=1)"], "seed": [0], "test_recall": [0.5],
                          "test_fpr": [0.01], "roc_auc": [0.9]})  # fmt: skip
     combined = pd.DataFrame({"decision": ["fusion alone", "fusion OR knn"], "recall": [0.1, 0.2], "fpr": [0.0, 0.01]})
-    text = report.anomaly_summary(
+    text = anomaly.anomaly_summary(
         fake, combined, summary, 0.05, 500, branch="knn", chosen_on="x", by_detector=by_detector, on_validation=False
     )
     reason = "default: no family other than C&C has >= 10000 validation rows"

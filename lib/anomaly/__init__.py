@@ -21,6 +21,7 @@ looks like benign training traffic), and none assuming min-max [0, 1] inputs (th
   **anomaly branch** on validation rows only (:func:`choose`, :func:`compare`, :class:`Comparison`);
 * ``zero_day``: the leave-one-family-out test, each family in a preprocessing and detectors fitted without it
   (:func:`zero_day_refit`), with XGBoost on the features and the fusion as supervised baselines;
+* ``summary``: the notebook's findings in words (:func:`anomaly_summary`, :func:`zero_day_reason`);
 * ``persist``: the branch saved for ``iot-botnet score`` (:func:`save_detector`, :func:`load_detector`).
 
 **Thresholds at a target false-positive rate.** A detector flags a flow when its score is above a threshold
@@ -75,6 +76,7 @@ from lib.anomaly.persist import (
     save_detector,
     scoring_bundle,
 )
+from lib.anomaly.summary import anomaly_summary, zero_day_reason
 from lib.anomaly.zero_day import (
     LEVEL_COLUMNS,
     OVERALL,
@@ -97,6 +99,8 @@ from lib.anomaly.zero_day import (
 )
 
 __all__ = [
+    "anomaly_summary",
+    "zero_day_reason",
     "Candidate",
     "Choice",
     "Comparison",

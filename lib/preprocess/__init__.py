@@ -25,8 +25,9 @@ Order of operations, each step logged with its counts:
      ``Timestamp``: :func:`lib.datasets.schema.capture_sources`; a row dated neither way keeps its file as its
      source, and the split info says how many rows were dated by their time and which files stayed sources of
      their own), named by ``TEST_SOURCES`` or chosen automatically (seeded, about ``TEST_SIZE`` of the rows,
-     benign and attack rows on both sides where possible); validation rows are carved from the training
-     sources.
+     benign and attack rows on both sides where possible; ``each``: every source in turn, one run per source,
+     which the runner makes); validation rows are carved from the training sources by host pair (or
+     conversation), row by row only where the data has no such key.
 
    Class ids are the same in every split; a class missing from training (possible under ``group``, ``time``
    and ``source``) is logged, and every split's rows, classes, groups, time range and sources are recorded
@@ -56,6 +57,7 @@ from lib.preprocess.config import (
     DEDUP_CONFLICT_RULES,
     DEDUP_CONFLICTS,
     DEDUP_DIGITS,
+    EACH_SOURCE,
     MAX_SHARE_WITHOUT_KEY,
     OTHER_ATTACK,
     SCALINGS,
@@ -124,6 +126,7 @@ __all__ = [
     "DEDUP_CONFLICTS",
     "DEDUP_CONFLICT_RULES",
     "DEDUP_DIGITS",
+    "EACH_SOURCE",
     "MAX_SHARE_WITHOUT_KEY",
     "OTHER_ATTACK",
     "SCALINGS",

@@ -26,6 +26,9 @@ MAX_SHARE_WITHOUT_KEY = 0.01
 #: ``SPLIT="source"`` without ``TEST_SOURCES``: the held-out sources are drawn (seeded) among the choices whose
 #: share of rows is within this distance of the closest one to ``TEST_SIZE``.
 SOURCE_SHARE_TOLERANCE = 0.05
+#: ``TEST_SOURCES`` that holds every source out in turn (leave one capture out): one run per source, made by the
+#: runner (``lib.runner``), never by notebook 01 alone.
+EACH_SOURCE = "each"
 _NAME_LISTS = ("drop_columns", "allow_columns", "category_columns", "group_columns", "test_sources")
 
 
@@ -50,7 +53,8 @@ class PrepConfig:
     category_columns: tuple[str, ...] = ()  # numeric columns also one-hot encoded (values as categories)
     split: str = "stratified"  # stratified (paper 1), group, time or source
     group_columns: tuple[str, ...] = ()  # split="group": the columns that key a group (empty: automatic)
-    test_sources: tuple[str, ...] = ()  # split="source": held-out files or days (empty: automatic, seeded)
+    test_sources: tuple[str, ...] = ()  # split="source": held-out files or days (empty: automatic, seeded;
+    # "each": every source in turn, one run per source, made by the runner)
     smote: bool = False  # paper 2: SMOTE on the training rows only (the balanced set D2)
     smote_k: int = 5
     sample_rows: int = 0  # 0 = all rows

@@ -17,7 +17,7 @@ from sklearn.model_selection import StratifiedGroupKFold, train_test_split
 
 from lib import datasets
 from lib.datasets import schema, times
-from lib.preprocess.config import MAX_SHARE_WITHOUT_KEY, SOURCE_SHARE_TOLERANCE, PrepConfig
+from lib.preprocess.config import EACH_SOURCE, MAX_SHARE_WITHOUT_KEY, SOURCE_SHARE_TOLERANCE, PrepConfig
 from lib.preprocess.prep_report import PrepReport, short_list
 
 log = logging.getLogger(__name__)
@@ -254,11 +254,25 @@ def _match_sources(names: tuple[str, ...], sources: pd.Series, files: pd.Series 
 
 
 def source_split_indices(
-    sources: pd.Series, y: np.ndarray, is_attack: np.ndarray, cfg: PrepConfig, files: pd.Series | None = None
-) -> tuple[dict[str, np.ndarray], list[str]]:
+    sources: pd.Series,
+    y: np.ndarray,
+    is_attack: np.ndarray,
+    cfg: PrepConfig,
+    files: pd.Series | None = None,
+    groups: np.ndarray | None = None,
+) -> tuple[dict[str, np.ndarray], list[str], str]:
     """Train/val/test row indices with whole sources held out for testing (``cfg.test_sources``, else
-    :func:`choose_test_sources`); validation rows carved from the training sources (:func:`_carve`)."""
+    :func:`choose_test_sources`), the held-out sources, and how the validation rows were carved from the training
+    sources: by group where ``groups`` (:func:`group_keys`; -1: no key, a group of its own) give the training
+    rows at least two groups (:func:`_hold_out_groups`: a host pair's flows are never on both sides of the
+    early stopping and the thresholds), else row by row, stratified (:func:`_carve`)."""
     sources = sources.astype(str).reset_index(drop=True)
+    if [s.lower() for s in cfg.test_sources] == [EACH_SOURCE]:
+        raise datasets.DataError(
+            f"TEST_SOURCES={EACH_SOURCE!r} holds every source out in turn, one run per source: the runner makes "
+            f"those runs (python -m lib.runner --dataset ... -p SPLIT source -p TEST_SOURCES {EACH_SOURCE}). "
+            f"Fix: run it through the runner, or name the held-out source(s) here"
+        )
     if cfg.test_sources:
         test_sources = _match_sources(cfg.test_sources, sources, files)
     else:
@@ -273,8 +287,18 @@ def source_split_indices(
             f"TEST_SOURCES={','.join(cfg.test_sources)!r} holds out every source ({test_sources}): nothing is left "
             f"to train on. Fix: name fewer sources"
         )
-    train, val = _carve(np.flatnonzero(~held), y, cfg.val_size, cfg.seed)
-    return {"train": train, "val": val, "test": np.flatnonzero(held)}, test_sources
+    pool = np.flatnonzero(~held)
+    if groups is not None:
+        groups = groups.copy()
+        keyless = groups < 0
+        groups[keyless] = groups.max(initial=-1) + 1 + np.arange(int(keyless.sum()))
+    if groups is not None and len(np.unique(groups[pool])) >= 2:
+        train, val = _hold_out_groups(pool, y, groups, cfg.val_size, cfg.seed)
+        how = "by group"
+    else:
+        train, val = _carve(pool, y, cfg.val_size, cfg.seed)
+        how = "row by row (no host pair or conversation key)"
+    return {"train": train, "val": val, "test": np.flatnonzero(held)}, test_sources, how
 
 
 def _iso(value: pd.Timestamp) -> str:
@@ -388,18 +412,25 @@ def _time_split(
 
 def _source_split(
     df: pd.DataFrame, y: np.ndarray, cfg: PrepConfig
-) -> tuple[dict[str, np.ndarray], tuple[pd.Series, pd.Series], list[str]]:
+) -> tuple[dict[str, np.ndarray], tuple[pd.Series, pd.Series], list[str], tuple[np.ndarray | None, list[str]], str]:
     """``SPLIT="source"``: the row indices per split, the rows' sources and how each was found
-    (:func:`lib.datasets.schema.capture_sources`), and the held-out sources."""
+    (:func:`lib.datasets.schema.capture_sources`), the held-out sources, the rows' groups (:func:`group_keys`;
+    ``None`` where the data has no key) by which the validation rows were carved, and how they were."""
     found = schema.capture_sources(df)
     if found is None:
         raise datasets.DataError(
             "SPLIT='source' needs the rows' source files (column source_file, which the loaders add). Fix: "
             "load the data with lib.datasets.load, or use another SPLIT"
         )
-    idx, test_sources = source_split_indices(found[0], y, df["is_attack"].to_numpy(), cfg, df["source_file"])
-    log.info("SPLIT='source': held out %s", test_sources)
-    return idx, found, test_sources
+    try:
+        groups, group_columns = group_keys(df, cfg.group_columns)
+    except datasets.DataError:
+        groups, group_columns = None, []
+    idx, test_sources, how = source_split_indices(
+        found[0], y, df["is_attack"].to_numpy(), cfg, df["source_file"], groups
+    )
+    log.info("SPLIT='source': held out %s; validation rows carved %s", test_sources, how)
+    return idx, found, test_sources, (groups, group_columns), how
 
 
 def _describe_by_every_key(
@@ -462,10 +493,12 @@ def split_rows(
         df, y, idx, start_times = _time_split(df, y, cfg, report, time_notes)
         used = [start_times[1]]
     elif cfg.split == "source":
-        idx, found, test_sources = _source_split(df, y, cfg)
+        idx, found, test_sources, (groups, group_columns), validation_how = _source_split(df, y, cfg)
     else:
         idx = split_indices(y, cfg.test_size, cfg.val_size, cfg.seed)
     report.split = _describe_by_every_key(df, idx, cfg, (groups, group_columns), start_times, found, time_notes, report)
     if cfg.split == "source":
         report.split["test_sources"] = test_sources
+        columns = "/".join(group_columns)
+        report.split["validation_carved"] = f"{validation_how} ({columns})" if groups is not None else validation_how
     return df, y, idx, used

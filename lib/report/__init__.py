@@ -22,15 +22,14 @@ Whether decision fusion helps (notebook 04, and notebook 06 for every run of the
 
 from __future__ import annotations
 
+from lib.metrics.zero_day import zero_day_reason
 from lib.report.figure_inputs import importance_table, layer_names, lifecycle_figure
 from lib.report.findings import (
     PAPER_MODELS,
     PAPER_TOP_FEATURES,
-    anomaly_summary,
     findings,
     importance_vs_paper,
     protocol_findings,
-    zero_day_reason,
 )
 from lib.report.page import (
     README_RUNS,
@@ -117,7 +116,6 @@ __all__ = [
     "importance_vs_paper",
     "protocol_findings",
     "zero_day_reason",
-    "anomaly_summary",
     # figure inputs
     "lifecycle_figure",
     "layer_names",

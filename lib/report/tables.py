@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from lib import metrics
-from lib.report.findings import zero_day_reason
+from lib.metrics.zero_day import zero_day_reason
 from lib.report.runs import SPLIT_NAMES, STUDY_METRIC, TABLE1_STAGES, configuration, with_runs
 from lib.run import RunDir
 

@@ -15,6 +15,7 @@ import pandas as pd
 from lib import paths
 from lib.io import MANIFEST
 from lib.preprocess import PreparedData
+from lib.run import code
 from lib.run.stage import Stage
 from lib.run.stages import (
     DATA_PARAMETERS,
@@ -64,6 +65,7 @@ class RunDir:
             "parameters": dict(parameters),
             "inputs": fingerprints,
             "code": code_fingerprint(notebook),
+            "code_files": code.file_ids(notebook),
         }
         writer = Stage(self, stage, manifest, writable=True)
         writer._write_manifest()
@@ -101,18 +103,32 @@ class RunDir:
     def reusable(self, stage: str, parameters: Mapping[str, Any]) -> str | None:
         """The fingerprint of ``stage`` if running its notebook again with ``parameters`` (every parameter of its
         cell, as the notebook would record them) would only redo it: the stage is complete and current
-        (:meth:`open`), was made by the same code (:func:`code_fingerprint`) and with the same parameters, places
+        (:meth:`open`), was made by the same code (:meth:`same_code`) and with the same parameters, places
         (:data:`LOCATION_PARAMETERS`) apart. Else ``None``. Training is deterministic for a seed on a CPU, so the
         redone stage would hold the same results (``lib.runner``'s ``--resume`` relies on this)."""
         try:
             found = self.open(stage)
         except StaleArtefactError:
             return None
-        if found.manifest.get("code") != code_fingerprint(found.manifest["notebook"]):
+        if not self.same_code(found):
             return None
         recorded = {k: v for k, v in found.parameters.items() if k not in LOCATION_PARAMETERS}
         wanted = {k: v for k, v in parameters.items() if k not in LOCATION_PARAMETERS}
         return found.fingerprint if recorded == wanted else None
+
+    @staticmethod
+    def same_code(stage: Stage) -> bool:
+        """Whether the code that makes ``stage`` now (:func:`code_fingerprint`) is the code that made it. A stage
+        made before manifests listed their files recorded a hash of all of ``lib``: it counts as made by the same
+        code when the commit that gives that hash is found and every file its notebook reaches now is that
+        commit's (:func:`lib.run.code.commit_of`, :func:`lib.run.code.unchanged_since`)."""
+        notebook, recorded = stage.manifest["notebook"], stage.manifest.get("code")
+        if recorded == code_fingerprint(notebook):
+            return True
+        if "code_files" in stage.manifest or not recorded:
+            return False
+        commit = code.commit_of(recorded, notebook)
+        return commit is not None and code.unchanged_since(commit, notebook)
 
     def has(self, stage: str) -> bool:
         """True if the notebook of ``stage`` has run for this folder (complete or not: :meth:`open` checks)."""

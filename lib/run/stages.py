@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import functools
-import hashlib
 import os
 import re
 from collections.abc import Mapping
@@ -13,6 +12,7 @@ from typing import Any
 
 from lib import paths, registry
 from lib.preprocess import SPLIT_NAMES
+from lib.run import code
 
 #: The runner's record of each executed notebook's wall time, in the run's ``notebooks/`` folder.
 WALL_TIMES = "wall_times.csv"
@@ -40,17 +40,11 @@ class StaleArtefactError(RuntimeError):
     """An artefact of ``RUN_DIR`` is missing, incomplete or made from other data than the current run's."""
 
 
-@functools.cache
 def code_fingerprint(notebook: str) -> str:
-    """A hash of the code that makes a stage: the notebook's file, every module of ``lib`` and the pinned
-    requirements. Any edit gives another hash, so a stage is only reused by the code that made it."""
-    root = paths.REPO_ROOT
-    files = [root / "notebooks" / notebook, root / "requirements.txt", *sorted((root / "lib").rglob("*.py"))]
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(str(path.relative_to(root)).encode() + b"\0")
-        digest.update(path.read_bytes() if path.exists() else b"")
-    return digest.hexdigest()
+    """A hash of the code that makes a stage of ``notebook``: the notebook's file, the pinned requirements and
+    every module of ``lib`` its cells import (:func:`lib.run.code.code_files`). An edit to any of them gives
+    another hash, so a stage is only reused by the code that made it; an edit elsewhere leaves it reusable."""
+    return code.fingerprint(code.file_ids(notebook))
 
 
 def notebook_parameters(notebook: str | os.PathLike) -> dict[str, dict[str, Any]]:
