@@ -486,6 +486,9 @@ def test_notebook_04_trains_fold_models_with_notebook_03s_configuration(run_dir,
     proba = fit.contender_model("fusion_xgboost_features").predict_proba(data.X_test)
     np.testing.assert_allclose(fused.results.details["fusion_xgboost_features_seed5"]["accuracy"],
                                (proba.argmax(axis=1) == data.y_test).mean())  # fmt: skip
+    kept = {(model, split) for model, seed, split in fused.results.predictions}  # the stage's own predictions only
+    assert kept == {(m, s) for m in (*fusion.FUSION_CONTENDERS, "soft_voting") for s in ("test", "val")}
+    np.testing.assert_allclose(fused.results.predictions[("fusion_xgboost_features", 5, "test")], proba)
     val = deep_stage.prediction("cnn_lstm", 5, "val")  # notebook 03's validation predictions, as saved
     assert scores.loc["cnn_lstm", "val_f1_macro"] == pytest.approx(
         metrics.evaluate(data.y_val, val, data.class_names)["f1_macro"]

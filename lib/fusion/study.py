@@ -20,6 +20,7 @@ from lib.fusion.stacking import (
     meta_grid,
     soft_vote,
 )
+from lib.metrics import compare
 
 if TYPE_CHECKING:
     from lib.preprocess import PreparedData
@@ -68,12 +69,29 @@ class FusionRuns:
         scored = self.scores.groupby("model")["val_f1_macro"].mean().rename("as scored")
         return per_fold.join(scored)
 
-    def comparisons(self, best_single: str, tie: float) -> tuple[list[dict[str, Any]], str]:
+    def test_proba(self, model: str, seed: int, deep: metrics.Trained, baselines_run: metrics.Trained) -> np.ndarray:
+        """A contender's probabilities on the test rows: a fusion's or soft voting's from this run, a deep model's
+        from notebook 03 (``deep``), a baseline's from notebook 02 (``baselines_run``)."""
+        if (model, seed, "test") in self.results.predictions:
+            return self.results.predictions[(model, seed, "test")]
+        return (baselines_run if model in FEATURE_BASELINES else deep).prediction(model, seed, "test")
+
+    def comparisons(
+        self, best_single: str, tie: float, interval_of: compare.IntervalOf = compare.seed_interval
+    ) -> tuple[list[dict[str, Any]], str]:
         """Each fusion against the best single deep model, soft voting and XGBoost on the features (macro-F1,
-        paired by seed), and the verdict against the best single deep model and XGBoost (:func:`lib.metrics.verdict`)."""
+        paired by seed), each with the interval ``interval_of`` gives it (``interval``: low, high and how; none
+        with one seed), and the verdict against the best single deep model and XGBoost
+        (:func:`lib.metrics.verdict`, with ``interval_of``)."""
         pairs = [(c, r) for c in self.contenders for r in (best_single, "soft_voting", "xgboost")]
         found = [metrics.paired_difference(self.scores, c, r, COMPARISON_METRIC) for c, r in pairs]
-        return found, metrics.verdict(found, best_single, CONTENDER_NAMES, tie, baseline="xgboost")
+        for d in found:
+            interval = interval_of(d)
+            d["interval"] = (
+                None if interval is None else {"low": interval.low, "high": interval.high, "how": interval.how}
+            )
+        verdict = metrics.verdict(found, best_single, CONTENDER_NAMES, tie, baseline="xgboost", interval_of=interval_of)
+        return found, verdict
 
 
 def check_runs(
@@ -131,7 +149,9 @@ def evaluate_seeds(
     models trained here with notebook 03's per-model configurations), then every contender scored on the test
     rows (and, for model choice, on the validation rows): each fusion, soft voting and each deep model alone
     (notebook 03's predictions of its full-training models) and Random Forest and XGBoost on the features
-    (notebook 02's predictions). Call :func:`check_runs` first."""
+    (notebook 02's predictions). The fusions' and soft voting's probabilities on the test and validation rows
+    are kept in the results (the deep models' and the baselines' are in their own stages). Call
+    :func:`check_runs` first."""
     configs = models.stage_configs(deep.info)
     results, grids, folds, fits = metrics.Results(), [], [], {}
     for seed in progress.bar(list(deep.seeds), desc="fusion seeds", unit="seed"):
@@ -156,6 +176,8 @@ def evaluate_seeds(
                 baselines_run.prediction(name, seed, "val"),
             )
         for name, (proba, val_proba) in contenders.items():
+            if name not in names and name not in FEATURE_BASELINES:  # the others' are their own stages' files
+                results.predictions |= {(name, seed, "test"): proba, (name, seed, "val"): val_proba}
             val = metrics.evaluate(data.y_val, val_proba, data.class_names)
             result = metrics.evaluate(data.y_test, proba, data.class_names)
             results.add(name, seed, result, n_test=len(data.y_test), val_f1=val["f1"], val_f1_macro=val["f1_macro"])
