@@ -78,6 +78,7 @@ from lib.fusion.study import (
     FusionRuns,
     best_single_model,
     check_runs,
+    describe_comparisons,
     evaluate_seeds,
     grid_frame,
     grid_from,
@@ -86,6 +87,7 @@ from lib.fusion.study import (
 )
 
 __all__ = [
+    "describe_comparisons",
     "grid_from",
     "grid_frame",
     "with_probabilities",

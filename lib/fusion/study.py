@@ -94,6 +94,14 @@ class FusionRuns:
         return found, verdict
 
 
+def describe_comparisons(
+    comparisons: list[dict[str, Any]], tie: float, interval_of: compare.IntervalOf = compare.seed_interval
+) -> str:
+    """:func:`lib.metrics.compare.describe_difference` of each comparison (:meth:`FusionRuns.comparisons`), one
+    bullet line each, with the intervals of ``interval_of``."""
+    return "\n".join(f"* {compare.describe_difference(d, CONTENDER_NAMES, tie, interval_of)}" for d in comparisons)
+
+
 def check_runs(
     deep: metrics.Trained,
     baselines_run: metrics.Trained,

@@ -1,4 +1,4 @@
-"""The reproduction report (notebook ``06_results_and_figures.ipynb``; notebook 05 uses its summary): Table 1 from
+"""The reproduction report (notebook ``06_results_and_figures.ipynb``): Table 1 from
 the runs, the paper's claims checked against it, the study's tables, and the results page of each run.
 
 Reads what notebooks 02–05 wrote, through the stages of :class:`lib.run.RunDir` (checked for staleness); writes
@@ -7,10 +7,13 @@ job per module:
 
 * ``runs.py``: opening a run's stages, its scores and predictions, and the other runs of its study;
 * ``tables.py``: Table 1's long form, its companion at fixed false-positive rates, the study's tables, zero-day;
-* ``findings.py``: the sentences (the paper's claims checked, protocols, zero-day reasons, notebook 05's summary),
-  every difference called by the one rule of :mod:`lib.metrics.compare`;
+* ``findings.py``: the sentences (the paper's claims checked, protocols), every difference called by the one rule
+  of :mod:`lib.metrics.compare`;
+* ``evidence.py``: the test-set bootstrap of every score the verdicts quote (``intervals.csv``,
+  ``differences.csv``: :class:`Evidence`) and the operating table (precision and false alarms per day at a
+  realistic prevalence);
 * ``verdicts.py``: ``seed_scores.csv`` (every score of the study, seed by seed) and every verdict and table
-  notebook 06 computes from it alone (findings, protocol findings, fusion comparisons and verdicts, SMOTE), and the
+  notebook 06 computes from it and the evidence files (findings, protocol findings, fusion comparisons and verdicts, SMOTE), and the
   per-class table;
 * ``figure_inputs.py``: Fig. 1's flows (through :mod:`lib.datasets.capture`), Fig. 2's layers, Fig. 7's importances;
 * ``writer.py``: :class:`FigureFolder`, the one atomic writer of ``figures/<run name>/``;
@@ -23,6 +26,7 @@ Whether decision fusion helps (notebook 04, and notebook 06 for every run of the
 from __future__ import annotations
 
 from lib.metrics.zero_day import zero_day_reason
+from lib.report.evidence import Evidence, flows_per_day, operating_table, run_evidence, study_evidence
 from lib.report.figure_inputs import importance_table, layer_names, lifecycle_figure
 from lib.report.findings import (
     PAPER_MODELS,
@@ -66,9 +70,12 @@ from lib.report.tables import (
     detection_rows,
     detection_table,
     fusion_study,
+    fusion_study_with_intervals,
     protocol_rows,
     protocol_table,
+    protocol_table_with_intervals,
     table1_summary,
+    table1_with_intervals,
     zero_day_file,
     zero_day_table,
 )
@@ -77,6 +84,14 @@ from lib.report.verdicts import fusion_comparisons, per_class_table, seed_scores
 from lib.report.writer import FigureFolder, markdown_table, write_table
 
 __all__ = [
+    "Evidence",
+    "run_evidence",
+    "study_evidence",
+    "flows_per_day",
+    "operating_table",
+    "table1_with_intervals",
+    "protocol_table_with_intervals",
+    "fusion_study_with_intervals",
     # opening runs
     "TABLE1_STAGES",
     "open_run",

@@ -9,12 +9,14 @@ with the paper's numbers by :func:`lib.metrics.compare.paper_call`. No sentence 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 
 from lib import metrics
 from lib.metrics import compare
+from lib.report.evidence import Evidence
 from lib.report.runs import SPLIT_NAMES, STUDY_METRIC
 
 # The paper's Table 1 rows, in the paper's order, by our model ids.
@@ -40,6 +42,18 @@ OTHER_DATA = {
     compare.NOT_SUPPORTED: "not supported on this data",
     compare.ONE_SEED_WORDS: compare.ONE_SEED_WORDS,
 }
+
+
+MeanOf = Callable[[pd.DataFrame, str, str], "tuple[float, compare.Interval | None]"]
+
+
+def _intervals(evidence: Evidence | None, run: str, pool: str) -> tuple[compare.IntervalOf, MeanOf, str]:
+    """The rule's intervals for ``run``: the test-set bootstrap of ``evidence`` and the sentence that says how it
+    was made; without evidence the seeds' t-intervals (and no sentence: :func:`_tie_note` says what they leave
+    out)."""
+    if evidence is None:
+        return compare.seed_interval, compare.mean_interval, ""
+    return evidence.interval_of(run, pool), evidence.mean_of(run, pool), evidence.describe(run)
 
 
 def in_percent(runs: pd.DataFrame) -> pd.DataFrame:
@@ -77,17 +91,18 @@ def _against(
     return calls, "; ".join(parts)
 
 
-def _mean_cell(runs: pd.DataFrame, model: str, metric: str) -> str:
-    """ "94.48 (95 % CI over 3 seeds: 94.40–94.56)", or "94.48 (one seed)"."""
-    mean, interval = compare.mean_interval(runs, model, metric)
+def _mean_cell(runs: pd.DataFrame, model: str, metric: str, mean_of: MeanOf = compare.mean_interval) -> str:
+    """ "94.48 (95 % bootstrap CI: 93.10–95.56)", or "94.48 (one seed)"."""
+    mean, interval = mean_of(runs, model, metric)
     if interval is None:
         return f"{mean:.2f} (one seed)"
     return f"{mean:.2f} ({interval.how}: {interval.low:.2f}–{interval.high:.2f})"
 
 
-def _tie_note(runs: pd.DataFrame, one_seed: bool) -> tuple[float, str]:
+def _tie_note(runs: pd.DataFrame, one_seed: bool, intervals_said: str = "") -> tuple[float, str]:
     """The tie margin (two test flows, in percentage points; 0 without ``n_test``) and the paragraph that says
-    what the seeds vary, what a flow is worth and the rule every sentence below follows."""
+    how the intervals were made (``intervals_said``; by default the seeds' t-intervals, which leave out the test
+    rows' sampling), what a flow is worth and the rule every sentence below follows."""
     n_test = int(runs["n_test"].iloc[0]) if "n_test" in runs else 0
     tie = tie_points(runs)
     flows = f"On {n_test:,} test flows one flow is {100 / n_test:.2f} points, two flows {tie:.2f}. " if n_test else ""
@@ -96,13 +111,15 @@ def _tie_note(runs: pd.DataFrame, one_seed: bool) -> tuple[float, str]:
             "With one seed no interval can be given, so no sentence below calls a difference a gain or a loss "
             "(one seed: not separable): rerun with N_SEEDS of 3 or more. "
         )
+    elif intervals_said:
+        head = intervals_said + " "
     else:
         head = (
             "Seeds vary the models' initialisation and training order; the train/test split is the one notebook 01 "
-            "made, so the intervals leave out test-set sampling. "
+            "made, so the intervals (over paired seeds) leave out test-set sampling. "
         )
     rule = (
-        "A difference is a gain or a loss only when its 95 % interval over paired seeds excludes zero and it "
+        "A difference is a gain or a loss only when its 95 % interval excludes zero and it "
         "exceeds two test flows; otherwise it is level with (the interval lies within two flows) or not separable "
         "here (the interval is wider). The paper's number does not reproduce only when it lies outside our "
         "interval by more than two flows; it is not supported when ours is lower but the interval reaches it."
@@ -114,14 +131,16 @@ def _verb(found: str, in_paper: bool) -> str:
     return found if in_paper else OTHER_DATA[found]
 
 
-def _hybrid_line(runs: pd.DataFrame, present: list[str], tie: float, in_paper: bool, interval_of) -> str:
+def _hybrid_line(
+    runs: pd.DataFrame, present: list[str], tie: float, in_paper: bool, interval_of, mean_of: MeanOf
+) -> str:
     """The bullet on the paper's headline claim: the hybrid against each other paper model, and every F1."""
     claim = "- *The CNN-LSTM hybrid has the best F1 of the paper's four models* — "
     others = [m for m in present if m != "cnn_lstm"]
     if not others:
         return claim + "cannot be checked: none of the paper's other three models was run."
     calls, clause = _against(runs, "cnn_lstm", others, "f1", tie, interval_of)
-    scores = "; ".join(f"{metrics.MODEL_NAMES[m]} {_mean_cell(runs, m, 'f1')}" for m in present)
+    scores = "; ".join(f"{metrics.MODEL_NAMES[m]} {_mean_cell(runs, m, 'f1', mean_of)}" for m in present)
     return claim + f"{_verb(compare.claim_call(calls), in_paper)}: the hybrid is {clause}. F1: {scores}."
 
 
@@ -136,16 +155,16 @@ def _ranking_line(runs: pd.DataFrame, present: list[str], tie: float, in_paper: 
     return f"- *Accuracy ranks RF < CNN-only < LSTM-only < CNN-LSTM* — {verdict}: " + "; ".join(parts) + "."
 
 
-def _paper_lines(runs: pd.DataFrame, present: list[str], tie: float) -> list[str]:
+def _paper_lines(runs: pd.DataFrame, present: list[str], tie: float, mean_of: MeanOf) -> list[str]:
     """One bullet per paper model: our accuracy and F1 (with intervals) against the paper's, each called."""
     lines = []
     for m in present:
         paper = metrics.PAPER1_TABLE1[PAPER_MODELS[m]]
         parts = []
         for metric, column, label in (("accuracy", "Accuracy", "accuracy"), ("f1", "F1-Score", "F1")):
-            mean, interval = compare.mean_interval(runs, m, metric)
+            mean, interval = mean_of(runs, m, metric)
             found = compare.paper_call(mean, interval, paper[column], tie)
-            parts.append(f"{label} {_mean_cell(runs, m, metric)} vs the paper's {paper[column]:.1f}: {found}")
+            parts.append(f"{label} {_mean_cell(runs, m, metric, mean_of)} vs the paper's {paper[column]:.1f}: {found}")
         lines.append(f"- {metrics.MODEL_NAMES[m]}: " + "; ".join(parts) + ".")
     return lines
 
@@ -155,16 +174,18 @@ def findings(
     dataset: str,
     label_mode: str,
     name: str | None = None,
-    interval_of: compare.IntervalOf = compare.seed_interval,
+    evidence: Evidence | None = None,
 ) -> str:
     """The paper's Table 1 claims, checked one by one against ``runs``; Markdown, every number computed.
 
     ``name`` (the run's name, default ``dataset``) heads the text. The paper's numbers are compared only where
     the paper reports on ``dataset`` (:func:`lib.metrics.paper_reports`); elsewhere its claims about the method
     are checked on this data with no number compared. Every difference is called by
-    :func:`lib.metrics.compare.call` with ``interval_of`` (the seeds' paired interval by default); with one seed
-    no difference is called a gain or a loss.
+    :func:`lib.metrics.compare.call` with the intervals of ``evidence`` (the test-set bootstrap,
+    :mod:`lib.report.evidence`; without it the seeds' t-intervals, which leave out the test rows' sampling); with
+    one seed no difference is called a gain or a loss.
     """
+    interval_of, mean_of, said = _intervals(evidence, name or dataset, "table1")
     present = [m for m in PAPER_MODELS if m in set(runs["model"])]
     in_paper = metrics.paper_reports(dataset)
     lines = [f"**{name or dataset}, {label_mode}, {runs['seed'].nunique()} seed(s).**", ""]
@@ -173,17 +194,17 @@ def findings(
         return "\n".join(lines + ["None of the paper's Table 1 models were run."])
     pct = in_percent(runs)
     one_seed = pct.groupby("model")["seed"].nunique().min() < 2
-    tie, note = _tie_note(pct, one_seed)
+    tie, note = _tie_note(pct, one_seed, said)
     lines += [note, ""]
     if "cnn_lstm" in present:
-        lines.append(_hybrid_line(pct, present, tie, in_paper, interval_of))
+        lines.append(_hybrid_line(pct, present, tie, in_paper, interval_of, mean_of))
     if len(present) > 1:
         lines.append(_ranking_line(pct, present, tie, in_paper, interval_of))
     if in_paper:
-        lines += _paper_lines(pct, present, tie)
+        lines += _paper_lines(pct, present, tie, mean_of)
     extra = [m for m in set(runs["model"]) - set(PAPER_MODELS) if m in metrics.MODEL_NAMES]
     for m in sorted(extra, key=metrics.model_order_id):
-        lines.append(f"- {metrics.MODEL_NAMES[m]} (not in the paper's table): F1 {_mean_cell(pct, m, 'f1')}.")
+        lines.append(f"- {metrics.MODEL_NAMES[m]} (not in the paper's table): F1 {_mean_cell(pct, m, 'f1', mean_of)}.")
     if label_mode == "binary" and {"f1_macro", "f1_benign", "recall_benign"} <= set(runs.columns):
         lines.append(_benign_and_macro(runs))
     return "\n".join(lines)
@@ -235,7 +256,9 @@ def importance_vs_paper(importance: pd.DataFrame, dataset: str, top: int = 5) ->
 
 
 # ------------------------------------------------------------------------------------ the study
-def _protocol_parts(part: pd.DataFrame, paper_f1: float | None, interval_of: compare.IntervalOf) -> list[str]:
+def _protocol_parts(
+    part: pd.DataFrame, paper_f1: float | None, interval_of: compare.IntervalOf, mean_of: MeanOf
+) -> list[str]:
     """For one run's macro-F1 per model and seed (percent): the hybrid against each other paper model, each tree
     on the features against the hybrid, and the hybrid against the paper's F1, each called by the one rule."""
     tie = tie_points(part)
@@ -252,22 +275,26 @@ def _protocol_parts(part: pd.DataFrame, paper_f1: float | None, interval_of: com
             f"{metrics.MODEL_NAMES[tree]} on the features is {clause.replace('CNN-LSTM Hybrid', 'the hybrid')}"
         )
     if paper_f1 is not None:
-        mean, interval = compare.mean_interval(part, "cnn_lstm", STUDY_METRIC)
+        mean, interval = mean_of(part, "cnn_lstm", STUDY_METRIC)
         found = compare.paper_call(mean, interval, paper_f1, tie)
-        parts.append(f"the hybrid's {_mean_cell(part, 'cnn_lstm', STUDY_METRIC)} against the paper's F1 of "
+        parts.append(f"the hybrid's {_mean_cell(part, 'cnn_lstm', STUDY_METRIC, mean_of)} against the paper's F1 of "
                      f"{paper_f1:.1f}: {found}")  # fmt: skip
     return parts
 
 
-def protocol_findings(rows: pd.DataFrame, dataset: str, interval_of: compare.IntervalOf = compare.seed_interval) -> str:
+def protocol_findings(rows: pd.DataFrame, dataset: str, evidence: Evidence | None = None) -> str:
     """Which of the paper's claims survive which protocol: for every run of the study, the hybrid against each of
     the paper's other three models, each tree on the features against the hybrid, and the hybrid's macro-F1
     against the paper's F1, every difference called by :mod:`lib.metrics.compare`'s rule (tie margin: two of the
-    run's test flows). Markdown, every number computed from ``rows`` (:func:`lib.report.protocol_rows`)."""
+    run's test flows), with the intervals of ``evidence`` (each run's test-set bootstrap; without it the seeds'
+    t-intervals). Markdown, every number computed from ``rows`` (:func:`lib.report.protocol_rows`)."""
+    kind = (
+        "paired bootstrap interval over the run's test rows" if evidence is not None else "interval over paired seeds"
+    )
     lines = [
         f"**Which of the paper's claims survive which protocol ({dataset}, macro-F1 in percent).** Each difference "
-        "is a gain or a loss only when its 95 % interval over paired seeds excludes zero and it exceeds two of the "
-        "run's test flows; otherwise level with, or not separable here.",
+        f"is a gain or a loss only when its 95 % {kind} excludes zero and it exceeds two of the run's test flows; "
+        "otherwise level with, or not separable here.",
         "",
     ]
     paper_f1 = metrics.PAPER1_TABLE1[PAPER_MODELS["cnn_lstm"]]["F1-Score"] if metrics.paper_reports(dataset) else None
@@ -277,6 +304,7 @@ def protocol_findings(rows: pd.DataFrame, dataset: str, interval_of: compare.Int
         if "cnn_lstm" not in set(part["model"]):
             lines.append(head + "no CNN-LSTM in this run.")
             continue
-        parts = _protocol_parts(in_percent(part), paper_f1, interval_of)
+        interval_of, mean_of, _ = _intervals(evidence, run_name, "table1")
+        parts = _protocol_parts(in_percent(part), paper_f1, interval_of, mean_of)
         lines.append(head + "; ".join(parts) + ".")
     return "\n".join(lines)

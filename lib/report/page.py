@@ -341,12 +341,14 @@ def refresh_readme(out: FigureFolder, readme: str | Path | None = None) -> Path 
 # ------------------------------------------------------------------------------------------ command
 def rewrite_verdicts(out: FigureFolder, dataset: str) -> bool:
     """Rewrite the folder's verdicts and the tables behind them (:func:`lib.report.verdicts.from_scores`) from its
-    ``seed_scores.csv``; False (nothing written) where the folder has no such file (written before it existed)."""
+    ``seed_scores.csv`` and, where it has them, its ``intervals.csv`` and ``differences.csv``; False (nothing written) where the folder has no such file (written before it existed)."""
     from lib.report import verdicts  # its findings import the run layer; only here
+    from lib.report.evidence import Evidence
 
     if not out.exists("seed_scores.csv"):
         return False
-    tables, texts = verdicts.from_scores(pd.read_csv(out.file("seed_scores.csv")), dataset, out.name)
+    evidence = Evidence.read(out)  # the test-set intervals, where notebook 06 wrote them
+    tables, texts = verdicts.from_scores(pd.read_csv(out.file("seed_scores.csv")), dataset, out.name, evidence)
     for name, table in tables.items():
         if len(table):
             out.table(table, name)

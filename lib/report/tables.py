@@ -197,3 +197,64 @@ def zero_day_file(stages: dict[str, Any], name: str) -> pd.DataFrame | None:
     if zero_day_table(stages)[0] is None:
         return None
     return as_percent(stages["anomaly"].table(name))
+
+
+# -------------------------------------------------------------------------------- test-set intervals
+def interval_cell(low: float, high: float, decimals: int = 1) -> str:
+    """ "[93.1, 95.6]": a 95 % interval in percent ("" where it is undefined)."""
+    if not (np.isfinite(low) and np.isfinite(high)):
+        return ""
+    return f"[{low:.{decimals}f}, {high:.{decimals}f}]"
+
+
+def _interval_lookup(intervals: pd.DataFrame, run: str, pool: str = "table1") -> dict[tuple[str, str], str]:
+    part = intervals[(intervals["run"] == run) & (intervals["pool"] == pool)]
+    return {(r.model, r.score): interval_cell(r.low, r.high) for r in part.itertuples()}
+
+
+def table1_with_intervals(runs: pd.DataFrame, dataset: str, label_mode: str, intervals: pd.DataFrame,
+                          run: str) -> pd.DataFrame:  # fmt: skip
+    """Table 1 beside the paper (:func:`lib.metrics.table1_vs_paper`), each of our columns followed by its 95 %
+    test-set bootstrap interval (``intervals``: :func:`lib.report.evidence.run_evidence`, the run ``run``)."""
+    table = metrics.table1_vs_paper(runs, dataset, label_mode)
+    found = _interval_lookup(intervals, run)
+    ids = {name: model for model, name in metrics.MODEL_NAMES.items()}
+    out = pd.DataFrame({"Model": table["Model"]})
+    for column in table.columns[1:]:
+        out[column] = table[column]
+        name = column.removesuffix(" (ours)")
+        if column.endswith(" (ours)"):
+            score = metrics.table1_columns(runs, label_mode)[name]
+            out[f"{name} 95 % CI"] = [found.get((ids.get(m, m), score), "") for m in table["Model"]]
+    return out
+
+
+def protocol_table_with_intervals(table: pd.DataFrame, intervals: pd.DataFrame) -> pd.DataFrame:
+    """:func:`protocol_table` with each run's macro-F1 and FPR followed by their 95 % test-set intervals."""
+    ids = {name: model for model, name in metrics.MODEL_NAMES.items()}
+    out = table.copy()
+    for column, score in (("Macro F1", STUDY_METRIC), ("FPR", "fpr")):
+        cells = [
+            _interval_lookup(intervals, r["Run"]).get((ids.get(r["Model"], r["Model"]), score), "")
+            for _, r in table.iterrows()
+        ]
+        out.insert(list(out.columns).index(column) + 1, f"{column} 95 % CI", cells)
+    return out
+
+
+def fusion_study_with_intervals(table: pd.DataFrame, runs: dict[str, RunDir], intervals: pd.DataFrame) -> pd.DataFrame:
+    """:func:`fusion_study` with each cell followed by its 95 % test-set interval (macro-F1, percent)."""
+    if not len(table):
+        return table
+    names = {v: k for k, v in metrics.CONTENDER_NAMES.items()}
+    out = table.copy()
+    for name in runs:
+        column = next((c for c in table.columns if c.startswith(f"{name} (")), None)
+        if column is None:
+            continue
+        found = _interval_lookup(intervals, name, "fusion")
+        out[column] = [
+            f"{cell} {found.get((names.get(c, c), STUDY_METRIC), '')}".strip() if cell else ""
+            for c, cell in zip(table["Contender"], table[column], strict=True)
+        ]
+    return out

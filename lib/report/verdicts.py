@@ -17,6 +17,7 @@ import pandas as pd
 
 from lib import metrics
 from lib.metrics import compare
+from lib.report.evidence import Evidence
 from lib.report.findings import findings, in_percent, protocol_findings, tie_points
 from lib.report.runs import STUDY_METRIC, TABLE1_STAGES, configuration
 from lib.run import RunDir
@@ -62,15 +63,17 @@ def best_single(fused: pd.DataFrame) -> str:
     return str(deep.groupby("model")["val_f1_macro"].mean().idxmax())
 
 
-def fusion_comparisons(scores: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+def fusion_comparisons(scores: pd.DataFrame, evidence: Evidence | None = None) -> tuple[pd.DataFrame, str]:
     """Each run's fusions against the best single deep model, soft voting and XGBoost on the features (macro-F1,
     paired by seed, in percent), every difference called by :func:`lib.metrics.compare.call` (tie: two of the
-    run's test flows); and each run's verdict (:func:`lib.metrics.compare.verdict`), as Markdown bullets."""
+    run's test flows) with the paired test-set bootstrap of ``evidence`` (without it, the seeds' t-interval);
+    and each run's verdict (:func:`lib.metrics.compare.verdict`), as Markdown bullets."""
     rows, verdicts = [], []
     fused_all = scores[scores["stage"] == "fusion"]
     for (name, split, config), fused in fused_all.groupby(["run", "split", "configuration"], sort=False):
         fused = in_percent(fused)
         tie, single = tie_points(fused), best_single(fused)
+        interval_of = compare.seed_interval if evidence is None else evidence.interval_of(name, "fusion")
         contenders = [m for m in metrics.CONTENDER_NAMES if m.startswith("fusion_") and m in set(fused["model"])]
         found = [
             compare.paired_difference(fused, c, r, STUDY_METRIC)
@@ -78,7 +81,7 @@ def fusion_comparisons(scores: pd.DataFrame) -> tuple[pd.DataFrame, str]:
             for r in (single, *FUSION_REFERENCES)
         ]
         for d in found:
-            interval = compare.seed_interval(d)
+            interval = interval_of(d)
             rows.append(
                 {
                     "Run": name,
@@ -87,11 +90,12 @@ def fusion_comparisons(scores: pd.DataFrame) -> tuple[pd.DataFrame, str]:
                     "Seeds": d["n"],
                     "Difference (points)": f"{d['mean']:+.2f}",
                     "95 % CI": "" if interval is None else f"[{interval.low:+.2f}, {interval.high:+.2f}]",
+                    "Interval": "one seed" if interval is None else interval.how,
                     "Tie margin (points)": f"{tie:.2f}",
                     "Call": compare.CALL_WORDS[compare.call(d["mean"], interval, tie)],
                 }
             )
-        text = compare.verdict(found, single, metrics.CONTENDER_NAMES, tie, baseline="xgboost")
+        text = compare.verdict(found, single, metrics.CONTENDER_NAMES, tie, baseline="xgboost", interval_of=interval_of)
         verdicts.append(f"- {name} ({config}, {split}): {text}")
     if not verdicts:
         return pd.DataFrame(), "No run of the study ran notebook 04."
@@ -106,10 +110,11 @@ def _cell(values: pd.Series) -> str:
     return metrics.cell(values.mean(), values.std(ddof=1) if len(values) > 1 else np.nan, 1)
 
 
-def smote_table(scores: pd.DataFrame, run_name: str) -> pd.DataFrame:
+def smote_table(scores: pd.DataFrame, run_name: str, evidence: Evidence | None = None) -> pd.DataFrame:
     """Paper 2's D2 in ``run_name``: each model trained on the unbalanced rows and on the SMOTE set, macro-F1 and
     ROC-AUC (mean ± std over seeds, percent), training rows, and the SMOTE − unbalanced macro-F1 difference
-    (paired by seed) called by the one rule. Empty when the run has no SMOTE stage."""
+    (paired by seed) called by the one rule, with the paired test-set bootstrap of ``evidence`` (without it, the
+    seeds' t-interval). Empty when the run has no SMOTE stage."""
     own = in_percent(scores[scores["run"] == run_name])
     smote = own[own["stage"].str.endswith("_smote")]
     if not len(smote):
@@ -121,7 +126,8 @@ def smote_table(scores: pd.DataFrame, run_name: str) -> pd.DataFrame:
         if set(sides["model"]) != {"smote", "unbalanced"}:
             continue
         d = compare.paired_difference(sides, "smote", "unbalanced", STUDY_METRIC)
-        interval = compare.seed_interval(d)
+        interval_of = compare.seed_interval if evidence is None else evidence.interval_of(run_name, "smote", model)
+        interval = interval_of(d)
         found = compare.call(d["mean"], interval, tie)
         ci = "one seed" if interval is None else f"[{interval.low:+.2f}, {interval.high:+.2f}]"
         row: dict[str, Any] = {"Model": metrics.MODEL_NAMES.get(model, model), "Seeds": d["n"]}
@@ -164,8 +170,11 @@ def per_class_table(runs: dict[str, RunDir]) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------------------- together
-def from_scores(scores: pd.DataFrame, dataset: str, run_name: str) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
-    """Every table and text of verdicts notebook 06 writes, from ``seed_scores.csv`` alone: the tables
+def from_scores(
+    scores: pd.DataFrame, dataset: str, run_name: str, evidence: Evidence | None = None
+) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
+    """Every table and text of verdicts notebook 06 writes, from ``seed_scores.csv`` and the test-set intervals of
+    ``evidence`` (``intervals.csv``, ``differences.csv``; without them the seeds' t-intervals): the tables
     ``fusion_comparisons`` and ``smote`` (empty when no run has them) and the texts ``findings`` (the run
     ``run_name``), ``protocol_findings`` and ``fusion_verdicts``."""
     table1 = _table1_rows(scores)
@@ -174,11 +183,11 @@ def from_scores(scores: pd.DataFrame, dataset: str, run_name: str) -> tuple[dict
         raise ValueError(
             f"seed_scores.csv holds no Table 1 score of the run {run_name!r} (it has {set(scores['run'])})"
         )
-    comparisons, verdict_text = fusion_comparisons(scores)
-    tables = {"fusion_comparisons": comparisons, "smote": smote_table(scores, run_name)}
+    comparisons, verdict_text = fusion_comparisons(scores, evidence)
+    tables = {"fusion_comparisons": comparisons, "smote": smote_table(scores, run_name, evidence)}
     texts = {
-        "findings": findings(main, dataset, label_mode(main), name=run_name),
-        "protocol_findings": protocol_findings(table1, dataset),
+        "findings": findings(main, dataset, label_mode(main), name=run_name, evidence=evidence),
+        "protocol_findings": protocol_findings(table1, dataset, evidence),
         "fusion_verdicts": verdict_text,
     }
     return tables, texts
