@@ -31,9 +31,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from lib import metrics, report, run, runner
+from lib import report, runner
 from lib.paths import REPO_ROOT
-from lib.run import RunDir
+from lib.run import RunDir, default_name, notebook_defaults
 
 #: The notebooks a verification reruns: Table 1 is made from notebooks 02 and 03's scores and predictions.
 NOTEBOOKS = ("01", "02", "03")
@@ -56,6 +56,7 @@ TOLERANCES = {
 KEY = "Model"
 
 _CELL = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(?:±\s*(\d+(?:\.\d+)?))?\s*$")
+_INTERVAL = re.compile(r"^\s*\[(-?\d+(?:\.\d+)?), (-?\d+(?:\.\d+)?)\]\s*$")
 
 
 def parse_cell(text: str) -> tuple[float, float | None] | None:
@@ -125,6 +126,12 @@ def compare_cell(table: str, row: str, column: str, committed: str, rerun: str, 
     pass; a number against a blank or text fails, as does a ``± std`` on one side only)."""
     if committed == rerun:
         return None
+    bounds = [_INTERVAL.match(str(text)) for text in (committed, rerun)]
+    if all(bounds):  # a test-set interval: each bound within the spread's tolerance
+        (low_old, high_old), (low_new, high_new) = ((float(a), float(b)) for a, b in (m.groups() for m in bounds))
+        low, high = low_new - low_old, high_new - high_old
+        within = _close(low, tolerance.spread) and _close(high, tolerance.spread)
+        return CellDifference(table, row, column, committed, rerun, low, high, within)
     old, new = parse_cell(committed), parse_cell(rerun)
     if old is None or new is None or (old[1] is None) != (new[1] is None):
         return CellDifference(table, row, column, committed, rerun, None, None, False)
@@ -176,7 +183,9 @@ def rerun_tables(run: RunDir, dataset: str, out: Path) -> dict[str, Path]:
     """Table 1 and its detection companion of ``run``, as notebook 06 builds them, written under ``out``."""
     label_mode = run.load_prepared().label_mode
     folder = report.FigureFolder(out, "verify")
-    table1 = metrics.table1_vs_paper(report.load_runs(run), dataset, label_mode)
+    settings = notebook_defaults("06_results_and_figures.ipynb")  # notebook 06's resamples and seed
+    intervals, _ = report.run_evidence(run, settings["N_BOOT"], settings["SEED"])
+    table1 = report.table1_with_intervals(report.load_runs(run), dataset, label_mode, intervals, run.name)
     written = {"table1": folder.table(table1, "table1")[0]}
     detection = report.detection_table(report.detection_rows(run))
     written["table1_detection_at_fpr"] = folder.table(detection, "table1_detection_at_fpr")[0]
@@ -220,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     types = runner.declared_types()
     params = {name: runner.parse_value(value, types.get(name)) for name, value in args.parameter}
-    name = str(params.get("NAME") or run.default_name(args.dataset, str(params.get("DATA_FILES", ""))))
+    name = str(params.get("NAME") or default_name(args.dataset, str(params.get("DATA_FILES", ""))))
     committed = Path(args.figures) if args.figures else REPO_ROOT / "figures" / name
     try:
         out = fresh_run_dir(args.dataset)  # the rerun, or only its tables with --run-dir

@@ -102,3 +102,13 @@ def test_verify_reads_the_committed_csv_as_text_and_skips_only_the_optional_tabl
 def test_every_compared_table_has_a_tolerance():
     assert set(verify.TOLERANCES) == {"table1", "table1_detection_at_fpr"}
     assert all(t.spread >= t.mean > 0 for t in verify.TOLERANCES.values())
+
+
+def test_a_test_set_interval_is_compared_bound_by_bound_within_the_spreads_tolerance():
+    tolerance = verify.TOLERANCES["table1"]
+    moved = verify.compare_cell("table1", "XGBoost", "Macro F1 95 % CI", "[93.1, 95.6]", "[93.4, 95.2]", tolerance)
+    assert moved.within and moved.mean == pytest.approx(0.3) and moved.spread == pytest.approx(-0.4)
+    assert not verify.compare_cell(
+        "table1", "XGBoost", "Macro F1 95 % CI", "[90.0, 95.6]", "[93.4, 95.6]", tolerance
+    ).within
+    assert not verify.compare_cell("table1", "XGBoost", "Macro F1 95 % CI", "[90.0, 95.6]", "93.4", tolerance).within

@@ -108,6 +108,7 @@ def _table1_section(out: FigureFolder, dataset: str) -> list[str]:
     return [
         "## Table 1: our runs beside the paper's",
         prose.TABLE1 + seeds,
+        *([prose.INTERVALS] if out.exists("intervals.csv") else []),
         _file(out, "table1", "notebook 06 writes it from notebooks 02 and 03's scores."),
         *_figure(out, "fig08b_model_comparison", dataset),
         *_note(dataset, "table1"),
@@ -130,6 +131,36 @@ def _detection_section(out: FigureFolder) -> list[str]:
         prose.DETECTION,
         _file(out, "table1_detection_at_fpr", "notebook 06 writes it from the saved validation and test predictions."),
         _source("table1_detection_at_fpr.md"),
+    ]
+
+
+def _operating_section(out: FigureFolder) -> list[str]:
+    if not out.exists("operating_realism.md"):
+        return []
+    return [
+        "## Alarms at a realistic prevalence",
+        prose.OPERATING,
+        _file(out, "operating_realism", "notebook 06 writes it from the saved validation and test predictions."),
+        _source("operating_realism.md"),
+    ]
+
+
+def headline(out: FigureFolder) -> list[str]:
+    """The page's first sentence: the false alarms per day of the model with the best precision at 1 % FPR (at
+    the stated prevalence), from ``operating_realism.csv``; nothing where the folder has no such table or rate."""
+    table = read_csv(out, "operating_realism")
+    if table is None or "False alarms per day" not in table:
+        return []
+    at_one = table[(table["Target FPR (%)"] == "1") & table["False alarms per day"].str.len().gt(0)]
+    if not len(at_one):
+        return []
+    precision = next(c for c in table.columns if c.startswith("Precision at"))
+    best = at_one.loc[at_one[precision].map(lambda c: float(c.split()[0].replace(",", ""))).idxmax()]
+    return [
+        f"**At {best['Prevalence']} flows an attack and {best['Flows per day']} flows a day, the model with the best "
+        f"precision at a 1 % false-positive rate, {best['Model']}, raises {best['False alarms per day']} false "
+        f"alarms per day (95 % interval in brackets); {best[precision]} % of its alerts are attacks.**",
+        _source("operating_realism.md"),
     ]
 
 
@@ -238,10 +269,12 @@ def results_page(out: FigureFolder, dataset: str) -> str:
     ]
     if not written_under_current_rules(out):
         head.append(prose.EARLIER_RULES)
+    head += headline(out)
     sections = [
         _table1_section(out, dataset),
         _findings_section(out),
         _detection_section(out),
+        _operating_section(out),
         _figures_section(out, dataset),
         _importance_section(out, dataset),
         _study_section(out, dataset),

@@ -37,6 +37,28 @@ DETECTION = (
     "resolve a target, the threshold is the highest benign validation score."
 )
 
+#: Said where the folder has the test-set intervals (``intervals.csv``, ``differences.csv``: notebook 06 writes them).
+INTERVALS = (
+    "**Intervals over the test set.** Beside each of our Table 1 columns (and the macro-F1 and FPR of the protocol "
+    "table, and each cell of the fusion table) stands its 95 % interval over the test set: the test rows are "
+    "resampled by host pair (rows without addresses by source file; the groups with and without attack flows "
+    "apart) and the seeds drawn again in each resample, so that it holds the test rows' sampling as well as the "
+    "seeds' spread (the ± holds the seeds' alone). Every verdict on this page (findings, protocol findings, "
+    "fusion and SMOTE) calls a difference with the paired interval of these resamples (both models scored on the "
+    "same ones): `intervals.csv` and `differences.csv` keep them, so `python -m lib.report` rebuilds the verdicts "
+    "from this folder."
+)
+
+OPERATING = (
+    "The test rows hold far more attacks than the traffic a detector watches. At the thresholds of the table "
+    "above (set on the validation benign flows), this table reads each model at one attack flow in the stated "
+    "number (`PREVALENCE` of notebook 06): the **precision** an operator would see (the share of alerts that are "
+    "attacks) and the **false alarms per day** at the stated flow rate (the data's own: each source file's flows "
+    "over the time they span, the median over the files; for a data set whose mirror holds extracts, its "
+    "published total), each with its 95 % test-set bootstrap interval. The finer rate is set only where the "
+    "validation rows hold enough benign flows to resolve it."
+)
+
 #: figure file (no suffix) -> (its one-line caption, what the page says when the run could not draw it)
 FIGURES = {
     "fig01_botnet_lifecycle": (
