@@ -7,8 +7,9 @@
     python -m lib.runner --dataset zeek -p DATA_FILES captures/         # any labelled Zeek conn logs
 
 A data set's ``notebooks/params/<dataset>.yaml`` may list a *study* (:func:`run_study`): the runs besides the
-main one that the paper's comparison needs (the tuned configuration, the strict split protocols, the SMOTE set);
-notebook 06 of the main run then compares them. ``--only`` and ``--no-study`` run the main run alone.
+main one that the paper's comparison needs (the tuned configuration, the strict split protocols, the SMOTE set, and
+one run per held-out capture where a step says ``TEST_SOURCES: each``); notebook 06 of the main run then compares
+them. ``--only`` and ``--no-study`` run the main run alone.
 
 Parameters come from ``notebooks/params/<dataset>.yaml`` (if present), then from ``-p NAME VALUE``.
 Each notebook is passed the names its ``parameters`` cell declares. A name that no notebook declares is an
@@ -40,6 +41,7 @@ from jupyter_client.manager import AsyncKernelManager
 
 from lib import io, progress
 from lib.paths import NOTEBOOK_DIR, REPO_ROOT
+from lib.preprocess import EACH_SOURCE
 from lib.run import (
     LOCATION_PARAMETERS,
     STAGES,
@@ -166,22 +168,49 @@ def run_study(
         defaults=defaults,
         resume=resume,
     )
-    others = []
+    others, held_out = [], []
     for step in steps:
         declared = {n for p in notebooks(step.notebooks) for n in notebook_parameters(p)}
         own = {k: v.format(NAME=name) if isinstance(v, str) else v for k, v in step.parameters.items()}
         these = {k: v for k, v in parameters.items() if k in declared or k in LOCATION_PARAMETERS}
         these |= {"NAME": name, **own} if step.same_run else {"NAME": f"{name}-{step.name}", "RUN_DIR": "", **own}
-        if not step.same_run:
-            these.pop("RUN_DIR")
-            others.append(these["NAME"])
-        log(f"study step {step.name!r}: notebooks {' '.join(step.notebooks)}")
-        label = step.name if step.same_run else ""
-        executed += run(dataset, these, only=step.notebooks, log=log, label=label, defaults=defaults, resume=resume)
+        loco = not step.same_run and str(own.get("TEST_SOURCES", "")).strip().lower() == EACH_SOURCE
+        runs = [these]
+        if loco:
+            read_as = {**dataset_parameters(dataset), **(defaults or {}), **these, "DATASET": dataset}
+            captures = attack_captures(read_as)
+            log(f"study step {step.name!r}: one run per capture with attack flows, held out in turn: {captures}")
+            runs = [these | {"NAME": f"{these['NAME']}-{safe_name(c)}", "TEST_SOURCES": c} for c in captures]
+        for these in runs:
+            if not step.same_run:
+                these.pop("RUN_DIR", None)
+                (held_out if loco else others).append(these["NAME"])
+            log(f"study step {step.name!r}: notebooks {' '.join(step.notebooks)} ({these['NAME']})")
+            label = step.name if step.same_run else ""
+            executed += run(dataset, these, only=step.notebooks, log=log, label=label, defaults=defaults,
+                            resume=resume)  # fmt: skip
     report = {k: v for k, v in parameters.items() if k in notebook_parameters(notebooks([REPORT_NOTEBOOK])[0])}
-    report |= {"NAME": name, "STUDY_RUNS": ",".join(others)}
+    report |= {"NAME": name, "STUDY_RUNS": ",".join(others), "LOCO_RUNS": ",".join(held_out)}
     executed += run(dataset, report, only=[REPORT_NOTEBOOK], log=log, defaults=defaults)
     return executed
+
+
+def attack_captures(parameters: dict) -> list[str]:
+    """The captures (IoT-23 scenarios, CICIDS2017 days, a user's source files: :func:`lib.datasets.schema.
+    capture_sources`) of the data notebook 01 reads with ``parameters`` that hold attack flows, in order: a
+    leave-one-capture-out step holds each out in turn. A capture of benign flows only stays in training."""
+    from lib import datasets
+    from lib.datasets import schema
+
+    raw = datasets.load_for(parameters)
+    found = schema.capture_sources(raw)
+    if found is None:
+        raise ValueError("TEST_SOURCES=each needs the rows' source files (column source_file, which the loaders add)")
+    attacks = raw["is_attack"].astype(bool).groupby(found[0].to_numpy()).sum()
+    captures = sorted(str(c) for c, n in attacks.items() if n > 0)
+    if len(captures) < 2 and len(attacks) < 2:
+        raise ValueError(f"TEST_SOURCES=each needs at least two captures; the data has {list(attacks.index)}")
+    return captures
 
 
 def run(

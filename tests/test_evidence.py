@@ -25,7 +25,8 @@ def _run(tmp_path, errors: dict[str, float], n: int = 600, n_pairs: int = 60, be
     rows = pd.DataFrame({"id.orig_h": [f"10.0.0.{p}" for p in pair], "id.resp_h": "10.0.1.1",
                          "source_file": "a.log"})  # fmt: skip
     folder = run.RunDir(tmp_path / "r")
-    data = SimpleNamespace(y_test=y_test, y_val=y_val, rows={"test": rows}, n_classes=2, label_mode="binary")
+    data = SimpleNamespace(y_test=y_test, y_val=y_val, rows={"test": rows}, n_classes=2, label_mode="binary",
+                           meta={"report": {"split": {"test_sources": [tmp_path.name]}}})  # fmt: skip
     folder.load_prepared = lambda: data
     folder.begin("prepared", {"DATASET": "iot23", "NAME": "r"}).finish()
     scores = []
@@ -132,3 +133,33 @@ def test_a_fusion_stage_without_its_predictions_names_the_rerun(tmp_path):
 def test_the_published_rate_is_used_where_the_mirror_holds_extracts():
     rate, said = ev.flows_per_day({}, "cicids2017")
     assert rate == pytest.approx(2_830_743 / 5) and "2,830,743" in said
+
+
+def test_leave_one_capture_out_gives_a_row_per_capture_and_model_and_the_mean_beside_the_stratified_number(tmp_path):
+    main = _run(tmp_path / "main", {"random_forest": 0.0, "xgboost": 0.0, "cnn_lstm": 0.0, "cnn_only": 0.0})
+    loco = {f"loco-{c}": _run(tmp_path / c, {"random_forest": e, "xgboost": e, "cnn_lstm": 0.3, "cnn_only": e})
+            for c, e in (("cap1", 0.0), ("cap2", 0.2))}  # fmt: skip
+    intervals = pd.concat([report.run_evidence(f, n_boot=50, seed=0)[0].assign(run=n) for n, f in loco.items()])
+    table = report.loco_table(loco, intervals)
+    assert list(table["Held-out capture"].unique()) == ["cap1", "cap2", "mean over 2 captures"]
+    row = table[(table["Held-out capture"] == "cap1") & (table["Model"] == "XGBoost")].iloc[0]
+    assert (
+        row["Attack flows (test)"] == 120
+        and row["Benign flows (test)"] == 480
+        and row["Macro F1 95 % CI"].startswith("[")
+    )
+    assert row["Detection @ 1 % FPR"].startswith("9")
+    main_intervals, _ = report.run_evidence(main, n_boot=50, seed=0)
+    table1 = report.table1_with_intervals(report.load_runs(main), "iot23", "binary", main_intervals, "r")
+    beside = report.loco_beside_stratified(table1, table).set_index("Model")
+    assert (
+        beside.loc["CNN-LSTM Hybrid", "Leave one capture out, mean"]
+        < beside.loc["CNN-LSTM Hybrid", "Stratified macro F1"]
+    )
+    assert set(beside.columns) == {"Stratified macro F1", "Stratified 95 % CI", "Leave one capture out, mean",
+                                   "Captures' range"}  # fmt: skip
+    out = report.FigureFolder(tmp_path / "figures", "r")
+    out.table(beside.reset_index(), "loco_vs_stratified")
+    lead = report.page.leads(out)
+    assert lead[0].startswith("**Held out a whole capture,") and "CNN-LSTM Hybrid" in lead[0]
+    assert lead[-1] == "*Source: `loco_vs_stratified.md`.*"

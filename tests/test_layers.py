@@ -24,7 +24,7 @@ LAYERS = {
     "datasets": 1,
     "preprocess": 2,
     "metrics": 3,
-    "baselines": 4, "models": 4, "tuning": 4, "fusion": 4, "anomaly": 4,
+    "baselines": 4, "models": 4, "tuning": 4, "fusion": 4, "anomaly": 4, "shortcut": 4,
     "run": 5,
     "figures": 6,
     "report": 7, "runner": 7, "score": 7, "session": 7, "verify": 7,

@@ -158,3 +158,24 @@ def test_a_kernel_variable_the_user_set_wins_over_the_pin(executions, monkeypatc
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "SSE41")
     runner.run("iot23", {"RUN_DIR": str(run_dir)}, only=["01"], log=lambda *_: None)
     assert seen[0]["isa"] == "SSE41" and os.environ["ONEDNN_MAX_CPU_ISA"] == "SSE41"
+
+
+def test_a_step_with_test_sources_each_holds_every_attack_capture_out_in_turn(calls, monkeypatch):
+    study = {"study": STUDY["study"] | {"loco": {"notebooks": "01 02 03", "SPLIT": "source", "TEST_SOURCES": "each"}}}
+    monkeypatch.setattr(runner, "_dataset_file", lambda dataset: study)
+    read = []
+    monkeypatch.setattr(runner, "attack_captures", lambda params: read.append(params) or ["34-1", "CTU 42/1"])
+    runner.run_study("iot23", {"DATA_DIR": "/d"}, log=lambda *_: None)
+    loco = [(params, only) for params, only in calls if params["NAME"].startswith("iot23-loco")]
+    assert [p["NAME"] for p, _ in loco] == ["iot23-loco-34-1", "iot23-loco-CTU_42_1"]
+    assert [p["TEST_SOURCES"] for p, _ in loco] == ["34-1", "CTU 42/1"] and all(
+        o == ("01", "02", "03") for _, o in loco
+    )
+    assert read[0]["DATA_DIR"] == "/d" and read[0]["SPLIT"] == "source"  # the data read as notebook 01 will
+    report = calls[-1][0]
+    assert report["LOCO_RUNS"] == "iot23-loco-34-1,iot23-loco-CTU_42_1" and "loco" not in report["STUDY_RUNS"]
+
+
+def test_the_captures_held_out_in_turn_are_those_with_attack_flows(mirror):
+    captures = runner.attack_captures({"DATASET": "iot23", "DATA_DIR": str(mirror)})
+    assert captures == ["CTU-IoT-Malware-Capture-34-1", "CTU-IoT-Malware-Capture-42-1", "CTU-IoT-Malware-Capture-44-1"]

@@ -9,6 +9,7 @@ job per module:
 * ``tables.py``: Table 1's long form, its companion at fixed false-positive rates, the study's tables, zero-day;
 * ``findings.py``: the sentences (the paper's claims checked, protocols), every difference called by the one rule
   of :mod:`lib.metrics.compare`;
+* ``controls.py``: the shortcut control's tables and verdict, leave one capture out beside the stratified split;
 * ``evidence.py``: the test-set bootstrap of every score the verdicts quote (``intervals.csv``,
   ``differences.csv``: :class:`Evidence`) and the operating table (precision and false alarms per day at a
   realistic prevalence);
@@ -26,6 +27,7 @@ Whether decision fusion helps (notebook 04, and notebook 06 for every run of the
 from __future__ import annotations
 
 from lib.metrics.zero_day import zero_day_reason
+from lib.report.controls import loco_beside_stratified, loco_runs, loco_table, shortcut_tables
 from lib.report.evidence import Evidence, flows_per_day, operating_table, run_evidence, study_evidence
 from lib.report.figure_inputs import importance_table, layer_names, lifecycle_figure
 from lib.report.findings import (
@@ -84,6 +86,10 @@ from lib.report.verdicts import fusion_comparisons, per_class_table, seed_scores
 from lib.report.writer import FigureFolder, markdown_table, write_table
 
 __all__ = [
+    "loco_beside_stratified",
+    "loco_table",
+    "loco_runs",
+    "shortcut_tables",
     "Evidence",
     "run_evidence",
     "study_evidence",

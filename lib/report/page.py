@@ -112,7 +112,33 @@ def _table1_section(out: FigureFolder, dataset: str) -> list[str]:
         _file(out, "table1", "notebook 06 writes it from notebooks 02 and 03's scores."),
         *_figure(out, "fig08b_model_comparison", dataset),
         *_note(dataset, "table1"),
-        _source("table1.md", "findings.md"),
+        *([out.read("shortcut_verdict.md").strip()] if out.exists("shortcut_verdict.md") else []),
+        _source("table1.md", "findings.md", *(["shortcut_verdict.md"] if out.exists("shortcut_verdict.md") else [])),
+    ]
+
+
+def _shortcut_section(out: FigureFolder) -> list[str]:
+    if not out.exists("shortcut_control.md"):
+        return []
+    return [
+        "## Is it the attack or the file? A shortcut control",
+        prose.SHORTCUT,
+        _file(out, "shortcut_control", "notebook 06 writes it."),
+        _file(out, "shortcut_within_sources", "notebook 06 writes it."),
+        out.read("shortcut_verdict.md").strip(),
+        _source("shortcut_control.md", "shortcut_within_sources.md", "shortcut_verdict.md"),
+    ]
+
+
+def _loco_lines(out: FigureFolder) -> list[str]:
+    if not out.exists("loco.md"):
+        return []
+    return [
+        "### Leave one capture out",
+        prose.LOCO,
+        _file(out, "loco_vs_stratified", "notebook 06 writes it with the leave-one-capture-out table."),
+        _file(out, "loco", "notebook 06 writes it from the study's leave-one-capture-out runs."),
+        _source("loco_vs_stratified.md", "loco.md"),
     ]
 
 
@@ -143,6 +169,31 @@ def _operating_section(out: FigureFolder) -> list[str]:
         _file(out, "operating_realism", "notebook 06 writes it from the saved validation and test predictions."),
         _source("operating_realism.md"),
     ]
+
+
+def leads(out: FigureFolder) -> list[str]:
+    """What the page leads with when a control overturns the stratified split: the shortcut control's verdict when
+    it finds class and source confounded, and every model whose mean macro-F1 over held-out captures lies below
+    its stratified interval (from ``shortcut_verdict.md`` and ``loco_vs_stratified.csv``)."""
+    lines, cited = [], []
+    verdict = (out.read("shortcut_verdict.md") or "").strip()
+    if verdict.startswith("Class and source are confounded"):
+        lines.append(f"**{verdict.split(':')[0]}.** " + verdict.split(":", 1)[1].strip())
+        cited.append("shortcut_verdict.md")
+    table = read_csv(out, "loco_vs_stratified")
+    if table is not None and len(table):
+        low = table["Stratified 95 % CI"].str.extract(r"\[(-?[\d.]+),")[0].astype(float)
+        mean = table["Leave one capture out, mean"].str.extract(r"^(-?[\d.]+)")[0].astype(float)
+        fallen = table[mean < low]
+        if len(fallen):
+            parts = "; ".join(f"{r['Model']} {r['Stratified macro F1']} → {r['Leave one capture out, mean']}"
+                              for _, r in fallen.iterrows())  # fmt: skip
+            lines.append(
+                f"**Held out a whole capture, {len(fallen)} of {len(table)} models score below their stratified "
+                f"interval** (macro-F1, stratified → mean over held-out captures): {parts}."
+            )
+            cited.append("loco_vs_stratified.md")
+    return lines + ([_source(*cited)] if cited else [])
 
 
 def headline(out: FigureFolder) -> list[str]:
@@ -198,6 +249,7 @@ def _study_section(out: FigureFolder, dataset: str) -> list[str]:
         prose.PER_CLASS,
         _file(out, "protocol_per_class", rerun),
         _source("protocol_per_class.md"),
+        *_loco_lines(out),
         "### Decision fusion in each run of the study",
         prose.FUSION,
         _file(out, "fusion_study", "no run of the study ran notebook 04."),
@@ -269,10 +321,11 @@ def results_page(out: FigureFolder, dataset: str) -> str:
     ]
     if not written_under_current_rules(out):
         head.append(prose.EARLIER_RULES)
-    head += headline(out)
+    head += leads(out) + headline(out)
     sections = [
         _table1_section(out, dataset),
         _findings_section(out),
+        _shortcut_section(out),
         _detection_section(out),
         _operating_section(out),
         _figures_section(out, dataset),

@@ -49,6 +49,24 @@ INTERVALS = (
     "from this folder."
 )
 
+SHORTCUT = (
+    "A model can score well by recognising the file a flow came from instead of the attack when class and file "
+    "nearly coincide. On this run's split and features: notebook 02's XGBoost trained to name each flow's source "
+    "(capture, day or file) instead of its label, each test flow labelled with its source's most common training "
+    "label (what a model that learns only the file would say), both beside chance, and the same XGBoost trained "
+    "and tested within one source where that source holds benign and attack flows. The verdict calls class and "
+    "source confounded where the file alone puts right at least half of the flows that always guessing the most "
+    "common label gets wrong, partly confounded from a tenth."
+)
+
+LOCO = (
+    "Each capture with attack flows held out whole in turn (the study's `loco` runs, the main run's configuration; "
+    "validation rows carved by host pair from the other captures; captures of benign flows only always train). "
+    "The first table sets each model's stratified macro-F1 (with its test-set interval) beside its mean over the "
+    "held-out captures and their range; the second gives each capture's rows: the flows it tests on, macro-F1 with "
+    "its interval, FPR and detection at 1 % FPR. A capture with few attack flows gives a wide interval."
+)
+
 OPERATING = (
     "The test rows hold far more attacks than the traffic a detector watches. At the thresholds of the table "
     "above (set on the validation benign flows), this table reads each model at one attack flow in the stated "
