@@ -152,10 +152,9 @@ def test_leave_one_capture_out_gives_a_row_per_capture_and_model_and_the_mean_be
     main_intervals, _ = report.run_evidence(main, n_boot=50, seed=0)
     table1 = report.table1_with_intervals(report.load_runs(main), "iot23", "binary", main_intervals, "r")
     beside = report.loco_beside_stratified(table1, table).set_index("Model")
-    assert (
-        beside.loc["CNN-LSTM Hybrid", "Leave one capture out, mean"]
-        < beside.loc["CNN-LSTM Hybrid", "Stratified macro F1"]
-    )
+    first = lambda cell: float(str(cell).split()[0])  # noqa: E731
+    hybrid = beside.loc["CNN-LSTM Hybrid"]
+    assert first(hybrid["Leave one capture out, mean"]) < first(hybrid["Stratified macro F1"]) - 20
     assert set(beside.columns) == {"Stratified macro F1", "Stratified 95 % CI", "Leave one capture out, mean",
                                    "Captures' range"}  # fmt: skip
     out = report.FigureFolder(tmp_path / "figures", "r")
