@@ -131,8 +131,18 @@ def test_a_fusion_stage_without_its_predictions_names_the_rerun(tmp_path):
 
 
 def test_the_published_rate_is_used_where_the_mirror_holds_extracts():
-    rate, said = ev.flows_per_day({}, "cicids2017")
-    assert rate == pytest.approx(2_830_743 / 5) and "2,830,743" in said
+    rate, said, table = ev.flows_per_day({}, "cicids2017")
+    assert rate == pytest.approx(2_830_743 / 5) and "2,830,743" in said and table.empty
+    assert ev.flows_per_day({}, "iot23", given=1e6)[:2] == (1e6, "FLOWS_PER_DAY")
+
+
+def test_the_datas_own_rate_is_the_median_of_its_files_rates(mirror):
+    rate, said, table = ev.flows_per_day({"DATASET": "iot23", "DATA_DIR": str(mirror)}, "iot23")
+    used = table[table["Used"] == "yes"]
+    assert len(used) >= 3 and "median of" in said
+    assert rate == pytest.approx(np.median([float(r.replace(",", "")) for r in used["Flows per day"]]))
+    flows = table.set_index("Source file")["Flows"]
+    assert flows.filter(like="34-1").iloc[0] == 23_145  # every row of the capture, before dedup
 
 
 def test_leave_one_capture_out_gives_a_row_per_capture_and_model_and_the_mean_beside_the_stratified_number(tmp_path):

@@ -218,35 +218,37 @@ PUBLISHED_RATES = {
 MIN_SPAN_SECONDS, MIN_TIMED_SHARE = 3600, 0.9
 
 
-def flows_per_day(parameters: dict, dataset: str) -> tuple[float | None, str]:
-    """The data's own flow rate, in flows per day, and how it was found: for a data set whose mirror holds
-    extracts (:data:`PUBLISHED_RATES`) the published total; else each source file's flows (all rows read, before
-    dedup and sampling) over the time its flows span, where a time column dates at least
-    :data:`MIN_TIMED_SHARE` of them over at least :data:`MIN_SPAN_SECONDS`, and the median over those sources.
-    ``(None, why not)`` when no source qualifies. ``parameters`` are notebook 01's (to read the data as it did)."""
+def flows_per_day(parameters: dict, dataset: str, given: float = 0.0) -> tuple[float | None, str, pd.DataFrame]:
+    """The data's own flow rate in flows per day, how it was found (a few words), and the rate of each source
+    file it was measured on. For a data set whose mirror holds extracts (:data:`PUBLISHED_RATES`): the published
+    total (no table). Else each source file's flows (all rows read, before dedup and sampling) over the time they
+    span, where a time column dates at least :data:`MIN_TIMED_SHARE` of them over at least
+    :data:`MIN_SPAN_SECONDS`, and the median over those files; ``(None, why not, table)`` when none qualifies.
+    ``parameters`` are notebook 01's (to read the data as it did); a rate ``given`` (``FLOWS_PER_DAY``) is used
+    as it is, and nothing is read."""
     from lib import datasets
     from lib.datasets import times
 
+    if given:
+        return float(given), "FLOWS_PER_DAY", pd.DataFrame()
     if dataset in PUBLISHED_RATES:
-        return PUBLISHED_RATES[dataset]
+        rate, source = PUBLISHED_RATES[dataset]
+        return rate, source, pd.DataFrame()
     raw = datasets.load_for({**parameters, "SAMPLE_ROWS": 0})
-    rates = {}
-    for source, rows in raw.groupby("source_file", observed=True, sort=True) if "source_file" in raw else []:
-        found = times.flow_times(rows)
-        if found.times is None or found.times.notna().mean() < MIN_TIMED_SHARE:
-            continue
-        span = (found.times.max() - found.times.min()).total_seconds()
-        if span >= MIN_SPAN_SECONDS:
-            rates[str(source)] = len(rows) / span * 86_400
+    rows = []
+    for source, part in raw.groupby("source_file", observed=True, sort=True) if "source_file" in raw else []:
+        found = times.flow_times(part)
+        timed = float(found.times.notna().mean()) if found.times is not None else 0.0
+        span = (found.times.max() - found.times.min()).total_seconds() if timed else 0.0
+        used = timed >= MIN_TIMED_SHARE and span >= MIN_SPAN_SECONDS
+        rows.append({"Source file": str(source), "Flows": len(part), "Timed (%)": f"{100 * timed:.1f}",
+                     "Hours spanned": f"{span / 3600:,.1f}", "Flows per day": f"{len(part) / span * 86_400:,.0f}" if used
+                     else "", "Used": "yes" if used else "no"})  # fmt: skip
+    table = pd.DataFrame(rows)
+    rates = [float(r.replace(",", "")) for r in table.get("Flows per day", []) if r]
     if not rates:
-        return None, (
-            "no source file dates most of its flows over an hour or more, so the data give no flow rate: set "
-            "FLOWS_PER_DAY"
-        )
-    each = ", ".join(f"{s.split('/')[0]} {r:,.0f}" for s, r in rates.items())
-    return float(
-        np.median(list(rates.values()))
-    ), f"the median over the data's source files of each one's flows over the time they span ({each} flows per day)"
+        return None, "no source file dates most of its flows over an hour or more: set FLOWS_PER_DAY", table
+    return float(np.median(rates)), f"the median of {len(rates)} source files' own rates (flow_rates.md)", table
 
 
 def operating_table(
@@ -259,7 +261,8 @@ def operating_table(
     targets: tuple[float, ...] = metrics.OPERATING_FPRS,
 ) -> pd.DataFrame:
     """Each model of Table 1 and of the fusion stage at each target false-positive rate: the threshold set on the
-    validation benign flows (the finer rate only where at least ``1 / target`` of them exist, else said), the
+    validation benign flows (a finer rate only where at least ``1 / target`` of them exist, else said; the coarsest
+    always, at the highest benign validation score where they are fewer), the
     detection rate and the false-positive rate it gives on the test rows, the precision an operator would see if
     one flow in ``1 / prevalence`` were an attack, and the false alarms per day at ``per_day`` flows a day
     (blank without a rate; ``per_day_from`` says where the rate comes from), each with its 95 % test-set bootstrap
@@ -281,7 +284,7 @@ def operating_table(
         row = {"Model": metrics.CONTENDER_NAMES.get(model, model), "Target FPR (%)": f"{100 * target:g}",
                "Benign validation flows": benign_val, "Prevalence": f"1 in {1 / prevalence:,.0f}",
                "Flows per day": f"{per_day:,.0f}" if per_day else "", "Flows per day from": per_day_from}  # fmt: skip
-        if benign_val * target < 1:
+        if benign_val * target < 1 and target != max(targets):  # the coarsest rate is always set
             rows.append(row | {"Detection (%)": f"not set: {benign_val:,} benign validation flows cannot resolve it"})
             continue
         alerts = {}

@@ -167,7 +167,8 @@ def _operating_section(out: FigureFolder) -> list[str]:
         "## Alarms at a realistic prevalence",
         prose.OPERATING,
         _file(out, "operating_realism", "notebook 06 writes it from the saved validation and test predictions."),
-        _source("operating_realism.md"),
+        *([_file(out, "flow_rates", "")] if out.exists("flow_rates.md") else []),
+        _source("operating_realism.md", *(["flow_rates.md"] if out.exists("flow_rates.md") else [])),
     ]
 
 
@@ -178,7 +179,8 @@ def leads(out: FigureFolder) -> list[str]:
     lines, cited = [], []
     verdict = (out.read("shortcut_verdict.md") or "").strip()
     if verdict.startswith("Class and source are confounded"):
-        lines.append(f"**{verdict.split(':')[0]}.** " + verdict.split(":", 1)[1].strip())
+        rest = verdict.split(":", 1)[1].strip()
+        lines.append(f"**{verdict.split(':')[0]}.** " + rest[:1].upper() + rest[1:])
         cited.append("shortcut_verdict.md")
     table = read_csv(out, "loco_vs_stratified")
     if table is not None and len(table):

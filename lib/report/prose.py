@@ -73,8 +73,9 @@ OPERATING = (
     "number (`PREVALENCE` of notebook 06): the **precision** an operator would see (the share of alerts that are "
     "attacks) and the **false alarms per day** at the stated flow rate (the data's own: each source file's flows "
     "over the time they span, the median over the files; for a data set whose mirror holds extracts, its "
-    "published total), each with its 95 % test-set bootstrap interval. The finer rate is set only where the "
-    "validation rows hold enough benign flows to resolve it."
+    "published total; the files' own rates follow the table), each with its 95 % test-set bootstrap interval. A "
+    "finer rate is set only where the validation rows hold enough benign flows to resolve it; 1 % always (the "
+    "highest benign validation score where they are fewer than 100)."
 )
 
 #: figure file (no suffix) -> (its one-line caption, what the page says when the run could not draw it)
