@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from lib import metrics
 from lib.metrics import bootstrap, compare
@@ -266,7 +267,8 @@ def operating_table(
     detection rate and the false-positive rate it gives on the test rows, the precision an operator would see if
     one flow in ``1 / prevalence`` were an attack, and the false alarms per day at ``per_day`` flows a day
     (blank without a rate; ``per_day_from`` says where the rate comes from), each with its 95 % test-set bootstrap
-    interval (means over seeds, percent)."""
+    interval (means over seeds, percent), the rates' intervals widened to at least their binomial ones
+    (:func:`_widened`) and the precision's to what the widened false-positive rate gives."""
     data = folder.load_prepared()
     groups, grouped_by = bootstrap.test_groups(data.rows["test"])
     y_test, y_val = (data.y_test != 0).astype(np.int64), np.asarray(data.y_val)
@@ -293,22 +295,39 @@ def operating_table(
             threshold = metrics.threshold_at_fpr(val_score, target)
             alerts[s] = (metrics.attack_score(read_test(model, s)) > threshold).astype(np.int64)
         point, boot = bootstrap.replicate_scores(y_test, alerts, 2, draws)
-        precision = _precision(boot["detection"], boot["fpr"], prevalence)
+        n_attack, n_benign = int(y_test.sum()), int((y_test == 0).sum())
+        detection = _widened(point["detection"], boot["detection"], n_attack)
+        fpr = _widened(point["fpr"], boot["fpr"], n_benign)
+        precision_point = float(_precision(point["detection"], point["fpr"], prevalence))
+        low, high = bootstrap.percentile_interval(_precision(boot["detection"], boot["fpr"], prevalence))
+        worst = float(_precision(point["detection"], fpr[2], prevalence))  # as many false alarms as the FPR allows
+        best = float(_precision(point["detection"], fpr[1], prevalence))
         cells = {
-            "Detection (%)": (100 * point["detection"], 100 * boot["detection"]),
-            "Test FPR (%)": (100 * point["fpr"], 100 * boot["fpr"]),
-            f"Precision at 1 in {1 / prevalence:,.0f} (%)": (
-                100 * float(_precision(point["detection"], point["fpr"], prevalence)), 100 * precision),
+            "Detection (%)": tuple(100 * v for v in detection),
+            "Test FPR (%)": tuple(100 * v for v in fpr),
+            f"Precision at 1 in {1 / prevalence:,.0f} (%)": tuple(
+                100 * v for v in (precision_point, np.nanmin([low, worst]), np.nanmax([high, best]))),
         }  # fmt: skip
         if per_day:
-            alarms = (1 - prevalence) * per_day
-            cells["False alarms per day"] = (point["fpr"] * alarms, boot["fpr"] * alarms)
-        for column, (mean, values) in cells.items():
-            low, high = bootstrap.percentile_interval(values)
+            cells["False alarms per day"] = tuple(v * (1 - prevalence) * per_day for v in fpr)
+        for column, (mean, low, high) in cells.items():
             decimals = 0 if column == "False alarms per day" else 1
             row[column] = f"{mean:,.{decimals}f} [{low:,.{decimals}f}, {high:,.{decimals}f}]"
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _widened(point: float, resampled: np.ndarray, n: int, confidence: float = 0.95) -> tuple[float, float, float]:
+    """A rate's mean and 95 % interval: the bootstrap's, widened to at least the Clopper-Pearson interval of its
+    count on the ``n`` test rows. Resamples of a test set with no (or few) false alarms show none, which says
+    nothing about the next thousand benign flows; the binomial interval of 0 of ``n`` does (up to about 3.7/n)."""
+    low, high = bootstrap.percentile_interval(resampled, confidence)
+    if not n or not np.isfinite(point):
+        return point, low, high
+    k, tail = round(point * n), (1 - confidence) / 2
+    exact_low = float(stats.beta.ppf(tail, k, n - k + 1)) if k > 0 else 0.0
+    exact_high = float(stats.beta.ppf(1 - tail, k + 1, n - k)) if k < n else 1.0
+    return point, float(np.nanmin([low, exact_low])), float(np.nanmax([high, exact_high]))
 
 
 def _precision(detection, fpr, prevalence: float):

@@ -73,7 +73,9 @@ OPERATING = (
     "number (`PREVALENCE` of notebook 06): the **precision** an operator would see (the share of alerts that are "
     "attacks) and the **false alarms per day** at the stated flow rate (the data's own: each source file's flows "
     "over the time they span, the median over the files; for a data set whose mirror holds extracts, its "
-    "published total; the files' own rates follow the table), each with its 95 % test-set bootstrap interval. A "
+    "published total; the files' own rates follow the table), each with its 95 % test-set bootstrap interval, "
+    "widened to at least the binomial (Clopper-Pearson) interval of the count where the test rows hold few false "
+    "alarms: resamples of a test set with none show none, which says little about the next thousand flows. A "
     "finer rate is set only where the validation rows hold enough benign flows to resolve it; 1 % always (the "
     "highest benign validation score where they are fewer than 100)."
 )
