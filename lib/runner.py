@@ -208,8 +208,11 @@ def attack_captures(parameters: dict) -> list[str]:
         raise ValueError("TEST_SOURCES=each needs the rows' source files (column source_file, which the loaders add)")
     attacks = raw["is_attack"].astype(bool).groupby(found[0].to_numpy()).sum()
     captures = sorted(str(c) for c, n in attacks.items() if n > 0)
-    if len(captures) < 2 and len(attacks) < 2:
-        raise ValueError(f"TEST_SOURCES=each needs at least two captures; the data has {list(attacks.index)}")
+    if len(captures) < 2:
+        raise ValueError(
+            f"TEST_SOURCES=each holds out each capture with attack flows while the others train, so it needs two "
+            f"or more of them; the data's captures with attack flows: {captures} (of {sorted(map(str, attacks.index))})"
+        )
     return captures
 
 

@@ -11,7 +11,7 @@ rates) instead of the attack. Three measurements on a run's own split and featur
   rows, beside chance (always the most common training label): what a model learns if it only learns the file;
 * **the label within one file**: the same XGBoost trained and tested on the rows of one source at a time, for each
   source whose training and test rows both hold benign and attack flows (at least :data:`MIN_ROWS` of each in
-  training): if the features still separate attacks from benign flows inside a file, the model learns more than
+  training, :data:`MIN_TEST_ROWS` in test): if the features still separate attacks from benign flows inside a file, the model learns more than
   the file.
 
 No TensorFlow here; nothing is saved (the control is measured again on each run of notebook 06).
@@ -29,9 +29,10 @@ from lib import baselines, metrics
 from lib.datasets import schema
 from lib.preprocess import PreparedData
 
-#: A source is tried alone only where its training rows hold this many benign and attack flows, and its test
-#: rows at least one of each.
+#: A source is tried alone only where its training rows hold this many benign and attack flows ...
 MIN_ROWS = 20
+#: ... and its test rows this many of each.
+MIN_TEST_ROWS = 5
 
 
 def row_sources(data: PreparedData) -> dict[str, np.ndarray]:
@@ -54,6 +55,9 @@ def source_from_features(data: PreparedData, sources: dict[str, np.ndarray], see
     names, train = np.unique(sources["train"], return_inverse=True)
     known = np.isin(sources["test"], names)
     test = np.searchsorted(names, sources["test"][known])
+    if len(names) < 2 or not known.any():  # one training source, or none of the test rows' (SPLIT=source)
+        return {"sources": len(names), "accuracy": float("nan"), "chance": float("nan"),
+                "test_rows_of_unseen_sources": int((~known).sum())}  # fmt: skip
     model = baselines.fit(_xgboost(seed, settings), data.X_train, train)
     predicted = baselines.predict_proba(model, data.X_test[known], len(names)).argmax(axis=1)
     chance = float(np.mean(test == np.bincount(train).argmax()))
@@ -89,13 +93,14 @@ def label_within_sources(data: PreparedData, sources: dict[str, np.ndarray], see
         tested = (int((~attack_test[te]).sum()), int(attack_test[te].sum()))
         row = {"source": source, "train_benign": counts[0], "train_attack": counts[1], "test_benign": tested[0],
                "test_attack": tested[1]}  # fmt: skip
-        if min(counts) < MIN_ROWS or min(tested) < 1:
+        if min(counts) < MIN_ROWS or min(tested) < MIN_TEST_ROWS:
             rows.append(row | {"macro_f1": np.nan})
             continue
         model = baselines.fit(_xgboost(seed, settings), data.X_train[tr], attack_train[tr].astype(np.int64))
         predicted = baselines.predict_proba(model, data.X_test[te], 2).argmax(axis=1)
         rows.append(row | {"macro_f1": metrics.macro_f1(attack_test[te].astype(np.int64), predicted)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["source", "train_benign", "train_attack", "test_benign", "test_attack",
+                                       "macro_f1"])  # fmt: skip
 
 
 def control(data: PreparedData, seed: int, settings: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -179,12 +179,22 @@ def read_table(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
+def resampling(dataset: str, run: RunDir) -> tuple[int, int]:
+    """The resamples and seed of the committed Table 1's intervals: the number its ``intervals.csv`` records (else
+    notebook 06's default) and the run's ``SEED`` (the one notebook 06 is given by the runner)."""
+    n_boot = int(notebook_defaults("06_results_and_figures.ipynb")["N_BOOT"])
+    committed = REPO_ROOT / "figures" / run.name / "intervals.csv"
+    if committed.exists():
+        n_boot = int(pd.read_csv(committed, usecols=["resamples"])["resamples"].iloc[0])
+    return n_boot, int(run.open("prepared").parameters.get("SEED", 42))
+
+
 def rerun_tables(run: RunDir, dataset: str, out: Path) -> dict[str, Path]:
     """Table 1 and its detection companion of ``run``, as notebook 06 builds them, written under ``out``."""
     label_mode = run.load_prepared().label_mode
     folder = report.FigureFolder(out, "verify")
-    settings = notebook_defaults("06_results_and_figures.ipynb")  # notebook 06's resamples and seed
-    intervals, _ = report.run_evidence(run, settings["N_BOOT"], settings["SEED"])
+    n_boot, seed = resampling(dataset, run)
+    intervals, _ = report.run_evidence(run, n_boot, seed)
     table1 = report.table1_with_intervals(report.load_runs(run), dataset, label_mode, intervals, run.name)
     written = {"table1": folder.table(table1, "table1")[0]}
     detection = report.detection_table(report.detection_rows(run))

@@ -179,3 +179,14 @@ def test_a_step_with_test_sources_each_holds_every_attack_capture_out_in_turn(ca
 def test_the_captures_held_out_in_turn_are_those_with_attack_flows(mirror):
     captures = runner.attack_captures({"DATASET": "iot23", "DATA_DIR": str(mirror)})
     assert captures == ["CTU-IoT-Malware-Capture-34-1", "CTU-IoT-Malware-Capture-42-1", "CTU-IoT-Malware-Capture-44-1"]
+
+
+def test_leave_one_capture_out_needs_two_captures_with_attack_flows(monkeypatch):
+    import pandas as pd
+
+    from lib import datasets
+
+    flows = pd.DataFrame({"source_file": ["a/conn.log", "b/conn.log", "c/conn.log"], "is_attack": [1, 0, 0]})
+    monkeypatch.setattr(datasets, "load_for", lambda parameters: flows)
+    with pytest.raises(ValueError, match=r"needs two or more of them; the data's captures with attack flows: \['a"):
+        runner.attack_captures({"DATASET": "zeek"})

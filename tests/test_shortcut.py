@@ -40,7 +40,7 @@ def test_a_confounded_data_set_is_called_confounded_and_the_file_is_named_from_t
     assert np.isnan(within.loc["a.log", "macro_f1"]) and within.loc["c.log", "macro_f1"] > 0.9  # only c mixes both
     summary, table, verdict = report.shortcut_tables(control, "r")
     assert verdict.startswith("Class and source are confounded on this data: the source file alone labels")
-    assert "(c.log)" in verdict and "inside a file too" in verdict
+    assert "macro-F1 of c.log 9" in verdict and "inside a file too" in verdict
     assert (
         list(summary["Run"]) == ["r", "r"]
         and table.loc[table["Source"] == "a.log", "Macro F1 within (%)"].iloc[0] == ""
@@ -53,3 +53,12 @@ def test_a_data_set_whose_files_mix_both_classes_alike_is_not_confounded():
     _, _, verdict = report.shortcut_tables(control, "r")
     assert verdict.startswith("Class and source are not confounded on this data")
     assert report.controls.recovered(0.9, 0.5) == 0.8
+
+
+def test_a_run_that_holds_whole_sources_out_gets_no_shortcut_verdict_and_no_error():
+    data = _data(confounded=True)
+    data.rows["test"] = pd.DataFrame({"source_file": np.repeat("d.log", len(data.y_test))})  # a source never trained
+    control = shortcut.control(data, seed=0, settings={"n_estimators": 5})
+    assert np.isnan(control["source_from_features"]["accuracy"]) and control["label_within_sources"].empty
+    _, within, verdict = report.shortcut_tables(control, "r")
+    assert within.empty and verdict.startswith("The shortcut control needs test flows from the sources")

@@ -17,6 +17,7 @@ the verdicts need, so that ``python -m lib.report`` rebuilds every verdict from 
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,6 +30,8 @@ from lib.metrics import bootstrap, compare
 from lib.report.runs import STUDY_METRIC, TABLE1_STAGES, configuration
 from lib.run import RunDir, StaleArtefactError
 
+log = logging.getLogger(__name__)
+
 #: The scores ``intervals.csv`` gives an interval for.
 INTERVAL_SCORES = ("accuracy", "precision", "recall", "f1", "f1_macro", "fpr")
 #: The scores Table 1's models are compared on (the findings' sentences).
@@ -39,6 +42,9 @@ SMOTE_PREFIX = "smote:"
 KEYS = ["run", "split", "configuration"]
 #: How an interval reads in a sentence (the resampling itself is said once, in :func:`Evidence.describe`).
 MEAN_HOW = "95 % bootstrap CI"
+#: Fewer attack groups than this, or one holding more than this share of the attack flows: :meth:`Evidence.describe`
+#: says why the intervals are wide.
+FEW_ATTACK_GROUPS, DOMINANT_SHARE = 20, 0.2
 DIFFERENCE_HOW = "95 % paired bootstrap CI"
 
 
@@ -82,6 +88,8 @@ def run_evidence(folder: RunDir, n_boot: int = bootstrap.N_BOOT, seed: int = 42)
     """``(intervals, differences)`` of one run (the rows of ``intervals.csv`` and ``differences.csv``)."""
     data = folder.load_prepared()
     groups, grouped_by = bootstrap.test_groups(data.rows["test"])
+    attack_sizes = np.bincount(groups[data.y_test != 0])
+    attack_sizes = attack_sizes[attack_sizes > 0]
     keys = {k: v for k, v in configuration(folder).items() if k in KEYS}
     table1_models = [m for s in TABLE1_STAGES for m in folder.open(s).models]
     seeds = sorted(set(folder.open("deep").seeds) & set(folder.open("baselines").seeds))
@@ -103,9 +111,16 @@ def run_evidence(folder: RunDir, n_boot: int = bootstrap.N_BOOT, seed: int = 42)
     intervals, differences = [], []
     for pool, (stages, pairs, scores, pool_seeds, members) in pools.items():
         draws = bootstrap.resamples(groups, data.y_test, pool_seeds, n_boot=n_boot, seed=seed, how=grouped_by)
-        scorer = bootstrap.PairedIntervals(data.y_test, _reader(folder, stages), data.n_classes, draws, scale=100)
+        try:
+            read = _reader(folder, stages)
+        except StaleArtefactError as err:  # a fusion stage made before notebook 04 kept its predictions
+            log.warning("test-set intervals of the %s pool left out (its verdicts use the seeds'): %s", pool, err)
+            continue
+        scorer = bootstrap.PairedIntervals(data.y_test, read, data.n_classes, draws, scale=100)
         common = keys | {"pool": pool, "seeds": len(pool_seeds), "test_rows": len(data.y_test),
-                         "test_groups": draws.n_groups, "resamples": n_boot, "grouped_by": grouped_by}  # fmt: skip
+                         "test_groups": draws.n_groups, "attack_groups": len(attack_sizes),
+                         "largest_attack_share": round(float(attack_sizes.max() / attack_sizes.sum()), 4)
+                         if len(attack_sizes) else 0.0, "resamples": n_boot, "grouped_by": grouped_by}  # fmt: skip
         for model in members:
             point, boot = scorer.scores(model)
             for score in INTERVAL_SCORES:
@@ -150,6 +165,8 @@ class Evidence:
         """The rule's ``interval_of`` for differences between the models of ``pool`` in ``run`` (a difference
         dict of :func:`lib.metrics.compare.paired_difference`); None with one seed. ``model_name`` (pool
         ``smote``): the model whose SMOTE and unbalanced runs the difference's ``smote``/``unbalanced`` name."""
+        if not self.has(run, pool):  # no test-set intervals for this pool: the seeds' (the sentence says which)
+            return compare.seed_interval
         part = self._run(self.differences, run, pool)
 
         def interval(diff: dict) -> compare.Interval | None:
@@ -175,6 +192,8 @@ class Evidence:
     def mean_of(self, run: str, pool: str = "table1") -> Callable[[pd.DataFrame, str, str], tuple]:
         """``(runs, model, metric) -> (mean, interval)``: the mean over seeds of ``runs`` and the bootstrap
         interval of ``intervals.csv`` (None with one seed), in the place of the seeds' t-interval."""
+        if not self.has(run, pool):
+            return compare.mean_interval
         part = self._run(self.intervals, run, pool)
 
         def mean_interval(runs: pd.DataFrame, model: str, metric: str) -> tuple[float, compare.Interval | None]:
@@ -186,15 +205,28 @@ class Evidence:
 
         return mean_interval
 
+    def has(self, run: str, pool: str) -> bool:
+        """Whether the files hold test-set intervals of ``pool`` in ``run``."""
+        return bool(((self.intervals["run"] == run) & (self.intervals["pool"] == pool)).any())
+
     def describe(self, run: str) -> str:
-        """How the intervals of ``run`` were made, in one sentence."""
+        """How the intervals of ``run`` were made, in one sentence, and a caution where the test set's attack flows
+        come from few groups (:data:`FEW_ATTACK_GROUPS`, :data:`DOMINANT_SHARE`)."""
         row = self._run(self.intervals, run, "table1").iloc[0]
-        return (
+        text = (
             f"The intervals resample the {int(row['test_rows']):,} test rows {int(row['resamples']):,} times in "
             f"{int(row['test_groups']):,} groups ({row['grouped_by']}; groups with and without attack flows each "
             f"resampled apart) and draw the {int(row['seeds'])} seeds again in each resample; two models are "
             "compared on the same resamples (paired)."
         )
+        groups, share = int(row.get("attack_groups", 0)), float(row.get("largest_attack_share", 0.0))
+        if groups and (groups < FEW_ATTACK_GROUPS or share > DOMINANT_SHARE):
+            text += (
+                f" The test set's attack flows come from {groups} group(s), the largest holding {100 * share:.1f} % "
+                "of them: a resample without it holds few attack flows, so the intervals are wide. That is what "
+                "this test set can say about attacks from other hosts, not a flaw of the resampling."
+            )
+        return text
 
     @classmethod
     def read(cls, folder) -> Evidence | None:
@@ -210,9 +242,9 @@ PREVALENCE = 0.001
 #: The flows per day of data sets whose mirror holds extracts, not whole captures: (flows per day, source).
 PUBLISHED_RATES = {
     "cicids2017": (
-        2_830_743 / 5,
-        "CICIDS2017's 2,830,743 flows (its eight MachineLearningCVE files) over its five capture days "
-        "(Sharafaldin et al., ICISSP 2018)",
+        2_273_097 / 5,
+        "CICIDS2017's 2,273,097 benign flows (its eight MachineLearningCVE files, 2,830,743 flows in all) over its "
+        "five capture days (Sharafaldin et al., ICISSP 2018)",
     ),
 }
 #: A source's own rate is measured only over at least this many seconds and with this share of its rows timed.
@@ -220,10 +252,10 @@ MIN_SPAN_SECONDS, MIN_TIMED_SHARE = 3600, 0.9
 
 
 def flows_per_day(parameters: dict, dataset: str, given: float = 0.0) -> tuple[float | None, str, pd.DataFrame]:
-    """The data's own flow rate in flows per day, how it was found (a few words), and the rate of each source
-    file it was measured on. For a data set whose mirror holds extracts (:data:`PUBLISHED_RATES`): the published
-    total (no table). Else each source file's flows (all rows read, before dedup and sampling) over the time they
-    span, where a time column dates at least :data:`MIN_TIMED_SHARE` of them over at least
+    """The data's own rate of **benign** flows per day (the traffic false alarms come from), how it was found (a few
+    words), and the rate of each source file it was measured on. For a data set whose mirror holds extracts
+    (:data:`PUBLISHED_RATES`): the published total (no table). Else each source file's benign flows (all rows read,
+    before dedup and sampling) over the time all its flows span, where a time column dates at least :data:`MIN_TIMED_SHARE` of them over at least
     :data:`MIN_SPAN_SECONDS`, and the median over those files; ``(None, why not, table)`` when none qualifies.
     ``parameters`` are notebook 01's (to read the data as it did); a rate ``given`` (``FLOWS_PER_DAY``) is used
     as it is, and nothing is read."""
@@ -242,14 +274,21 @@ def flows_per_day(parameters: dict, dataset: str, given: float = 0.0) -> tuple[f
         timed = float(found.times.notna().mean()) if found.times is not None else 0.0
         span = (found.times.max() - found.times.min()).total_seconds() if timed else 0.0
         used = timed >= MIN_TIMED_SHARE and span >= MIN_SPAN_SECONDS
-        rows.append({"Source file": str(source), "Flows": len(part), "Timed (%)": f"{100 * timed:.1f}",
-                     "Hours spanned": f"{span / 3600:,.1f}", "Flows per day": f"{len(part) / span * 86_400:,.0f}" if used
-                     else "", "Used": "yes" if used else "no"})  # fmt: skip
+        benign = int((part["is_attack"] == 0).sum()) if "is_attack" in part else len(part)
+        used = used and benign > 0
+        rows.append({"Source file": str(source), "Flows": len(part), "Benign flows": benign,
+                     "Timed (%)": f"{100 * timed:.1f}", "Hours spanned": f"{span / 3600:,.1f}",
+                     "Benign flows per day": f"{benign / span * 86_400:,.0f}" if used else "",
+                     "Used": "yes" if used else "no"})  # fmt: skip
     table = pd.DataFrame(rows)
-    rates = [float(r.replace(",", "")) for r in table.get("Flows per day", []) if r]
+    rates = [float(r.replace(",", "")) for r in table.get("Benign flows per day", []) if r]
     if not rates:
-        return None, "no source file dates most of its flows over an hour or more: set FLOWS_PER_DAY", table
-    return float(np.median(rates)), f"the median of {len(rates)} source files' own rates (flow_rates.md)", table
+        return (
+            None,
+            "no source file with benign flows dates most of its flows over an hour or more: set FLOWS_PER_DAY",
+            table,
+        )
+    return float(np.median(rates)), f"the median of {len(rates)} source files' own benign rates (flow_rates.md)", table
 
 
 def operating_table(
@@ -265,7 +304,7 @@ def operating_table(
     validation benign flows (a finer rate only where at least ``1 / target`` of them exist, else said; the coarsest
     always, at the highest benign validation score where they are fewer), the
     detection rate and the false-positive rate it gives on the test rows, the precision an operator would see if
-    one flow in ``1 / prevalence`` were an attack, and the false alarms per day at ``per_day`` flows a day
+    one flow in ``1 / prevalence`` were an attack, and the false alarms per day at ``per_day`` benign flows a day
     (blank without a rate; ``per_day_from`` says where the rate comes from), each with its 95 % test-set bootstrap
     interval (means over seeds, percent), the rates' intervals widened to at least their binomial ones
     (:func:`_widened`) and the precision's to what the widened false-positive rate gives."""
@@ -285,7 +324,7 @@ def operating_table(
     for model, target in itertools.product(members, targets):
         row = {"Model": metrics.CONTENDER_NAMES.get(model, model), "Target FPR (%)": f"{100 * target:g}",
                "Benign validation flows": benign_val, "Prevalence": f"1 in {1 / prevalence:,.0f}",
-               "Flows per day": f"{per_day:,.0f}" if per_day else "", "Flows per day from": per_day_from}  # fmt: skip
+               "Benign flows per day": f"{per_day:,.0f}" if per_day else "", "From": per_day_from}  # fmt: skip
         if benign_val * target < 1 and target != max(targets):  # the coarsest rate is always set
             rows.append(row | {"Detection (%)": f"not set: {benign_val:,} benign validation flows cannot resolve it"})
             continue
@@ -309,7 +348,7 @@ def operating_table(
                 100 * v for v in (precision_point, np.nanmin([low, worst]), np.nanmax([high, best]))),
         }  # fmt: skip
         if per_day:
-            cells["False alarms per day"] = tuple(v * (1 - prevalence) * per_day for v in fpr)
+            cells["False alarms per day"] = tuple(v * per_day for v in fpr)
         for column, (mean, low, high) in cells.items():
             decimals = 0 if column == "False alarms per day" else 1
             row[column] = f"{mean:,.{decimals}f} [{low:,.{decimals}f}, {high:,.{decimals}f}]"

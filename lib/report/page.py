@@ -210,7 +210,8 @@ def headline(out: FigureFolder) -> list[str]:
     precision = next(c for c in table.columns if c.startswith("Precision at"))
     best = at_one.loc[at_one[precision].map(lambda c: float(c.split()[0].replace(",", ""))).idxmax()]
     return [
-        f"**At {best['Prevalence']} flows an attack and {best['Flows per day']} flows a day, the model with the best "
+        f"**At {best['Prevalence']} flows an attack and {best['Benign flows per day']} benign flows a day, the model "
+        f"with the best "
         f"precision at a 1 % false-positive rate, {best['Model']}, raises {best['False alarms per day']} false "
         f"alarms per day (95 % interval in brackets); {best[precision]} % of its alerts are attacks.**",
         _source("operating_realism.md"),

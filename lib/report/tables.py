@@ -220,12 +220,12 @@ def table1_with_intervals(runs: pd.DataFrame, dataset: str, label_mode: str, int
     found = _interval_lookup(intervals, run)
     ids = {name: model for model, name in metrics.MODEL_NAMES.items()}
     out = pd.DataFrame({"Model": table["Model"]})
+    scores = metrics.table1_columns(runs, label_mode)  # column -> score key; " (ours)" where the paper has a table
     for column in table.columns[1:]:
         out[column] = table[column]
         name = column.removesuffix(" (ours)")
-        if column.endswith(" (ours)"):
-            score = metrics.table1_columns(runs, label_mode)[name]
-            out[f"{name} 95 % CI"] = [found.get((ids.get(m, m), score), "") for m in table["Model"]]
+        if name in scores and not column.endswith(" (paper)"):
+            out[f"{name} 95 % CI"] = [found.get((ids.get(m, m), scores[name]), "") for m in table["Model"]]
     return out
 
 

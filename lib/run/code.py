@@ -3,7 +3,9 @@
 A stage is made by its notebook, the pinned ``requirements.txt`` and the modules of ``lib`` its cells import,
 directly or through other modules (:func:`code_files`: read from the ``import`` statements, wherever they stand,
 without running anything). ``lib.run`` is left out and not followed: it stores, reads and checks a stage's files
-and computes nothing in them (its readers fail loudly on a file they cannot read). An edit elsewhere in ``lib``,
+and computes nothing in them (its readers fail loudly on a file they cannot read). The one thing it decides about
+a stage's numbers is the dtype they are stored in (prepared arrays float32 and int64, predictions float32), and
+``tests/test_run.py`` pins it: an edit there fails a test before it can change a stage its fingerprint keeps. An edit elsewhere in ``lib``,
 such as a new report table, leaves every stage whose notebook does not reach it reusable (``--resume``).
 
 Stages written before their manifests listed these files record a hash of all of ``lib`` instead
