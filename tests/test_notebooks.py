@@ -50,6 +50,7 @@ TINY = {
     "AE_CODE_UNITS": "8",  # one setting per detector (the grids are unit-tested in tests/test_anomaly.py)
     "KITNET_MAX_GROUPS": "10",
     "KNN_KS": "5",
+    "N_BOOT": 200,  # the test-set bootstrap (its statistics are unit-tested in tests/test_bootstrap.py)
 }
 #: The chain alone also takes the tuned path of notebook 03: a search, then each model's best settings.
 TUNED = {"TUNE": "search", "TUNE_TRIALS": 2, "TUNE_EPOCHS": 1, "TUNED_EPOCHS": 1, "SCALING": "log_standard"}
