@@ -176,3 +176,16 @@ def test_leave_one_capture_out_gives_a_row_per_capture_and_model_and_the_mean_be
     lead = report.page.leads(out)
     assert lead[0].startswith("**Held out a whole capture,") and "CNN-LSTM Hybrid" in lead[0]
     assert lead[-1] == "*Source: `loco_vs_stratified.md`.*"
+
+
+def test_the_page_opens_with_the_false_alarms_of_the_model_with_the_best_precision(tmp_path):
+    folder = _run(tmp_path, {"random_forest": 0.0, "xgboost": 0.01, "cnn_lstm": 0.05, "cnn_only": 0.05})
+    table = report.operating_table(folder, n_boot=50, seed=0, prevalence=0.001, per_day=10_000, per_day_from="x")
+    out = report.FigureFolder(tmp_path / "figures", "r")
+    out.table(table, "operating_realism")
+    line, source = report.page.headline(out)
+    at_one = table[table["Target FPR (%)"] == "1"].set_index("Model")
+    best = at_one["Precision at 1 in 1,000 (%)"].map(lambda c: float(c.split()[0])).idxmax()
+    assert line.startswith("**At 1 in 1,000 flows an attack and 10,000 benign flows a day, the model with the best")
+    assert f", {best}, raises {at_one.loc[best, 'False alarms per day']} false alarms per day" in line
+    assert source == "*Source: `operating_realism.md`.*"

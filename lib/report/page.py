@@ -208,11 +208,13 @@ def headline(out: FigureFolder) -> list[str]:
     if not len(at_one):
         return []
     precision = next(c for c in table.columns if c.startswith("Precision at"))
-    best = at_one.loc[at_one[precision].map(lambda c: float(c.split()[0].replace(",", ""))).idxmax()]
+    values = pd.to_numeric(at_one[precision].str.split().str[0].str.replace(",", ""), errors="coerce")
+    if not values.notna().any():
+        return []
+    best = at_one.loc[values.idxmax()]
     return [
         f"**At {best['Prevalence']} flows an attack and {best['Benign flows per day']} benign flows a day, the model "
-        f"with the best "
-        f"precision at a 1 % false-positive rate, {best['Model']}, raises {best['False alarms per day']} false "
+        f"with the best precision at a 1 % false-positive rate, {best['Model']}, raises {best['False alarms per day']} false "
         f"alarms per day (95 % interval in brackets); {best[precision]} % of its alerts are attacks.**",
         _source("operating_realism.md"),
     ]
@@ -430,7 +432,8 @@ def refresh_readme(out: FigureFolder, readme: str | Path | None = None) -> Path 
 # ------------------------------------------------------------------------------------------ command
 def rewrite_verdicts(out: FigureFolder, dataset: str) -> bool:
     """Rewrite the folder's verdicts and the tables behind them (:func:`lib.report.verdicts.from_scores`) from its
-    ``seed_scores.csv`` and, where it has them, its ``intervals.csv`` and ``differences.csv``; False (nothing written) where the folder has no such file (written before it existed)."""
+    ``seed_scores.csv`` and, where it has them, its ``intervals.csv`` and ``differences.csv``; False (nothing
+    written) where the folder has no ``seed_scores.csv`` (written before it existed)."""
     from lib.report import verdicts  # its findings import the run layer; only here
     from lib.report.evidence import Evidence
 
