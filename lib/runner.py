@@ -28,7 +28,9 @@ import ast
 import contextlib
 import functools
 import os
+import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -336,7 +338,8 @@ def _reusable(run_folder: RunDir, path: Path, given: dict, declared: dict[str, d
 
 class QuietKernelManager(AsyncKernelManager):
     """The kernels that execute the notebooks: local IPC sockets (not TCP on localhost, which ipykernel warns
-    about on every start), and their standard error appended to :attr:`log_path` instead of the terminal. That
+    about on every start) in a temporary folder of their own (a killed kernel leaves its sockets there, not in the
+    folder it ran in), and their standard error appended to :attr:`log_path` instead of the terminal. That
     stream carries what a user cannot act on (TensorFlow's start-up lines); the notebook keeps its own outputs,
     and the progress bars go to the terminal through the kernel's standard output (``lib/progress.py``)."""
 
@@ -344,7 +347,14 @@ class QuietKernelManager(AsyncKernelManager):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("transport", "ipc")
+        if kwargs["transport"] == "ipc":  # the sockets in a folder of their own, never the repository's root
+            kwargs.setdefault("ip", str(Path(tempfile.mkdtemp(prefix="iot-botnet-kernel-")) / "kernel"))
         super().__init__(**kwargs)
+
+    async def shutdown_kernel(self, *args, **kwargs):
+        await super().shutdown_kernel(*args, **kwargs)
+        if self.transport == "ipc" and Path(self.ip).parent.name.startswith("iot-botnet-kernel-"):
+            shutil.rmtree(Path(self.ip).parent, ignore_errors=True)
 
     async def start_kernel(self, **kwargs):
         if self.log_path is not None:
