@@ -174,7 +174,8 @@ def test_leave_one_capture_out_gives_a_row_per_capture_and_model_and_the_mean_be
     out = report.FigureFolder(tmp_path / "figures", "r")
     out.table(beside.reset_index(), "loco_vs_stratified")
     lead = report.page.leads(out)
-    assert lead[0].startswith("**Held out a whole capture,") and "CNN-LSTM Hybrid" in lead[0]
+    assert lead[0].startswith("**Held out a whole capture, these models score below") and "CNN-LSTM Hybrid" in lead[0]
+    assert report.unsourced_numbers("\n\n".join(["# Results: r", *lead]), out.folder) == {}
     assert lead[-1] == "*Source: `loco_vs_stratified.md`.*"
 
 
@@ -189,3 +190,4 @@ def test_the_page_opens_with_the_false_alarms_of_the_model_with_the_best_precisi
     assert line.startswith("**At 1 in 1,000 flows an attack and 10,000 benign flows a day, the model with the best")
     assert f", {best}, raises {at_one.loc[best, 'False alarms per day']} false alarms per day" in line
     assert source == "*Source: `operating_realism.md`.*"
+    assert report.unsourced_numbers("\n\n".join(["# Results: r", line, source]), out.folder) == {}

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lib import baselines, figures, fusion, metrics, models, run, runner
+from lib import baselines, figures, fusion, metrics, models, report, run, runner
 
 # Tiny values for notebook-specific parameters; names a notebook lacks are not passed to it.
 TINY = {
@@ -238,6 +238,16 @@ def test_all_notebooks_in_order_on_iot23(chain):
     assert {"fig01_botnet_lifecycle.png", "fig04_confusion_matrix.png", "fig08b_model_comparison.png"} <= written
     table1 = pd.read_csv(chain.parent / "figures" / "iot23" / "table1.csv")
     assert {"Random Forest", "CNN-LSTM Hybrid", "XGBoost"} <= set(table1["Model"])
+    assert table1["Macro F1 95 % CI"].str.match(r"\[\d+\.\d, \d+\.\d\]").all()  # the test-set intervals
+    out = report.FigureFolder(chain.parent / "figures", "iot23")
+    page = out.read("README.md")
+    assert report.unsourced_numbers(page, out.folder) == {}  # every number of the page, new sections too
+    for name in ("operating_realism", "shortcut_control", "intervals", "differences"):
+        assert out.exists(f"{name}.csv"), name
+    assert "The intervals resample the" not in out.read("findings.md")  # one seed (TINY): no interval, no call
+    written_verdicts = {name: out.read(f"{name}.md") for name in ("findings", "protocol_findings", "fusion_verdicts")}
+    assert report.rewrite_verdicts(out, "iot23")  # python -m lib.report: the same verdicts from the folder alone
+    assert {name: out.read(f"{name}.md") for name in written_verdicts} == written_verdicts
     times = folder.wall_times()  # the runner's record, and each kernel's own log beside its notebook
     assert list(times["notebook"]) == [p.name for p in runner.notebooks()] and (times["status"] == "complete").all()
     assert all((chain / "notebooks" / p.name).with_suffix(".log").is_file() for p in runner.notebooks())
