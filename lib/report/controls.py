@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from lib import metrics
+from lib.report import tables
 from lib.report.runs import STUDY_METRIC, TABLE1_STAGES
 from lib.report.tables import detection_rows, interval_cell
 from lib.run import RunDir
@@ -130,10 +131,9 @@ def loco_table(loco: dict[str, RunDir], intervals: pd.DataFrame) -> pd.DataFrame
 
 
 def _mean_std(values: np.ndarray) -> str:
+    """:func:`lib.report.tables._mean_std` of the finite ``values`` (one decimal); "" where none is."""
     values = values[np.isfinite(values)]
-    if not len(values):
-        return ""
-    return metrics.cell(values.mean(), values.std(ddof=1) if len(values) > 1 else np.nan, 1)
+    return tables._mean_std(values, 1) if len(values) else ""
 
 
 def loco_beside_stratified(table1: pd.DataFrame, loco: pd.DataFrame) -> pd.DataFrame:
