@@ -255,13 +255,24 @@ def write_classifier(model: Any, path: Path) -> None:
         io.dump_skops(model, path)
 
 
-def read_classifier(path: Path, class_ids: Sequence[int]) -> Any:
-    """What :func:`write_classifier` wrote, with the class ids it was fitted on (:func:`fit`); no pickle."""
+def read_classifier(path: Path, class_ids: Sequence[int], data: bytes | None = None) -> Any:
+    """What :func:`write_classifier` wrote, with the class ids it was fitted on (:func:`fit`); no pickle.
+
+    ``data``: the file's bytes, already read and checked (:meth:`lib.io.ModelFolder.read`): those are loaded,
+    never the file again. A file XGBoost or skops can not read is a :class:`lib.io.ModelFileError` naming it."""
+    path = Path(path)
     if path.suffix == ".ubj":
         model = XGBClassifier()
-        model.load_model(path)
+        source = path if data is None else bytearray(data)
+        try:
+            model.load_model(source)
+        except Exception as err:  # XGBoostError and the like: the file is no model of ours
+            raise io.ModelFileError(
+                f"{path}: XGBoost can not read it ({io.short_reason(err)}): the file is cut, corrupted or not the "
+                f"one saved. Fix: {io.RESTORE}"
+            ) from None
     else:
-        model = io.load_skops(path, trusted=SKOPS_TYPES)
+        model = io.load_skops(path, trusted=SKOPS_TYPES, data=data)
     model.class_ids_ = np.asarray(class_ids, dtype=np.int64)
     return model
 

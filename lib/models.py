@@ -34,7 +34,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import tempfile
 import time
+import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -557,5 +559,38 @@ def save_model(model: keras.Model, stem: Path) -> Path:
 
 
 def load_model(stem: Path) -> keras.Model:
-    """What :func:`save_model` wrote at ``stem``, loaded in Keras' safe mode (no arbitrary code)."""
-    return keras.models.load_model(Path(f"{stem}.keras"), safe_mode=True)
+    """What :func:`save_model` wrote at ``stem``, loaded in Keras' safe mode (no arbitrary code; :func:`read_keras`)."""
+    return read_keras(Path(f"{stem}.keras"))
+
+
+#: What a user is told about a ``.keras`` file Keras' safe loading refuses.
+REFUSED_KERAS = "no code from it ran; do not load it with safe_mode=False"
+
+
+def read_keras(path: Path, data: bytes | None = None) -> keras.Model:
+    """The network of the ``.keras`` file ``path``, loaded in Keras' safe mode: no code from the file runs.
+
+    ``data``: the file's bytes, already read and checked against the sha256 its folder recorded
+    (:meth:`lib.io.ModelFolder.read`); those bytes are what is loaded, never the file again (Keras reads a path,
+    so they go through a private temporary copy). A file Keras refuses or can not read (a crafted ``Lambda``
+    layer, a layer class this code does not register, a cut or corrupted archive) is a
+    :class:`lib.io.ModelFileError` naming ``path``, with the exception's type and first line, no traceback."""
+    path = Path(path)
+    if data is None and not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file. Fix: rerun the notebook that saved it")
+    if not (io.is_zip(data) if data is not None else zipfile.is_zipfile(path)):
+        raise io.ModelFileError(f"{path}: not a Keras file (no zip archive: cut or corrupted). Fix: {io.RESTORE}")
+    copy = None
+    try:
+        if data is None:
+            return keras.models.load_model(path, safe_mode=True)
+        with tempfile.TemporaryDirectory(prefix="iot-botnet-") as private:  # readable by this user only
+            copy = Path(private) / path.name
+            copy.write_bytes(data)
+            return keras.models.load_model(copy, safe_mode=True)
+    except Exception as err:  # every failure of Keras' loader means the same: this file is no network of ours
+        reason = io.short_reason(err) if copy is None else io.short_reason(err).replace(str(copy), str(path))
+        raise io.ModelFileError(
+            f"{path}: Keras' safe loading refused it ({reason}); {REFUSED_KERAS}. The file was not saved by this "
+            f"project's code, or was changed since. Fix: {io.RESTORE}"
+        ) from None

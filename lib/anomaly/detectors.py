@@ -2,7 +2,8 @@
 
 A scorer has ``score(X)`` (higher = less like the benign training rows), a ``name`` (the detector's key),
 the ``FILES`` it writes, ``save(folder)`` (returning what it adds to the folder's manifest) and a classmethod
-``load(folder, manifest)``: the dense autoencoder (:class:`DenseAutoencoder`, ``.keras``), the KitNET-style
+``load(folder)`` that reads them through a checked :class:`lib.io.ModelFolder` (each file's bytes checked
+against the sha256 the folder's manifest records, then parsed from those bytes): the dense autoencoder (:class:`DenseAutoencoder`, ``.keras``), the KitNET-style
 ensemble (:class:`KitNET`, two ``.keras`` files and its normalisation arrays), the nearest benign flows
 (:class:`NearestBenign`, its own reference rows as ``.npy``) and the Isolation Forest
 (:class:`IsolationForestScorer`, skops). :mod:`lib.anomaly.persist` writes and reads the whole folder.
@@ -97,9 +98,10 @@ def _fit_reconstruction(
     return {key: [float(v) for v in values] for key, values in history.history.items()}
 
 
-def _load_keras(folder: str | os.PathLike, name: str) -> keras.Model:
-    """A ``.keras`` file of a detector folder, read in Keras' safe mode (no code from the file runs)."""
-    return keras.models.load_model(io.folder_file(folder, name, fix=FIX), safe_mode=True)
+def _load_keras(folder: io.ModelFolder, name: str) -> keras.Model:
+    """A ``.keras`` file of a detector folder, its bytes checked, read in Keras' safe mode (no code from the file
+    runs; :func:`lib.models.read_keras`)."""
+    return models.read_keras(folder.path / name, folder.read(name, suffixes=(".keras",)))
 
 
 class DenseAutoencoder:
@@ -120,7 +122,7 @@ class DenseAutoencoder:
         return {}
 
     @classmethod
-    def load(cls, folder: str | os.PathLike, manifest: dict[str, Any]) -> DenseAutoencoder:
+    def load(cls, folder: io.ModelFolder) -> DenseAutoencoder:
         return cls(_load_keras(folder, "autoencoder.keras"))
 
 
@@ -258,10 +260,9 @@ class KitNET:
         return {"groups": [[int(i) for i in group] for group in self.groups]}
 
     @classmethod
-    def load(cls, folder: str | os.PathLike, manifest: dict[str, Any]) -> KitNET:
-        groups = _checked_groups(manifest.get("groups"), str(Path(folder) / io.MANIFEST))
-        with np.load(io.folder_file(folder, "kitnet.npz", fix=FIX), allow_pickle=False) as stored:
-            arrays = {key: stored[key] for key in stored.files}
+    def load(cls, folder: io.ModelFolder) -> KitNET:
+        groups = _checked_groups(folder.manifest.get("groups"), str(folder.path / io.MANIFEST))
+        arrays = folder.arrays("kitnet.npz")
         ensemble = _load_keras(folder, "kitnet_ensemble.keras")
         return cls.from_arrays(groups, arrays, ensemble, _load_keras(folder, "kitnet_output.keras"))
 
@@ -293,13 +294,13 @@ class NearestBenign:
         return {}
 
     @classmethod
-    def load(cls, folder: str | os.PathLike, manifest: dict[str, Any]) -> NearestBenign:
-        k = manifest.get("config", {}).get("k")
+    def load(cls, folder: io.ModelFolder) -> NearestBenign:
+        k = folder.manifest.get("config", {}).get("k")
         if type(k) is not int or k < 1:
             raise ValueError(
-                f"{Path(folder) / io.MANIFEST}: the kNN's 'k' must be a whole number >= 1, not {k!r}. Fix: {FIX}"
+                f"{folder.path / io.MANIFEST}: the kNN's 'k' must be a whole number >= 1, not {k!r}. Fix: {FIX}"
             )
-        return cls(np.load(io.folder_file(folder, "reference.npy", fix=FIX), allow_pickle=False), k)
+        return cls(folder.array("reference.npy"), k)
 
 
 class IsolationForestScorer:
@@ -321,9 +322,8 @@ class IsolationForestScorer:
         return {}
 
     @classmethod
-    def load(cls, folder: str | os.PathLike, manifest: dict[str, Any]) -> IsolationForestScorer:
-        path = io.folder_file(folder, "isolation_forest.skops", fix=FIX)
-        return cls(io.load_skops(path, trusted=cls.SKOPS_TYPES))
+    def load(cls, folder: io.ModelFolder) -> IsolationForestScorer:
+        return cls(folder.skops("isolation_forest.skops", cls.SKOPS_TYPES))
 
 
 #: Every scorer class by detector name: what a saved folder's ``detector`` may name.

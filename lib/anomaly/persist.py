@@ -6,6 +6,14 @@ scores of both branches and the training range of the model inputs) and the scor
 (:data:`DETECTOR_FILES`), each written and read by its scorer class (:data:`lib.anomaly.detectors.SCORERS`).
 No pickle anywhere: ``.npy``/``.npz`` read with ``allow_pickle=False``, ``.keras`` in Keras' safe mode, skops
 with the types the scorer names. Writing the folder atomically is the caller's job (:func:`lib.io.atomic_folder`).
+
+**Tamper-evident.** The manifest records the sha256 of every other file of the folder (``files``), and the run
+records the sha256 of the manifest (the anomaly stage's entry ``detector/manifest.json``), which
+:func:`load_detector` checks when given (``iot-botnet score`` gives it): the threshold and every decision value
+in the manifest, the scorer's files and the arrays are used only when their bytes are the ones saved. An edit
+of any one file is a :class:`lib.io.ModelFileError` naming it. Someone who edits a file AND the records that
+vouch for it consistently (e.g. the threshold in ``manifest.json`` and its sha256 in the anomaly stage's
+``manifest.json``) is not caught here: hashes are no signatures (:mod:`lib.io`).
 """
 
 from __future__ import annotations
@@ -32,8 +40,9 @@ def save_detector(
     """Write a fitted :class:`lib.anomaly.Detector` (the anomaly branch) and what scoring needs beside the
     pipeline into ``folder``, new or empty (an earlier save's files never survive beside these; the run folder
     hands out an empty one and puts it in place whole): ``manifest.json`` (``manifest`` plus the detector's name,
-    configuration and threshold, and what its scorer adds), ``arrays.npz`` (``arrays``) and the scorer's own
-    files (:data:`DETECTOR_FILES`). Returns ``folder``."""
+    configuration and threshold, what its scorer adds, and the sha256 of every other file of the folder:
+    ``files``), ``arrays.npz`` (``arrays``) and the scorer's own files (:data:`DETECTOR_FILES`). Returns
+    ``folder``."""
     scorer_class = SCORERS.get(detector.name)
     if scorer_class is None or type(detector.scorer) is not scorer_class:
         raise ValueError(
@@ -51,19 +60,28 @@ def save_detector(
         "config": detector.config,
         "threshold": float(detector.threshold),
         "n_fit_rows": int(detector.n_fit_rows),
+        io.FILE_HASHES: io.file_hashes(folder),
     }
     io.write_json(folder / io.MANIFEST, record)
     return folder
 
 
-def load_detector(folder: str | os.PathLike) -> tuple[dict[str, Any], Detector, dict[str, np.ndarray]]:
+def load_detector(
+    folder: str | os.PathLike, manifest_sha256: str | None = None
+) -> tuple[dict[str, Any], Detector, dict[str, np.ndarray]]:
     """What :func:`save_detector` wrote: its manifest, the :class:`lib.anomaly.Detector` and the arrays.
 
     The folder refers only to files inside itself, and every file the detector needs is checked
-    (:func:`lib.io.folder_file`) before any is opened: a tampered folder is a :class:`ValueError`.
+    (:func:`lib.io.folder_file`) before any is opened: a tampered folder is a :class:`ValueError`. Every file is
+    read once, its bytes checked against the sha256 the manifest records and parsed from those bytes;
+    ``manifest_sha256`` is the sha256 the run recorded for the manifest itself (module docstring). A file that
+    is not as saved is a :class:`lib.io.ModelFileError` naming it. A folder saved before files were hashed (no
+    ``files`` in its manifest) is refused, with the fix: rerun notebook 05 (its files can not be checked, and a
+    run's folders are remade by training).
     """
     folder = Path(folder)
-    manifest = io.read_json(io.folder_file(folder, io.MANIFEST, fix=FIX))
+    files = io.ModelFolder(folder, fix=FIX, manifest_sha256=manifest_sha256)
+    manifest = files.manifest
     name = manifest.get("detector") if isinstance(manifest, dict) else None
     if name not in SCORERS or manifest.get("format") != DETECTOR_FORMAT:
         found = (manifest.get("format"), name) if isinstance(manifest, dict) else (None, None)
@@ -75,12 +93,12 @@ def load_detector(folder: str | os.PathLike) -> tuple[dict[str, Any], Detector, 
         raise ValueError(
             f"{folder / io.MANIFEST}: 'config' must be a mapping, not {manifest.get('config')!r}. Fix: {FIX}"
         )
-    paths = {file: io.folder_file(folder, file, fix=FIX) for file in (*DETECTOR_FILES[name], "arrays.npz")}
-    with np.load(paths["arrays.npz"], allow_pickle=False) as stored:
-        arrays = {key: stored[key] for key in stored.files}
+    for file in (*DETECTOR_FILES[name], "arrays.npz"):
+        files.file(file)
+    arrays = files.arrays("arrays.npz")
     detector = Detector(
         name,
-        SCORERS[name].load(folder, manifest),
+        SCORERS[name].load(files),
         threshold=float(manifest["threshold"]),
         n_fit_rows=int(manifest["n_fit_rows"]),
         config=dict(manifest["config"]),

@@ -6,6 +6,7 @@ import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -13,36 +14,50 @@ import pandas as pd
 import pyarrow as pa
 
 from lib import registry
-from lib.datasets.csvparse import header_names, parse_table, sniff_delimiter, to_float32
+from lib.datasets.csvparse import NEWLINE, header_names, parse_table, table_layout, to_float32
 from lib.datasets.errors import DataError
+from lib.datasets.schema import CICFLOWMETER_NON_NEGATIVE
 from lib.datasets.stream import Chunk, combine_frames, header_and_chunks
+from lib.datasets.values import negatives_to_missing
 
 log = logging.getLogger(__package__)  # "lib.datasets" for every file of the package
 
 
-def read_cicids_csv(path: str | os.PathLike) -> pd.DataFrame:
-    """One CICIDS2017 CSV, MachineLearningCVE (79 columns) or TrafficLabelling (85) or a derived sample.
+def read_cicids_csv(path: str | os.PathLike, encoding: str = "utf-8") -> pd.DataFrame:
+    """One CICIDS2017 CSV, MachineLearningCVE (79 columns) or TrafficLabelling (85) or a derived sample, its text
+    in ``encoding``.
 
     Header whitespace is stripped, the duplicated ``Fwd Header Length`` is checked and dropped,
     ``Infinity``/``NaN`` strings become ``inf``/NaN (preprocessing turns ``inf`` into NaN), the web-attack
-    dash is normalised, the label column may be `` Label``, ``Label`` or ``labels``. ``label_detail`` keeps
-    the fine label; ``label`` is its family from :data:`lib.registry.CICIDS_FAMILIES`. A file larger than
-    :data:`lib.datasets.stream.STREAM_BYTES` is parsed in chunks (:func:`cicids_frames`) into the same frame.
+    dash is normalised, the label column may be `` Label``, ``Label`` or ``labels``. An Excel ``sep=,`` first
+    line is skipped, numbers written with a thousands separator are read as numbers
+    (:func:`lib.datasets.csvparse.to_float32`) and negative counts, sizes and durations
+    (:data:`lib.datasets.schema.CICFLOWMETER_NON_NEGATIVE`) become missing, each counted in ``attrs["repairs"]``.
+    ``label_detail`` keeps the fine label; ``label`` is its family from :data:`lib.registry.CICIDS_FAMILIES`. A
+    file larger than :data:`lib.datasets.stream.STREAM_BYTES` is parsed in chunks (:func:`cicids_frames`) into
+    the same frame.
     """
-    return combine_frames(cicids_frames(path), path)
+    return combine_frames(cicids_frames(path, encoding), path)
 
 
-def cicids_frames(path: str | os.PathLike) -> Iterator[pd.DataFrame]:
+def cicids_frames(path: str | os.PathLike, encoding: str = "utf-8") -> Iterator[pd.DataFrame]:
     """:func:`read_cicids_csv` of ``path``, one frame per chunk of its text (one for a file up to
     ``STREAM_BYTES``): the header row is read once, from the first chunk, and every chunk's rows are parsed by
     :func:`_cicids_frame`. Whether the ``Fwd Header Length`` copy is dropped is decided on the first chunk."""
     path = Path(path)
-    header, chunks = header_and_chunks(path)
-    table = _cicids_header(header, path)
+    notes: list[dict] = []  # the file's own repairs (encoding, its header) go with the first chunk's frame
+    # (not checked as UTF-8 here: the label is read as bytes, some copies write web-attack labels in latin-1)
+    _, chunks = header_and_chunks(path, notes, encoding=encoding, check_utf8=False)
+    first = next(chunks)
+    table = _cicids_header(first.data, path, notes)
+    chunks = chain([first], chunks)
+    del first  # held by the chain until it is parsed
     rows_before, drop_copy = 0, None
     for chunk in chunks:
-        df = _cicids_frame(chunk, table, path, rows_before)
+        df = _cicids_frame(chunk, table, path, rows_before, notes)
         df, drop_copy = _header_length_copy(df, path, drop_copy, rows_before)
+        negatives_to_missing(df, CICFLOWMETER_NON_NEGATIVE, path.name, notes)  # after the copy's check
+        df.attrs["repairs"], notes = notes, []
         rows_before += len(df)
         del chunk  # not held while the frame is used
         yield df
@@ -56,20 +71,25 @@ read_cicids_csv.chunks = cicids_frames
 @dataclass(frozen=True)
 class _CicidsTable:
     """What a CICFlowMeter file's header row says: delimiter, column names, the label column, identifiers,
-    the Arrow type of each column."""
+    the Arrow type of each column, the lines before the data."""
 
     sep: str
     names: list[str]
     label_column: str
     ids: list[str]
     types: dict[str, pa.DataType]
+    skip: int  # the lines before the first data row: the header row, and an Excel ``sep=`` line before it
 
 
-def _cicids_header(raw: bytes, path: Path) -> _CicidsTable:
-    """The columns the header row (the first line of ``raw``) names; a :class:`DataError` without a label."""
-    header = raw.split(b"\n", 1)[0].decode("utf-8", "replace")
-    sep = sniff_delimiter(header, path)
-    names = header_names(header, sep)
+def _cicids_header(data: bytes, path: Path, notes: list[dict]) -> _CicidsTable:
+    """The columns the header row names (the first line of ``data``, the text's first chunk, or its second after
+    an Excel ``sep=`` line); a :class:`DataError` without a label."""
+    lines = [line.decode("utf-8", "replace") for line in data.split(NEWLINE, 2)[:2]]
+    sep, header, before = table_layout(lines, path, notes, path.name)
+    named: list[dict] = []
+    names = header_names(header, sep, named, path.name)
+    # the repeated 'Fwd Header Length' is CICFlowMeter's own, checked and dropped by _header_length_copy
+    notes += [note for note in named if not note["repair"].startswith("duplicate column name")]
     label_col = next((n for n in names if n.lower() in {c.lower() for c in registry.CICIDS_LABEL_COLUMNS}), None)
     if label_col is None:
         raise DataError(
@@ -83,20 +103,31 @@ def _cicids_header(raw: bytes, path: Path) -> _CicidsTable:
     for n in ("Flow ID", "Source IP", "Destination IP", "Timestamp"):
         if n in names:
             types[n] = pa.string()
-    return _CicidsTable(sep, names, label_col, ids, types)
+    return _CicidsTable(sep, names, label_col, ids, types, before + 1)
 
 
-def _cicids_frame(chunk: Chunk, table: _CicidsTable, path: Path, rows_before: int) -> pd.DataFrame:
-    """The flows of one chunk (the first holds the header row), which starts at data row ``rows_before + 1``."""
+def _cicids_frame(chunk: Chunk, table: _CicidsTable, path: Path, rows_before: int, notes: list[dict]) -> pd.DataFrame:
+    """The flows of one chunk (the first holds the header row), which starts at data row ``rows_before + 1``;
+    repairs recorded in ``notes``."""
     names, sep, label_col, ids = table.names, table.sep, table.label_column, table.ids
-    skip, offset = (1, 0) if chunk.first_line == 1 else (0, chunk.first_line - 1)
+    skip, offset = (table.skip, 0) if chunk.first_line == 1 else (0, chunk.first_line - 1)
+    nulls = ["NaN", "nan", ""]
     try:
-        df = parse_table(chunk.data, path, names, sep, table.types, skip, ["NaN", "nan", ""], line_offset=offset)
+        df = parse_table(chunk.data, path, names, sep, table.types, skip, nulls, line_offset=offset)
     except DataError as err:
-        if "could not parse" not in str(err):
+        if "could not parse" not in str(err) and "is not a number" not in str(err):
             raise
-        df = parse_table(chunk.data, path, names, sep, {label_col: pa.binary()}, skip, ["NaN", "nan", ""], offset)
-        to_float32(df, [n for n in names if n not in ids and n != label_col], path, first_row=rows_before)
+        # a value Arrow does not read as a number (a thousands separator, stray text): the numeric columns as
+        # text, then each read or refused by to_float32
+        numeric = [n for n in names if n not in ids and n != label_col]
+        types = table.types | {n: pa.string() for n in numeric}
+        df = parse_table(chunk.data, path, names, sep, types, skip, nulls, offset)
+        try:
+            to_float32(df, numeric, path, notes, first_row=rows_before)
+        except DataError as refused:
+            if "is not a number" in str(err) and "thousands separator" not in str(refused):
+                raise err from None  # Arrow's own message names the value's line in the file
+            raise
 
     fine = df.pop(label_col).map(lambda b: b.decode("utf-8", "replace") if isinstance(b, bytes) else b)
     if fine.isna().any():

@@ -1,9 +1,11 @@
 """The CSV machinery every reader of :mod:`lib.datasets` shares, and the scorer's table reader with them
 (``table.py``): the public API of this module is what the readers import, nothing else is.
 
-* a file's text: :func:`read_text_bytes` (gzip decompressed, UTF-16 and byte-order mark repaired, archives and
-  binary files refused: :func:`refuse_archives`, :func:`refuse_binary`, :func:`is_utf16`, :data:`GZIP_MAGIC`,
-  :data:`UTF8_BOM`), :func:`head_lines` (the first lines only), :func:`text_suffix` (``.csv`` of ``x.csv.gz``);
+* a file's text (re-exported from the byte layer, ``textio.py`` and ``stream.py``): :func:`read_text_bytes`
+  (gzip decompressed as it is read, UTF-16, ``encoding`` and byte-order mark repaired, CR-only line ends read
+  as LF, archives, binary files, over-long lines and bytes that are not UTF-8 refused: :func:`refuse_archives`,
+  :func:`refuse_binary`, :func:`is_utf16`, :data:`GZIP_MAGIC`, :data:`UTF8_BOM`), :func:`head_lines` and
+  :func:`first_line` (the first lines only), :func:`text_suffix` (``.csv`` of ``x.csv.gz``);
 * its layout: :func:`sniff_delimiter` and :func:`header_names` (a repeated name numbered and counted);
 * a pyarrow parse whose errors name the file and line: :func:`parse_table` (``line_offset``: the lines before
   a chunk of the file, ``stream.py``), records ending at :data:`NEWLINE`;
@@ -13,7 +15,6 @@
 
 from __future__ import annotations
 
-import gzip
 import io
 import re
 from collections.abc import Iterable
@@ -26,91 +27,17 @@ import pyarrow.csv as pacsv
 
 from lib.datasets.errors import DataError, note_repair
 
-#: The end of a record (Zeek logs and tables alike; a ``\r`` before it is the parser's to strip).
-NEWLINE = b"\n"
-#: The first bytes of a gzip file (whatever its name).
-GZIP_MAGIC = b"\x1f\x8b"
-#: A UTF-8 byte-order mark (removed from a file's first line, and counted).
-UTF8_BOM = b"\xef\xbb\xbf"
-_NOT_TEXT = {
-    b"PK\x03\x04": "a zip archive. Fix: unzip it and point DATA_FILES at the files inside",
-    b"PAR1": "a Parquet file with another name. Fix: rename it to end in .parquet",
-    b"\x28\xb5\x2f\xfd": "a zstd archive. Fix: decompress it (zstd -d) first",
-    b"BZh": "a bzip2 archive. Fix: decompress it (bunzip2) first",
-    b"\xfd7zXZ": "an xz archive. Fix: decompress it (unxz) first",
-}
-
-
-def read_text_bytes(path: Path, notes: list[dict] | None = None) -> bytes:
-    """The file's text as UTF-8 bytes: gzip (whatever the file's name) is decompressed, a UTF-8 byte-order
-    mark is stripped and UTF-16 is re-encoded (both recorded in ``notes`` as repairs); archives and binary
-    files are refused with what they are."""
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file")
-    raw = path.read_bytes()
-    if raw.startswith(GZIP_MAGIC):
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as err:
-            raise DataError(f"{path}: a gzip file that does not decompress ({err}). Fix: download it again") from err
-    notes = [] if notes is None else notes
-    refuse_archives(raw, path)
-    if is_utf16(raw):
-        raw = raw.decode("utf-16").encode("utf-8")
-        note_repair(notes, path.name, "", "text re-encoded from UTF-16 to UTF-8", 1)
-    if raw.startswith(UTF8_BOM):
-        raw = raw[3:]
-        note_repair(notes, path.name, "", "UTF-8 byte-order mark removed from the first line", 1)
-    refuse_binary(raw, path)
-    if not raw.strip():
-        raise DataError(f"{path}: the file is empty. Fix: download it again or remove it from the data folder")
-    return raw
-
-
-def refuse_archives(head: bytes, path: Path) -> None:
-    """A :class:`DataError` naming the archive or binary format ``head`` (a file's first bytes) starts with."""
-    for magic, what in _NOT_TEXT.items():
-        if head.startswith(magic):
-            raise DataError(f"{path}: this is {what}")
-
-
-def is_utf16(head: bytes) -> bool:
-    """Whether ``head`` (a file's first bytes) starts with a UTF-16 byte-order mark."""
-    return head.startswith((b"\xff\xfe", b"\xfe\xff"))
-
-
-def refuse_binary(head: bytes, path: Path) -> None:
-    """A :class:`DataError` if the text's first 4 KiB hold a NUL byte (binary content, or UTF-32)."""
-    if b"\x00" in head[:4096]:
-        raise DataError(
-            f"{path}: binary content (NUL bytes) near the start, not a text table. Fix: check that this is the "
-            f"CSV/TSV/log you meant (a UTF-32 file must be saved as UTF-8)"
-        )
-
-
-def head_lines(path: Path, n: int) -> list[bytes]:
-    """The first ``n`` lines of ``path``'s text (gzip decompressed, ``b""`` past its end) without reading the
-    rest; a binary file is a :class:`DataError` naming it."""
-    with open(path, "rb") as raw:
-        gzipped = raw.read(2) == GZIP_MAGIC
-    with gzip.open(path, "rb") if gzipped else open(path, "rb") as handle:
-        lines = [handle.readline(1 << 20) for _ in range(n)]
-    if b"\0" in lines[0]:
-        raise DataError(f"{path}: a binary file, not a flow table or a Zeek log. Fix: pass the text log or CSV")
-    return lines
-
-
-def first_line(path: Path) -> str:
-    """The first line of ``path``'s text (:func:`head_lines`), decoded, a byte-order mark removed."""
-    return head_lines(path, 1)[0].decode("utf-8", "replace").lstrip("\ufeff")
-
-
-def text_suffix(path: Path) -> str:
-    """``.csv`` for ``flows.csv.gz``: the suffix of the text inside."""
-    suffixes = [s.lower() for s in path.suffixes]
-    while suffixes and suffixes[-1] == ".gz":
-        suffixes.pop()
-    return suffixes[-1] if suffixes else ""
+# the byte layer (a file's text), re-exported: the readers import these names from this module
+from lib.datasets.stream import first_line as first_line
+from lib.datasets.stream import head_lines as head_lines
+from lib.datasets.stream import read_text_bytes as read_text_bytes
+from lib.datasets.textio import GZIP_MAGIC as GZIP_MAGIC
+from lib.datasets.textio import NEWLINE as NEWLINE
+from lib.datasets.textio import UTF8_BOM as UTF8_BOM
+from lib.datasets.textio import is_utf16 as is_utf16
+from lib.datasets.textio import refuse_archives as refuse_archives
+from lib.datasets.textio import refuse_binary as refuse_binary
+from lib.datasets.textio import text_suffix as text_suffix
 
 
 def sniff_delimiter(header: str, path: Path) -> str:
@@ -126,12 +53,52 @@ def sniff_delimiter(header: str, path: Path) -> str:
     return sep
 
 
+#: The delimiters a file may declare on an Excel ``sep=`` first line, and their names in messages.
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+_EXCEL_SEP = re.compile(r'"?sep=([,;\t|])"?(?:[,;\t|])*')
+EXCEL_SEP_REPAIR = "Excel 'sep=' first line read as the delimiter declaration and skipped"
+
+
+def declared_delimiter(line: str) -> str | None:
+    """The delimiter an Excel ``sep=,`` (``sep=;``, ``sep=<tab>``, ``sep=|``; quoted or not, the delimiters Excel
+    appends when it saves again allowed) first line declares; None for any other line."""
+    match = _EXCEL_SEP.fullmatch(line.lstrip("\ufeff").rstrip("\r\n").strip(" "))
+    return match.group(1) if match else None
+
+
+def table_layout(
+    lines: list[str], path: Path, notes: list[dict] | None = None, file: object = ""
+) -> tuple[str, str, int]:
+    """``(delimiter, header line, lines before it)`` from a table's first two lines: an Excel ``sep=`` line is the
+    delimiter declaration, skipped (counted in ``notes``), and the header is the line after it; otherwise the
+    first line is the header and its delimiter is sniffed (:func:`sniff_delimiter`)."""
+    declared = declared_delimiter(lines[0]) if lines else None
+    if declared is None:
+        return sniff_delimiter(lines[0] if lines else "", path), lines[0] if lines else "", 0
+    if notes is not None:
+        note_repair(notes, file, "", EXCEL_SEP_REPAIR, 1)
+    header = lines[1] if len(lines) > 1 else ""
+    if not header.strip():
+        raise DataError(
+            f"{path}, line 2: the 'sep=' line declares the delimiter, but no header row follows. Fix: put the "
+            f"column names on line 2"
+        )
+    return declared, header, 1
+
+
 def header_names(header: str, sep: str, notes: list[dict] | None = None, file: object = "") -> list[str]:
-    """Column names stripped of whitespace and quotes; a repeated name is numbered like pandas (``name.1``)
-    and recorded in ``notes`` (the reader then drops the copy if its values are identical)."""
+    """Column names stripped of whitespace and quotes and in Unicode NFC (a name written with decomposed
+    characters, ``e`` + U+0301, is the name written with ``é``: renamed and recorded in ``notes``); a repeated
+    name is numbered like pandas (``name.1``) and recorded in ``notes`` (the reader then drops the copy if its
+    values are identical)."""
+    import unicodedata
+
     names, seen = [], {}
     for raw in header.rstrip("\r\n").split(sep):
-        name = raw.strip().strip('"').strip()
+        written = raw.strip().strip('"').strip()
+        name = unicodedata.normalize("NFC", written)
+        if name != written and notes is not None:
+            note_repair(notes, file, name, "column name written in decomposed Unicode read in NFC", 1)
         if name in seen:
             seen[name] += 1
             if notes is not None:
@@ -141,6 +108,13 @@ def header_names(header: str, sep: str, notes: list[dict] | None = None, file: o
             seen[name] = 0
         names.append(name)
     return names
+
+
+def nfc_names(names: Iterable[object]) -> list[str]:
+    """``names`` (a parameter's column names) as text in Unicode NFC, as :func:`header_names` reads a header."""
+    import unicodedata
+
+    return [unicodedata.normalize("NFC", str(n)) for n in names]
 
 
 def parse_table(
@@ -181,7 +155,7 @@ def _explain_parse_error(
         pos = data.find(snippet)
         if pos >= 0:
             where = f", line {data.count(NEWLINE, 0, pos) + 1 + line_offset}"
-        sep_name = {"\t": "tab", ",": "comma", ";": "semicolon"}[sep]
+        sep_name = DELIMITER_NAMES.get(sep, repr(sep))
         return DataError(
             f"{path}{where}: expected {len(names)} {sep_name}-separated fields as the header says, found "
             f"{m.group(2)} ({m.group(3).strip()[:80]!r}). The line is truncated or the file was cut or edited. "
@@ -225,21 +199,41 @@ _FLOAT32_MAX = float(np.finfo(np.float32).max)
 def to_float32(
     df: pd.DataFrame, columns: Iterable[str], path: Path, notes: list[dict] | None = None, first_row: int = 0
 ) -> None:
-    """Columns of ``df`` as float32 in place. A text value is an error naming the column and data row (``df``
-    starting at data row ``first_row + 1`` of the file); a value beyond float32's range becomes NaN (later
-    imputed), counted in ``notes``."""
+    """Columns of ``df`` as float32 in place. Numbers written with a thousands separator are read as numbers when
+    the whole column is written so (:func:`lib.datasets.values.thousands_numbers`, counted in ``notes``); any
+    other text value is an error naming the column and data row (``df`` starting at data row ``first_row + 1``
+    of the file); a value beyond float32's range becomes NaN (later imputed), counted in ``notes``."""
+    from lib.datasets import values as written  # (values imports nothing of this module)
+
     for col in columns:
         if df[col].dtype == np.float32:
             continue
-        values = pd.to_numeric(df[col], errors="coerce")
-        bad = values.isna() & df[col].notna()
+        numbers = pd.to_numeric(df[col], errors="coerce")
+        bad = numbers.isna() & df[col].notna()
         if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataError(
-                f"{path}, column {col!r}: non-numeric value {df[col].iloc[row]!r} (data row {first_row + row + 1}). "
-                f"Fix: correct the file, or pass the column as an identifier/categorical"
-            )
-        df[col] = float32_counted(values, path, col, notes)
+            text = df[col].astype("string").str.strip()
+            reading = written.thousands_numbers(text)
+            if reading is None:
+                conflict = written.thousands_conflict(text)
+                row = int(np.flatnonzero(bad.to_numpy())[0]) if conflict is None else conflict[0]
+                raise DataError(
+                    f"{path}, column {col!r}: non-numeric value {df[col].iloc[row]!r} (data row {first_row + row + 1})"
+                    f"{_thousands_hint(conflict)}. Fix: correct the file, or pass the column as an "
+                    f"identifier/categorical"
+                )
+            if notes is not None:
+                note_repair(notes, Path(path).name, col, reading.repair, reading.count)
+            numbers = reading.numbers
+        df[col] = float32_counted(numbers, path, col, notes)
+
+
+def _thousands_hint(conflict: tuple[int, str] | None) -> str:
+    if conflict is None:
+        return ""
+    return (
+        f", where the column's other numbers are written with a thousands separator (such as {conflict[1]!r}): "
+        f"every value must be written one way (the same separator and decimal mark, or none)"
+    )
 
 
 def float32_counted(values: pd.Series, file: object, column: str, notes: list[dict] | None) -> pd.Series:

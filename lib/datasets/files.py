@@ -19,6 +19,7 @@ import gzip
 import json
 import logging
 import os
+import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -194,15 +195,16 @@ def locate(dataset: str, data_dir: str | os.PathLike | None = None, download: bo
     project's own ``data/`` (neither ``data_dir`` nor ``$IOT_BOTNET_DATA_DIR`` given): a mistyped DATA_DIR
     is a :class:`FileNotFoundError` naming the folder and what it should hold, never a download into a new
     folder. Downloading elsewhere is asked for explicitly (:func:`fetch`, ``make data DATA_DIR=...``). Files
-    in the folder that ``file_glob`` does not take are named in a warning, with how to read them.
+    in the folder that ``file_glob`` does not take are named in a warning, with what each is and how to read
+    them; a file it takes that cannot be read (permissions) is a :class:`DataError` naming it and why.
     """
     info = registry.DATASETS[dataset]
     data_root = resolve_data_dir(data_dir)
     root = data_root / dataset
     found = sorted(p for p in root.glob(info.file_glob) if p.is_file())
-    _warn_unread_files(dataset, root, info.file_glob, found)
+    _warn_unread_files(dataset, root, info.file_glob, found)  # (a folder that cannot be listed: an error here)
     if found:
-        return found
+        return [check_readable(p) for p in found]
     if not info.files:
         how = info.manual_download or f"put the files under {root}"
         raise FileNotFoundError(f"no {dataset} files ({info.file_glob}) found under {root}. {how}")
@@ -224,30 +226,127 @@ def locate(dataset: str, data_dir: str | os.PathLike | None = None, download: bo
     )
 
 
-def _is_documentation(relpath: Path) -> bool:
-    """README*, PROVENANCE*, *.md and *.txt files and anything hidden (dotfiles, dot-folders)."""
+_DOC_NAMES = ("README", "PROVENANCE", "LICENSE", "LICENCE", "NOTICE", "CHANGELOG", "CITATION")
+_DOC_SUFFIXES = (".md", ".rst", ".pdf", ".html", ".htm")
+
+
+def _is_documentation(relpath: Path, text_is_documentation: bool = True) -> bool:
+    """README*, PROVENANCE*, LICENSE* (and the like), *.md, *.rst, *.pdf, *.html and (``text_is_documentation``)
+    *.txt files, and anything hidden (dotfiles, dot-folders)."""
     name = relpath.name.upper()
     hidden = any(part.startswith(".") for part in relpath.parts)
-    return hidden or name.startswith(("README", "PROVENANCE")) or relpath.suffix.lower() in (".md", ".txt")
+    suffixes = _DOC_SUFFIXES + ((".txt",) if text_is_documentation else ())
+    return hidden or name.startswith(_DOC_NAMES) or relpath.suffix.lower() in suffixes
+
+
+def _read_head(path: Path, size: int = 4096) -> bytes:
+    """The first ``size`` bytes of ``path``'s text (gzip decompressed); an ``OSError`` if it cannot be read."""
+    with open(path, "rb") as fh:
+        head = fh.read(size)
+    if head.startswith(b"\x1f\x8b"):
+        try:
+            with gzip.open(path, "rb") as fh:
+                return fh.read(size)
+        except (EOFError, gzip.BadGzipFile, zlib.error):
+            return head
+    return head
+
+
+def unreadable(path: Path) -> str | None:
+    """Why ``path`` cannot be read, in the system's words (``Permission denied``), or None if it can."""
+    try:
+        _read_head(path, 1)
+    except OSError as err:
+        return err.strerror or type(err).__name__
+    return None
+
+
+def check_readable(path: Path) -> Path:
+    """``path``, or a :class:`DataError` naming it and why it cannot be read, with the fix."""
+    reason = unreadable(path)
+    if reason:
+        raise DataError(
+            f"{path}: the file cannot be read ({reason}). Fix: give this user read access to it (e.g. "
+            f"`chmod a+r`), or move it out of the data folder / DATA_FILES"
+        )
+    return path
+
+
+#: What :func:`what_it_is` calls a Zeek log and a delimited table (the folder listing adds which DATASET reads it).
+ZEEK_LOG, DELIMITED_TABLE, PARQUET_TABLE = "a Zeek log", "a delimited text table", "a Parquet table"
+
+
+def what_it_is(path: Path) -> str:
+    """What a file a reader does not take is, in words, from its first bytes: unreadable (and why), empty, an
+    archive (and how to open it), a Parquet table, binary content, a Zeek log, a delimited text table, or another
+    text format."""
+    reason = unreadable(path)
+    if reason:
+        return f"unreadable: {reason}"
+    head = _read_head(path)
+    if not head.strip():
+        return "empty"
+    for magic, kind in _ARCHIVES.items():
+        if head.startswith(magic):
+            return kind
+    if b"\x00" in head:
+        return "not text (binary content)"
+    first = head.split(b"\n", 1)[0]
+    if first.startswith((b"#separator", b"#fields")):
+        return ZEEK_LOG
+    if any(sep in first for sep in (b",", b"\t", b";")):
+        return DELIMITED_TABLE
+    return f"another format ({''.join(path.suffixes) or 'text without a suffix'})"
+
+
+_ARCHIVES = {
+    b"PK\x03\x04": "a zip archive: unzip it first",
+    b"PAR1": PARQUET_TABLE,
+    b"\x28\xb5\x2f\xfd": "a zstd archive: decompress it first",
+    b"BZh": "a bzip2 archive: decompress it first",
+    b"\xfd7zXZ": "an xz archive: decompress it first",
+}
+
+
+def _unread_list(paths: list[tuple[str, str]], shown: int = 10) -> str:
+    """``name (why), ...`` of the first ``shown`` files, and how many more."""
+    text = ", ".join(f"{name} ({why})" for name, why in paths[:shown])
+    return text + (f" and {len(paths) - shown} more" if len(paths) > shown else "")
+
+
+def _listable(folder: Path) -> list[Path]:
+    """Every file under ``folder``, in order; a :class:`DataError` naming a folder (``folder`` or one below it)
+    that cannot be listed, and why."""
+    failed: list[OSError] = []
+    found = [Path(top) / name for top, _, names in os.walk(folder, onerror=failed.append) for name in names]
+    if failed:
+        err = failed[0]
+        raise DataError(
+            f"{err.filename or folder}: the folder cannot be listed ({err.strerror or type(err).__name__}), so its "
+            f"files cannot be read. Fix: give this user read and execute access to it (e.g. `chmod a+rx`), or "
+            f"name the files to read in DATA_FILES"
+        )
+    return sorted(p for p in found if p.is_file())
 
 
 def _warn_unread_files(dataset: str, root: Path, file_glob: str, found: list[Path]) -> None:
-    """Log the files under ``root`` that ``file_glob`` does not take (documentation and dotfiles aside)."""
+    """Log the files under ``root`` that ``file_glob`` does not take (documentation and dotfiles aside), each
+    with what it is (:func:`what_it_is`)."""
     if not root.is_dir():
         return
     taken = set(found)
     unread = [
-        p
-        for p in sorted(root.rglob("*"))
-        if p not in taken and p.is_file() and not _is_documentation(p.relative_to(root))
+        (str(p.relative_to(root)), what_it_is(p))
+        for p in _listable(root)
+        if p not in taken and not _is_documentation(p.relative_to(root))
     ]
     if unread:
         reader = "zeek" if registry.DATASETS[dataset].format.startswith("zeek") else dataset  # any Zeek conn log
         log.warning(
-            "%s: %d file(s) not read: DATASET=%s reads only %s there: %s%s. To read them, name them: "
+            "%s: %d file(s) not read: DATASET=%s reads only %s there: %s. To read them, name them: "
             "DATASET=%s DATA_FILES=%s",
-            root, len(unread), dataset, file_glob, ", ".join(str(p.relative_to(root)) for p in unread[:10]),
-            f" and {len(unread) - 10} more" if len(unread) > 10 else "", reader, ",".join(str(p) for p in unread[:3]),
+            root, len(unread), dataset, file_glob, _unread_list(unread), reader,
+            ",".join(str(root / name) for name, _ in unread[:3]),
         )  # fmt: skip
 
 
@@ -265,12 +364,8 @@ def is_table(path: Path) -> bool:
 def is_zeek_log(path: Path) -> bool:
     """A Zeek TSV log (plain or gzip, any name): it starts with ``#separator`` or ``#fields``."""
     try:
-        with open(path, "rb") as fh:
-            start = fh.read(2)
-        opener = gzip.open if start == b"\x1f\x8b" else open
-        with opener(path, "rb") as fh:
-            head = fh.read(64)
-    except (OSError, EOFError):
+        head = _read_head(path, 64)
+    except OSError:
         return False
     return head.startswith((b"#separator", b"#fields"))
 
@@ -282,27 +377,68 @@ def expand_files(
 ) -> list[Path]:
     """Paths from a comma-separated string or a list; glob patterns are expanded, and folders searched for
     ``folder_glob``, or else for every file that ``accept`` takes (default: CSV, TSV, text and Parquet
-    files, plain or ``.gz``). Files a folder holds but ``accept`` refuses are named in a log line."""
+    files, plain or ``.gz``).
+
+    A path that does not exist, or a pattern that matches no file, is a ``FileNotFoundError`` naming it; a file
+    to read that cannot be read (permissions), or a folder that cannot be listed, is a :class:`DataError`
+    naming it and why. A folder's files that are not read are named in one log line, each with why: hidden,
+    documentation (README, *.md ...), empty, unreadable, or what it is (:func:`what_it_is`: an archive, binary
+    content, a Zeek log or a table of the other kind, another format)."""
     items = [s.strip() for s in spec.split(",")] if isinstance(spec, str) else [str(s) for s in spec]
     paths: list[Path] = []
     for item in filter(None, items):
         p = Path(item).expanduser()
-        if p.is_dir() and folder_glob:
-            paths += sorted(q for q in p.glob(folder_glob) if q.is_file())
-        elif p.is_dir():
-            found = sorted(q for q in p.rglob("*") if q.is_file() and not q.name.startswith("."))
-            taken = [q for q in found if accept(q)]
-            skipped = [q.name for q in found if q not in taken]
-            if skipped:
-                log.warning("%s: %d file(s) not read (not data files of this kind): %s", p, len(skipped),
-                            ", ".join(skipped[:10]))  # fmt: skip
-            paths += taken
+        if p.is_dir():
+            paths += _folder_files(p, folder_glob, accept)
         elif any(ch in item for ch in "*?["):
-            paths += sorted(Path(m) for m in glob.glob(item, recursive=True) if Path(m).is_file())
+            matches = sorted(Path(m) for m in glob.glob(item, recursive=True) if Path(m).is_file())
+            if not matches:
+                raise FileNotFoundError(
+                    f"{item}: the pattern matches no file. Fix: check DATA_FILES (comma-separated paths, folders or "
+                    f"globs)"
+                )
+            paths += [check_readable(m) for m in matches]
         elif p.exists():
-            paths.append(p)
+            paths.append(check_readable(p))
         else:
             raise FileNotFoundError(f"{item}: no such file. Fix: check DATA_FILES (comma-separated paths or globs)")
     if not paths:
         raise FileNotFoundError(f"DATA_FILES={spec!r} matched no data file. Fix: check the paths and the DATASET")
     return paths
+
+
+_TABLE_HINTS = {
+    ZEEK_LOG: "DATASET='zeek' reads it",
+    DELIMITED_TABLE: f"not named as a table ({', '.join(TABLE_SUFFIXES)}, or .gz): rename it or name it in DATA_FILES",
+}
+_ZEEK_HINTS = {DELIMITED_TABLE: "not a Zeek log; DATASET='csv' reads it", PARQUET_TABLE: "DATASET='csv' reads it"}
+
+
+def _folder_files(folder: Path, folder_glob: str | None, accept: Callable[[Path], bool]) -> list[Path]:
+    """The files of ``folder`` (and below) to read: those ``folder_glob`` matches, or else those ``accept``
+    takes; the others named in a warning with why (:func:`expand_files`)."""
+    found = _listable(folder)
+    matched = {q for q in folder.glob(folder_glob) if q.is_file()} if folder_glob else None
+    by_content = accept is is_zeek_log  # a Zeek log is known by its content, a table by its name
+    hints = _ZEEK_HINTS if by_content else _TABLE_HINTS
+    taken, skipped = [], []
+    for q in found:
+        relpath = q.relative_to(folder)
+        if any(part.startswith(".") for part in relpath.parts):
+            skipped.append((str(relpath), "hidden"))
+        elif _is_documentation(relpath, text_is_documentation=False):
+            skipped.append((str(relpath), "documentation"))
+        elif matched is not None and q not in matched:
+            skipped.append((str(relpath), f"not {folder_glob}: {what_it_is(q)}"))
+        elif unreadable(q) and (matched is not None or by_content or accept(q)):
+            check_readable(q)  # a file to read (or one whose kind cannot be told) that cannot be read
+        elif q.stat().st_size == 0:
+            skipped.append((str(relpath), "empty"))
+        elif matched is not None or accept(q):
+            taken.append(q)
+        else:
+            kind = what_it_is(q)
+            skipped.append((str(relpath), f"{kind}: {hints[kind]}" if kind in hints else kind))
+    if skipped:
+        log.warning("%s: %d file(s) not read: %s", folder, len(skipped), _unread_list(skipped))
+    return taken

@@ -23,6 +23,80 @@ log = logging.getLogger(__package__)  # "lib.datasets" for every file of the pac
 _ID_NAME = re.compile(r"(^|[\s_.-])(ip|addr|address|port|mac|uid|flow[\s_]?id|timestamp|ts)$", re.I)
 
 
+# ------------------------------------------------------------------ counts, sizes and durations (never negative)
+# A negative value in one of these columns is impossible (a clock that stepped back, an integer overflow in the
+# tool that wrote the file): the readers make it missing, counted (lib.datasets.values.negatives_to_missing).
+# Only columns that are non-negative by definition are listed: counts, sizes and durations. Rates, ratios,
+# standard deviations and markers are not.
+
+#: Zeek conn.log: the connection's duration and its byte and packet counts.
+ZEEK_CONN_NON_NEGATIVE = frozenset(
+    {"duration", "orig_bytes", "resp_bytes", "missed_bytes", "orig_pkts", "orig_ip_bytes", "resp_pkts", "resp_ip_bytes"}
+)
+#: Argus (BoT-IoT): the record's duration (``dur``) and the mean, sum, minimum and maximum of the aggregated
+#: records' durations, packet and byte counts (total, source, destination), and the 10-best files' counts of
+#: inbound connections and totals of bytes and packets per address, protocol and port. ``rate``/``srate``/``drate``
+#: (rates), ``stddev`` (a spread) and ``seq`` (Argus' sequence number) are not listed.
+ARGUS_NON_NEGATIVE = frozenset(
+    {
+        "dur", "mean", "sum", "min", "max", "pkts", "bytes", "spkts", "dpkts", "sbytes", "dbytes",
+        "N_IN_Conn_P_SrcIP", "N_IN_Conn_P_DstIP", "TnBPSrcIP", "TnBPDstIP", "TnP_PSrcIP", "TnP_PDstIP",
+        "TnP_PerProto", "TnP_Per_Dport",
+    }
+)  # fmt: skip
+#: CICFlowMeter (CICIDS2017), after header whitespace is stripped. Listed, with what the mirror holds
+#: (``shared/data/cicids2017``, 83,553 flows):
+#:
+#: * durations: ``Flow Duration`` (2 values of -1 µs: a clock step), the inter-arrival times (``Flow IAT Min``
+#:   holds 160 negatives down to -14 µs, packets timestamped out of order; ``Flow IAT Mean``/``Max`` 2 each), and
+#:   the active and idle times;
+#: * packet counts and flag counts (none negative);
+#: * sizes: byte totals, packet lengths, segment sizes, and the header lengths: ``Fwd Header Length`` (29
+#:   negatives, down to -32,212,234,240) and ``Bwd Header Length`` (21) and ``min_seg_size_forward`` (29, on
+#:   the same rows as ``Fwd Header Length``) hold CICFlowMeter's integer overflows of these sums.
+#:
+#: Not listed: ``Init_Win_bytes_forward``/``Init_Win_bytes_backward``, whose -1 is CICFlowMeter's "no TCP
+#: window seen" marker (a value, not an error); the rates (``Flow Bytes/s``, ``Flow Packets/s``, ``Fwd/Bwd
+#: Packets/s``, bulk rates), which are quotients, so their negatives follow a negative duration and are left as
+#: they are; ``Down/Up Ratio``; the standard deviations and variances; the per-bulk averages.
+CICFLOWMETER_NON_NEGATIVE = frozenset(
+    {
+        # durations and inter-arrival times (µs)
+        "Flow Duration", "Flow IAT Mean", "Flow IAT Max", "Flow IAT Min",
+        "Fwd IAT Total", "Fwd IAT Mean", "Fwd IAT Max", "Fwd IAT Min",
+        "Bwd IAT Total", "Bwd IAT Mean", "Bwd IAT Max", "Bwd IAT Min",
+        "Active Mean", "Active Max", "Active Min", "Idle Mean", "Idle Max", "Idle Min",
+        # packet and flag counts
+        "Total Fwd Packets", "Total Backward Packets", "Subflow Fwd Packets", "Subflow Bwd Packets",
+        "act_data_pkt_fwd", "Fwd PSH Flags", "Bwd PSH Flags", "Fwd URG Flags", "Bwd URG Flags",
+        "FIN Flag Count", "SYN Flag Count", "RST Flag Count", "PSH Flag Count", "ACK Flag Count",
+        "URG Flag Count", "CWE Flag Count", "ECE Flag Count",
+        # sizes (bytes)
+        "Total Length of Fwd Packets", "Total Length of Bwd Packets", "Subflow Fwd Bytes", "Subflow Bwd Bytes",
+        "Fwd Packet Length Max", "Fwd Packet Length Min", "Fwd Packet Length Mean",
+        "Bwd Packet Length Max", "Bwd Packet Length Min", "Bwd Packet Length Mean",
+        "Min Packet Length", "Max Packet Length", "Packet Length Mean", "Average Packet Size",
+        "Avg Fwd Segment Size", "Avg Bwd Segment Size", "Fwd Header Length", "Bwd Header Length",
+        "min_seg_size_forward",
+    }
+)  # fmt: skip
+#: The non-negative columns of each data set's schema. A user's table (``csv``) declares none: no column is
+#: assumed to be a count.
+NON_NEGATIVE_COLUMNS: dict[str, frozenset[str]] = {
+    "iot23": ZEEK_CONN_NON_NEGATIVE,
+    "zeek": ZEEK_CONN_NON_NEGATIVE,
+    "cicids2017": CICFLOWMETER_NON_NEGATIVE,
+    "botiot": ARGUS_NON_NEGATIVE,
+    "csv": frozenset(),
+}
+
+
+def non_negative_columns(dataset: str) -> frozenset[str]:
+    """The columns of ``dataset``'s schema that are counts, sizes or durations (:data:`NON_NEGATIVE_COLUMNS`;
+    none for a user's table or an unknown name)."""
+    return NON_NEGATIVE_COLUMNS.get(dataset, frozenset())
+
+
 def harmonise(frames: list[pd.DataFrame]) -> pd.DataFrame:
     """Concatenate frames into one schema (union of columns), logging which files lack which column.
 

@@ -4,9 +4,11 @@ table of new flows read by the columns' roles in a trained model (:func:`frames_
 Every column is read as what it is, or the file is refused: a numeric column with a stray text cell is an
 error naming the column and the line (never a silent categorical); blank cells, the tokens of
 ``MISSING_VALUES`` (e.g. Zeek's ``-``), decimal commas, repeated header rows, duplicate column names and
-values beyond float32 are repaired and counted (``frame.attrs["repairs"]``). Columns that carry the label
-(``attack_cat``, ``type``, ``Cat`` ... see :data:`lib.registry.LABEL_LIKE_NAMES`) are listed in
-``frame.attrs["label_columns"]`` and never become features.
+values beyond float32, numbers written with a thousands separator (:func:`lib.datasets.values.thousands_numbers`),
+an Excel ``sep=,`` first line, space around a label and column names written in decomposed Unicode are repaired
+and counted (``frame.attrs["repairs"]``); column names and the parameters that name columns are compared in
+Unicode NFC. Columns that carry the label (``attack_cat``, ``type``, ``Cat`` ... see
+:data:`lib.registry.LABEL_LIKE_NAMES`) are listed in ``frame.attrs["label_columns"]`` and never become features.
 
 New flows to score (:mod:`lib.score`) are read with the same machinery (``csvparse.py``: delimiter, header,
 line-numbered parse errors, float32 conversion counted as a repair), but typed by what the model needs rather
@@ -22,6 +24,7 @@ import ipaddress
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -31,17 +34,21 @@ import pyarrow.parquet as pq
 
 from lib import registry
 from lib.datasets.csvparse import (
-    first_line,
+    DELIMITER_NAMES,
+    NEWLINE,
     float32_counted,
+    head_lines,
     header_names,
+    nfc_names,
     parse_table,
     read_text_bytes,
-    sniff_delimiter,
+    table_layout,
     text_suffix,
 )
 from lib.datasets.errors import DataError, note_repair
 from lib.datasets.schema import guess_identifiers, label_like_columns
 from lib.datasets.stream import header_and_chunks
+from lib.datasets.values import negatives_to_missing, thousands_conflict, thousands_numbers
 
 log = logging.getLogger(__package__)  # "lib.datasets" for every file of the package
 
@@ -108,23 +115,26 @@ def read_flow_table(
     column_names: Iterable[str] | None = None,
     ignore_labels: str | Iterable[str] | None = None,
     missing_values: Iterable[str] = (),
+    encoding: str = "utf-8",
 ) -> pd.DataFrame:
-    """A labelled flow table a user brings. ``label_column`` holds the label; the values in
-    ``benign_labels`` (comma-separated, case-insensitive) mean normal traffic, those in ``ignore_labels`` mean
-    "unlabelled" (rows dropped, counted). ``column_names`` names the columns of a file without a header row.
-    ``missing_values`` are extra tokens meaning "no value" (e.g. ``-``). Identifier columns are those named in
-    ``id_columns`` plus the known spellings (:func:`lib.datasets.guess_identifiers`); text columns other than
-    identifiers become categorical features.
+    """A labelled flow table a user brings (a CSV/TSV's text in ``encoding``). ``label_column`` holds the label;
+    the values in ``benign_labels`` (comma-separated, case-insensitive) mean normal traffic, those in
+    ``ignore_labels`` mean "unlabelled" (rows dropped, counted). ``column_names`` names the columns of a file
+    without a header row. ``missing_values`` are extra tokens meaning "no value" (e.g. ``-``). Identifier columns
+    are those named in ``id_columns`` plus the known spellings (:func:`lib.datasets.guess_identifiers`); text
+    columns other than identifiers become categorical features. No column is taken for a count: negative values
+    stay as they are (a data set's schema declares its counts, :func:`lib.datasets.schema.non_negative_columns`).
     """
     path = Path(path)
     notes: list[dict] = []
     benign, ignore = label_values(benign_labels), label_values(ignore_labels)
-    names = list(column_names) if column_names else None
+    names = nfc_names(column_names) if column_names else None
+    (label_column,) = nfc_names([label_column])  # compared with the header's names, which are NFC
     if text_suffix(path) == ".parquet":
-        df, decimal_comma = _read_parquet(path, names), False
+        df, decimal_comma = _read_parquet(path, names, notes), False
         where = lambda position: f"row {position + 1}"  # noqa: E731
     else:
-        df, where, decimal_comma = _read_text_table(path, label_column, names, notes)
+        df, where, decimal_comma = _read_text_table(path, label_column, names, notes, encoding)
     if label_column not in df:
         raise DataError(
             f"{path}: no column {label_column!r} (LABEL_COLUMN). Columns: {', '.join(map(str, df.columns[:20]))}. "
@@ -135,7 +145,7 @@ def read_flow_table(
     if not is_benign.any():
         seen = ", ".join(sorted(labels.unique()[:10]))
         log.warning("%s: no row has a BENIGN_LABELS value %s (labels seen: %s)", path, sorted(benign), seen)
-    ids = guess_identifiers(df.columns, id_columns)
+    ids = guess_identifiers(df.columns, nfc_names(id_columns or ()))
     leaks = set(label_like_columns(df.columns)) - ids
     for col in df.columns:
         if col in ids:
@@ -167,12 +177,15 @@ def _read_labels(
     value are dropped and counted; an empty label is an error unless :data:`EMPTY_LABEL` is a ``benign`` or an
     ``ignore`` value."""
     lines = np.arange(len(df))  # each row's position in the file, for error messages (where(position))
-    labels = df[label_column].astype("string").str.strip()
+    written = df[label_column].astype("string")
+    labels = written.str.strip()
+    spaced = int(labels.ne(written).fillna(False).sum())
     header_copies = labels.eq(label_column).fillna(False).to_numpy()
     if header_copies.any():  # CSE-CIC-IDS2018's files repeat their header inside the data
         note_repair(notes, path.name, "", "repeated header row removed", int(header_copies.sum()))
         df, labels, lines = df[~header_copies].reset_index(drop=True), labels[~header_copies], lines[~header_copies]
     labels = labels.reset_index(drop=True)
+    note_repair(notes, path.name, label_column, "space around the label removed", spaced)
     if EMPTY_LABEL.lower() in benign | ignore:  # UNSW-NB15's attack_cat is empty for normal rows
         labels = labels.mask(labels.isna() | labels.eq(""), EMPTY_LABEL)
     if labels.isna().any() or labels.eq("").any():
@@ -197,7 +210,7 @@ def _read_labels(
     return df.drop(columns=label_column), labels, lowered, lines
 
 
-def _read_parquet(path: Path, names: list[str] | None) -> pd.DataFrame:
+def _read_parquet(path: Path, names: list[str] | None, notes: list[dict]) -> pd.DataFrame:
     try:
         df = pd.read_parquet(path)
     except (OSError, ValueError, pa.ArrowException) as err:
@@ -208,25 +221,31 @@ def _read_parquet(path: Path, names: list[str] | None) -> pd.DataFrame:
         if len(names) != df.shape[1]:
             raise DataError(f"{path}: {df.shape[1]} columns but COLUMN_NAMES has {len(names)} names")
         df.columns = names
+    else:  # the schema's names in NFC, as a text table's header is read
+        written = [str(c) for c in df.columns]
+        df.columns = nfc_names(written)
+        for name, was in zip(df.columns, written, strict=True):
+            if name != was:
+                note_repair(notes, path.name, name, "column name written in decomposed Unicode read in NFC", 1)
     return df
 
 
 def _read_text_table(
-    path: Path, label_column: str, names: list[str] | None, notes: list[dict]
+    path: Path, label_column: str, names: list[str] | None, notes: list[dict], encoding: str = "utf-8"
 ) -> tuple[pd.DataFrame, Callable[[int], str], bool]:
     """The table, a function from a row's position to its place in the file ("line 9"), and whether decimal
     commas are possible (a ``;``-separated file)."""
-    raw = read_text_bytes(path, notes)
-    first = raw[: raw.find(b"\n") if b"\n" in raw else len(raw)].decode("utf-8", "replace").rstrip("\r")
-    if first.startswith(("#separator", "#fields")):
+    raw = read_text_bytes(path, notes, encoding)
+    lines = [line.decode("utf-8", "replace").rstrip("\r") for line in raw.split(NEWLINE, 2)[:2]]
+    if lines[0].startswith(("#separator", "#fields")):
         raise DataError(f"{path}, line 1: this is a Zeek log, not a table. Fix: read it with DATASET='zeek'")
-    sep = sniff_delimiter(first, path)
+    sep, first, before = table_layout(lines, path, notes, path.name)
     fields = header_names(first, sep)
     if names:
         if len(fields) != len(names):
             raise DataError(
-                f"{path}, line 1: {len(fields)} {_sep_name(sep)}-separated fields, but COLUMN_NAMES has "
-                f"{len(names)} names. Fix: give one name per field (or the right layout)"
+                f"{path}, line {before + 1}: {len(fields)} {_sep_name(sep)}-separated fields, but COLUMN_NAMES "
+                f"has {len(names)} names. Fix: give one name per field (or the right layout)"
             )
         has_header = [f.lower() for f in fields] == [n.lower() for n in names]
         if has_header:
@@ -234,9 +253,9 @@ def _read_text_table(
     else:
         if _looks_like_data(fields):
             raise DataError(
-                f"{path}, line 1: looks like data, not column names ({', '.join(fields[:6])}, ...): the file has no "
-                f"header row. Fix: name its {len(fields)} columns with COLUMN_NAMES (a comma-separated list, a "
-                f"file of names, or a known layout: {', '.join(sorted(registry.COLUMN_LAYOUTS))})"
+                f"{path}, line {before + 1}: looks like data, not column names ({', '.join(fields[:6])}, ...): the "
+                f"file has no header row. Fix: name its {len(fields)} columns with COLUMN_NAMES (a comma-separated "
+                f"list, a file of names, or a known layout: {', '.join(sorted(registry.COLUMN_LAYOUTS))})"
             )
         names, has_header = header_names(first, sep, notes, path.name), True
         if label_column not in names:
@@ -244,7 +263,7 @@ def _read_text_table(
                 f"{path}: no column {label_column!r} (LABEL_COLUMN). Columns: {', '.join(names[:20])}. "
                 f"Fix: set LABEL_COLUMN to one of them"
             )
-    skip = int(has_header)
+    skip = before + int(has_header)
     # Arrow infers each column's type (numbers stay numbers, fast); a column with any text comes back as
     # strings and is checked value by value in _typed_column
     df = parse_table(raw, path, names, sep, {label_column: pa.string()}, skip, _NULLS)
@@ -267,7 +286,7 @@ def _file_line(raw: bytes, skip: int, position: int) -> int:
 
 
 def _sep_name(sep: str) -> str:
-    return {"\t": "tab", ",": "comma", ";": "semicolon"}[sep]
+    return DELIMITER_NAMES.get(sep, repr(sep))
 
 
 def _looks_like_data(fields: list[str]) -> bool:
@@ -324,6 +343,19 @@ def _typed_column(
         if with_point.notna().to_numpy()[present].all():
             note_repair(notes, path.name, col, "decimal comma read as a decimal point", int(comma.sum()))
             return float32_counted(with_point, path.name, col, notes)
+    reading = thousands_numbers(text)
+    if reading is not None:
+        note_repair(notes, path.name, col, reading.repair, reading.count)
+        return float32_counted(reading.numbers, path.name, col, notes)
+    conflict = thousands_conflict(text)
+    if conflict is not None:
+        row, example = conflict
+        raise DataError(
+            f"{path}, {where(lines[row])}, column {col!r}: {text.iloc[row]!r} is not written as the "
+            f"column's other numbers, which use a thousands separator (such as {example!r}), so the column "
+            f"cannot be read as numbers. Fix: write every number of the column one way (the same separator and "
+            f"decimal mark, or none); or, if the value means 'no value', pass it in MISSING_VALUES"
+        )
     stray = present & ~numeric
     tokens_only = numeric.any() and pd.unique(text[stray]).size <= 2  # numbers and a placeholder such as "-"
     if numeric[present].mean() >= 0.5 or tokens_only:
@@ -351,12 +383,18 @@ def _drop_identical_copies(df: pd.DataFrame, path: Path, notes: list[dict]) -> p
     return df.drop(columns=identical)
 
 
+#: Part of :func:`flow_table_reader`'s cache tag: raised when the reader's output changes, so that the cache
+#: entries of the earlier reader are not read.
+TABLE_READER_VERSION = 2
+
+
 def flow_table_reader(
     label_column: str,
     benign_labels: str | Iterable[str],
     column_names: Iterable[str] | None = None,
     ignore_labels: str | Iterable[str] | None = None,
     missing_values: Iterable[str] = (),
+    encoding: str = "utf-8",
 ) -> Callable[[Path], pd.DataFrame]:
     """:func:`read_flow_table` with these options as a reader of one path (``DATASET="csv"`` in
     :func:`lib.datasets.load`), its ``cache_tag`` naming the options so that the cache keeps one entry each."""
@@ -365,10 +403,12 @@ def flow_table_reader(
 
     def reader(path: Path) -> pd.DataFrame:
         return read_flow_table(
-            path, label_column, benign, column_names=names, ignore_labels=ignore, missing_values=missing
-        )
+            path, label_column, benign, column_names=names, ignore_labels=ignore, missing_values=missing,
+            encoding=encoding,
+        )  # fmt: skip
 
-    options = f"{label_column}|{benign}|{names}|{ignore}|{missing}"
+    # TABLE_READER_VERSION: the reader's output changed (thousands separators, Excel's sep= line, NFC names)
+    options = f"{TABLE_READER_VERSION}|{label_column}|{benign}|{names}|{ignore}|{missing}|{encoding}"
     reader.cache_tag = "table-" + hashlib.sha256(options.encode()).hexdigest()[:8]
     return reader
 
@@ -383,13 +423,15 @@ PARQUET_BATCH_ROWS = 65_536
 BENIGN_LABEL = "Benign"
 
 
-def table_columns(path: Path) -> list[str]:
-    """The column names a CSV/TSV table (plain or gzip: its first line) or a Parquet table (its schema)
-    declares, whether or not rows follow, read before any row; a binary file is a :class:`DataError`."""
+def table_columns(path: Path, encoding: str = "utf-8") -> list[str]:
+    """The column names a CSV/TSV table (plain or gzip: its header line, the second after an Excel ``sep=`` line)
+    or a Parquet table (its schema) declares, in Unicode NFC, whether or not rows follow, read before any row; a
+    binary file is a :class:`DataError`."""
     if path.suffix.lower() == ".parquet":
-        return [str(n).strip() for n in pq.ParquetFile(path).schema_arrow.names]
-    header = first_line(path)
-    return header_names(header, sniff_delimiter(header, path))
+        return nfc_names(str(n).strip() for n in pq.ParquetFile(path).schema_arrow.names)
+    lines = [line.decode("utf-8", "replace").lstrip("\ufeff").rstrip("\r\n") for line in head_lines(path, 2, encoding)]
+    sep, header, _ = table_layout(lines, path)
+    return header_names(header, sep)
 
 
 def frames_by_role(
@@ -397,29 +439,39 @@ def frames_by_role(
     numeric: set[str] | frozenset[str] = frozenset(),
     benign_labels: str | Iterable[str] = "benign",
     batch_rows: int = PARQUET_BATCH_ROWS,
+    non_negative: Iterable[str] = (),
+    encoding: str = "utf-8",
 ) -> Iterator[pd.DataFrame]:
     """The rows of a flow table typed by their roles (:func:`typed_by_role`), a frame at a time: CSV/TSV, plain
-    or gzip, parsed as text in line-aligned chunks (``stream.py``; a ragged or cut line is an error naming its
-    line, as every reader says it), or Parquet read ``batch_rows`` rows at a time. Each frame numbers its rows
-    in the file (``row``, rejected rows counted) and carries ``attrs["repairs"]`` and ``attrs["rejected"]``."""
+    or gzip, its text in ``encoding``, parsed as text in line-aligned chunks (``stream.py``; a ragged or cut line is
+    an error naming its line, as every reader says it; an Excel ``sep=`` first line skipped), or Parquet read
+    ``batch_rows`` rows at a time. Each frame numbers its rows in the file (``row``, rejected rows counted) and
+    carries ``attrs["repairs"]`` and ``attrs["rejected"]``. ``non_negative``: the columns of the training data's
+    schema that are counts, sizes or durations (:func:`lib.datasets.schema.non_negative_columns`), whose negative
+    values become missing as the training data's did."""
     if path.suffix.lower() == ".parquet":
         first = 1
         for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
             frame = batch.to_pandas().astype("string")
-            yield typed_by_role(frame, path, numeric, benign_labels, first)
+            frame.columns = nfc_names(frame.columns)
+            yield typed_by_role(frame, path, numeric, benign_labels, first, non_negative)
             first += len(frame)
         return
-    first_line(path)  # a binary file is refused with its name before any parse
-    header, chunks = header_and_chunks(path)
-    header_text = header.decode("utf-8", "replace")
-    sep = sniff_delimiter(header_text, path)
-    names = header_names(header_text, sep)
+    head_lines(path, 1, encoding)  # a binary file is refused with its name before any parse
+    notes: list[dict] = []  # the file's own repairs (encoding, its header) go with the first frame
+    _, chunks = header_and_chunks(path, notes, encoding=encoding)
+    head = next(chunks)
+    lines = [line.decode("utf-8", "replace").rstrip("\r") for line in head.data.split(NEWLINE, 2)[:2]]
+    sep, header, before = table_layout(lines, path, notes, path.name)
+    names = header_names(header, sep)
+    types = {n: pa.string() for n in names}
     first = 1
-    for chunk in chunks:
-        skip = 1 if chunk.first_line == 1 else 0
-        types = {n: pa.string() for n in names}
+    for chunk in chain([head], chunks):
+        skip = before + 1 if chunk.first_line == 1 else 0
         text = parse_table(chunk.data, path, names, sep, types, skip, [], line_offset=chunk.first_line - 1)
-        yield typed_by_role(text, path, numeric, benign_labels, first)
+        typed = typed_by_role(text, path, numeric, benign_labels, first, non_negative)
+        typed.attrs["repairs"], notes = notes + typed.attrs["repairs"], []
+        yield typed
         first += len(text)
 
 
@@ -429,10 +481,13 @@ def typed_by_role(
     numeric: set[str] | frozenset[str],
     benign_labels: str | Iterable[str],
     first: int,
+    non_negative: Iterable[str] = (),
 ) -> pd.DataFrame:
     """A table's text typed by the model's roles: its ``numeric`` columns as float32 numbers, as every loader
-    reads them (empty and :data:`MISSING_TOKENS` are missing; ``Infinity`` is inf; beyond float32 is missing,
-    counted in ``attrs["repairs"]``), every other column as text. A cell that is not a number in a numeric
+    reads them (empty and :data:`MISSING_TOKENS` are missing; ``Infinity`` is inf; beyond float32 is missing;
+    a column of this frame whose every number is written with a thousands separator is read as numbers; a
+    negative value of a ``non_negative`` column is missing; each counted in ``attrs["repairs"]``), every other
+    column as text. A cell that is not a number in a numeric
     column rejects its row, counted once, under the first such column, in ``attrs["rejected"]`` (reason ->
     rows). The label, if any (``label``/``labels``, any case), becomes ``label``, its ``benign_labels`` values
     (any case) read as :data:`BENIGN_LABEL`. ``row`` numbers the rows from ``first``, rejected rows counted."""
@@ -454,6 +509,7 @@ def typed_by_role(
         else:
             out[column] = text.where(~text.isin(MISSING_TOKENS))
     typed = pd.DataFrame(out).loc[~bad].reset_index(drop=True)
+    negatives_to_missing(typed, [c for c in non_negative if c in numeric], path.name, notes)
     typed.attrs["repairs"], typed.attrs["rejected"] = notes, rejected
     return typed
 
@@ -465,6 +521,11 @@ def _numbers(
     and the rows it rejects that no earlier column rejected (their count in ``rejected``)."""
     missing = (text.isna() | text.isin(MISSING_TOKENS)).to_numpy()
     numbers = pd.to_numeric(text.where(~missing), errors="coerce")
+    if (numbers.isna().to_numpy() & ~missing).any():
+        reading = thousands_numbers(text.where(~missing))
+        if reading is not None:
+            note_repair(notes, path.name, column, reading.repair, reading.count)
+            numbers = reading.numbers
     new_bad = numbers.isna().to_numpy() & ~missing & ~bad
     if new_bad.any():
         at = int(np.flatnonzero(new_bad)[0])

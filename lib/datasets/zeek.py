@@ -1,18 +1,35 @@
-"""IoT-23 and other labelled Zeek conn logs (:func:`read_zeek_conn`; in chunks, :func:`zeek_conn_frames`).
+"""IoT-23 and other Zeek conn logs, labelled or not, as Zeek writes them (:func:`read_zeek_conn`; in chunks,
+:func:`zeek_conn_frames`): plain or gzip, any file name, in either of Zeek's layouts, told apart by content.
 
-The steps are public for the scorer's follow mode (:mod:`lib.score`), which reads a log as Zeek writes it with
-the same code: :func:`zeek_header` reads the ``#`` header lines into a :class:`ZeekFormat`, :func:`zeek_frame`
-parses a chunk of records by it, :func:`log_columns` gives a log's fields before any record and
-:func:`scenario_name` the IoT-23 scenario a log belongs to.
+* **TSV** (Zeek's ASCII writer): ``#`` header lines, then the records. A log may hold several **header blocks**
+  (rotated logs joined with ``cat``, a log written again after a restart), each of ``#separator``,
+  ``#set_separator``, ``#empty_field``, ``#unset_field``, ``#path``, ``#open``, ``#fields`` and ``#types`` lines
+  (a later block may repeat only what changes) followed by its records, ``#close`` footers between them. Every
+  block's records are parsed with its own header: its separator (``#separator \x09``, ``,`` or any escaped byte),
+  its unset and empty tokens, and its fields matched BY NAME to the log's columns, which are the fields of its
+  first block. A later block that lacks one of them is an error naming the file, the block's ``#fields`` line and
+  the column; a field that only a later block has (newer Zeek adds e.g. ``ip_proto``) is dropped, counted in
+  ``attrs["repairs"]``, since the rows before that block have no value for it. Header lines are never parsed as
+  records, and a message names a line by its number in the file (every header line of every block counted).
+* **JSON** (``LogAscii::use_json=T``, one object per line; ``zeek_json.py``): read into the frame the TSV reader
+  gives for the same flows.
+
+The header is carried from chunk to chunk (:class:`ZeekRecords`), so that a log read in chunks
+(``stream.py``) gives the frame of the log read whole, wherever its header blocks lie. The steps are public for
+the scorer (:mod:`lib.score`), which reads logs with the same code: :class:`ZeekRecords` parses a log's text
+chunk by chunk, :func:`zeek_header` reads the ``#`` header lines at the start of a text into a
+:class:`ZeekFormat`, :func:`zeek_frame` parses a chunk of records by one, :func:`log_columns` gives a log's columns
+before any record and :func:`scenario_name` the IoT-23 scenario a log belongs to.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import partial
 from itertools import chain
 from pathlib import Path
 
@@ -21,19 +38,24 @@ import pandas as pd
 import pyarrow as pa
 
 from lib import registry
-from lib.datasets.csvparse import NEWLINE, count_infinities, head_lines, parse_table
+from lib.datasets.csvparse import count_infinities, parse_table
 from lib.datasets.errors import DataError, note_repair
 from lib.datasets.schema import constant_categorical
-from lib.datasets.stream import Chunk, combine_frames, parse_chunks, text_chunks
+from lib.datasets.stream import Chunk, combine_frames, head_lines, merge_repairs, parse_chunks, text_chunks
 from lib.datasets.table import label_values
+from lib.datasets.textio import DEFAULT_ENCODING, NEWLINE, refuse_non_utf8
+from lib.datasets.zeek_json import JsonColumns, json_columns, json_records, looks_like_zeek_json
 
 log = logging.getLogger(__package__)  # "lib.datasets" for every file of the package
 
 _ZEEK_FLOAT = {"interval", "double", "count", "int", "port"}
 _ZEEK_CATEGORICAL = ("proto", "service", "conn_state", "history")
-
-
+_ZEEK_TEXT = ("string", "addr", "bool", "set[string]", "enum")
 _DETAILED_NAMES = ("detailed-label", "detailedlabel", "detailed_label", "det_label")
+#: The header lines that define how a block's records are read (``#path``, ``#open``, ``#close`` only inform).
+_FORMAT_KEYS = {"#separator", "#set_separator", "#empty_field", "#unset_field", "#fields", "#types"}
+_INFO_KEYS = {"#path", "#open", "#close"}
+_ESCAPED = re.compile(rb"\\x([0-9a-fA-F]{2})")
 
 
 def read_zeek_conn(
@@ -42,9 +64,11 @@ def read_zeek_conn(
     ignore_labels: str | Iterable[str] | None = ("Background",),
     label_column: str = "label",
     labels_required: bool = True,
+    encoding: str = DEFAULT_ENCODING,
 ) -> pd.DataFrame:
     """One labelled Zeek ``conn.log``: IoT-23 ``conn.log.labeled`` or any other CTU-style capture, any file
-    name, plain or gzip.
+    name, plain or gzip, TSV (with any number of header blocks) or JSON (module docstring), its text in
+    ``encoding`` (re-encoded to UTF-8 as it is read, counted).
 
     Handles IoT-23's two layouts of the last fields (``tunnel_parents   label   detailed-label`` inside one
     tab field, or real tab fields), the detailed column under any of its names (``detailed-label``,
@@ -59,7 +83,8 @@ def read_zeek_conn(
     ``labels_required=False`` (scoring new traffic, :mod:`lib.score`) also reads a plain ``conn.log``: without
     the label column the frame has no ``label``, ``label_detail`` or ``is_attack`` column.
     """
-    return combine_frames(zeek_conn_frames(path, benign_labels, ignore_labels, label_column, labels_required), path)
+    frames = zeek_conn_frames(path, benign_labels, ignore_labels, label_column, labels_required, encoding=encoding)
+    return combine_frames(frames, path)
 
 
 def zeek_conn_frames(
@@ -69,20 +94,20 @@ def zeek_conn_frames(
     label_column: str = "label",
     labels_required: bool = True,
     empty_ok: bool = False,
+    encoding: str = DEFAULT_ENCODING,
 ) -> Iterator[pd.DataFrame]:
-    """:func:`read_zeek_conn` of ``path``, one frame per chunk of its text (:func:`lib.datasets.stream.text_chunks`:
-    one frame for a log up to ``STREAM_BYTES``): the header is read once, from the first chunk, and every chunk's
-    records are parsed by :func:`zeek_frame`."""
+    """:func:`read_zeek_conn` of ``path``, one frame per chunk of its text that holds records
+    (:func:`lib.datasets.stream.text_chunks`: one frame for a log up to ``STREAM_BYTES``), parsed by one
+    :class:`ZeekRecords`, which carries the header from chunk to chunk."""
     path = Path(path)
     notes: list[dict] = []
-    chunks = text_chunks(path, notes)
-    first = next(chunks)
-    log_format, body_start = zeek_header(first.data, path, label_column, benign_labels, ignore_labels, labels_required)
-    header_lines = first.data.count(NEWLINE, 0, body_start)
-    chunks = chain([Chunk(first.data[body_start:], first.first_line + header_lines, first.whole)], chunks)
+    chunks = text_chunks(path, notes, encoding, check_utf8=False)  # checked record by record, columns named
+    first = next(chunks)  # read now: the file's own repairs (gzip, encoding) are in notes before any parse
+    records = ZeekRecords(path, label_column, benign_labels, ignore_labels, labels_required)
+    chunks = chain([first], chunks)
     del first  # each chunk's bytes are held only while it is parsed
     has_records = False
-    for frame in parse_chunks(chunks, partial(zeek_frame, log_format=log_format, path=path), notes):
+    for frame in parse_chunks(chunks, records.frame, notes):
         has_records = True
         yield frame
         del frame  # not held while the next chunk is parsed
@@ -96,8 +121,9 @@ read_zeek_conn.chunks = zeek_conn_frames
 
 @dataclass(frozen=True)
 class ZeekFormat:
-    """What a log's header says (fields, their Zeek and Arrow types, the unset token, the label columns) and
-    how its labels are read."""
+    """What a header block says (fields, their Zeek and Arrow types, the unset and empty tokens, the separator,
+    the label columns, the line of its ``#fields`` line) and how its labels are read; ``json``: the columns of a
+    JSON log (its first record's keys and the conn log's fields, ``zeek_json.py``)."""
 
     names: list[str]
     zeek_types: dict[str, str]
@@ -107,6 +133,144 @@ class ZeekFormat:
     detail_column: str | None
     benign_labels: str | Iterable[str] | None
     ignore_labels: str | Iterable[str] | None
+    separator: bytes = b"\t"
+    empty: str = "(empty)"
+    fields_line: int = 0  # the number of the block's '#fields' line in the file (0: not known)
+    json: bool = False
+
+
+class _Header:
+    """The header lines of a log read so far: each directive's value and line, the separator in force, those
+    given in the block being read, and whether any changed since the block in force was built."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.values: dict[str, list[bytes]] = {}
+        self.lines: dict[str, int] = {}
+        self.block: set[str] = set()  # the directives of the block being read
+        self.separator = b"\t"
+        self.changed = False
+
+    def begin_block(self) -> None:
+        """A ``#`` line after records: a new block (or a footer) starts."""
+        self.block = set()
+
+    def add(self, line: bytes, number: int) -> bool:
+        """One ``#`` line (without its line end), line ``number`` of the file; False for a line that is not one
+        of Zeek's header lines (a comment)."""
+        refuse_non_utf8(line, self.path, number)
+        if line.startswith(b"#separator") and line[10:11] in (b" ", b"\t"):
+            separator = _unescape(line[11:].rstrip(b"\r"))
+            if not separator:
+                raise DataError(
+                    f"{self.path}, line {number:,}: the #separator line names no separator. Fix: write it as Zeek "
+                    f"does ('#separator \\x09' for a tab)"
+                )
+            key, values, self.separator = "#separator", [separator], separator
+        else:
+            key_bytes, found, rest = line.rstrip(b"\r").partition(self.separator)
+            key = key_bytes.decode("utf-8").strip()
+            values = rest.split(self.separator) if found else []
+            if self.separator == b"\t":  # IoT-23: the last fields inside one tab field, three spaces apart
+                values = [part for value in values for part in value.split(b"   ")]
+        if key in _FORMAT_KEYS:
+            self.values[key], self.lines[key] = values, number
+            self.block.add(key)
+            self.changed = True
+        return key in _FORMAT_KEYS or key in _INFO_KEYS
+
+    def text(self, key: str, default: str) -> str:
+        """A one-value directive (``#unset_field``, ``#empty_field``), its ``\\xHH`` escapes read."""
+        values = self.values.get(key)
+        return _unescape(values[0]).decode("utf-8") if values else default
+
+    def fields(self, first_line: int) -> tuple[list[str], dict[str, str], int]:
+        """The block's field names, their Zeek types (``#types``: given with these fields, or with the same
+        fields before) and the line of its ``#fields`` line."""
+        if "#fields" not in self.values:
+            raise DataError(
+                f"{self.path}, line {first_line:,}: no '#fields' header line before the records, so this is not a "
+                f"Zeek TSV log (or its header was cut off). Fix: pass the conn log as Zeek writes it; a table "
+                f"exported from one is read with DATASET='csv' (LABEL_COLUMN, BENIGN_LABELS, MISSING_VALUES='-')"
+            )
+        names = [value.decode("utf-8").strip() for value in self.values["#fields"]]
+        line = self.lines["#fields"]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise DataError(
+                f"{self.path}, line {line}: the #fields line names {repeated} more than once. Fix: repair the "
+                f"header (each field once), or regenerate the log"
+            )
+        types = self.values.get("#types", [])
+        if "#fields" in self.block and "#types" not in self.block:
+            types = []  # fields given without their types: not those of the fields before
+        zeek_types = dict(zip(names, (t.decode("utf-8").strip() for t in types), strict=False))
+        return names, zeek_types, line
+
+
+def _unescape(value: bytes) -> bytes:
+    """Zeek's ``\\xHH`` escapes as the bytes they stand for."""
+    return _ESCAPED.sub(lambda m: bytes([int(m.group(1), 16)]), value)
+
+
+def _unescape_separator(df: pd.DataFrame, separator: bytes) -> None:
+    """Text values of ``df`` with Zeek's escape of the separator (``\\x2c`` in a log whose separator is ``,``)
+    read as the separator, in place."""
+    text = separator.decode("latin-1")
+    for escaped in {"".join(f"\\x{b:02x}" for b in separator), "".join(f"\\x{b:02X}" for b in separator)}:
+        for col in df.columns:
+            if pd.api.types.is_string_dtype(df[col]):
+                values = df[col]
+                hit = values.str.contains(escaped, regex=False, na=False).to_numpy()
+                if hit.any():
+                    df.loc[hit, col] = values[hit].str.replace(escaped, text, regex=False)
+
+
+def _first_format(
+    header: _Header,
+    first_line: int,
+    label_column: str,
+    benign_labels: str | Iterable[str] | None,
+    ignore_labels: str | Iterable[str] | None,
+    labels_required: bool,
+) -> ZeekFormat:
+    """The format of a log's first header block: its columns are the log's."""
+    names, zeek_types, fields_line = header.fields(first_line)
+    label, detail = _label_columns(names, header.path, fields_line, "the #fields line", label_column, labels_required)
+    types = {
+        n: pa.float64() if t == "time" else pa.float32() if t in _ZEEK_FLOAT else pa.string()
+        for n, t in zeek_types.items()
+    }
+    if label is not None:
+        types[label] = pa.string()
+    return ZeekFormat(
+        names,
+        zeek_types,
+        types,
+        header.text("#unset_field", "-"),
+        label,
+        detail,
+        benign_labels,
+        ignore_labels,
+        separator=header.separator,
+        empty=header.text("#empty_field", "(empty)"),
+        fields_line=fields_line,
+    )
+
+
+def _label_columns(
+    names: list[str], path: Path, line: int, where: str, label_column: str, labels_required: bool
+) -> tuple[str | None, str | None]:
+    """The label column (None for a log without one, read with ``labels_required=False``) and the detailed one."""
+    detail = next((n for n in names if n.lower() in _DETAILED_NAMES and n != label_column), None)
+    if label_column in names:
+        return label_column, detail
+    if not labels_required:
+        return None, detail
+    raise DataError(
+        f"{path}, line {line}: {where} has no {label_column!r} column (fields: {', '.join(names[-4:])}). Fix: a "
+        f"plain conn.log has no labels; label it first, or set LABEL_COLUMN to the field that holds the label"
+    )
 
 
 def zeek_header(
@@ -117,85 +281,241 @@ def zeek_header(
     ignore_labels: str | Iterable[str] | None,
     labels_required: bool = True,
 ) -> tuple[ZeekFormat, int]:
-    """The format the ``#`` header lines at the start of ``raw`` declare, and where the records start."""
-    header: dict[str, list[str]] = {}
-    body_start, fields_line = 0, 1
-    for number, line in enumerate(raw.split(b"\n", 20), 1):
-        if not line.startswith(b"#"):
-            break
-        body_start += len(line) + 1
-        fields_line = number if line.startswith(b"#fields") else fields_line
-        key, _, value = line.decode("utf-8", "replace").rstrip("\r").partition("\t")
-        if key == "#separator":
-            key, value = "#separator", line.split(b" ", 1)[-1].decode().strip()
-        header[key] = [part for field in value.split("\t") for part in field.split("   ")]
-    if "#fields" not in header:
+    """The format the ``#`` header lines at the start of ``raw`` declare (lines numbered from 1; its separator,
+    unset and empty tokens honoured), and where the records start."""
+    header, start, number = _Header(Path(path)), 0, 1
+    while raw.startswith(b"#", start):
+        end = raw.find(NEWLINE, start)
+        end = len(raw) if end < 0 else end + 1
+        header.add(raw[start:end].rstrip(b"\n"), number)
+        start, number = end, number + 1
+    if "#fields" not in header.values:
         raise DataError(
-            f"{path}, line 1: no '#fields' header line, so this is not a Zeek TSV log (a Zeek JSON log, or a "
-            f"table exported from one?). Fix: use DATASET='csv' with LABEL_COLUMN, BENIGN_LABELS and "
-            f"MISSING_VALUES='-'"
+            f"{path}, line 1: no '#fields' header line, so this is not a Zeek TSV log (a table exported from one?). "
+            f"Fix: pass the conn log as Zeek writes it (TSV or JSON), or read a table with DATASET='csv' "
+            f"(LABEL_COLUMN, BENIGN_LABELS, MISSING_VALUES='-')"
         )
-    names = [n.strip() for n in header["#fields"]]
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise DataError(
-            f"{path}, line {fields_line}: the #fields line names {repeated} more than once. Fix: repair the "
-            f"header (each field once), or regenerate the log"
-        )
-    detail_column = next((n for n in names if n.lower() in _DETAILED_NAMES and n != label_column), None)
-    zeek_types = dict(zip(names, header.get("#types", []), strict=False))
-    unset = (header.get("#unset_field") or ["-"])[0]
-    if label_column not in names and not labels_required:
-        label_column = None
-    elif label_column not in names:
-        raise DataError(
-            f"{path}, line {fields_line}: the #fields line has no {label_column!r} column (fields: "
-            f"{', '.join(names[-4:])}). Fix: a plain conn.log has no labels; label it first, or set LABEL_COLUMN to "
-            f"the field that holds the label"
-        )
-    types = {
-        n: pa.float64() if t == "time" else pa.float32() if t in _ZEEK_FLOAT else pa.string()
-        for n, t in zeek_types.items()
-    }
-    if label_column is not None:
-        types[label_column] = pa.string()
-    log_format = ZeekFormat(names, zeek_types, types, unset, label_column, detail_column, benign_labels, ignore_labels)
-    return log_format, body_start
+    return _first_format(header, 1, label_column, benign_labels, ignore_labels, labels_required), start
 
 
-def log_columns(path: Path) -> list[str]:
-    """The fields a Zeek log's ``#fields`` line declares (in its first 20 lines), whether or not records follow;
-    labelled or not."""
-    fmt, _ = zeek_header(b"".join(head_lines(path, 20)), path, "label", None, (), labels_required=False)
+def log_columns(path: Path, encoding: str = DEFAULT_ENCODING) -> list[str]:
+    """A log's columns, whether or not records follow, labelled or not: the fields of its first header block's
+    ``#fields`` line (in its first 20 lines), or a JSON log's columns (its first record's keys and the conn
+    log's fields)."""
+    lines = head_lines(path, 20, encoding)
+    first = next((n for n, line in enumerate(lines) if line.strip()), 0)
+    if looks_like_zeek_json(lines[first]):
+        return json_columns(lines[first], Path(path), first + 1).names
+    fmt, _ = zeek_header(b"".join(lines), path, "label", None, (), labels_required=False)
     return list(fmt.names)
 
 
+class ZeekRecords:
+    """A Zeek log's records as frames, its text given chunk by chunk in the file's order (:meth:`frame`): TSV,
+    with its header blocks wherever they lie (a block's header lines may even be cut between two chunks), or
+    JSON; which it is, the first chunk says. ``format`` is the log's columns (its first header block, or its
+    JSON columns) once read; a ``log_format`` given is taken as the log's first block (:func:`zeek_frame`)."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        label_column: str = "label",
+        benign_labels: str | Iterable[str] | None = None,
+        ignore_labels: str | Iterable[str] | None = ("Background",),
+        labels_required: bool = True,
+        log_format: ZeekFormat | None = None,
+    ):
+        self.path = Path(path)
+        self.options = (label_column, benign_labels, ignore_labels, labels_required)
+        self.format = self.block = log_format
+        self.json: JsonColumns | None = None
+        if log_format is not None and log_format.json:
+            self.json = JsonColumns(list(log_format.names), dict(log_format.zeek_types))
+        self.layout = None if log_format is None else "json" if log_format.json else "tsv"
+        self.header = _Header(self.path)
+        self.after_records = False
+
+    def frame(self, chunk: Chunk, notes: list[dict]) -> pd.DataFrame | None:
+        """The flows of ``chunk`` (whole lines of the log, the next after those given before), None if it holds
+        none; repairs recorded in ``notes``."""
+        if self.layout is None:
+            self.layout = self._layout(chunk)
+        own: list[dict] = []
+        parts = self._json(chunk, own) if self.layout == "json" else self._tsv(chunk, own)
+        notes += merge_repairs([own])
+        if not parts:
+            return None
+        df = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+        del parts
+        return self._finish(df, notes)
+
+    def _layout(self, chunk: Chunk) -> str:
+        start = chunk.data[:65536].lstrip()
+        if start.startswith(b"#"):
+            return "tsv"
+        if looks_like_zeek_json(start):
+            return "json"
+        raise DataError(
+            f"{self.path}, line {chunk.first_line}: no '#fields' header line, so this is not a Zeek TSV log, nor a "
+            f"Zeek JSON log (one JSON object per line, with a 'ts' key). Fix: pass the conn log as Zeek writes it; a "
+            f"table exported from one is read with DATASET='csv' (LABEL_COLUMN, BENIGN_LABELS, MISSING_VALUES='-')"
+        )
+
+    # ------------------------------------------------------------------------------------------------ TSV
+    def _tsv(self, chunk: Chunk, notes: list[dict]) -> list[pd.DataFrame]:
+        """The chunk's runs of records, each parsed by the header block in force; its ``#`` lines read into the
+        header."""
+        data, line, parts = chunk.data, chunk.first_line, []
+        pos, n, comments = 0, len(data), 0
+        while pos < n:
+            if data.startswith(b"#", pos):
+                end = data.find(NEWLINE, pos)
+                end = n if end < 0 else end + 1
+                if self.after_records:
+                    self.header.begin_block()
+                    self.after_records = False
+                if not self.header.add(data[pos:end].rstrip(b"\n"), line):
+                    comments += 1
+                pos, line = end, line + 1
+                continue
+            nxt = data.find(b"\n#", pos)
+            end = n if nxt < 0 else nxt + 1
+            body = data if (pos, end) == (0, n) else data[pos:end]
+            if not body.isspace():
+                self.after_records = True
+                part = self._records(body, line, notes)
+                if part is not None:
+                    parts.append(part)
+            if end < n:
+                line += body.count(NEWLINE)
+            del body
+            pos = end
+        note_repair(notes, self.path.name, "", "'#' lines that are not Zeek header lines skipped", comments)
+        return parts
+
+    def _records(self, body: bytes, first_line: int, notes: list[dict]) -> pd.DataFrame | None:
+        """One run of records (no ``#`` line among them), starting on line ``first_line``, as the log's columns."""
+        if self.block is None or self.header.changed:
+            self._new_block(first_line)
+        block, fmt = self.block, self.format
+        sep = block.separator
+        if sep == b"\t":
+            body = body.replace(b"   ", b"\t")  # IoT-23's last fields, three spaces apart
+        refuse_non_utf8(body, self.path, first_line, block.names, sep)
+        if len(sep) > 1 or not sep.isascii() or sep in b'"\r\n':  # the parser's delimiter is one ASCII byte
+            body, sep = body.replace(sep, b"\t"), b"\t"  # (Zeek escapes a tab inside a value: \x09)
+        df = parse_table(
+            body,
+            self.path,
+            block.names,
+            sep.decode("latin-1"),
+            block.arrow_types,
+            0,
+            [block.unset, block.empty],
+            line_offset=first_line - 1,
+        )
+        if b"\\x" in body:
+            _unescape_separator(df, block.separator)
+        del body
+        if block is not fmt:
+            for name in block.names:
+                if name not in fmt.names:
+                    note_repair(
+                        notes,
+                        self.path.name,
+                        name,
+                        f"field that the log's first header block (#fields on line {fmt.fields_line}) lacks dropped "
+                        f"(a later header block has it)",
+                        int(df[name].notna().sum()),
+                    )
+            df = df[fmt.names]
+        return df if len(df) else None
+
+    def _new_block(self, first_line: int) -> None:
+        """The header block in force from line ``first_line`` on: the log's first (its columns), or a later one
+        matched to them by name."""
+        label_column, benign, ignore, required = self.options
+        header = self.header
+        header.changed = False
+        if self.format is None:
+            self.format = self.block = _first_format(header, first_line, label_column, benign, ignore, required)
+            return
+        fmt = self.format
+        names, zeek_types, fields_line = header.fields(first_line)
+        missing = [name for name in fmt.names if name not in names]
+        if missing:
+            raise DataError(
+                f"{self.path}, line {fields_line:,}: this header block's #fields line has no {missing[0]!r} column "
+                f"(missing: {', '.join(missing)}), which the log's first header block (#fields on line "
+                f"{fmt.fields_line:,}) has; every block of a log must have the first block's fields (a field a later "
+                f"block adds is dropped and counted). Fix: read the logs the file joins as separate files "
+                f"(DATA_FILES=a.log,b.log), or put the one with the fewest fields first"
+            )
+        types = {name: fmt.arrow_types[name] for name in names if name in fmt.arrow_types}
+        types |= {name: pa.string() for name in names if name not in fmt.names}  # dropped after the parse
+        self.block = dataclasses.replace(
+            fmt,
+            names=names,
+            zeek_types={**zeek_types, **fmt.zeek_types},
+            arrow_types=types,
+            unset=header.text("#unset_field", "-"),
+            separator=header.separator,
+            empty=header.text("#empty_field", "(empty)"),
+            fields_line=fields_line,
+        )
+
+    # ----------------------------------------------------------------------------------------------- JSON
+    def _json(self, chunk: Chunk, notes: list[dict]) -> list[pd.DataFrame]:
+        data = chunk.data
+        if not data or data.isspace():
+            return []
+        refuse_non_utf8(data, self.path, chunk.first_line)
+        if self.json is None:
+            self.json = self._json_columns(chunk)
+        df = json_records(data, self.path, chunk.first_line, self.json, notes)
+        return [df] if len(df) else []
+
+    def _json_columns(self, chunk: Chunk) -> JsonColumns:
+        """The log's columns, from its first record (the first line of ``chunk`` that is not blank)."""
+        data, pos, line = chunk.data, 0, chunk.first_line
+        while True:
+            end = data.find(NEWLINE, pos)
+            record = data[pos:] if end < 0 else data[pos:end]
+            if (record and not record.isspace()) or end < 0:
+                break
+            pos, line = end + 1, line + 1
+        columns = json_columns(record, self.path, line)
+        label_column, benign, ignore, required = self.options
+        label, detail = _label_columns(columns.names, self.path, line, "the log's first record", label_column, required)
+        self.format = self.block = ZeekFormat(
+            columns.names, columns.zeek_types, {}, "-", label, detail, benign, ignore, fields_line=line, json=True
+        )
+        return columns
+
+    # ------------------------------------------------------------------------------------------ the frame
+    def _finish(self, df: pd.DataFrame, notes: list[dict]) -> pd.DataFrame:
+        """Parsed records (the log's columns) as the reader's frame: labels read, categoricals and text typed,
+        infinities counted."""
+        fmt, path = self.format, self.path
+        if fmt.label_column is not None:
+            df = _labelled(df, fmt, notes, path)
+        df["scenario"] = constant_categorical(scenario_name(path), len(df))
+        for col in _ZEEK_CATEGORICAL:
+            if col in df:
+                df[col] = df[col].astype("category")
+        for col, t in fmt.zeek_types.items():
+            if col in df and t in _ZEEK_TEXT and col not in _ZEEK_CATEGORICAL:
+                df[col] = df[col].astype("string")
+        count_infinities(df, [c for c, t in fmt.zeek_types.items() if t in _ZEEK_FLOAT], path.name, notes)
+        df.attrs["repairs"] = notes
+        return df
+
+
 def zeek_frame(chunk: Chunk, notes: list[dict], log_format: ZeekFormat, path: Path) -> pd.DataFrame | None:
-    """The flows of one chunk of a log's records (None if it holds none), repairs recorded in ``notes``."""
-    fmt = log_format
-    body = _cut_footer(chunk.data)  # '#close' footer: sliced off, without splitting the log into lines
-    if b"\n#" in body or body.startswith(b"#"):  # logs concatenated with their headers
-        body = b"\n".join(line for line in body.split(b"\n") if not line.startswith(b"#"))
-    body = body.replace(b"   ", b"\t")
-    if not body.strip():
-        return None
-    df = parse_table(
-        body, path, fmt.names, "\t", fmt.arrow_types, 0, [fmt.unset, "(empty)"], line_offset=chunk.first_line - 1
-    )
-    del body
-    label_column, zeek_types = fmt.label_column, fmt.zeek_types
-    if label_column is not None:
-        df = _labelled(df, fmt, notes, path)
-    df["scenario"] = constant_categorical(scenario_name(path), len(df))
-    for col in _ZEEK_CATEGORICAL:
-        if col in df:
-            df[col] = df[col].astype("category")
-    for col, t in zeek_types.items():
-        if col in df and t in ("string", "addr", "bool", "set[string]", "enum") and col not in _ZEEK_CATEGORICAL:
-            df[col] = df[col].astype("string")
-    count_infinities(df, [c for c, t in zeek_types.items() if t in _ZEEK_FLOAT], path.name, notes)
-    df.attrs["repairs"] = notes
-    return df
+    """The flows of one chunk of a log's records parsed by ``log_format`` (None if it holds none), repairs
+    recorded in ``notes``; a header block among them is read as :class:`ZeekRecords` reads it (a reader of
+    consecutive chunks keeps one :class:`ZeekRecords`, so that a header block may be cut between chunks)."""
+    return ZeekRecords(path, log_format=log_format).frame(chunk, notes)
 
 
 def _labelled(df: pd.DataFrame, fmt: ZeekFormat, notes: list[dict], path: Path) -> pd.DataFrame:
@@ -233,16 +553,6 @@ def _labelled(df: pd.DataFrame, fmt: ZeekFormat, notes: list[dict], path: Path) 
     )
     df["is_attack"] = (~is_benign).astype(np.int8)
     return df
-
-
-def _cut_footer(body: bytes) -> bytes:
-    """``body`` without its trailing ``#`` lines (the Zeek ``#close`` footer)."""
-    while True:
-        end = len(body.rstrip(b"\r\n"))
-        start = body.rfind(NEWLINE, 0, end) + 1
-        if start >= end or not body.startswith(b"#", start):
-            return body
-        body = body[:start]
 
 
 def _families(lowered: pd.Series, raw_label: pd.Series, detailed: pd.Series, is_benign: np.ndarray) -> pd.Categorical:

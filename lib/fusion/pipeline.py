@@ -1,18 +1,20 @@
-"""The scoring pipeline of :mod:`lib.fusion` (preprocessor + fold models + meta-classifier) and its folder."""
+"""The scoring pipeline of :mod:`lib.fusion` (preprocessor + fold models + meta-classifier) and its folder.
+
+The folder is tamper-evident (:mod:`lib.io`): its manifest records the sha256 of every other file and, when
+the folder is read with the sha256 its run recorded for the manifest (``iot-botnet score`` does), an edit of any
+one file is an error naming it before anything is used."""
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import keras
 import numpy as np
 import pandas as pd
 
-from lib import baselines, io, preprocess, registry
+from lib import baselines, io, models, preprocess, registry
 from lib.fusion.stacking import FusionModel
 
 
@@ -101,7 +103,8 @@ def save_pipeline(pipeline: FusionPipeline, folder: str | os.PathLike) -> Path:
     ``manifest.json``, ``preprocessor.skops``, the deep models of every fold,
     ``deep_<name>_fold<k>.keras``, and the meta-classifier (``meta_xgboost.ubj`` or ``meta_<name>.skops``). The
     manifest says how many folds (``k_folds``), which deep models (``deep_models``), their ``inputs``, whether
-    the features follow the deep outputs (``with_features``) and the fusion contender it is."""
+    the features follow the deep outputs (``with_features``) and the fusion contender it is, and records the
+    sha256 of every other file of the folder (``files``, :func:`lib.io.file_hashes`), written last."""
     folder = io.empty_folder(folder)
     model = pipeline.model
     preprocess.save_preprocessor(pipeline.preprocessor, folder / "preprocessor.skops")
@@ -124,22 +127,18 @@ def save_pipeline(pipeline: FusionPipeline, folder: str | os.PathLike) -> Path:
         "meta_class_ids": [int(c) for c in model.meta.class_ids_],
         "feature_columns": pipeline.feature_columns,
         "ignored_columns": pipeline.ignored_columns,
+        io.FILE_HASHES: io.file_hashes(folder),
     }
     io.write_json(folder / io.MANIFEST, manifest)
     return folder
 
 
-def _checked_manifest(folder: Path) -> dict[str, Any]:
+def _checked_manifest(files: io.ModelFolder) -> dict[str, Any]:
     """The manifest of a pipeline folder, its format and the types of the keys that name files checked."""
-    if not (folder / io.MANIFEST).exists():
-        raise FileNotFoundError(
-            f"{folder / io.MANIFEST} not found: run notebooks/04_decision_fusion.ipynb for this RUN_DIR first"
-        )
-    manifest = json.loads(io.folder_file(folder, io.MANIFEST, fix=REMAKE).read_text())
-    if manifest.get("format") != PIPELINE_FORMAT:
-        raise ValueError(
-            f"{folder}: pipeline format {manifest.get('format')!r}, this code reads {PIPELINE_FORMAT}. Fix: {REMAKE}"
-        )
+    folder, manifest = files.path, files.manifest
+    if not isinstance(manifest, dict) or manifest.get("format") != PIPELINE_FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else None
+        raise ValueError(f"{folder}: pipeline format {found!r}, this code reads {PIPELINE_FORMAT}. Fix: {REMAKE}")
     names, k_folds = manifest.get("deep_models"), manifest.get("k_folds")
     if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
         raise ValueError(
@@ -153,32 +152,38 @@ def _checked_manifest(folder: Path) -> dict[str, Any]:
     return manifest
 
 
-def load_pipeline(folder: str | os.PathLike) -> FusionPipeline:
+def load_pipeline(folder: str | os.PathLike, manifest_sha256: str | None = None) -> FusionPipeline:
     """Read a folder written by :func:`save_pipeline` (no pickle: skops with trusted types, .keras with Keras'
     ``safe_mode``, UBJSON).
 
     The folder refers only to files inside itself: every file its manifest names must be a plain file name
     (no folder, no ``..``, no link out of the folder) of a file that exists there. All of them are checked
     before any is opened, so a crafted manifest is a :class:`ValueError` and nothing outside is read.
+
+    Every file is read once, its bytes checked against the sha256 the manifest records and loaded from those
+    bytes (:class:`lib.io.ModelFolder`); ``manifest_sha256`` is the sha256 the run recorded for the manifest
+    itself (its stage manifest's entry ``pipeline/manifest.json``; ``iot-botnet score`` passes it). A file
+    that is not as saved is a :class:`lib.io.ModelFileError` naming it; a folder saved before files were hashed
+    (no ``files`` in its manifest) is refused with the fix: save it again, i.e. retrain the run's notebook 04.
     """
     folder = Path(folder)
-    manifest = _checked_manifest(folder)
+    if not (folder / io.MANIFEST).exists():
+        raise FileNotFoundError(
+            f"{folder / io.MANIFEST} not found: run notebooks/04_decision_fusion.ipynb for this RUN_DIR first"
+        )
+    files = io.ModelFolder(folder, fix=REMAKE, manifest_sha256=manifest_sha256)
+    manifest = _checked_manifest(files)
     names = manifest["deep_models"]
     deep_files = [
-        {
-            name: io.folder_file(folder, _deep_file(name, fold), key="deep_models", value=name, fix=REMAKE)
-            for name in names
-        }
+        {name: files.file(_deep_file(name, fold), key="deep_models", value=name).name for name in names}
         for fold in range(manifest["k_folds"])
     ]
-    meta_file = io.folder_file(
-        folder, manifest.get("meta_file"), key="meta_file", suffixes=(".ubj", ".skops"), fix=REMAKE
-    )
-    preprocessor_file = io.folder_file(folder, "preprocessor.skops", fix=REMAKE)
+    meta_file = files.file(manifest.get("meta_file"), key="meta_file", suffixes=(".ubj", ".skops"))
+    files.file("preprocessor.skops")
     fold_models = [
-        {name: keras.models.load_model(path, safe_mode=True) for name, path in files.items()} for files in deep_files
+        {name: models.read_keras(folder / file, files.read(file)) for name, file in fold.items()} for fold in deep_files
     ]
-    meta = baselines.read_classifier(meta_file, manifest["meta_class_ids"])
+    meta = baselines.read_classifier(meta_file, manifest["meta_class_ids"], files.read(meta_file.name))
     model = FusionModel(
         fold_models,
         meta,
@@ -187,5 +192,5 @@ def load_pipeline(folder: str | os.PathLike) -> FusionPipeline:
         len(manifest["class_names"]),
         with_features=manifest["with_features"],
     )
-    preprocessor = preprocess.load_preprocessor(preprocessor_file)
+    preprocessor = files.skops("preprocessor.skops", preprocess.SKOPS_TYPES)
     return FusionPipeline(preprocessor, model, manifest["class_names"], manifest["ignored_columns"], manifest)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,7 @@ SOURCE_SHARE_TOLERANCE = 0.05
 #: runner (``lib.runner``), never by notebook 01 alone.
 EACH_SOURCE = "each"
 _NAME_LISTS = ("drop_columns", "allow_columns", "category_columns", "group_columns", "test_sources")
+_COLUMN_LISTS = ("drop_columns", "allow_columns", "category_columns", "group_columns")
 
 
 @dataclass
@@ -61,10 +63,11 @@ class PrepConfig:
     seed: int = 42
 
     def __post_init__(self) -> None:
-        for name in _NAME_LISTS:  # "a, b" or ["a", "b"] -> ("a", "b")
-            value = getattr(self, name)
+        for name in _NAME_LISTS:  # "a, b" or ["a", "b"] -> ("a", "b"); column names in Unicode NFC, as the
+            value = getattr(self, name)  # readers read a header (a name typed with a decomposed é matches)
             items = value.split(",") if isinstance(value, str) else value
-            setattr(self, name, tuple(str(c).strip() for c in items if str(c).strip()))
+            form = (lambda c: unicodedata.normalize("NFC", c)) if name in _COLUMN_LISTS else str
+            setattr(self, name, tuple(form(str(c).strip()) for c in items if str(c).strip()))
         if self.scaling not in SCALINGS:
             raise ValueError(f"SCALING must be one of {', '.join(SCALINGS)}, not {self.scaling!r}")
         if self.dedup_conflicts not in DEDUP_CONFLICT_RULES:

@@ -38,8 +38,35 @@ def sample_rows(df: pd.DataFrame, n: int, seed: int, by: str = "label", floor: i
     return df.iloc[positions].reset_index(drop=True)
 
 
+#: How many labels (the most frequent) the error of :func:`require_benign` names, with their counts.
+LABELS_SHOWN = 5
+
+
+def require_benign(df: pd.DataFrame) -> None:
+    """A :class:`~lib.datasets.DataError` when no row of ``df`` is labelled ``Benign``: class 0 is Benign for every
+    detector, the anomaly branch (fitted on benign rows) and the scorer, so data without normal traffic, or whose
+    normal label ``BENIGN_LABELS`` does not name, cannot be prepared. The error names the labels seen, the
+    most frequent first, with their counts."""
+    labels = df["label"]
+    if len(labels) and (labels == BENIGN).any():
+        return
+    counts = labels.astype(str).value_counts()
+    shown = ", ".join(f"{label!r} ({n:,})" for label, n in counts.head(LABELS_SHOWN).items())
+    more = f" and {len(counts) - LABELS_SHOWN} more" if len(counts) > LABELS_SHOWN else ""
+    files = sorted(map(str, df["source_file"].unique()))[:5] if "source_file" in df else []
+    where = f" from {', '.join(files)}" if files else ""
+    raise datasets.DataError(
+        f"no benign row in the {len(df):,} rows{where}: every label was read as an attack (labels seen: "
+        f"{shown or 'none'}{more}), so an attack family would be taken for normal traffic (class 0). Fix: set "
+        f"BENIGN_LABELS to the label your data uses for normal traffic (comma-separated, any case), e.g. one of "
+        f"the labels above; or add files that hold benign flows"
+    )
+
+
 def make_labels(df: pd.DataFrame, cfg: PrepConfig, report: PrepReport) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
-    """Class ids and names for ``cfg.label_mode``; Benign is class 0. May drop rare-class rows (logged)."""
+    """Class ids and names for ``cfg.label_mode``; Benign is class 0, and data without a benign row is an error
+    (:func:`require_benign`). May drop rare-class rows (logged)."""
+    require_benign(df)
     if cfg.label_mode == "binary":
         y = df["is_attack"].to_numpy().astype(np.int64)
         names = [BENIGN, "Attack"]

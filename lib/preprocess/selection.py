@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
 import warnings
 
 import numpy as np
@@ -15,13 +16,15 @@ log = logging.getLogger(__name__)
 
 
 def check_column_names(df: pd.DataFrame, cfg: PrepConfig) -> None:
-    """``DROP_COLUMNS``, ``ALLOW_COLUMNS`` and ``CATEGORY_COLUMNS`` must name columns of ``df``: a
-    ``ValueError`` naming the others (a typo must not pass silently)."""
+    """``DROP_COLUMNS``, ``ALLOW_COLUMNS`` and ``CATEGORY_COLUMNS`` must name columns of ``df`` (compared in
+    Unicode NFC, as the readers read a header and :class:`PrepConfig` the names): a ``ValueError`` naming the
+    others (a typo must not pass silently)."""
+    columns = {unicodedata.normalize("NFC", str(c)) for c in df.columns}
     for names, what in (
         (cfg.drop_columns + cfg.allow_columns, "DROP_COLUMNS/ALLOW_COLUMNS"),
         (cfg.category_columns, "CATEGORY_COLUMNS"),
     ):
-        unknown = sorted(set(names) - set(df.columns))
+        unknown = sorted(n for n in set(names) if unicodedata.normalize("NFC", n) not in columns)
         if unknown:
             raise ValueError(f"{what} name columns that do not exist: {unknown}")
 

@@ -34,7 +34,13 @@ alerts by family and branch, drift) is written beside the output and printed.
 **Follow mode** (``--follow``, Zeek logs): the log is read as Zeek appends to it, micro-batches are scored and
 written as they come (CSV, flushed per batch), memory bounded by the batch; when Zeek rotates the log (renames
 it and starts a new file under the same name), the old file is read to its end and the new one followed from
-its header. Ctrl-C (or ``--max-seconds``) stops it cleanly: everything read so far is scored and written.
+its header; a log cut short or rewritten in place is read again from its start, and a new header block in it
+switches to the fields it declares. Ctrl-C (or ``--max-seconds``) stops it cleanly: everything read so far is
+scored and written; ``--append`` continues such an output later, from where its session stopped.
+
+**Safety**: the model folder, the input and the output's place are checked before the model is loaded
+(:func:`check_paths`); an output that is the input (or whose summary would be) is refused, an existing one
+unless ``--overwrite`` (batch: replaced once the new one is whole) or ``--append`` (follow mode).
 
 **Modules**: ``model.py`` (the trained run, its decisions), ``inputs.py`` (reading inputs), ``outputs.py``
 (writers, the tally and its summary), ``batch.py`` (a whole input into one output), ``follow.py`` (follow
@@ -47,9 +53,9 @@ from __future__ import annotations
 
 from lib.datasets.table import MISSING_TOKENS  # what a table reads as missing (the datasets reader's)
 from lib.score.batch import score_file
-from lib.score.cli import EXIT_BAD_INPUT, cli, main, parser
-from lib.score.follow import FOLLOW_READ_BYTES, LogFollower, follow
-from lib.score.inputs import BATCH_ROWS, input_columns, read_batches, read_input
+from lib.score.cli import EXIT_BAD_INPUT, check_paths, cli, main, parse_args, parser
+from lib.score.follow import FOLLOW_READ_BYTES, LogFollower, continued_session, follow, max_line_bytes
+from lib.score.inputs import BATCH_ROWS, check_input, input_columns, read_batches, read_input
 from lib.score.model import DRIFT_MARGIN, Detector, ScoreError, Thresholds, identifiers, import_keras_quietly
 from lib.score.notebook import (
     alerts_by_true_label,
@@ -69,7 +75,10 @@ from lib.score.outputs import (
     FollowWriter,
     Tally,
     Writer,
+    check_output_place,
     format_summary,
+    read_summary,
+    same_file,
     summary_path,
     write_summary,
 )
@@ -85,6 +94,7 @@ __all__ = [
     # inputs
     "BATCH_ROWS",
     "MISSING_TOKENS",
+    "check_input",
     "input_columns",
     "read_batches",
     "read_input",
@@ -94,18 +104,25 @@ __all__ = [
     "Tally",
     "Writer",
     "FollowWriter",
+    "check_output_place",
+    "same_file",
     "format_summary",
     "summary_path",
+    "read_summary",
     "write_summary",
     # batch and follow mode
     "score_file",
     "follow",
     "LogFollower",
     "FOLLOW_READ_BYTES",
+    "max_line_bytes",
+    "continued_session",
     # command line
     "cli",
     "main",
     "parser",
+    "parse_args",
+    "check_paths",
     "EXIT_BAD_INPUT",
     # notebook 07
     "held_out_files",

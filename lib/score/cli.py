@@ -1,44 +1,119 @@
 """The command line: ``iot-botnet score ...`` (:func:`main`, also ``python -m lib.score``) and the
-``iot-botnet`` entry point (:func:`cli`: ``score``, or ``run`` for :mod:`lib.runner`). Bad input, a model
-folder that cannot be scored and a stale run are exit code 2 with the message alone, no traceback."""
+``iot-botnet`` entry point (:func:`cli`: ``score``, or ``run`` for :mod:`lib.runner`). Every option is checked
+by the parser, and the model folder, the input and the output's place are checked before the model is loaded
+(:func:`check_paths`); a refusal is exit code 2 with the message alone, no traceback."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
+from pathlib import Path
 
 from lib.datasets import DataError
 from lib.score.batch import score_file
-from lib.score.follow import follow
-from lib.score.inputs import BATCH_ROWS
-from lib.score.model import Detector
-from lib.score.outputs import format_summary
+from lib.score.follow import continued_session, follow, max_line_bytes
+from lib.score.inputs import BATCH_ROWS, check_input
+from lib.score.model import Detector, ScoreError, run_folder_of
+from lib.score.outputs import check_output_place, format_summary
 
-#: The exit code of a scoring refused for bad input, a model folder or a stale run.
+#: The exit code of a scoring refused: an option out of range, bad input, an output that would destroy data
+#: or cannot be written, a model folder that cannot be scored or a stale run.
 EXIT_BAD_INPUT = 2
+#: The exit code of a failure while scoring that is none of those (a full disk, a file system error).
+EXIT_FAILED = 1
+#: The exit code of a batch scoring interrupted by Ctrl-C (nothing written); follow mode stops with 0.
+EXIT_INTERRUPTED = 130
+#: Follow mode's poll interval when ``--interval`` is not given.
+DEFAULT_INTERVAL = 0.1
 
 
-EPILOG = """\
+EPILOG = f"""\
 examples:
   iot-botnet score --model runs/iot23 --input conn.log --output alerts.csv
   iot-botnet score --model runs/iot23 --input flows.parquet --output alerts.parquet --fpr 0.001
   iot-botnet score --model runs/iot23 --input /opt/zeek/logs/current/conn.log --output alerts.csv --follow
+  iot-botnet score --model runs/iot23 --input /opt/zeek/logs/current/conn.log --output alerts.csv --follow --append
 
 input: a Zeek conn log (IoT-23's labelled form or a plain conn.log; plain or gzip) or a CSV/TSV/Parquet table
   with the columns the run was trained on. Every feature column must be there: a missing one is an error that
-  names it and the input's likely renamed column; no column is filled in.
+  names it and the input's likely renamed column; no column is filled in. The model folder, the input (a
+  readable file, not a folder) and the output's place are checked before the model is loaded.
 output: one row per flow: row, the identifiers present (uid, ts, 5-tuple), p_attack, family, anomaly_score,
   alert (fusion, anomaly, both or empty) and, for a labelled input, true_label. A summary (flows read, scored,
   rejected and why, alerts by branch and family, values imputed, drift) is printed and written to
   <output>.summary.json. No partial output is left behind on an error.
+  Nothing is written over by accident: an --output that is the input (through a link, a relative path or
+  another spelling), or whose summary would be, is refused whatever the options; an existing output is
+  refused unless --overwrite (batch: replaced only once the new output is whole; follow mode: replaced when
+  the first rows are written) or, in follow mode, --append; its folder must exist and be writable.
 thresholds: by default the run's saved decisions; --fpr F puts both branches at F of the run's benign
   validation flows.
-follow mode: reads what Zeek appends, in pieces of at most 1 MiB, across rename rotation and copytruncate;
-  Ctrl-C, SIGTERM, --max-seconds or --idle-seconds stop it with every flow read so far scored and written.
-exit status: 0 scored; 2 bad input, a model folder that cannot be scored or a stale run (the message alone).
+follow mode: reads what Zeek appends, in pieces of at most 1 MiB, across rename rotation, copytruncate and a
+  file replaced or rewritten in place (each counted in the summary); a new '#' header block in the log switches
+  to the fields it declares; a line longer than lib.datasets.stream.MAX_LINE_BYTES ({max_line_bytes():,} bytes)
+  is an error naming its line. The summary is rewritten after every poll that scored flows and records where
+  the session stopped: --append adds a new session's rows after the output's own, numbered on, from that place
+  in the log if it is still the same file (else from the start of the file now under the name), and the
+  summary counts every session; an output whose size differs from what its summary records (a killed session)
+  is not appended to. Ctrl-C, SIGTERM, --max-seconds or --idle-seconds stop it with every flow read so far
+  scored and written.
+exit status: 0 scored (follow mode: also when stopped by Ctrl-C or SIGTERM); 2 refused: an option out of range
+  or misused (the parser's usage message), bad input, an output that would destroy data or cannot be written,
+  a model folder that cannot be scored or a stale run (the message alone); 1 a failure while scoring (e.g. a
+  full disk; the message alone); 130 Ctrl-C in batch mode or while the model loads (nothing written, an
+  existing output left as it was).
 """
+
+
+# ------------------------------------------------------------------------------------------------ option types
+def _number(text: str, kind: type, what: str) -> float | int:
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+    return value
+
+
+def whole_number_from_1(text: str) -> int:
+    """``--batch-rows``: a whole number, 1 or more."""
+    value = _number(text, int, "a whole number of 1 or more")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is out of range: a whole number of 1 or more")
+    return value
+
+
+def seconds_above_0(text: str) -> float:
+    """``--interval``: a number of seconds above 0."""
+    value = _number(text, float, "a number of seconds above 0")
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value:g} is out of range: a number of seconds above 0 (e.g. 0.1)")
+    return value
+
+
+def seconds_from_0(text: str) -> float:
+    """``--max-seconds``, ``--idle-seconds``: a number of seconds, 0 or more."""
+    value = _number(text, float, "a number of seconds, 0 or more")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value:g} is out of range: a number of seconds, 0 or more")
+    return value
+
+
+def rate_between_0_and_1(text: str) -> float:
+    """``--fpr``: a rate strictly between 0 and 1."""
+    value = _number(text, float, "a rate between 0 and 1 (e.g. 0.001)")
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(
+            f"{value:g} is out of range: a rate between 0 and 1, both excluded (e.g. 0.001)"
+        )
+    return value
+
+
+FOLLOW_ONLY = ("interval", "max_seconds", "idle_seconds", "append")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -52,39 +127,140 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True, help="run folder (RUN_DIR, notebooks 01-05 run) or its fusion/pipeline")
     p.add_argument("--input", required=True, help="Zeek conn log (labelled or not), CSV/TSV or Parquet flow table")
     p.add_argument("--output", required=True, help="output .csv, .tsv or .parquet (summary: <output>.summary.json)")
-    p.add_argument("--fpr", type=float, default=None, help="both branches at this FPR of the benign validation flows")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing output (without it, or --append in follow mode, it is refused)",
+    )
+    p.add_argument(
+        "--fpr",
+        type=rate_between_0_and_1,
+        default=None,
+        help="both branches at this FPR (0 < F < 1) of benign validation flows",
+    )
     p.add_argument("--follow", action="store_true", help="follow a Zeek log still being written (Ctrl-C stops)")
-    p.add_argument("--interval", type=float, default=0.1, help="follow mode: seconds between polls of the log")
-    p.add_argument("--max-seconds", type=float, default=None, help="follow mode: stop after this many seconds")
-    p.add_argument("--idle-seconds", type=float, default=None, help="follow mode: stop after this long with no flow")
-    p.add_argument("--batch-rows", type=int, default=BATCH_ROWS, help="flows per call of the pipeline")
+    p.add_argument(
+        "--append", action="store_true", help="follow mode: continue an existing output where its session stopped"
+    )
+    p.add_argument(
+        "--interval",
+        type=seconds_above_0,
+        default=None,
+        help=f"follow mode: seconds between polls of the log, above 0 (default {DEFAULT_INTERVAL})",
+    )
+    p.add_argument(
+        "--max-seconds", type=seconds_from_0, default=None, help="follow mode: stop after this many seconds (0 or more)"
+    )
+    p.add_argument(
+        "--idle-seconds",
+        type=seconds_from_0,
+        default=None,
+        help="follow mode: stop after this long with no flow (0 or more)",
+    )
+    p.add_argument(
+        "--batch-rows",
+        type=whole_number_from_1,
+        default=BATCH_ROWS,
+        help=f"flows per call of the pipeline, 1 or more (default {BATCH_ROWS})",
+    )
     p.add_argument("--quiet", action="store_true", help="print the summary only")
     return p
 
 
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The options, each checked by :func:`parser`, and their combinations: ``--append``, ``--interval``,
+    ``--max-seconds`` and ``--idle-seconds`` need ``--follow``; ``--overwrite`` and ``--append`` exclude each
+    other. A misuse exits with code 2 and the parser's usage message."""
+    p = parser()
+    args = p.parse_args(argv)
+    if not args.follow:
+        given = [f"--{name.replace('_', '-')}" for name in FOLLOW_ONLY if getattr(args, name) not in (None, False)]
+        if given:
+            p.error(f"{', '.join(given)} only with --follow (follow mode); batch mode reads the input once")
+    if args.append and args.overwrite:
+        p.error("--overwrite and --append exclude each other: replace the output, or add rows to it")
+    if args.interval is None:
+        args.interval = DEFAULT_INTERVAL
+    return args
+
+
+# ------------------------------------------------------------------------------------------------ checks
+def check_model_folder(model: str | os.PathLike) -> Path:
+    """The run folder ``--model`` names, if it is a folder this process can read with a ``fusion/`` stage;
+    else a :class:`ScoreError` naming it, the reason and the fix. Nothing is loaded."""
+    path = Path(model)
+    fix = "pass the RUN_DIR of a run whose notebooks 01-05 have run (e.g. runs/iot23), or its fusion/pipeline folder"
+    if not path.exists():
+        raise ScoreError(f"--model {model}: no such folder. Fix: {fix}")
+    if not path.is_dir():
+        raise ScoreError(f"--model {model}: a file, not a folder. Fix: {fix}")
+    if not os.access(path, os.R_OK | os.X_OK):
+        raise ScoreError(f"--model {model}: the folder cannot be read (permission denied). Fix: make it readable")
+    return run_folder_of(path)
+
+
+def check_paths(args: argparse.Namespace) -> None:
+    """Everything about the paths that can be checked without the model: the model folder, the input, the
+    output's place and, for ``--append``, that the output can be continued. A :class:`ScoreError` (or a
+    :class:`ValueError` for an output format) naming the path, the reason and the fix."""
+    check_model_folder(args.model)
+    check_input(args.input, follow=args.follow)
+    check_output_place(args.output, [args.input], overwrite=args.overwrite, append=args.append, follow=args.follow)
+    if args.append:
+        continued_session(args.output, args.input)
+
+
 def _score(args: argparse.Namespace) -> dict:
-    """Load the run and score ``--input`` in batch or follow mode; the summary."""
+    """Check the paths, load the run and score ``--input`` in batch or follow mode; the summary."""
+    check_paths(args)
     detector = Detector.load(args.model)
     if not args.quiet:
         print("model:", json.dumps(detector.describe(), default=str), file=sys.stderr, flush=True)
     if args.follow:
         timing = {"interval": args.interval, "max_seconds": args.max_seconds, "idle_seconds": args.idle_seconds}
-        return follow(detector, args.input, args.output, fpr=args.fpr, batch_rows=args.batch_rows, **timing)
-    return score_file(detector, args.input, args.output, fpr=args.fpr, batch_rows=args.batch_rows)
+        return follow(
+            detector,
+            args.input,
+            args.output,
+            fpr=args.fpr,
+            batch_rows=args.batch_rows,
+            append=args.append,
+            overwrite=args.overwrite,
+            **timing,
+        )
+    return score_file(
+        detector, args.input, args.output, fpr=args.fpr, batch_rows=args.batch_rows, overwrite=args.overwrite
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     """``iot-botnet score``: 0 when the input was scored (the summary printed), :data:`EXIT_BAD_INPUT` with the
-    error's message when it could not be."""
-    args = parser().parse_args(argv)
+    error's message when it was refused, :data:`EXIT_FAILED` for another failure of the file system,
+    :data:`EXIT_INTERRUPTED` for Ctrl-C in batch mode."""
+    args = parse_args(argv)
     from lib import run
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's start-up chatter is nothing a user can act on
+    refused = (
+        DataError,
+        ValueError,
+        FileNotFoundError,
+        PermissionError,
+        IsADirectoryError,
+        NotADirectoryError,
+        run.StaleArtefactError,
+    )
     try:
         summary = _score(args)
-    except (DataError, ValueError, FileNotFoundError, run.StaleArtefactError) as err:
+    except refused as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written (an existing output is left as it was)", file=sys.stderr)
+        return EXIT_INTERRUPTED
     print(format_summary(summary), flush=True)
     return 0
 

@@ -2,12 +2,15 @@
 :func:`lib.datasets.zeek.zeek_conn_frames`, a flow table (CSV/TSV, plain or gzip, or Parquet) by
 :func:`lib.datasets.table.frames_by_role`, whose numeric columns are those of the model. The header's columns
 are known before any row is read (:func:`input_columns`), so that a missing feature is an error before any
-output is written; the rows come in bounded frames numbered in the input (:func:`read_batches`)."""
+output is written; the rows come in bounded frames numbered in the input (:func:`read_batches`). An input is
+checked before the model is loaded (:func:`check_input`): a missing path, a folder, a file that cannot be read
+or is not a regular file is an error naming the path, the reason and the fix."""
 
 from __future__ import annotations
 
 import gzip
 import os
+import stat
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,11 +19,77 @@ import numpy as np
 import pandas as pd
 
 from lib.datasets import files, table, zeek
+from lib.datasets.csvparse import GZIP_MAGIC
 from lib.score.model import ScoreError
 from lib.score.outputs import Tally
 
 #: Rows scored per call of the pipeline (bounded memory for any input size).
 BATCH_ROWS = 65_536
+
+
+def _reason(err: OSError) -> str:
+    """An operating system error in a few words (``permission denied``)."""
+    if isinstance(err, PermissionError):
+        return "permission denied"
+    return (err.strerror or type(err).__name__).lower()
+
+
+def check_input(path: str | os.PathLike, follow: bool = False) -> Path:
+    """``path`` if it names a regular file this process can read; else a :class:`ScoreError` naming the path,
+    the reason and the fix (no such file, a link to a missing file, a folder, a pipe or a device, permission
+    denied). In ``follow`` mode the file must also be a plain-text Zeek log (empty while Zeek has written
+    nothing yet), not a gzip file or a table. Nothing is read beyond a few first bytes."""
+    path = Path(path)
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise ScoreError(
+                f"--input {path}: a link to {os.readlink(path)}, which does not exist. Fix: point it at the log or "
+                f"table to score, or pass that file's path"
+            ) from None
+        raise ScoreError(
+            f"--input {path}: no such file. Fix: check the path"
+            + (" (follow mode starts on a log that exists: start Zeek first)" if follow else "")
+        ) from None
+    except OSError as err:  # a component of the path is a file, a loop of links, a folder that cannot be searched
+        raise ScoreError(f"--input {path}: cannot be reached ({_reason(err)}). Fix: check the path") from None
+    if stat.S_ISDIR(info.st_mode):
+        names = sorted(p.name for p in path.iterdir() if p.is_file())[:3] if os.access(path, os.R_OK | os.X_OK) else []
+        holds = f" (it holds {', '.join(names)}{', ...' if len(names) == 3 else ''})" if names else ""
+        raise ScoreError(
+            f"--input {path}: a folder, not a file{holds}. Fix: name one log or table inside it, e.g. "
+            f"{path / (names[0] if names else 'conn.log')}"
+        )
+    if not stat.S_ISREG(info.st_mode):
+        raise ScoreError(
+            f"--input {path}: not a regular file (a pipe, a socket or a device). Fix: write the flows to a file "
+            f"first and score that file"
+        )
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as err:
+        raise ScoreError(
+            f"--input {path}: cannot be read ({_reason(err)}). Fix: make it readable by this user (e.g. chmod u+r "
+            f"{path}, or a group that may read Zeek's logs), or score a copy"
+        ) from None
+    try:
+        head = os.read(fd, 2)
+    except OSError as err:
+        raise ScoreError(f"--input {path}: cannot be read ({_reason(err)}). Fix: check the file") from None
+    finally:
+        os.close(fd)
+    if follow and head == GZIP_MAGIC:
+        raise ScoreError(
+            f"--input {path}: a gzip file, which Zeek does not append to. Fix: score it without --follow "
+            f"(follow mode reads the plain-text log Zeek is writing, e.g. logs/current/conn.log)"
+        )
+    if follow and head and not head.startswith(b"#"):
+        raise ScoreError(
+            f"--input {path}: not a Zeek TSV log (its first line is not a '#' header line). Fix: follow mode "
+            f"reads a Zeek conn log as Zeek writes it; score a flow table without --follow"
+        )
+    return path
 
 
 def input_columns(path: Path) -> list[str]:
@@ -52,8 +121,9 @@ def read_batches(
     flow record in the input): a Zeek conn log (labelled or not) or a flow table, whose ``numeric`` columns are
     read as numbers (the pipeline's numeric features). A log or table without records gives no frame. The
     readers' repairs and rejected rows are counted in ``tally``."""
-    if not path.exists():
-        raise ScoreError(f"{path}: no such file. Fix: check the --input path")
+    if batch_rows < 1:
+        raise ValueError(f"batch_rows must be 1 or more, not {batch_rows}")
+    check_input(path)
     try:
         first = 1
         for frame in _frames(path, benign_labels, numeric):

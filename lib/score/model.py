@@ -5,6 +5,26 @@ The pipeline is read by :func:`lib.fusion.load_pipeline` from the run's ``fusion
 anomaly branch by :func:`lib.anomaly.load_detector` from ``anomaly/detector``; :class:`lib.run.RunDir` only
 hands out the checked folders. Thresholds follow the project's one rule (:func:`lib.metrics.threshold_at_fpr`)
 and the fusion's attack score is :func:`lib.metrics.attack_score`.
+
+**What is checked before anything is scored** (:meth:`Detector.load`), as a chain of sha256 records that starts
+at the anomaly stage's ``manifest.json``:
+
+* ``anomaly/manifest.json`` and ``fusion/manifest.json``: complete, their upstream stages current
+  (:meth:`lib.run.RunDir.open`), and each one's ``fingerprint`` the hash of its parameters, inputs and file
+  records (:func:`check_stage_record`), so an edit of those parts of a stage manifest is caught;
+* ``anomaly/detector/manifest.json`` (threshold, target FPR, configuration) has the sha256 the anomaly stage
+  recorded, and ``fusion/pipeline/manifest.json`` the sha256 the fusion stage recorded; the fusion stage's
+  fingerprint is the one the anomaly stage and the detector's manifest recorded;
+* every other file of both folders (``.keras``, skops, UBJSON, ``.npy``/``.npz``) has the sha256 its folder's
+  manifest records, checked on the very bytes then loaded (:class:`lib.io.ModelFolder`).
+
+So an edit of any ONE file the scorer reads is an error naming that file (exit 2). Not caught: someone who
+rewrites a file together with every record above it, consistently: e.g. a threshold edited in the detector's
+manifest with its new sha256 written into ``anomaly/manifest.json`` and that stage's fingerprint recomputed
+(two files); changing the pipeline that way takes four (its manifest, both stage manifests and the detector's
+manifest). Hashes are no signatures: ``anomaly/manifest.json`` is the root and nothing in the folder vouches for
+it. :meth:`Detector.describe` prints its fingerprint (``anomaly_fingerprint``), which covers everything above:
+keep a copy of it where the folder's writers can not reach, and compare.
 """
 
 from __future__ import annotations
@@ -20,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from lib import metrics, preprocess, registry
+from lib import io, metrics, preprocess, registry
 from lib.datasets import DataError, schema
 
 if TYPE_CHECKING:
@@ -76,6 +96,27 @@ def run_folder_of(model: str | os.PathLike) -> Path:
     return path
 
 
+def check_stage_record(stage: Any) -> None:
+    """A :class:`lib.io.ModelFileError` naming the stage's ``manifest.json`` unless its ``fingerprint`` is the
+    hash of its parameters (places aside), inputs and file records, as :meth:`lib.run.Stage.finish` made it: an
+    edit of a recorded sha256, input or parameter after the stage finished is caught (the module docstring)."""
+    from lib import run
+
+    recorded = stage.manifest
+    parameters = recorded.get("parameters") if isinstance(recorded.get("parameters"), dict) else {}
+    content = {
+        "parameters": {k: v for k, v in parameters.items() if k not in run.LOCATION_PARAMETERS},
+        "inputs": recorded.get("inputs", {}),
+        "files": recorded.get("files", {}),
+    }
+    if io.sha256_bytes(io.dumps(content).encode()) != recorded.get("fingerprint"):
+        raise io.ModelFileError(
+            f"{stage.path / run.MANIFEST}: its fingerprint is not the hash of the parameters, inputs and file "
+            f"records it holds: the file was edited after {recorded.get('notebook')} finished it, so the run is not "
+            f"loaded. Fix: {io.RESTORE} (to retrain: {stage.run.fix(stage.name)})"
+        )
+
+
 def identifiers(df: pd.DataFrame) -> pd.DataFrame:
     """The input's row numbers and identifier columns (uid, ts, 5-tuple, flow id ...), as they were read."""
     ids = [c for c in df.columns if c in registry.IDENTIFIER_COLUMNS or c in schema.guess_identifiers([c])]
@@ -95,9 +136,17 @@ class Detector:
     notebook 05, with the benign validation scores their thresholds are taken from and the training range of
     every model input (drift)."""
 
-    def __init__(self, run_dir: Path, pipeline: Any, anomaly: Any, manifest: dict, arrays: dict[str, np.ndarray]):
+    def __init__(
+        self,
+        run_dir: Path,
+        pipeline: Any,
+        anomaly: Any,
+        manifest: dict,
+        arrays: dict[str, np.ndarray],
+        fingerprint: str | None = None,
+    ):
         self.run_dir, self.pipeline, self.anomaly = run_dir, pipeline, anomaly
-        self.manifest, self.arrays = manifest, arrays
+        self.manifest, self.arrays, self.fingerprint = manifest, arrays, fingerprint
         self.class_names = list(pipeline.class_names)
         self.training = manifest.get("training", {})
         self.benign_labels = self.training.get("parameters", {}).get("BENIGN_LABELS") or "benign"
@@ -129,17 +178,29 @@ class Detector:
                 f"Fix: {folder.fix('anomaly')}"
             )
         anomaly_stage = folder.open("anomaly")  # checks it is complete and that the fusion it read is current
+        check_stage_record(anomaly_stage)
         if "detector/manifest.json" not in anomaly_stage.manifest.get("files", {}):
             raise ScoreError(
                 f"{path}: its anomaly/ stage has no detector/ folder (notebook 05 ran before it saved one). Fix: "
                 f"{folder.fix('anomaly')}"
             )
-        manifest, detector, arrays = anomaly.load_detector(anomaly_stage.file("detector"))
         fusion_stage = folder.open("fusion")
-        pipeline = fusion.load_pipeline(fusion_stage.file("pipeline"))
+        check_stage_record(fusion_stage)
+        if "pipeline/manifest.json" not in fusion_stage.manifest.get("files", {}):
+            raise io.ModelFileError(
+                f"{fusion_stage.path / run.MANIFEST}: records no sha256 for pipeline/manifest.json, so the pipeline "
+                f"can not be checked. Fix: {io.RESTORE} (to retrain: {folder.fix('fusion')})"
+            )
+        # the pipeline first: a run saved before files were hashed is then told to retrain from notebook 04 on
+        pipeline = fusion.load_pipeline(
+            fusion_stage.file("pipeline"), manifest_sha256=fusion_stage.manifest["files"]["pipeline/manifest.json"]
+        )
+        manifest, detector, arrays = anomaly.load_detector(
+            anomaly_stage.file("detector"), manifest_sha256=anomaly_stage.manifest["files"]["detector/manifest.json"]
+        )
         if manifest.get("pipeline_fingerprint") != fusion_stage.fingerprint:
             raise ScoreError(f"{path}: the anomaly branch was saved for another pipeline. Fix: {folder.fix('anomaly')}")
-        return cls(path, pipeline, detector, manifest, arrays)
+        return cls(path, pipeline, detector, manifest, arrays, anomaly_stage.fingerprint)
 
     def describe(self) -> dict[str, Any]:
         """What the run was trained on and with (printed when scoring starts)."""
@@ -156,6 +217,7 @@ class Detector:
             "seed": m.get("seed"),
             "classes": self.class_names,
             "pipeline_fingerprint": self.manifest.get("pipeline_fingerprint"),
+            "anomaly_fingerprint": self.fingerprint,
             "anomaly_branch": self.manifest.get("candidate"),
             "target_fpr": self.manifest.get("target_fpr"),
             "anomaly_threshold": self.manifest.get("threshold"),

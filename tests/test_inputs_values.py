@@ -1,0 +1,385 @@
+"""Labels and values, files and folders in lib/datasets and lib/preprocess: data without a benign row, attack
+labels spelt more than one way, numbers written with a thousands separator, negative counts, sizes and durations,
+Excel's ``sep=`` line and decomposed column names, unreadable files and what a folder does not read.
+
+Every file here is written by the test, in the layout of the real format it imitates (Zeek conn.log,
+CICFlowMeter CSV, Argus CSV, a user's flow table).
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lib import datasets, preprocess
+from lib.datasets import DataError, files, schema, table, values
+
+NFD_E = "e\u0301"  # é written decomposed (as macOS file systems and some exports write it)
+
+
+def _repairs(df) -> dict[tuple[str, str, str], int]:
+    return {(r["file"], r["column"], r["repair"]): r["count"] for r in df.attrs["repairs"]}
+
+
+def _flows(n: int, label: str, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"bytes": rng.integers(1, 9000, n), "duration": rng.random(n).round(4), "label": label})
+
+
+def _load_csv(path, **options):
+    return datasets.load("csv", files=str(path), label_column=options.pop("label_column", "label"),
+                         benign_labels=options.pop("benign_labels", "normal"), use_cache=False, **options)  # fmt: skip
+
+
+ZEEK_FIELDS = ["ts", "uid", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "duration", "orig_bytes",
+               "resp_bytes", "orig_pkts", "resp_pkts", "label", "detailed-label"]  # fmt: skip
+ZEEK_TYPES = ["time", "string", "addr", "port", "addr", "port", "enum", "interval", "count", "count", "count",
+              "count", "string", "string"]  # fmt: skip
+
+
+def _zeek_log(path, rows: list[list[str]]):
+    text = "#separator \\x09\n#unset_field\t-\n#fields\t" + "\t".join(ZEEK_FIELDS) + "\n"
+    text += "#types\t" + "\t".join(ZEEK_TYPES) + "\n" + "".join("\t".join(r) + "\n" for r in rows)
+    path.write_text(text + "#close\t2020-01-01-00-00-00\n")
+    return path
+
+
+def _zeek_row(i: int, label: str, detail: str = "-", duration: str = "0.5", orig_bytes: str = "100") -> list[str]:
+    return [f"{i}.0", f"C{i}", "10.0.0.1", str(1000 + i), "10.0.0.2", "80", "tcp", duration, orig_bytes, "20", "3",
+            "2", label, detail]  # fmt: skip
+
+
+CIC_HEADER = (" Destination Port, Flow Duration, Total Fwd Packets, Flow Bytes/s, Fwd Header Length,"
+              " Init_Win_bytes_forward, Label")  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------ 1. no benign row
+def test_data_without_a_benign_row_is_an_error_naming_the_labels_and_benign_labels(tmp_path):
+    frame = pd.concat([_flows(50, "dos"), _flows(30, "ddos", 1), _flows(20, "scan", 2)], ignore_index=True)
+    frame.to_csv(path := tmp_path / "attacks.csv", index=False)
+    df = _load_csv(path, benign_labels="normal")  # loading alone is fine (a malware capture beside others)
+    for mode in ("multiclass", "binary"):
+        with pytest.raises(DataError) as err:
+            preprocess.prepare(df, preprocess.PrepConfig(label_mode=mode, dedup=False))
+        message = str(err.value)
+        assert "no benign row in the 100 rows from attacks.csv" in message
+        assert "'dos' (50), 'ddos' (30), 'scan' (20)" in message
+        assert "Fix: set BENIGN_LABELS to the label your data uses for normal traffic" in message
+    data, _, _ = preprocess.prepare(_load_csv(path, benign_labels="scan"), preprocess.PrepConfig(dedup=False))
+    assert data.class_names[0] == "Benign"
+
+
+def test_the_error_names_at_most_five_labels_and_how_many_more(tmp_path):
+    frame = pd.concat([_flows(10 + i, f"family{i}", i) for i in range(7)], ignore_index=True)
+    with pytest.raises(DataError, match=r"'family6' \(16\), 'family5' \(15\).*'family2' \(12\) and 2 more\)"):
+        preprocess.make_labels(frame, preprocess.PrepConfig(label_mode="multiclass"), preprocess.PrepReport())
+
+
+# ------------------------------------------------------------------------------------ 2. label spellings
+def test_attack_labels_differing_by_case_or_space_are_one_label_the_most_frequent_spelling(tmp_path):
+    pd.concat([_flows(30, "normal"), _flows(20, "DoS", 1), _flows(4, "Scan", 2)]).to_csv(
+        first := tmp_path / "a.csv", index=False
+    )
+    pd.concat([_flows(30, "normal", 3), _flows(8, "dos", 4), _flows(3, " DOS ", 5), _flows(4, "scan", 6)]).to_csv(
+        second := tmp_path / "b.csv", index=False
+    )
+    df = _load_csv(f"{first},{second}")
+    assert df["label"].value_counts().to_dict() == {"Benign": 60, "DoS": 31, "Scan": 8}  # Scan: a tie, first seen
+    assert set(df["label_detail"].astype(str)) == {"Benign", "DoS", "Scan"}
+    repairs = _repairs(df)
+    rule = "(spellings differing only by case or surrounding space are one label; the most frequent spelling wins)"
+    assert repairs[("b.csv", "label", f"label 'dos' read as 'DoS' {rule}")] == 8
+    assert repairs[("b.csv", "label", f"label 'DOS' read as 'DoS' {rule}")] == 3
+    assert repairs[("b.csv", "label", f"label 'scan' read as 'Scan' {rule}")] == 4
+    assert repairs[("b.csv", "label_detail", f"label 'dos' read as 'DoS' {rule}")] == 8
+    assert repairs[("b.csv", "label", "space around the label removed")] == 3  # ' DOS ': the table reader's
+    assert not [key for key in repairs if key[0] == "a.csv" and key[1] == "label"]
+
+
+def test_label_spellings_in_zeek_logs_and_in_the_sample_drawn_from_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv(files.CACHE_DIR_ENV, str(tmp_path / "cache"))
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    _zeek_log(
+        folder / "one.log", [_zeek_row(i, "Benign") for i in range(40)] + [_zeek_row(i, "Mirai") for i in range(50)]
+    )
+    _zeek_log(
+        folder / "two.log", [_zeek_row(i, "benign") for i in range(40)] + [_zeek_row(i, " mirai") for i in range(20)]
+    )
+    options = {"files": str(folder), "benign_labels": "benign"}
+    whole = datasets.load("zeek", use_cache=False, **options)
+    assert whole["label"].value_counts().to_dict() == {"Benign": 80, "Mirai": 70}
+    (count,) = [r["count"] for r in whole.attrs["repairs"] if r["file"] == "two.log" and r["column"] == "label"]
+    assert count == 20
+    drawn = datasets.load("zeek", sample_rows=60, seed=3, **options)  # from the cache entries' labels
+    in_memory = datasets.load("zeek", use_cache=False, sample_rows=60, seed=3, **options)
+    pd.testing.assert_frame_equal(drawn, in_memory, check_categorical=False)
+    assert drawn.attrs["repairs"] == in_memory.attrs["repairs"] == whole.attrs["repairs"]
+
+
+def test_spelling_rule_counts_and_ties():
+    counts = pd.DataFrame(
+        [("f1", "Scan", 5, 10), ("f2", "scan", 5, 3), ("f1", "DDoS", 9, 0), ("f2", " ddos ", 2, 7),
+         ("f1", "Benign", 4, 1), ("f2", "benign", 1, 2)],
+        columns=["file", "value", "rows", "first"],
+    )  # fmt: skip
+    spellings = values.label_spellings({"label": counts})
+    assert spellings.mappings == {"label": {"Scan": "scan", " ddos ": "DDoS"}}  # Benign is never merged
+    assert [(n["file"], n["count"]) for n in spellings.notes] == [("f1", 5), ("f2", 2)]
+
+
+# ------------------------------------------------------------------------------------ 3. thousands separators
+def test_numbers_with_a_thousands_comma_are_read_as_numbers_and_counted(tmp_path):
+    frame = _flows(40, "normal").astype({"bytes": object})
+    frame.loc[20:, "label"] = "attack"
+    frame["bytes"] = ["4,052,919", "1,234", "12", "1,234.5"] * 10
+    frame.to_csv(path := tmp_path / "flows.csv", index=False)
+    df = _load_csv(path)
+    assert df["bytes"].dtype == np.float32
+    assert df["bytes"].iloc[:4].tolist() == [4052919.0, 1234.0, 12.0, 1234.5]
+    assert _repairs(df)[("flows.csv", "bytes", "thousands separator (',') removed: number read as written")] == 30
+
+
+@pytest.mark.parametrize(
+    ("sep", "written", "expected"),
+    [
+        (";", ["4.052.919", "1.234,5", "7"], [4052919.0, 1234.5, 7.0]),  # point groups, decimal comma
+        (",", ["4 052 919", "1\u00a0234", "7"], [4052919.0, 1234.0, 7.0]),  # (no-break) space groups
+        ("\t", ["4 052,5", "12,5", "1 000 000"], [4052.5, 12.5, 1e6]),  # space groups, decimal comma
+    ],
+)
+def test_other_thousands_writings(tmp_path, sep, written, expected):
+    frame = pd.DataFrame({"bytes": written * 10, "label": ["normal", "attack"] * 15})
+    frame.to_csv(path := tmp_path / "flows.csv", index=False, sep=sep)
+    df = _load_csv(path)
+    assert df["bytes"].iloc[:3].tolist() == expected
+
+
+def test_ambiguous_or_address_like_values_are_not_read_as_thousands():
+    # 80443, 80.443, or the ports 80 and 443?
+    assert values.thousands_numbers(pd.Series(["80,443", "1,234"], dtype="string")) is None
+    assert values.thousands_numbers(pd.Series(["192.168.100.147", "192.168.100.150"], dtype="string")) is None
+    assert values.thousands_numbers(pd.Series(["0,5", "1,25"], dtype="string")) is None  # a decimal comma
+    assert values.thousands_conflict(pd.Series(["192.168.100.147", "10.0.0.1"] * 3, dtype="string")) is None
+    read = values.thousands_numbers(pd.Series(["80,443", "1,080,443", pd.NA], dtype="string"))
+    assert read.numbers.tolist()[:2] == [80443.0, 1080443.0] and np.isnan(read.numbers.iloc[2]) and read.count == 2
+
+
+def test_a_column_mixing_thousands_writings_is_an_error_naming_file_line_column_and_fix(tmp_path):
+    frame = pd.DataFrame({"bytes": ["4,052,919", "2,000"] * 10, "label": ["normal", "attack"] * 10})
+    frame.loc[13, "bytes"] = "4.052.919"
+    frame.to_csv(path := tmp_path / "flows.csv", index=False)
+    with pytest.raises(DataError) as err:
+        _load_csv(path)
+    message = str(err.value)
+    assert "flows.csv, line 15, column 'bytes': '4.052.919' is not written as the column's other numbers" in message
+    assert "such as '4,052,919'" in message and "Fix: write every number of the column one way" in message
+
+
+def test_thousands_in_cicflowmeter_and_scored_tables(tmp_path):
+    rows = ['80,"1,234,567",3,10.5,40,-1,BENIGN', '443,"2,000",4,1.5,60,8192,DDoS', "53,17,1,0.5,20,-1,BENIGN"]
+    (path := tmp_path / "Monday.csv").write_text(CIC_HEADER + "\n" + "\n".join(rows) + "\n")
+    df = datasets.read_cicids_csv(path)
+    assert df["Flow Duration"].tolist() == [1234567.0, 2000.0, 17.0]
+    assert _repairs(df)[("Monday.csv", "Flow Duration", "thousands separator (',') removed: number read as written")]
+    text = pd.DataFrame({"bytes": ["4,052,919", "1,234,000", "x"], "label": ["benign"] * 3}, dtype="string")
+    typed = table.typed_by_role(text.iloc[:2].copy(), path, {"bytes"}, "benign", 1)
+    assert typed["bytes"].tolist() == [4052919.0, 1234000.0]
+
+
+# ------------------------------------------------------------------------------------ 4. negative counts
+def test_negative_cicflowmeter_durations_and_sizes_become_missing_but_not_the_window_marker(tmp_path):
+    rows = ["80,-1,3,-5.5,40,-1,BENIGN", "443,2000,4,1.5,-32212234240,8192,DDoS", "53,17,1,0.5,20,-1,BENIGN"]
+    (path := tmp_path / "Wednesday.csv").write_text(CIC_HEADER + "\n" + "\n".join(rows) + "\n")
+    df = datasets.read_cicids_csv(path)
+    assert np.isnan(df["Flow Duration"].iloc[0]) and df["Flow Duration"].iloc[1:].tolist() == [2000.0, 17.0]
+    assert np.isnan(df["Fwd Header Length"].iloc[1])
+    assert df["Init_Win_bytes_forward"].tolist() == [-1.0, 8192.0, -1.0]  # CICFlowMeter's "not seen" marker
+    assert df["Flow Bytes/s"].iloc[0] == -5.5  # a rate, not a count: left as it is
+    repairs = _repairs(df)
+    assert repairs[("Wednesday.csv", "Flow Duration", values.NEGATIVE_REPAIR)] == 1
+    assert repairs[("Wednesday.csv", "Fwd Header Length", values.NEGATIVE_REPAIR)] == 1
+    assert not [key for key in repairs if key[1] in ("Init_Win_bytes_forward", "Flow Bytes/s")]
+    assert "Init_Win_bytes_forward" not in schema.non_negative_columns("cicids2017")
+
+
+def test_negative_zeek_counts_become_missing_in_every_load_path(tmp_path, monkeypatch):
+    monkeypatch.setenv(files.CACHE_DIR_ENV, str(tmp_path / "cache"))
+    rows = [_zeek_row(1, "Benign", duration="-0.25"), _zeek_row(2, "Malicious", "DDoS", orig_bytes="-3")]
+    rows += [_zeek_row(i, "Benign") for i in range(3, 30)] + [_zeek_row(i, "Malicious", "DDoS") for i in range(30, 50)]
+    path = _zeek_log(tmp_path / "conn.log.labeled", rows)
+    for use_cache in (False, True, True):  # parsed, written to the cache, read from it
+        df = datasets.load("zeek", files=str(path), use_cache=use_cache)
+        assert np.isnan(df["duration"].iloc[0]) and np.isnan(df["orig_bytes"].iloc[1])
+        assert (df["duration"].dropna() >= 0).all() and len(df) == 49
+        repairs = _repairs(df)
+        assert repairs[("conn.log.labeled", "duration", values.NEGATIVE_REPAIR)] == 1
+        assert repairs[("conn.log.labeled", "orig_bytes", values.NEGATIVE_REPAIR)] == 1
+    scored = values.apply_non_negative(datasets.read_zeek_conn(path), schema.ZEEK_CONN_NON_NEGATIVE, path.name)
+    assert scored["duration"].isna().sum() == 1
+    assert _repairs(scored)[("conn.log.labeled", "duration", values.NEGATIVE_REPAIR)] == 1
+
+
+def test_negative_argus_durations_become_missing_and_a_users_table_assumes_no_column(tmp_path):
+    header = "pkSeqID,proto,saddr,sport,daddr,dport,pkts,bytes,dur,rate,attack,category,subcategory\n"
+    rows = "1,tcp,1.1.1.1,1,2.2.2.2,80,4,-240,-1.5,-0.5,1,DDoS,TCP\n"
+    rows += "2,udp,1.1.1.1,1,2.2.2.2,53,2,120,0.5,2.0,0,Normal,Normal\n"
+    (path := tmp_path / "bot.csv").write_text(header + rows)
+    df = datasets.read_botiot_csv(path)
+    assert np.isnan(df["dur"].iloc[0]) and np.isnan(df["bytes"].iloc[0]) and df["rate"].iloc[0] == -0.5
+    assert _repairs(df)[("bot.csv", "dur", values.NEGATIVE_REPAIR)] == 1
+    frame = pd.DataFrame({"duration": [-1.0, 2.0] * 20, "label": ["normal", "attack"] * 20})
+    frame.to_csv(user := tmp_path / "mine.csv", index=False)
+    assert (_load_csv(user)["duration"] == -1.0).sum() == 20  # DATASET='csv': no column is assumed a count
+    assert schema.non_negative_columns("csv") == frozenset()
+
+
+def test_the_scorers_table_reader_makes_the_declared_negatives_missing(tmp_path):
+    (path := tmp_path / "new.csv").write_text("Flow Duration,Init_Win_bytes_forward,label\n-1,-1,benign\n5,-1,benign\n")
+    (frame,) = table.frames_by_role(
+        path, {"Flow Duration", "Init_Win_bytes_forward"}, non_negative=schema.non_negative_columns("cicids2017")
+    )
+    assert np.isnan(frame["Flow Duration"].iloc[0]) and frame["Init_Win_bytes_forward"].tolist() == [-1.0, -1.0]
+    assert frame.attrs["repairs"][0]["repair"] == values.NEGATIVE_REPAIR and frame.attrs["repairs"][0]["count"] == 1
+
+
+# ------------------------------------------------------------------------------------ 5. CSV layout
+def test_an_excel_sep_line_declares_the_delimiter_and_is_skipped(tmp_path):
+    frame = _flows(40, "normal")
+    frame.loc[20:, "label"] = "attack"
+    text = frame.to_csv(index=False, sep=";").replace(".", ",")
+    (path := tmp_path / "excel.csv").write_text("sep=;\n" + text)
+    df = _load_csv(path)
+    assert len(df) == 40 and df["duration"].dtype == np.float32
+    np.testing.assert_allclose(df["duration"], frame["duration"], rtol=1e-6)
+    assert _repairs(df)[("excel.csv", "", "Excel 'sep=' first line read as the delimiter declaration and skipped")] == 1
+    lines = path.read_text().splitlines()
+    lines[5] = lines[5].replace(lines[5].split(";")[0], "oops", 1)  # data row 4, file line 6
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=r"excel\.csv, line 6, column 'bytes': text value 'oops'"):
+        _load_csv(path)
+    assert table.table_columns(path) == ["bytes", "duration", "label"]
+
+
+def test_an_excel_sep_line_in_cicflowmeter_and_argus_files(tmp_path):
+    (cic := tmp_path / "Friday.csv").write_text('"sep=,"\n' + CIC_HEADER + "\n80,10,3,1.5,40,-1,BENIGN\n")
+    df = datasets.read_cicids_csv(cic)
+    assert len(df) == 1 and df["Flow Duration"].iloc[0] == 10.0
+    assert any(r["repair"].startswith("Excel 'sep='") for r in df.attrs["repairs"])
+    (bot := tmp_path / "bot.csv").write_text("sep=;\npkts;dur;attack;category;subcategory\n4;0.5;0;Normal;Normal\n")
+    assert datasets.read_botiot_csv(bot)["pkts"].tolist() == [4.0]
+    with pytest.raises(DataError, match=r"empty\.csv, line 2: the 'sep=' line declares the delimiter, but no header"):
+        (tmp_path / "empty.csv").write_text("sep=,\n\n")
+        _load_csv(tmp_path / "empty.csv")
+
+
+def test_column_names_are_compared_in_nfc(tmp_path):
+    nfd, nfc = f"dur{NFD_E}e", "durée"
+    assert nfd != nfc and unicodedata.normalize("NFC", nfd) == nfc
+    frame = pd.DataFrame(
+        {nfd: np.arange(40.0), "octets": np.arange(40.0) * 2, f"cat{NFD_E}gorie": ["normal", "dos"] * 20}
+    )
+    frame.to_csv(path := tmp_path / "flows.csv", index=False)
+    df = _load_csv(path, label_column="catégorie")  # the parameter typed with the composed é
+    assert nfc in df and nfd not in df and int(df["is_attack"].sum()) == 20
+    assert _repairs(df)[("flows.csv", nfc, "column name written in decomposed Unicode read in NFC")] == 1
+    config = preprocess.PrepConfig(drop_columns=nfd, category_columns="octets", dedup=False)
+    assert config.drop_columns == (nfc,)
+    preprocess.check_column_names(df, config)
+    data, _, report = preprocess.prepare(df, config)
+    assert nfc in report.dropped_columns["asked"]
+    assert table.table_columns(path) == [nfc, "octets", "catégorie"]
+
+
+# ------------------------------------------------------------------------------------ 6. files and folders
+def _unreadable(monkeypatch, *names: str):
+    """Reading these files' first bytes fails as a file without read permission does (the tests run as any
+    user, root included, who may read every file)."""
+    real = files._read_head
+
+    def read_head(path, size=4096):
+        if path.name in names:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path, size)
+
+    monkeypatch.setattr(files, "_read_head", read_head)
+
+
+def test_an_unreadable_file_is_a_data_error_naming_it_and_why(tmp_path, monkeypatch):
+    _flows(40, "normal").to_csv(path := tmp_path / "locked.csv", index=False)
+    _unreadable(monkeypatch, "locked.csv")
+    with pytest.raises(DataError, match=rf"{path}: the file cannot be read \(Permission denied\)\. Fix: .*chmod"):
+        datasets.expand_files(str(path))
+    with pytest.raises(DataError, match=r"locked\.csv: the file cannot be read \(Permission denied\)"):
+        datasets.expand_files(str(tmp_path))  # inside a folder too
+    zeek = tmp_path / "logs"
+    zeek.mkdir()
+    _zeek_log(zeek / "locked.csv", [_zeek_row(1, "Benign")])
+    with pytest.raises(DataError, match=r"logs/locked\.csv: the file cannot be read \(Permission denied\)"):
+        datasets.expand_files(str(zeek), accept=datasets.is_zeek_log)  # its kind cannot be told: not "skipped"
+
+
+def test_missing_paths_and_patterns_are_named(tmp_path):
+    _flows(4, "normal").to_csv(tmp_path / "a.csv", index=False)
+    with pytest.raises(FileNotFoundError, match=r"nowhere\.csv: no such file"):
+        datasets.expand_files(f"{tmp_path / 'a.csv'},{tmp_path / 'nowhere.csv'}")
+    with pytest.raises(FileNotFoundError, match=r"day-\*\.csv: the pattern matches no file"):
+        datasets.expand_files(f"{tmp_path / 'a.csv'},{tmp_path / 'day-*.csv'}")
+
+
+def test_a_folder_names_what_it_did_not_read_and_why(tmp_path, monkeypatch, caplog):
+    _flows(4, "normal").to_csv(tmp_path / "flows.csv", index=False)
+    (tmp_path / "README.md").write_text("about the capture")
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "capture.pcap").write_bytes(b"\xd4\xc3\xb2\xa1\x02\x00\x04\x00\x00\x00")
+    (tmp_path / "archive.dat").write_bytes(b"PK\x03\x04rest")
+    (tmp_path / ".DS_Store").write_bytes(b"\x00\x00")
+    (tmp_path / "notes.json").write_text('{"a": 1}')
+    (tmp_path / "secret.bin").write_text("x")
+    _zeek_log(tmp_path / "conn.log", [_zeek_row(1, "Benign")])
+    _unreadable(monkeypatch, "secret.bin")
+    with caplog.at_level(logging.WARNING, logger="lib.datasets"):
+        assert datasets.expand_files(str(tmp_path)) == [tmp_path / "flows.csv"]
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert f"{tmp_path}: 8 file(s) not read:" in line
+    for expected in [".DS_Store (hidden)", "README.md (documentation)", "empty.csv (empty)",
+                     "capture.pcap (not text (binary content))", "archive.dat (a zip archive: unzip it first)",
+                     "conn.log (a Zeek log: DATASET='zeek' reads it)", "notes.json (another format (.json))",
+                     "secret.bin (unreadable: Permission denied)"]:  # fmt: skip
+        assert expected in line, expected
+    caplog.clear()
+    (tmp_path / "secret.bin").unlink()  # a Zeek folder cannot tell what an unreadable file is: an error
+    with caplog.at_level(logging.WARNING, logger="lib.datasets"):
+        assert datasets.expand_files(str(tmp_path), accept=datasets.is_zeek_log) == [tmp_path / "conn.log"]
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert "flows.csv (a delimited text table: not a Zeek log; DATASET='csv' reads it)" in line
+
+
+def test_a_registered_folder_that_cannot_be_listed_or_read_is_named(tmp_path, monkeypatch):
+    root = tmp_path / "cicids2017"
+    root.mkdir()
+    (root / "Monday.csv").write_text(CIC_HEADER + "\n80,10,3,1.5,40,-1,BENIGN\n")
+    _unreadable(monkeypatch, "Monday.csv")
+    with pytest.raises(DataError, match=r"Monday\.csv: the file cannot be read \(Permission denied\)"):
+        datasets.locate("cicids2017", tmp_path)
+
+    def walk(top, onerror=None, **kwargs):
+        onerror(PermissionError(13, "Permission denied", str(top)))
+        return iter(())
+
+    monkeypatch.setattr(files.os, "walk", walk)
+    with pytest.raises(DataError, match=rf"{root}: the folder cannot be listed \(Permission denied\)"):
+        datasets.locate("cicids2017", tmp_path)
+
+
+# ------------------------------------------------------------------------------------ ENCODING
+def test_the_encoding_parameter_reaches_the_readers(tmp_path):
+    frame = pd.DataFrame({"bytes": np.arange(40.0), "label": ["normal", "attaque réseau"] * 20})
+    (path := tmp_path / "latin1.csv").write_bytes(frame.to_csv(index=False).encode("latin-1"))
+    df = datasets.load_for({"DATASET": "csv", "DATA_FILES": str(path), "LABEL_COLUMN": "label",
+                            "BENIGN_LABELS": "normal", "ENCODING": "latin-1"})  # fmt: skip
+    assert set(df["label"].astype(str)) == {"Benign", "attaque réseau"}
