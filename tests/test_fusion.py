@@ -400,13 +400,6 @@ def test_a_manifest_naming_a_missing_file_is_refused(tmp_path, opened):
     assert opened == []
 
 
-def test_keras_models_of_a_pipeline_load_in_safe_mode(tmp_path, opened):
-    folder = _pipeline_folder(tmp_path)
-    with pytest.raises(RuntimeError, match="stop here"):
-        fusion.load_pipeline(folder)
-    assert opened == [(str(folder / "deep_cnn_lstm_fold0.keras"), {"safe_mode": True})]
-
-
 @pytest.mark.parametrize(
     ("key", "value"), [("k_folds", 0), ("k_folds", "2"), ("k_folds", True), ("with_features", "no")]
 )

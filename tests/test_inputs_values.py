@@ -383,3 +383,56 @@ def test_the_encoding_parameter_reaches_the_readers(tmp_path):
     df = datasets.load_for({"DATASET": "csv", "DATA_FILES": str(path), "LABEL_COLUMN": "label",
                             "BENIGN_LABELS": "normal", "ENCODING": "latin-1"})  # fmt: skip
     assert set(df["label"].astype(str)) == {"Benign", "attaque réseau"}
+
+
+# ------------------------------------------------------------------------------------ CICIDS2017 label bytes
+def _web_attacks(path, dash: bytes = b"\x96", first: bytes = b"10,3,1.5,40,-1") -> None:
+    """A CICFlowMeter file as GeneratedLabelledFlows' Thursday file writes its web attacks: the dash as the
+    cp1252 byte 0x96, which is not UTF-8."""
+    rows = [b"80," + first + b",BENIGN", b"80,11,3,1.5,40,-1,Web Attack " + dash + b" Brute Force",
+            b"80,12,3,1.5,40,-1,Web Attack " + dash + b" XSS", b"80,13,3,1.5,40,-1,Web Attack " + dash + b" Brute Force",
+            b"80,14,3,1.5,40,-1,BENIGN"]  # fmt: skip
+    path.write_bytes(CIC_HEADER.encode() + b"\n" + b"\n".join(rows) + b"\n")
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_cicids_label_byte_that_is_not_utf8_is_read_as_the_dash_and_counted(tmp_path, monkeypatch, chunked):
+    from lib.datasets import cicids, stream
+
+    _web_attacks(path := tmp_path / "Thursday-WorkingHours-Morning-WebAttacks.pcap_ISCX.csv")
+    if chunked:
+        monkeypatch.setattr(stream, "STREAM_BYTES", 64)
+        monkeypatch.setattr(stream, "CHUNK_BYTES", 160)  # the header and a row, then a row or two a chunk
+    df = datasets.read_cicids_csv(path)
+    assert df["label_detail"].astype(str).tolist() == [
+        "BENIGN", "Web Attack - Brute Force", "Web Attack - XSS", "Web Attack - Brute Force", "BENIGN",
+    ]  # fmt: skip
+    assert df["label"].astype(str).tolist() == ["Benign", "WebAttack", "WebAttack", "WebAttack", "Benign"]
+    assert _repairs(df) == {(path.name, "Label", cicids.NON_UTF8_LABEL_REPAIR): 3}  # rows, under the column
+    read = datasets.read_cicids_csv(path, encoding="cp1252")  # the byte read as the en dash it is there
+    assert read["label_detail"].astype(str).tolist() == df["label_detail"].astype(str).tolist()
+    assert (path.name, "Label", cicids.NON_UTF8_LABEL_REPAIR) not in _repairs(read)
+
+
+def test_a_byte_that_is_not_utf8_outside_the_cicids_label_is_the_clear_error(tmp_path):
+    _web_attacks(path := tmp_path / "Thursday.csv", first=b"10,3,1.\xe95,40,-1")
+    with pytest.raises(DataError, match=r"Thursday\.csv, line 2, column 'Flow Bytes/s' \(byte 11 of the line\): "
+                       r"byte 0xe9 is not UTF-8 .*Fix: set ENCODING='latin-1'"):  # fmt: skip
+        datasets.read_cicids_csv(path)
+    (header := tmp_path / "Header.csv").write_bytes(b" Destination Port, Fl\xf6w Duration, Label\n80,10,BENIGN\n")
+    with pytest.raises(DataError, match=r"Header\.csv, line 1, byte 22 of the line: byte 0xf6 is not UTF-8"):
+        datasets.read_cicids_csv(header)
+
+
+def test_a_botiot_byte_that_is_not_utf8_is_named_but_argus_raw_record_is_read_as_bytes(tmp_path):
+    header = b"pkSeqID,record,proto,saddr,daddr,dur,bytes,attack,category,subcategory\n"
+    rows = b"1,\x81\xfe\x07raw,tcp,192.168.100.1,192.168.100.3,0.5,240,1,DDoS,TCP\n"  # Argus' raw record: bytes
+    rows += b"2,ok,udp,192.168.100.1,192.168.100.3,1.5,120,0,Normal,Normal\n"
+    (path := tmp_path / "argus.csv").write_bytes(header + rows)
+    df = datasets.read_botiot_csv(path)
+    assert "record" not in df and df["label"].astype(str).tolist() == ["DDoS", "Benign"]
+    path.write_bytes(header + rows.replace(b"DDoS,TCP", b"DDoS,TC\xd0"))
+    with pytest.raises(
+        DataError, match=r"argus\.csv, line 2, column 'subcategory' \(byte \d+ of the line\): byte 0xd0"
+    ):
+        datasets.read_botiot_csv(path)

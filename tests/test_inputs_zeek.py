@@ -319,6 +319,48 @@ def test_zeek_json_is_recognised_by_content(tmp_path):
     assert not zeek_json.is_zeek_json(write(tmp_path / "conn.log", block(flows(2))))
 
 
+def test_a_zeek_json_log_under_any_name_is_found_in_a_folder_and_read_by_dataset_zeek(tmp_path, caplog):
+    records = flows(30)
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    # 'ts' and 'uid' last (as a tool that rewrites Zeek's JSON may put them), far past the first 64 bytes: the
+    # whole first record is read to tell the log by its keys
+    reordered = [json.dumps({**{k: v for k, v in r.items() if k not in ("ts", "uid")}, "ts": r["ts"], "uid": r["uid"]})
+                 for r in (json.loads(as_json(record)) for record in records)]  # fmt: skip
+    assert reordered[0].index('"ts"') > 200
+    write(folder / "capture-2018-12-21.dat", "".join(line + "\n" for line in reordered))
+    write(folder / "older.bin.gz", "".join(as_json(r) + "\n" for r in flows(5, start=30)), gz=True)
+    write(folder / "flows.csv", "uid,duration,label\nC1,0.5,Benign\n")  # a table: not a Zeek log
+    assert datasets.is_zeek_log(folder / "capture-2018-12-21.dat") and datasets.is_zeek_log(folder / "older.bin.gz")
+    assert datasets.files.what_it_is(folder / "older.bin.gz") == datasets.files.ZEEK_LOG
+    assert datasets.expand_files(str(folder), accept=datasets.is_zeek_log) == [
+        folder / "capture-2018-12-21.dat", folder / "older.bin.gz",
+    ]  # fmt: skip
+    (tmp_path / "tsv" / "logs").mkdir(parents=True)  # (the scenario is the log's folder)
+    tsv = write(tmp_path / "tsv" / "logs" / "conn.log", block(flows(35)))
+    got = datasets.load("zeek", files=str(folder), use_cache=False)
+    expected = datasets.load("zeek", files=str(tsv), use_cache=False)
+    assert len(got) == 35 and set(got["source_file"].astype(str)) == {"capture-2018-12-21.dat", "older.bin.gz"}
+    pd.testing.assert_frame_equal(
+        got.drop(columns="source_file"), expected.drop(columns="source_file"), check_like=True
+    )
+    with caplog.at_level("WARNING", logger="lib.datasets"):  # the folder of tables names the JSON log and its reader
+        datasets.expand_files(str(folder))
+    assert "capture-2018-12-21.dat (a Zeek log: DATASET='zeek' reads it)" in caplog.text
+
+
+@pytest.mark.parametrize("name", ["flows.csv", "flows.tsv.gz"])
+def test_a_zeek_json_log_given_as_a_table_is_refused_with_the_fix(tmp_path, name):
+    path = write(tmp_path / name, "".join(as_json(r) + "\n" for r in flows(4)), gz=name.endswith(".gz"))
+    with pytest.raises(DataError, match=rf"{name}, line 1: this is a Zeek JSON log, not a table\. Fix: read it "
+                       r"with DATASET='zeek'"):  # fmt: skip
+        datasets.load("csv", files=str(path), label_column="label", benign_labels="Benign", use_cache=False)
+    plain = write(tmp_path / "other.csv", '{"flow": 1, "label": "Benign"}\n')  # JSON, but no Zeek log
+    with pytest.raises(DataError) as refused:
+        datasets.read_flow_table(plain, "label", "Benign")
+    assert "Zeek" not in str(refused.value)
+
+
 # ------------------------------------------------------------------------------------- 3. bounded memory
 def test_a_line_longer_than_max_line_bytes_is_an_error_naming_file_and_line(tmp_path, monkeypatch):
     monkeypatch.setattr(stream, "MAX_LINE_BYTES", 1000)

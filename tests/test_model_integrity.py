@@ -225,9 +225,7 @@ def test_a_record_and_a_file_edited_together_are_not_caught_as_the_docstring_say
 
     def rerecord(m):
         m["files"]["detector/manifest.json"] = io.sha256_file(detector_manifest)
-        parameters = {k: v for k, v in m["parameters"].items() if k not in run.LOCATION_PARAMETERS}
-        content = {"parameters": parameters, "inputs": m["inputs"], "files": m["files"]}
-        m["fingerprint"] = io.sha256_bytes(io.dumps(content).encode())
+        m["fingerprint"] = run.manifest_fingerprint(m)
 
     edit_json(stage_manifest, rerecord)
     assert Detector.load(copy).thresholds().anomaly == 123.0
@@ -338,6 +336,36 @@ def test_every_keras_file_is_loaded_in_safe_mode_from_the_checked_bytes(trained_
         (name, {"safe_mode": True}, recorded[name]) for name in ("deep_mlp_fold0.keras", "deep_mlp_fold1.keras")
     ]
     assert all(p.parent != folder and not p.exists() for p, _, _ in seen)  # a copy, removed after loading
+
+
+def test_the_pipelines_preprocessor_is_loaded_by_its_own_loader_from_the_checked_bytes(trained_run, monkeypatch):
+    """The pipeline folder's preprocessor goes through preprocess.load_preprocessor (the types it trusts) with the
+    bytes that were checked against the manifest's record, read once."""
+    seen, real = [], preprocess.load_preprocessor
+
+    def spy(path, data=None):
+        seen.append((Path(path), data))
+        return real(path, data=data)
+
+    monkeypatch.setattr(preprocess, "load_preprocessor", spy)
+    folder = trained_run / "fusion" / "pipeline"
+    pipeline = fusion.load_pipeline(folder, manifest_sha256=io.sha256_file(folder / io.MANIFEST))
+    recorded = json.loads((folder / io.MANIFEST).read_text())[io.FILE_HASHES]["preprocessor.skops"]
+    ((path, data),) = seen
+    assert path == folder / "preprocessor.skops" and io.sha256_bytes(data) == recorded
+    assert pipeline.feature_columns == list(pipeline.preprocessor.feature_names_in_)
+
+
+def test_a_preprocessor_holding_a_foreign_type_is_refused_even_with_its_record_rewritten(trained_run, tmp_path):
+    folder = Path(shutil.copytree(trained_run / "fusion" / "pipeline", tmp_path / "pipeline"))
+    preprocessor = preprocess.load_preprocessor(folder / "preprocessor.skops")
+    from sklearn.preprocessing import FunctionTransformer
+
+    preprocessor.transformers_[0][1].steps.append(("dump", FunctionTransformer(json.dumps)))  # code of another
+    io.dump_skops(preprocessor, folder / "preprocessor.skops")
+    sha = rerecorded(folder, "preprocessor.skops")
+    with pytest.raises(ValueError, match=r"preprocessor\.skops: refusing to load types .*json\.dumps"):
+        fusion.load_pipeline(folder, manifest_sha256=sha)
 
 
 def test_a_skops_file_of_a_detector_changed_is_refused(split, tmp_path):

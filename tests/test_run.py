@@ -467,3 +467,37 @@ def test_a_stage_records_the_files_that_made_it_and_is_reused_only_by_them(tmp_p
     edited = dict(ids) | {"lib/preprocess/prepared.py": "0" * 40}
     monkeypatch.setattr(run.code, "file_ids", lambda notebook, root=None: edited)
     assert folder.reusable("prepared", stage.parameters) is None
+
+
+# ------------------------------------------------------------------------------------------ the manifest's fingerprint
+def test_the_fingerprint_of_a_manifest_is_one_function_whose_value_never_changes(tmp_path):
+    """Stage.finish and the scorer's check share run.manifest_fingerprint; places aside, its value is the hash
+    every finished stage recorded (pinned: a change would make every existing stage look edited)."""
+    manifest = {
+        "parameters": {"DATASET": "iot23", "SEED": 7, "SPLIT": "random", "RUN_DIR": "runs/a", "DATA_DIR": "/d"},
+        "inputs": {"prepared": "a" * 64},
+        "files": {"scores.csv": "b" * 64, "predictions/x.npy": "c" * 64},
+        "status": "complete", "notebook": "02_baselines.ipynb", "info": {"seeds": [7]},
+    }  # fmt: skip
+    assert run.manifest_fingerprint(manifest) == "184ed52977f2537d3e36747a4fe301623af4f611407f39b7a578a4d40fb548e2"
+    moved = manifest | {"parameters": manifest["parameters"] | {"RUN_DIR": "elsewhere", "NAME": "x"}}
+    assert run.manifest_fingerprint(moved) == run.manifest_fingerprint(manifest)
+    edited = manifest | {"files": manifest["files"] | {"scores.csv": "d" * 64}}
+    assert run.manifest_fingerprint(edited) != run.manifest_fingerprint(manifest)
+    folder = run.RunDir(tmp_path)
+    prepare(folder)
+    stage = downstream(folder)
+    recorded = json.loads((tmp_path / "baselines" / run.MANIFEST).read_text())
+    assert recorded["fingerprint"] == stage.fingerprint == run.manifest_fingerprint(recorded)
+
+
+@pytest.mark.parametrize("text", ['{"stage": "prepared", "status": "compl', "[1, 2]", "\udcff"])
+def test_a_stage_manifest_that_is_not_a_json_object_is_an_error_naming_it(tmp_path, text):
+    folder = run.RunDir(tmp_path)
+    prepare(folder)
+    downstream(folder)
+    manifest = tmp_path / "prepared" / run.MANIFEST
+    manifest.write_bytes(text.encode("utf-8", "surrogateescape"))  # cut short, edited, or not even UTF-8
+    with pytest.raises(run.StaleArtefactError, match=rf"^{manifest}: .*Fix: rerun notebooks/01_data_preparation"):
+        folder.open("baselines")  # read as the input of another stage too
+    assert folder.reusable("prepared", {"DATASET": "synthetic", "SAMPLE_ROWS": 0, "SEED": 0}) is None

@@ -19,7 +19,7 @@ import pytest
 from test_notebooks import tiny_per_notebook
 
 from lib import fusion, run, runner, score
-from lib.datasets import DataError
+from lib.datasets import DataError, schema
 
 HELD_OUT = "CTU-IoT-Malware-Capture-44-1"
 pytestmark = pytest.mark.smoke
@@ -202,13 +202,15 @@ def test_follow_mode_reads_a_growing_log_across_a_rotation(detector, held_out_lo
 
 def test_a_cicflowmeter_csv_reads_as_the_cicids2017_loader_reads_it(mirror):
     """A CICFlowMeter CSV given to the command: the same feature columns and values as notebook 01's loader
-    (names stripped of their spaces, Infinity as inf), its BENIGN label read as Benign."""
+    (names stripped of their spaces, Infinity as inf, negative counts and durations missing, as a CICIDS2017 run's
+    Detector asks), its BENIGN label read as Benign."""
     from lib.datasets.cicids import read_cicids_csv
 
     path = sorted((mirror / "cicids2017" / "ml_original_header_heads").glob("*plus7webattack.csv"))[0]
     loaded = read_cicids_csv(path)
     numeric = [c for c in loaded.columns if c not in ("is_attack",) and pd.api.types.is_numeric_dtype(loaded[c])]
-    scored = score.read_input(path, numeric=set(numeric))
+    scored = score.read_input(path, numeric=set(numeric), non_negative=schema.non_negative_columns("cicids2017"))
+    assert loaded["Flow IAT Min"].isna().any()  # (the file has negative ones, made missing by both)
     assert len(scored) == len(loaded)
     assert len(numeric) > 70 and set(numeric) <= set(scored.columns)
     for column in numeric:
@@ -301,6 +303,7 @@ def test_a_run_without_a_saved_detector_is_a_clear_error(detect_run, held_out_lo
     manifest_path = copy / "anomaly" / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
     manifest["files"].pop("detector/manifest.json")  # as notebook 05 wrote it before it saved the detector
+    manifest["fingerprint"] = run.manifest_fingerprint(manifest)  # (its fingerprint then that of these records)
     manifest_path.write_text(json.dumps(manifest))
     done = command("--model", str(copy), "--input", str(held_out_log), "--output", str(tmp_path / "a.csv"))
     assert done.returncode == 2 and "no detector/ folder" in done.stderr and "05_anomaly_detection" in done.stderr

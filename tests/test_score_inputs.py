@@ -12,12 +12,13 @@ import os
 import shutil
 import stat
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 
 from lib import score
-from lib.datasets import DataError, stream
+from lib.datasets import DataError, schema, stream, values
 from lib.score import inputs, outputs
 from lib.score.model import Detector, Thresholds, identifiers
 
@@ -106,6 +107,8 @@ class StandIn:
 
     benign_labels = "benign"
     numeric_columns = ["duration", "orig_bytes"]
+    encoding = "utf-8"  # the run's ENCODING
+    non_negative = frozenset({"duration", "orig_bytes"})  # its data set's counts and durations (a Zeek run's)
 
     def __init__(self, fingerprint: str = "f" * 64, fail_after: int | None = None):
         self.manifest = {"pipeline_fingerprint": fingerprint, "threshold": 1.0, "target_fpr": 0.01}
@@ -244,7 +247,7 @@ def test_follow_mode_refuses_a_gzip_file_and_a_table_before_the_model_loads(neve
     err = refused(capsys, ["--model", str(run_folder), "--input", str(packed), "--output", out, "--follow"])
     assert "a gzip file, which Zeek does not append to" in err and "without --follow" in err
     err = refused(capsys, ["--model", str(run_folder), "--input", str(table), "--output", out, "--follow"])
-    assert f"--input {table}: not a Zeek TSV log" in err
+    assert f"--input {table}: not a Zeek log" in err and "(TSV or JSON)" in err
 
 
 # ------------------------------------------------------------------------------------------ 2. outputs
@@ -675,3 +678,167 @@ def test_the_command_in_batch_mode_replaces_only_with_overwrite_and_ctrl_c_write
     monkeypatch.setattr(Detector, "load", staticmethod(interrupted))
     assert cli.main([*argv, "--overwrite"]) == cli.EXIT_INTERRUPTED == 130
     assert "interrupted: nothing was written" in capsys.readouterr().err and out.read_bytes() == first
+
+
+# ------------------------------------------------------------------------------------------ 6. as training read it
+def json_record(i: int, **changes) -> bytes:
+    """Flow ``i`` of :func:`record` as Zeek's JSON writer writes it (unset fields left out)."""
+    values = {
+        "ts": 1540469302 + i + 0.5, "uid": f"C{i:06d}", "id.orig_h": "192.168.1.132", "id.orig_p": 40000 + i,
+        "id.resp_h": "216.239.35.4", "id.resp_p": 123, "proto": "udp", "duration": 0.114184, "orig_bytes": 100 + i,
+        "resp_bytes": 48, "conn_state": "SF", "missed_bytes": 0, "history": "Dd", "orig_pkts": 1,
+        "orig_ip_bytes": 76, "resp_pkts": 1, "resp_ip_bytes": 76,
+    }  # fmt: skip
+    return (json.dumps(values | changes) + "\n").encode()
+
+
+class Recording(StandIn):
+    """The stand-in, keeping a copy of every frame it is given to score; ``reading`` sets the attributes that say
+    how the run's training data was read (``encoding``, ``non_negative``)."""
+
+    def __init__(self, **reading):
+        super().__init__()
+        self.given: list[pd.DataFrame] = []
+        for name, value in reading.items():
+            setattr(self, name, value)
+
+    def score(self, df: pd.DataFrame, thresholds: Thresholds, tally: outputs.Tally) -> pd.DataFrame:
+        self.given.append(df.copy())
+        return super().score(df, thresholds, tally)
+
+    def column(self, name: str) -> list:
+        return pd.concat(self.given, ignore_index=True)[name].tolist()
+
+
+def same(got: list, wanted: list) -> bool:
+    """Equal as float32 numbers (as the readers give them), NaN equal to NaN."""
+    return pd.Series(got, dtype="float32").equals(pd.Series(wanted, dtype="float32"))
+
+
+def test_the_detector_reads_inputs_as_notebook_01_read_its_training_data(tmp_path):
+    preprocessor = SimpleNamespace(transformers_=[], get_feature_names_out=lambda: [])
+    pipeline = SimpleNamespace(class_names=["Benign", "DDoS"], feature_columns=[], preprocessor=preprocessor)
+    trained = {"DATASET": "cicids2017", "ENCODING": "cp1252", "BENIGN_LABELS": "BENIGN"}
+    detector = Detector(tmp_path, pipeline, None, {"training": {"parameters": trained}}, {})
+    assert (detector.encoding, detector.benign_labels) == ("cp1252", "BENIGN")
+    assert (
+        detector.non_negative == schema.non_negative_columns("cicids2017") and "Flow Duration" in detector.non_negative
+    )
+    table_run = Detector(tmp_path, pipeline, None, {"training": {"parameters": {"DATASET": "csv"}}}, {})
+    assert (table_run.encoding, table_run.non_negative) == ("utf-8", frozenset())
+
+
+def test_a_zeek_json_log_is_scored_as_a_zeek_log_whatever_its_name(tmp_path):
+    path = tmp_path / "flows.csv"  # a table's name, a Zeek JSON log's content
+    path.write_bytes(b"".join(json_record(i) for i in range(6)))
+    assert inputs.input_columns(path)[:4] == ["ts", "uid", "id.orig_h", "id.orig_p"]
+    detector = Recording()
+    summary = score.score_file(detector, path, tmp_path / "out.csv")
+    scored = pd.read_csv(tmp_path / "out.csv", keep_default_na=False)
+    assert summary["flows_scored"] == 6 and list(scored["uid"]) == expected(0, 6)
+    assert list(scored["row"]) == list(range(1, 7)) and detector.column("orig_bytes") == [100.0 + i for i in range(6)]
+
+
+def test_batch_scoring_makes_negative_counts_missing_as_training_did(tmp_path):
+    log = tmp_path / "conn.log"  # a Zeek log: the Zeek conn log's counts, sizes and durations, whatever the run
+    log.write_bytes(
+        header() + records(0, 3) + record(3).replace(b"\t103\t", b"\t-103\t")
+        + record(4).replace(b"\t0.114184\t", b"\t-0.114184\t")
+    )  # fmt: skip
+    detector = Recording(non_negative=frozenset())
+    summary = score.score_file(detector, log, tmp_path / "log.csv")
+    assert same(detector.column("orig_bytes"), [100, 101, 102, None, 104])
+    assert same(detector.column("duration"), [0.114184] * 4 + [None])
+    assert summary["repairs"] == {
+        f"conn.log, column 'orig_bytes': {values.NEGATIVE_REPAIR}": 1,
+        f"conn.log, column 'duration': {values.NEGATIVE_REPAIR}": 1,
+    }
+    json_log = tmp_path / "conn.json"  # a JSON log likewise
+    json_log.write_bytes(json_record(0) + json_record(1, orig_bytes=-5))
+    detector = Recording(non_negative=frozenset())
+    score.score_file(detector, json_log, tmp_path / "json.csv")
+    assert same(detector.column("orig_bytes"), [100, None])
+    table = tmp_path / "flows.csv"  # a table: the columns the run's data set declares (StandIn: a Zeek run's)
+    table.write_text("uid,duration,orig_bytes\nC1,0.5,-5\nC2,-1,7\n")
+    zeek_run, table_run = Recording(), Recording(non_negative=frozenset())  # DATASET zeek, DATASET csv
+    summary = score.score_file(zeek_run, table, tmp_path / "a.csv")
+    assert same(zeek_run.column("orig_bytes"), [None, 7]) and same(zeek_run.column("duration"), [0.5, None])
+    assert summary["repairs"][f"flows.csv, column 'orig_bytes': {values.NEGATIVE_REPAIR}"] == 1
+    score.score_file(table_run, table, tmp_path / "b.csv")
+    assert same(table_run.column("orig_bytes"), [-5, 7]) and same(table_run.column("duration"), [0.5, -1])
+
+
+def test_batch_scoring_reads_the_runs_encoding(tmp_path):
+    table = tmp_path / "flows.csv"
+    table.write_bytes("uid,duration,orig_bytes,service\nC1,0.5,5,café\nC2,1.0,7,dns\n".encode("latin-1"))
+    with pytest.raises(DataError, match=r"flows\.csv, line 2, column 'service' .*byte 0xe9 is not UTF-8"):
+        score.score_file(Recording(), table, tmp_path / "a.csv")
+    detector = Recording(encoding="latin-1")
+    summary = score.score_file(detector, table, tmp_path / "b.csv")
+    assert detector.column("service") == ["café", "dns"]
+    assert summary["repairs"]["flows.csv, column '': text read as latin-1 (ENCODING) and re-encoded to UTF-8"] == 1
+    log = tmp_path / "conn.log"
+    log.write_bytes(header() + record(0).replace(b"\tudp\t-\t", b"\tudp\tcaf\xe9\t") + record(1))
+    detector = Recording(encoding="latin-1")
+    score.score_file(detector, log, tmp_path / "c.csv")
+    assert detector.column("service")[0] == "café" and detector.column("uid") == expected(0, 2)
+
+
+def test_follow_mode_reads_a_zeek_json_log_and_resumes_in_it(tmp_path):
+    path = tmp_path / "conn.log"
+    path.write_bytes(b"".join(json_record(i) for i in range(4)))
+    assert score.check_input(path, follow=True) == path
+    follower = score.LogFollower(path, read_bytes=300)  # less than a record: a poll reads on
+    assert uids(drain(follower)) == expected(0, 4)
+    with open(path, "ab") as fh:  # the last record not ended yet
+        fh.write(json_record(4) + json_record(5, orig_bytes=-3) + json_record(6)[:20])
+    more = pd.concat(drain(follower))
+    assert list(more["uid"]) == expected(4, 6) and same(more["orig_bytes"].tolist(), [104, None])
+    assert {(n["column"], n["repair"]): n["count"] for n in follower.notes} == {
+        ("orig_bytes", values.NEGATIVE_REPAIR): 1
+    }
+    position = follower.position()
+    follower.close()
+    assert position["line"] == 6 and json.loads(position["header"])["uid"] == "C000000"
+    with open(path, "ab") as fh:
+        fh.write(json_record(6)[20:] + json_record(7))
+    resumed = score.LogFollower(path, resume=position)
+    assert uids(drain(resumed)) == expected(6, 8) and "continued at line 7" in resumed.resumed
+    resumed.close()
+    new = tmp_path / "conn.new"  # rotated: the new file's first record gives its columns
+    new.write_bytes(json_record(300, vlan=12) + json_record(301))  # a field the first file's records lack
+    os.replace(new, path)
+    rotated = score.LogFollower(path, resume=position)
+    frames = drain(rotated)
+    assert uids(frames) == expected(300, 302) and same(frames[0]["vlan"].tolist(), [12, None]) and "vlan" not in more
+    rotated.close()
+    out = tmp_path / "live.csv"
+    summary = run_follow(path, out)
+    assert summary["flows_scored"] == 2 and list(pd.read_csv(out, keep_default_na=False)["uid"]) == expected(300, 302)
+    other = tmp_path / "events.json"  # JSON, but not a Zeek log
+    other.write_text('{"event": "login", "user": "x"}\n')
+    with pytest.raises(score.ScoreError, match=r"not a Zeek log .*\(TSV or JSON\)"):
+        score.check_input(other, follow=True)
+
+
+def test_follow_mode_makes_negative_counts_missing_and_reads_the_runs_encoding(log, tmp_path):
+    with open(log, "ab") as fh:
+        fh.write(record(10).replace(b"\tudp\t-\t", b"\tudp\tcaf\xe9\t") + record(11).replace(b"\t111\t", b"\t-111\t"))
+    follower = score.LogFollower(log)
+    with pytest.raises(DataError, match=r"conn\.log, line 19, column 'service' .*byte 0xe9 is not UTF-8"):
+        drain(follower)
+    follower.close()
+    follower = score.LogFollower(log, encoding="latin-1", read_bytes=500)
+    frames = pd.concat(drain(follower))
+    follower.close()
+    assert frames["service"].iloc[-2] == "café" and same(frames["orig_bytes"].tolist()[-2:], [110, None])
+    counted = {(n["column"], n["repair"]): n["count"] for n in follower.notes}
+    assert counted == {
+        ("", "text read as latin-1 (the run's ENCODING) and re-encoded to UTF-8"): 1,  # once for the file
+        ("orig_bytes", values.NEGATIVE_REPAIR): 1,
+    }
+    with pytest.raises(score.ScoreError, match=r"ENCODING='utf-16': follow mode reads a log line by line.*Fix: score"):
+        score.LogFollower(log, encoding="utf-16")
+    summary = run_follow(log, tmp_path / "live.csv", detector=Recording(encoding="latin-1"))
+    assert summary["flows_scored"] == 12
+    assert summary["repairs"][f"conn.log, column 'orig_bytes': {values.NEGATIVE_REPAIR}"] == 1

@@ -6,7 +6,6 @@ import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +16,7 @@ from lib import registry
 from lib.datasets.csvparse import NEWLINE, header_names, parse_table, table_layout, to_float32
 from lib.datasets.errors import DataError
 from lib.datasets.schema import ARGUS_NON_NEGATIVE
-from lib.datasets.stream import Chunk, combine_frames, header_and_chunks
+from lib.datasets.stream import Chunk, combine_frames, layout_and_chunks
 from lib.datasets.values import negatives_to_missing
 
 log = logging.getLogger(__package__)  # "lib.datasets" for every file of the package
@@ -44,6 +43,7 @@ class _BotiotTable:
     names: list[str]
     skip: int
     types: dict[str, pa.DataType]
+    raw_columns: tuple[str, ...] = registry.BOTIOT_DROPPED  # read as bytes, then dropped
 
 
 def botiot_frames(path: str | os.PathLike, encoding: str = "utf-8") -> Iterator[pd.DataFrame]:
@@ -52,12 +52,8 @@ def botiot_frames(path: str | os.PathLike, encoding: str = "utf-8") -> Iterator[
     :func:`_botiot_frame`."""
     path = Path(path)
     notes: list[dict] = []  # the file's own repairs (encoding, its header) go with the first chunk's frame
-    # (not checked as UTF-8 here: Argus' raw `record` column holds bytes, and is dropped)
-    _, chunks = header_and_chunks(path, notes, encoding=encoding, check_utf8=False)
-    first = next(chunks)
-    table = _botiot_header(first.data, path, notes)
-    chunks = chain([first], chunks)
-    del first  # held by the chain until it is parsed
+    # checked as UTF-8 but for Argus' raw `record` column, which holds bytes and is dropped
+    table, chunks = layout_and_chunks(path, notes, encoding, _botiot_header)
     rows_before = 0
     for chunk in chunks:
         df = _botiot_frame(chunk, table, path, rows_before, notes)

@@ -6,7 +6,6 @@ import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +14,10 @@ import pyarrow as pa
 
 from lib import registry
 from lib.datasets.csvparse import NEWLINE, header_names, parse_table, table_layout, to_float32
-from lib.datasets.errors import DataError
+from lib.datasets.errors import DataError, note_repair
 from lib.datasets.schema import CICFLOWMETER_NON_NEGATIVE
-from lib.datasets.stream import Chunk, combine_frames, header_and_chunks
+from lib.datasets.stream import Chunk, combine_frames, layout_and_chunks
+from lib.datasets.textio import refuse_non_utf8
 from lib.datasets.values import negatives_to_missing
 
 log = logging.getLogger(__package__)  # "lib.datasets" for every file of the package
@@ -27,15 +27,16 @@ def read_cicids_csv(path: str | os.PathLike, encoding: str = "utf-8") -> pd.Data
     """One CICIDS2017 CSV, MachineLearningCVE (79 columns) or TrafficLabelling (85) or a derived sample, its text
     in ``encoding``.
 
-    Header whitespace is stripped, the duplicated ``Fwd Header Length`` is checked and dropped,
-    ``Infinity``/``NaN`` strings become ``inf``/NaN (preprocessing turns ``inf`` into NaN), the web-attack
-    dash is normalised, the label column may be `` Label``, ``Label`` or ``labels``. An Excel ``sep=,`` first
-    line is skipped, numbers written with a thousands separator are read as numbers
-    (:func:`lib.datasets.csvparse.to_float32`) and negative counts, sizes and durations
+    Header whitespace is stripped, the duplicated ``Fwd Header Length`` is checked and dropped, ``Infinity``/``NaN``
+    strings become ``inf``/NaN (preprocessing turns ``inf`` into NaN), the web-attack dash is normalised (written as
+    the cp1252 byte 0x96, which is not UTF-8, it is read as the dash and counted; such a byte anywhere else is an
+    error naming its line and column, unless ``encoding`` reads it), the label column may be `` Label``, ``Label``
+    or ``labels``. An Excel ``sep=,`` first line is skipped, numbers written with a thousands separator are read as
+    numbers (:func:`lib.datasets.csvparse.to_float32`) and negative counts, sizes and durations
     (:data:`lib.datasets.schema.CICFLOWMETER_NON_NEGATIVE`) become missing, each counted in ``attrs["repairs"]``.
-    ``label_detail`` keeps the fine label; ``label`` is its family from :data:`lib.registry.CICIDS_FAMILIES`. A
-    file larger than :data:`lib.datasets.stream.STREAM_BYTES` is parsed in chunks (:func:`cicids_frames`) into
-    the same frame.
+    ``label_detail`` keeps the fine label; ``label`` is its family from :data:`lib.registry.CICIDS_FAMILIES`. A file
+    larger than :data:`lib.datasets.stream.STREAM_BYTES` is parsed in chunks (:func:`cicids_frames`) into the same
+    frame.
     """
     return combine_frames(cicids_frames(path, encoding), path)
 
@@ -46,12 +47,9 @@ def cicids_frames(path: str | os.PathLike, encoding: str = "utf-8") -> Iterator[
     :func:`_cicids_frame`. Whether the ``Fwd Header Length`` copy is dropped is decided on the first chunk."""
     path = Path(path)
     notes: list[dict] = []  # the file's own repairs (encoding, its header) go with the first chunk's frame
-    # (not checked as UTF-8 here: the label is read as bytes, some copies write web-attack labels in latin-1)
-    _, chunks = header_and_chunks(path, notes, encoding=encoding, check_utf8=False)
-    first = next(chunks)
-    table = _cicids_header(first.data, path, notes)
-    chunks = chain([first], chunks)
-    del first  # held by the chain until it is parsed
+    # checked as UTF-8, the label column aside: it is read as bytes, since some copies write the web-attack dash as
+    # the byte 0x96 (cp1252); each label with such a byte is counted when it is decoded (_labels)
+    table, chunks = layout_and_chunks(path, notes, encoding, _cicids_header)
     rows_before, drop_copy = 0, None
     for chunk in chunks:
         df = _cicids_frame(chunk, table, path, rows_before, notes)
@@ -80,12 +78,18 @@ class _CicidsTable:
     types: dict[str, pa.DataType]
     skip: int  # the lines before the first data row: the header row, and an Excel ``sep=`` line before it
 
+    @property
+    def raw_columns(self) -> tuple[str, ...]:
+        """The columns read as bytes (:func:`lib.datasets.stream.layout_and_chunks`): the label (:func:`_labels`)."""
+        return (self.label_column,)
+
 
 def _cicids_header(data: bytes, path: Path, notes: list[dict]) -> _CicidsTable:
     """The columns the header row names (the first line of ``data``, the text's first chunk, or its second after
     an Excel ``sep=`` line); a :class:`DataError` without a label."""
     lines = [line.decode("utf-8", "replace") for line in data.split(NEWLINE, 2)[:2]]
     sep, header, before = table_layout(lines, path, notes, path.name)
+    refuse_non_utf8(NEWLINE.join(data.split(NEWLINE, before + 1)[: before + 1]), path, 1)  # the header, strictly
     named: list[dict] = []
     names = header_names(header, sep, named, path.name)
     # the repeated 'Fwd Header Length' is CICFlowMeter's own, checked and dropped by _header_length_copy
@@ -129,7 +133,7 @@ def _cicids_frame(chunk: Chunk, table: _CicidsTable, path: Path, rows_before: in
                 raise err from None  # Arrow's own message names the value's line in the file
             raise
 
-    fine = df.pop(label_col).map(lambda b: b.decode("utf-8", "replace") if isinstance(b, bytes) else b)
+    fine = _labels(df.pop(label_col), path, notes)
     if fine.isna().any():
         row = int(np.flatnonzero(fine.isna().to_numpy())[0])
         raise DataError(
@@ -147,6 +151,28 @@ def _cicids_frame(chunk: Chunk, table: _CicidsTable, path: Path, rows_before: in
     df["label_detail"] = pd.Categorical(fine)
     df["is_attack"] = (df["label"] != "Benign").astype(np.int8).to_numpy()
     return df
+
+
+#: The repair of a label holding a byte that is not UTF-8 (:func:`_labels`).
+NON_UTF8_LABEL_REPAIR = (
+    "byte that is not UTF-8 in the label (the web-attack dash 0x96 of cp1252) read as a dash; ENCODING='cp1252' "
+    "reads such a file as text"
+)
+
+
+def _labels(raw: pd.Series, path: Path, notes: list[dict]) -> pd.Series:
+    """The label column read as bytes, as text: each distinct value decoded once. A byte that is not UTF-8
+    becomes U+FFFD (which :func:`lib.registry.normalise_cic_label` reads as the web-attack dash), counted in
+    ``notes`` with the rows that hold one."""
+    replaced, text = 0, {}
+    for value, rows in raw.value_counts(dropna=True).items():
+        try:
+            text[value] = value.decode("utf-8") if isinstance(value, bytes) else value
+        except UnicodeDecodeError:
+            text[value] = value.decode("utf-8", "replace")
+            replaced += int(rows)
+    note_repair(notes, path.name, str(raw.name), NON_UTF8_LABEL_REPAIR, replaced)
+    return raw.map(text)
 
 
 def _header_length_copy(

@@ -27,6 +27,8 @@ from urllib.parse import urlsplit
 
 from lib import progress, registry
 from lib.datasets.errors import DataError
+from lib.datasets.textio import UTF8_BOM
+from lib.datasets.zeek_json import looks_like_zeek_json
 from lib.io import sha256_file, write_bytes
 
 log = logging.getLogger(__package__)
@@ -239,6 +241,11 @@ def _is_documentation(relpath: Path, text_is_documentation: bool = True) -> bool
     return hidden or name.startswith(_DOC_NAMES) or relpath.suffix.lower() in suffixes
 
 
+#: Bytes of a file's text read to tell a Zeek log by its content: a JSON log's whole first record (a conn log's
+#: is a few hundred bytes) fits, so that :func:`lib.datasets.zeek_json.looks_like_zeek_json` judges its keys.
+ZEEK_HEAD_BYTES = 65536
+
+
 def _read_head(path: Path, size: int = 4096) -> bytes:
     """The first ``size`` bytes of ``path``'s text (gzip decompressed); an ``OSError`` if it cannot be read."""
     with open(path, "rb") as fh:
@@ -283,7 +290,7 @@ def what_it_is(path: Path) -> str:
     reason = unreadable(path)
     if reason:
         return f"unreadable: {reason}"
-    head = _read_head(path)
+    head = _read_head(path, ZEEK_HEAD_BYTES)
     if not head.strip():
         return "empty"
     for magic, kind in _ARCHIVES.items():
@@ -291,9 +298,9 @@ def what_it_is(path: Path) -> str:
             return kind
     if b"\x00" in head:
         return "not text (binary content)"
-    first = head.split(b"\n", 1)[0]
-    if first.startswith((b"#separator", b"#fields")):
+    if _starts_like_zeek(head):
         return ZEEK_LOG
+    first = head.split(b"\n", 1)[0]
     if any(sep in first for sep in (b",", b"\t", b";")):
         return DELIMITED_TABLE
     return f"another format ({''.join(path.suffixes) or 'text without a suffix'})"
@@ -361,13 +368,22 @@ def is_table(path: Path) -> bool:
     return bool(suffixes) and suffixes[-1] in TABLE_SUFFIXES
 
 
+def _starts_like_zeek(head: bytes) -> bool:
+    """Whether a text's first bytes are those of a Zeek log: TSV (``#separator`` or ``#fields`` first, after a
+    UTF-8 byte-order mark if any) or JSON (:func:`lib.datasets.zeek_json.looks_like_zeek_json`)."""
+    text = head[len(UTF8_BOM) :] if head.startswith(UTF8_BOM) else head
+    return text.startswith((b"#separator", b"#fields")) or looks_like_zeek_json(text)
+
+
 def is_zeek_log(path: Path) -> bool:
-    """A Zeek TSV log (plain or gzip, any name): it starts with ``#separator`` or ``#fields``."""
+    """A Zeek log, plain or gzip, any name, told by its content: a TSV log starts with ``#separator`` or
+    ``#fields``; a JSON log (``LogAscii::use_json=T``) has a JSON object with ``ts`` and a Zeek key on its first
+    line (its first :data:`ZEEK_HEAD_BYTES` read). False for a file that cannot be read."""
     try:
-        head = _read_head(path, 64)
+        head = _read_head(path, ZEEK_HEAD_BYTES)
     except OSError:
         return False
-    return head.startswith((b"#separator", b"#fields"))
+    return _starts_like_zeek(head)
 
 
 def expand_files(

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from pandas.api.types import union_categoricals
@@ -139,6 +140,27 @@ def header_and_chunks(
             yield chunk
 
     return header, checked(chain([first], chunks))
+
+
+def layout_and_chunks(
+    path: Path, notes: list[dict], encoding: str, read_layout: Callable[[bytes, Path, list[dict]], Any]
+) -> tuple[Any, Iterator[Chunk]]:
+    """The layout of a data set's CSV that ``read_layout(data, path, notes)`` reads from the first chunk of its
+    text (its ``names``, its delimiter ``sep`` and its ``raw_columns``, those the reader parses as bytes itself,
+    among what it says), and all of its chunks (:func:`text_chunks`, repairs of the file in ``notes``), the first
+    held until it is asked for. Each chunk is checked as UTF-8 but in the raw columns
+    (:func:`lib.datasets.textio.refuse_non_utf8`: a byte that is not is an error naming its line and column)."""
+    _, chunks = header_and_chunks(path, notes, encoding=encoding, check_utf8=False)
+    first = next(chunks)
+    layout = read_layout(first.data, path, notes)
+    names, sep, raw = list(layout.names), layout.sep.encode(), frozenset(layout.raw_columns)
+
+    def checked(chunks: Iterator[Chunk]) -> Iterator[Chunk]:
+        for chunk in chunks:
+            refuse_non_utf8(chunk.data, path, chunk.first_line, names, sep, raw)
+            yield chunk
+
+    return layout, checked(chain([first], chunks))
 
 
 def _header_fields(header: bytes) -> tuple[list[str] | None, bytes | None]:

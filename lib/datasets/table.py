@@ -49,10 +49,12 @@ from lib.datasets.errors import DataError, note_repair
 from lib.datasets.schema import guess_identifiers, label_like_columns
 from lib.datasets.stream import header_and_chunks
 from lib.datasets.values import negatives_to_missing, thousands_conflict, thousands_numbers
+from lib.datasets.zeek_json import looks_like_zeek_json
 
 log = logging.getLogger(__package__)  # "lib.datasets" for every file of the package
 
 _NULLS = ["", "NaN", "nan", "NA", "N/A", "null", "NULL"]
+_JSON_HEAD_BYTES = 65536  # the text's start that tells a Zeek JSON log (its first record) from a table
 EMPTY_LABEL = "(empty)"  # in BENIGN_LABELS or IGNORE_LABELS: what an empty label cell means
 
 
@@ -239,6 +241,8 @@ def _read_text_table(
     lines = [line.decode("utf-8", "replace").rstrip("\r") for line in raw.split(NEWLINE, 2)[:2]]
     if lines[0].startswith(("#separator", "#fields")):
         raise DataError(f"{path}, line 1: this is a Zeek log, not a table. Fix: read it with DATASET='zeek'")
+    if looks_like_zeek_json(raw[:_JSON_HEAD_BYTES]):
+        raise DataError(f"{path}, line 1: this is a Zeek JSON log, not a table. Fix: read it with DATASET='zeek'")
     sep, first, before = table_layout(lines, path, notes, path.name)
     fields = header_names(first, sep)
     if names:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import codecs
 import gzip
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -253,37 +253,51 @@ def refuse_non_utf8(
     first_line: int,
     names: Sequence[str] | None = None,
     sep: bytes | None = None,
+    raw_columns: Collection[str] = (),
 ) -> None:
     """A :class:`DataError` if ``data`` (whole lines, the first numbered ``first_line`` in the file) holds a byte
     that is not UTF-8: it names the file, the line and the column (``names[i]`` for the field the byte is in,
     fields cut at ``sep``, when both are given and the line holds no quote before the byte; else the byte's place
-    in the line) and the fix. Text that is all ASCII is passed at once; other text is decoded 1 MiB at a time."""
+    in the line) and the fix. Text that is all ASCII is passed at once; other text is decoded 1 MiB at a time.
+    ``raw_columns``: columns whose bytes the caller reads itself (the CICIDS2017 reader its labels, counting what it
+    replaces; the BoT-IoT reader Argus' raw ``record``, dropped): a byte in such a field, told by ``names`` and
+    ``sep``, is passed over."""
     if data.isascii():
         return
-    pos = _first_non_utf8(data)
-    if pos is None:
-        return
-    start = data.rfind(NEWLINE, 0, pos) + 1
+    search = 0
+    while (pos := _first_non_utf8(data, search)) is not None:
+        start = data.rfind(NEWLINE, 0, pos) + 1
+        prefix = data[start:pos]
+        field = prefix.count(sep) if names and sep and b'"' not in prefix else None
+        column = names[field] if field is not None and field < len(names) else None
+        if column is None or column not in raw_columns:
+            raise _not_utf8(data, path, first_line, pos, start, column)
+        end = data.find(NEWLINE, pos)
+        field_end = data.find(sep, pos, len(data) if end < 0 else end)  # the next field is checked again
+        if field_end < 0 and end < 0:
+            return
+        search = field_end if field_end >= 0 else end + 1
+
+
+def _not_utf8(data: bytes, path: object, first_line: int, pos: int, start: int, column: str | None) -> DataError:
+    """The error for the byte at ``pos`` (in the line that starts at ``start``) of :func:`refuse_non_utf8`."""
     line = first_line + data.count(NEWLINE, 0, start)
-    prefix = data[start:pos]
     where = f"byte {pos - start + 1} of the line"
-    if names and sep and b'"' not in prefix:
-        field = prefix.count(sep)
-        if field < len(names):
-            where = f"column {names[field]!r} ({where})"
+    if column is not None:
+        where = f"column {column!r} ({where})"
     end = data.find(NEWLINE, pos)
     shown = data[max(start, pos - 24) : min(pos + 16, len(data) if end < 0 else end)]
-    raise DataError(
+    return DataError(
         f"{path}, line {line:,}, {where}: byte 0x{data[pos]:02x} is not UTF-8 (near {shown!r}), so the file is "
         f"not UTF-8 text. Fix: set ENCODING='latin-1' (or the file's encoding, e.g. 'cp1252'), and the text is "
         f"re-encoded as it is read"
     )
 
 
-def _first_non_utf8(data: bytes) -> int | None:
-    """The offset of the first byte of ``data`` that is not UTF-8 (a truncated sequence at the end included),
-    or None."""
-    view, n, start = memoryview(data), len(data), 0
+def _first_non_utf8(data: bytes, start: int = 0) -> int | None:
+    """The offset of the first byte of ``data`` from ``start`` on (the start of a character) that is not UTF-8 (a
+    truncated sequence at the end included), or None."""
+    view, n = memoryview(data), len(data)
     while start < n:
         end = min(n, start + _CHECK_STEP)
         while end < n and end - start < _CHECK_STEP + 3 and data[end] & 0xC0 == 0x80:

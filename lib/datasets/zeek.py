@@ -18,8 +18,9 @@ The header is carried from chunk to chunk (:class:`ZeekRecords`), so that a log 
 (``stream.py``) gives the frame of the log read whole, wherever its header blocks lie. The steps are public for
 the scorer (:mod:`lib.score`), which reads logs with the same code: :class:`ZeekRecords` parses a log's text
 chunk by chunk, :func:`zeek_header` reads the ``#`` header lines at the start of a text into a
-:class:`ZeekFormat`, :func:`zeek_frame` parses a chunk of records by one, :func:`log_columns` gives a log's columns
-before any record and :func:`scenario_name` the IoT-23 scenario a log belongs to.
+:class:`ZeekFormat` (:func:`json_format` that of a JSON log, from its :func:`first_record`), :func:`zeek_frame`
+parses a chunk of records by one, :func:`log_columns` gives a log's columns before any record and
+:func:`scenario_name` the IoT-23 scenario a log belongs to.
 """
 
 from __future__ import annotations
@@ -298,6 +299,39 @@ def zeek_header(
     return _first_format(header, 1, label_column, benign_labels, ignore_labels, labels_required), start
 
 
+def first_record(data: bytes, first_line: int) -> tuple[bytes, int]:
+    """The first line of ``data`` (lines, the first numbered ``first_line``) that is not blank, without its line
+    end, and its number: a JSON log's first record."""
+    pos, line = 0, first_line
+    while True:
+        end = data.find(NEWLINE, pos)
+        record = data[pos:] if end < 0 else data[pos:end]
+        if (record and not record.isspace()) or end < 0:
+            return record, line
+        pos, line = end + 1, line + 1
+
+
+def json_format(
+    first_record: bytes,
+    path: Path,
+    line: int,
+    label_column: str = "label",
+    benign_labels: str | Iterable[str] | None = None,
+    ignore_labels: str | Iterable[str] | None = ("Background",),
+    labels_required: bool = True,
+) -> ZeekFormat:
+    """The format of a Zeek JSON log whose first record is ``first_record`` (line ``line`` of the file): its
+    columns (:func:`lib.datasets.zeek_json.json_columns`) and label columns, as :class:`ZeekRecords` reads it; the
+    scorer's follow mode reads a JSON log that grows by it (:func:`zeek_frame`)."""
+    columns = json_columns(first_record, Path(path), line)
+    where = "the log's first record"
+    label, detail = _label_columns(columns.names, Path(path), line, where, label_column, labels_required)
+    return ZeekFormat(
+        columns.names, columns.zeek_types, {}, "-", label, detail, benign_labels, ignore_labels, fields_line=line,
+        json=True,
+    )  # fmt: skip
+
+
 def log_columns(path: Path, encoding: str = DEFAULT_ENCODING) -> list[str]:
     """A log's columns, whether or not records follow, labelled or not: the fields of its first header block's
     ``#fields`` line (in its first 20 lines), or a JSON log's columns (its first record's keys and the conn
@@ -477,20 +511,9 @@ class ZeekRecords:
 
     def _json_columns(self, chunk: Chunk) -> JsonColumns:
         """The log's columns, from its first record (the first line of ``chunk`` that is not blank)."""
-        data, pos, line = chunk.data, 0, chunk.first_line
-        while True:
-            end = data.find(NEWLINE, pos)
-            record = data[pos:] if end < 0 else data[pos:end]
-            if (record and not record.isspace()) or end < 0:
-                break
-            pos, line = end + 1, line + 1
-        columns = json_columns(record, self.path, line)
-        label_column, benign, ignore, required = self.options
-        label, detail = _label_columns(columns.names, self.path, line, "the log's first record", label_column, required)
-        self.format = self.block = ZeekFormat(
-            columns.names, columns.zeek_types, {}, "-", label, detail, benign, ignore, fields_line=line, json=True
-        )
-        return columns
+        record, line = first_record(chunk.data, chunk.first_line)
+        self.format = self.block = json_format(record, self.path, line, *self.options)
+        return JsonColumns(list(self.format.names), dict(self.format.zeek_types))
 
     # ------------------------------------------------------------------------------------------ the frame
     def _finish(self, df: pd.DataFrame, notes: list[dict]) -> pd.DataFrame:

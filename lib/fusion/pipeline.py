@@ -192,5 +192,7 @@ def load_pipeline(folder: str | os.PathLike, manifest_sha256: str | None = None)
         len(manifest["class_names"]),
         with_features=manifest["with_features"],
     )
-    preprocessor = files.skops("preprocessor.skops", preprocess.SKOPS_TYPES)
+    preprocessor = preprocess.load_preprocessor(
+        folder / "preprocessor.skops", data=files.read("preprocessor.skops", suffixes=(".skops",))
+    )
     return FusionPipeline(preprocessor, model, manifest["class_names"], manifest["ignored_columns"], manifest)

@@ -179,8 +179,9 @@ def save_preprocessor(preprocessor: ColumnTransformer, path: str | os.PathLike) 
     return io.dump_skops(preprocessor, path)
 
 
-def load_preprocessor(path: str | os.PathLike) -> ColumnTransformer:
+def load_preprocessor(path: str | os.PathLike, data: bytes | None = None) -> ColumnTransformer:
     """The fitted preprocessor that :func:`save_preprocessor` wrote to ``path``. A file holding a type outside
     :data:`SKOPS_TYPES` (the earlier names of the same functions and skops' defaults aside) is refused with a
-    ``ValueError``: it was not written by this code."""
-    return io.load_skops(path, trusted=SKOPS_TYPES | EARLIER_SKOPS_TYPES)
+    ``ValueError``: it was not written by this code. ``data``: the file's bytes, already read and checked (a
+    model folder's, :class:`lib.io.ModelFolder`); they are what is loaded, ``path`` only names the file."""
+    return io.load_skops(path, trusted=SKOPS_TYPES | EARLIER_SKOPS_TYPES, data=data)

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 from lib.io import MANIFEST
 from lib.run.folder import RunDir
-from lib.run.stage import Stage
+from lib.run.stage import Stage, manifest_fingerprint
 from lib.run.stages import (
     DATA_PARAMETERS,
     LOCATION_PARAMETERS,
@@ -70,6 +70,7 @@ __all__ = [
     "StaleArtefactError",
     "code_fingerprint",
     "default_name",
+    "manifest_fingerprint",
     "notebook_defaults",
     "notebook_parameters",
     "run_names",

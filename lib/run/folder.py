@@ -82,7 +82,7 @@ class RunDir:
             raise StaleArtefactError(
                 f"{self.path / stage} not found: {notebook} has not run for this RUN_DIR. Fix: {self.fix(stage)}"
             )
-        manifest = json.loads(manifest_path.read_text())
+        manifest = self._read_manifest(manifest_path, stage)
         if manifest.get("status") != "complete":
             raise StaleArtefactError(
                 f"{self.path / stage} is incomplete: {notebook} started writing it but did not finish (killed or "
@@ -99,6 +99,23 @@ class RunDir:
                     f"Fix: {self.fix(stage)}"
                 )
         return Stage(self, stage, manifest, writable=False)
+
+    def _read_manifest(self, path: Path, stage: str) -> dict[str, Any]:
+        """The stage manifest at ``path``, or a :class:`StaleArtefactError` naming the file when it is not a
+        JSON object (cut short by a full disk, edited by hand), with the command that remakes the stage."""
+        try:
+            manifest = json.loads(path.read_bytes())
+        except ValueError as err:  # (json.JSONDecodeError and UnicodeDecodeError are ValueErrors)
+            raise StaleArtefactError(
+                f"{path}: not readable as a stage manifest ({type(err).__name__}: {err}): the file was cut short or "
+                f"edited, so {_notebook_of(stage)}'s output can not be checked. Fix: {self.fix(stage)}"
+            ) from None
+        if not isinstance(manifest, dict):
+            raise StaleArtefactError(
+                f"{path}: a JSON {type(manifest).__name__}, not the object a stage manifest is: the file was edited. "
+                f"Fix: {self.fix(stage)}"
+            )
+        return manifest
 
     def reusable(self, stage: str, parameters: Mapping[str, Any]) -> str | None:
         """The fingerprint of ``stage`` if running its notebook again with ``parameters`` (every parameter of its
@@ -155,10 +172,13 @@ class RunDir:
         )
 
     def _recorded_parameters(self, stage: str) -> dict[str, Any]:
+        """The parameters ``stage`` recorded; none when its manifest is missing or is not a JSON object."""
         try:
-            return json.loads((self.path / stage / MANIFEST).read_text()).get("parameters", {})
+            manifest = json.loads((self.path / stage / MANIFEST).read_bytes())
         except (OSError, ValueError):
             return {}
+        parameters = manifest.get("parameters") if isinstance(manifest, dict) else None
+        return parameters if isinstance(parameters, dict) else {}
 
     def check_data_parameters(self, notebook: str, parameters: Mapping[str, Any]) -> None:
         """Refuse data parameters (:data:`DATA_PARAMETERS`) of ``notebook`` that differ from notebook 01's."""

@@ -20,6 +20,21 @@ if TYPE_CHECKING:
     from lib.run.folder import RunDir
 
 
+def manifest_fingerprint(manifest: Mapping[str, Any]) -> str:
+    """The fingerprint of a stage manifest: the sha256 of its parameters (:data:`LOCATION_PARAMETERS` aside: a
+    run moved elsewhere is the same run), the fingerprints of its inputs and its file records, as
+    :meth:`Stage.finish` records it; whether a stage is reused depends on it, so its value never changes. A
+    manifest whose parts are missing or of the wrong kind gives a fingerprint no finished stage has."""
+    parameters = manifest.get("parameters")
+    parameters = parameters if isinstance(parameters, Mapping) else {}
+    content = {
+        "parameters": {k: v for k, v in parameters.items() if k not in LOCATION_PARAMETERS},
+        "inputs": manifest.get("inputs", {}),
+        "files": manifest.get("files", {}),
+    }
+    return sha256_bytes(dumps(content).encode())
+
+
 class Stage:
     """One stage folder of a run: typed writers (when begun) and readers (when opened or begun)."""
 
@@ -126,9 +141,8 @@ class Stage:
 
     def finish(self, **info: Any) -> str:
         """Mark the stage complete (recording ``info``); return its fingerprint."""
-        location_free = {k: v for k, v in self.manifest["parameters"].items() if k not in LOCATION_PARAMETERS}
-        content = {"parameters": location_free, "inputs": self.manifest["inputs"], "files": self._files}
-        self.manifest.update(status="complete", fingerprint=sha256_bytes(dumps(content).encode()), info=info)
+        self.manifest["files"] = dict(sorted(self._files.items()))
+        self.manifest.update(status="complete", fingerprint=manifest_fingerprint(self.manifest), info=info)
         self._write_manifest()
         self.writable = False
         return self.fingerprint

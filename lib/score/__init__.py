@@ -11,9 +11,11 @@ benign validation scores its thresholds come from (:class:`Detector`). Both are 
 (:func:`lib.fusion.load_pipeline`, :func:`lib.anomaly.load_detector`) from folders :class:`lib.run.RunDir`
 checks current; the manifest (data set, parameters, fingerprints, thresholds) is printed first.
 
-**Input**: a Zeek conn log (TSV with its ``#fields`` header, labelled or not, plain or gzip), or a flow table
-(CSV/TSV/Parquet) with the columns the run was trained on (a CICFlowMeter CSV for a CICIDS2017 run), read by
-:mod:`lib.datasets`' own readers (``lib/datasets/zeek.py``, ``lib/datasets/table.py``). The input
+**Input**: a Zeek conn log (TSV with its ``#fields`` header or JSON, told by its content whatever its name;
+labelled or not, plain or gzip), or a flow table (CSV/TSV/Parquet) with the columns the run was trained on (a
+CICFlowMeter CSV for a CICIDS2017 run), read by :mod:`lib.datasets`' own readers (``lib/datasets/zeek.py``,
+``lib/datasets/table.py``) with the run's ``ENCODING``, and its values by training's rules (negative counts,
+sizes and durations of the data set's schema missing, counted in the summary). The input
 must carry every feature column of the pipeline: a missing one is an error naming it, the closest column of
 the input and the fix (never a whole column of medians). Values are read as training read them: unset
 (``-``), empty and ``NaN`` values are imputed with the training median (counted per column in the summary);
@@ -31,7 +33,7 @@ benign validation flows. ``--fpr F`` puts both at ``F`` of the benign validation
 family is then the likeliest attack class of an alert). A JSON summary (flows read, scored, rejected and why,
 alerts by family and branch, drift) is written beside the output and printed.
 
-**Follow mode** (``--follow``, Zeek logs): the log is read as Zeek appends to it, micro-batches are scored and
+**Follow mode** (``--follow``, Zeek logs, TSV or JSON): the log is read as Zeek appends to it, micro-batches are scored and
 written as they come (CSV, flushed per batch), memory bounded by the batch; when Zeek rotates the log (renames
 it and starts a new file under the same name), the old file is read to its end and the new one followed from
 its header; a log cut short or rewritten in place is read again from its start, and a new header block in it

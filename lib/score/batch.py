@@ -37,10 +37,18 @@ def score_file(
     check_input(source)
     check_output_place(output, [source], overwrite=overwrite)
     thresholds = detector.thresholds(fpr)
-    detector.check_columns([str(c) for c in input_columns(source)], str(source))
+    detector.check_columns([str(c) for c in input_columns(source, detector.encoding)], str(source))
     tally, start = Tally(files=[str(source)]), time.perf_counter()
     valued: Counter = Counter()
-    batches = read_batches(source, tally, batch_rows, detector.benign_labels, set(detector.numeric_columns))
+    batches = read_batches(
+        source,
+        tally,
+        batch_rows,
+        detector.benign_labels,
+        set(detector.numeric_columns),
+        encoding=detector.encoding,
+        non_negative=detector.non_negative,
+    )
     _write_whole(output, overwrite, lambda tmp: _write_scores(tmp, detector, batches, thresholds, tally, valued))
     tally.blank = [c for c in detector.numeric_columns if tally.read and valued[c] == 0]
     summary = tally.summary(thresholds, time.perf_counter() - start) | {

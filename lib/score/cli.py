@@ -10,7 +10,9 @@ import json
 import math
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from lib.datasets import DataError
 from lib.score.batch import score_file
@@ -37,8 +39,8 @@ examples:
   iot-botnet score --model runs/iot23 --input /opt/zeek/logs/current/conn.log --output alerts.csv --follow
   iot-botnet score --model runs/iot23 --input /opt/zeek/logs/current/conn.log --output alerts.csv --follow --append
 
-input: a Zeek conn log (IoT-23's labelled form or a plain conn.log; plain or gzip) or a CSV/TSV/Parquet table
-  with the columns the run was trained on. Every feature column must be there: a missing one is an error that
+input: a Zeek conn log (IoT-23's labelled form or a plain conn.log; TSV or JSON; plain or gzip) or a
+  CSV/TSV/Parquet table with the columns the run was trained on, read in the run's ENCODING. Every feature column must be there: a missing one is an error that
   names it and the input's likely renamed column; no column is filled in. The model folder, the input (a
   readable file, not a folder) and the output's place are checked before the model is loaded.
 output: one row per flow: row, the identifiers present (uid, ts, 5-tuple), p_attack, family, anomaly_score,
@@ -51,14 +53,14 @@ output: one row per flow: row, the identifiers present (uid, ts, 5-tuple), p_att
   the first rows are written) or, in follow mode, --append; its folder must exist and be writable.
 thresholds: by default the run's saved decisions; --fpr F puts both branches at F of the run's benign
   validation flows.
-follow mode: reads what Zeek appends, in pieces of at most 1 MiB, across rename rotation, copytruncate and a
-  file replaced or rewritten in place (each counted in the summary); a new '#' header block in the log switches
-  to the fields it declares; a line longer than lib.datasets.stream.MAX_LINE_BYTES ({max_line_bytes():,} bytes)
-  is an error naming its line. The summary is rewritten after every poll that scored flows and records where
-  the session stopped: --append adds a new session's rows after the output's own, numbered on, from that place
-  in the log if it is still the same file (else from the start of the file now under the name), and the
-  summary counts every session; an output whose size differs from what its summary records (a killed session)
-  is not appended to. Ctrl-C, SIGTERM, --max-seconds or --idle-seconds stop it with every flow read so far
+follow mode: reads what Zeek appends to a TSV or JSON conn log, in pieces of at most 1 MiB, across rename rotation,
+  copytruncate and a file replaced or rewritten in place (each counted in the summary); a new '#' header block in
+  the log switches to the fields it declares; a line longer than lib.datasets.stream.MAX_LINE_BYTES
+  ({max_line_bytes():,} bytes) is an error naming its line. The summary is rewritten after every poll that scored
+  flows and records where the session stopped: --append adds a new session's rows after the output's own, numbered
+  on, from that place in the log if it is still the same file (else from the start of the file now under the name),
+  and the summary counts every session; an output whose size differs from what its summary records (a killed
+  session) is not appended to. Ctrl-C, SIGTERM, --max-seconds or --idle-seconds stop it with every flow read so far
   scored and written.
 exit status: 0 scored (follow mode: also when stopped by Ctrl-C or SIGTERM); 2 refused: an option out of range
   or misused (the parser's usage message), bad input, an output that would destroy data or cannot be written,
@@ -79,38 +81,34 @@ def _number(text: str, kind: type, what: str) -> float | int:
     return value
 
 
-def whole_number_from_1(text: str) -> int:
-    """``--batch-rows``: a whole number, 1 or more."""
-    value = _number(text, int, "a whole number of 1 or more")
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is out of range: a whole number of 1 or more")
-    return value
+def _ranged(kind: type, what: str, in_range: Callable[[Any], bool], allowed: str = "") -> Callable[[str], Any]:
+    """An option type: a finite number of ``kind`` (``int`` or ``float``) for which ``in_range`` holds; else the
+    parser's error, saying it is not ``what`` or is out of range (``allowed``, the range said in full, default
+    ``what``)."""
+
+    def parse(text: str) -> Any:
+        value = _number(text, kind, what)
+        if not in_range(value):
+            shown = f"{value:g}" if isinstance(value, float) else str(value)
+            raise argparse.ArgumentTypeError(f"{shown} is out of range: {allowed or what}")
+        return value
+
+    return parse
 
 
-def seconds_above_0(text: str) -> float:
-    """``--interval``: a number of seconds above 0."""
-    value = _number(text, float, "a number of seconds above 0")
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{value:g} is out of range: a number of seconds above 0 (e.g. 0.1)")
-    return value
-
-
-def seconds_from_0(text: str) -> float:
-    """``--max-seconds``, ``--idle-seconds``: a number of seconds, 0 or more."""
-    value = _number(text, float, "a number of seconds, 0 or more")
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value:g} is out of range: a number of seconds, 0 or more")
-    return value
-
-
-def rate_between_0_and_1(text: str) -> float:
-    """``--fpr``: a rate strictly between 0 and 1."""
-    value = _number(text, float, "a rate between 0 and 1 (e.g. 0.001)")
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(
-            f"{value:g} is out of range: a rate between 0 and 1, both excluded (e.g. 0.001)"
-        )
-    return value
+#: ``--batch-rows``: a whole number, 1 or more.
+whole_number_from_1 = _ranged(int, "a whole number of 1 or more", lambda value: value >= 1)
+#: ``--interval``: a number of seconds above 0.
+seconds_above_0 = _ranged(
+    float, "a number of seconds above 0", lambda value: value > 0, "a number of seconds above 0 (e.g. 0.1)"
+)
+#: ``--max-seconds``, ``--idle-seconds``: a number of seconds, 0 or more.
+seconds_from_0 = _ranged(float, "a number of seconds, 0 or more", lambda value: value >= 0)
+#: ``--fpr``: a rate strictly between 0 and 1.
+rate_between_0_and_1 = _ranged(
+    float, "a rate between 0 and 1 (e.g. 0.001)", lambda value: 0 < value < 1,
+    "a rate between 0 and 1, both excluded (e.g. 0.001)",
+)  # fmt: skip
 
 
 FOLLOW_ONLY = ("interval", "max_seconds", "idle_seconds", "append")

@@ -20,8 +20,13 @@ rows after those, numbered on, from that place in the log when it is still the s
 of the file now under the name, and the summary says so), and the summary counts all the sessions. The summary
 is rewritten after every poll that wrote rows, so that it describes the output while it grows.
 
+**Zeek JSON logs** (``LogAscii::use_json=T``) are followed too: a file whose first line is a Zeek JSON record
+takes its columns from that record (:func:`~lib.datasets.zeek.json_format`), each file of a rotation its own.
+
 The records are parsed by the Zeek reader of :mod:`lib.datasets.zeek` (:func:`~lib.datasets.zeek.zeek_header`,
-:func:`~lib.datasets.zeek.zeek_frame`)."""
+:func:`~lib.datasets.zeek.zeek_frame`) and their values read as in batch mode and in training
+(:func:`lib.score.inputs.zeek_values`: negative counts, sizes and durations missing, counted); text in the run's
+``ENCODING`` other than UTF-8 is re-encoded line by line (counted once per file)."""
 
 from __future__ import annotations
 
@@ -44,8 +49,10 @@ from lib.datasets import stream
 from lib.datasets.csvparse import NEWLINE
 from lib.datasets.errors import DataError, note_repair
 from lib.datasets.stream import Chunk, merge_repairs
-from lib.datasets.zeek import ZeekFormat, zeek_frame, zeek_header
-from lib.score.inputs import BATCH_ROWS, check_input
+from lib.datasets.textio import DEFAULT_ENCODING, codec_name
+from lib.datasets.zeek import ZeekFormat, first_record, json_format, zeek_frame, zeek_header
+from lib.datasets.zeek_json import looks_like_zeek_json
+from lib.score.inputs import BATCH_ROWS, check_input, zeek_values
 from lib.score.model import Detector, ScoreError, Thresholds
 from lib.score.outputs import (
     OUTPUT_COLUMNS,
@@ -97,6 +104,7 @@ class _Followed:
     line: int = 0  # lines of the file parsed so far
     head: bytes = b""  # the file's first bytes (at most CHECK_BYTES), as read
     recent: bytes = b""  # the last bytes read (at most CHECK_BYTES)
+    reencoded: bool = False  # whether its text was re-encoded to UTF-8 (ENCODING), counted once per file
 
     def offset(self) -> int:
         """Where the first line not parsed yet starts."""
@@ -119,7 +127,7 @@ class LogFollower:
     header blocks (module docstring) and waiting for a half-written last line to be completed; a line longer
     than :func:`max_line_bytes` is an error naming its line. ``resume`` (a :meth:`position`) starts at the place
     a previous follower stopped when the log is still the same file; ``avoid`` lists files that must never be
-    read as the log (the output)."""
+    read as the log (the output); ``encoding`` is the log's text encoding (the run's ``ENCODING``)."""
 
     def __init__(
         self,
@@ -128,10 +136,19 @@ class LogFollower:
         read_bytes: int = FOLLOW_READ_BYTES,
         resume: dict[str, Any] | None = None,
         avoid: tuple[str | os.PathLike, ...] | list[str | os.PathLike] = (),
+        encoding: str = DEFAULT_ENCODING,
     ):
         if read_bytes < 1:
             raise ValueError(f"read_bytes must be 1 or more, not {read_bytes}")
         self.path, self.benign_labels, self.read_bytes = Path(path), benign_labels, read_bytes
+        self.encoding, self.codec = encoding, codec_name(encoding)
+        self.reencode = self.codec not in ("utf-8", "utf-8-sig")  # (text said to be UTF-8 is checked as it is)
+        if self.reencode and "\n".encode(self.codec) != NEWLINE:
+            raise ScoreError(
+                f"ENCODING={encoding!r}: follow mode reads a log line by line, and {self.codec} does not end its "
+                f"lines with the byte 0x0a. Fix: score the log without --follow (batch mode reads it), or have Zeek "
+                f"write UTF-8"
+            )
         self.max_line = max_line_bytes()
         self.notes: list[dict] = []  # the parser's repairs (note_repair records)
         self.incomplete = 0  # half-written last records of rotated files
@@ -304,11 +321,15 @@ class LogFollower:
         data = followed.backlog
         if data.startswith(b"#"):
             return self._header_run(followed), None
-        if followed.fmt is None:
+        if followed.fmt is None and looks_like_zeek_json(data[: 2 * self.max_line]):
+            record, line = first_record(data, followed.line + 1)  # a JSON log: its first record gives the columns
+            followed.header = self._utf8(record + NEWLINE, followed, line)
+            followed.fmt = self._read_header(followed.header, followed, line - 1)
+        elif followed.fmt is None:
             if followed.inherited is None:
                 raise ScoreError(
                     f"{followed.path}, line {followed.line + 1:,}: a followed log must start with Zeek's '#' header "
-                    f"lines. Fix: follow a Zeek TSV conn log (score a table without --follow)"
+                    f"lines or be a Zeek JSON log. Fix: follow a Zeek conn log (score a table without --follow)"
                 )
             followed.fmt, followed.header = followed.inherited
             note_repair(
@@ -324,8 +345,31 @@ class LogFollower:
         body, followed.backlog = data[:end], data[end:]
         first = followed.line + 1
         followed.line += body.count(NEWLINE)
-        chunk = Chunk(body, first, False)
-        return True, zeek_frame(chunk, self.notes, log_format=followed.fmt, path=followed.path)
+        chunk = Chunk(self._utf8(body, followed, first), first, False)
+        del body
+        frame = zeek_frame(chunk, self.notes, log_format=followed.fmt, path=followed.path)
+        return True, None if frame is None else zeek_values(frame, followed.path, self.notes)
+
+    def _utf8(self, data: bytes, followed: _Followed, first_line: int) -> bytes:
+        """``data`` (whole lines of the log, the first numbered ``first_line``) as UTF-8: as it is, or re-encoded
+        from the run's ``ENCODING`` (counted once per file); a byte the encoding does not read is an error naming
+        its line."""
+        if not self.reencode or data.isascii():
+            return data
+        try:
+            text = data.decode(self.codec).encode("utf-8")
+        except UnicodeDecodeError as err:
+            line = first_line + data.count(NEWLINE, 0, err.start)
+            raise ScoreError(
+                f"{followed.path}, line {line:,}: byte 0x{data[err.start]:02x} is not {self.codec} text (the run's "
+                f"ENCODING={self.encoding!r}, which its training data was read in). Fix: score logs written in that "
+                f"encoding, or train a run on data in this log's encoding"
+            ) from None
+        if not followed.reencoded:
+            followed.reencoded = True
+            repair = f"text read as {self.encoding} (the run's ENCODING) and re-encoded to UTF-8"
+            note_repair(self.notes, followed.path.name, "", repair, 1)
+        return text
 
     def _header_run(self, followed: _Followed) -> bool:
         """Consume the ``#`` lines at the start of the backlog: a header block switches the format, a footer
@@ -356,6 +400,7 @@ class LogFollower:
         elif fields:
             start = self._block_start(lines, fields[-1])
             block = b"".join(line + NEWLINE for line in lines[start:])
+            block = self._utf8(block, followed, followed.line + start + 1)
             fmt = self._read_header(block, followed, followed.line + start)
             if followed.fmt is not None or followed.inherited is not None:
                 self.header_blocks += 1
@@ -375,9 +420,11 @@ class LogFollower:
         return ends[-1] if ends else 0
 
     def _read_header(self, block: bytes, followed: _Followed, lines_before: int) -> ZeekFormat:
-        """The format a header block declares (:func:`lib.datasets.zeek.zeek_header`); its errors name the
-        line of the file."""
+        """The format a header block declares (:func:`lib.datasets.zeek.zeek_header`), or a JSON log's first
+        record (:func:`lib.datasets.zeek.json_format`); its errors name the line of the file."""
         try:
+            if block.lstrip().startswith(b"{"):
+                return json_format(block.rstrip(b"\r\n"), followed.path, 1, "label", self.benign_labels, (), False)
             fmt, _ = zeek_header(block, followed.path, "label", self.benign_labels, (), labels_required=False)
         except DataError as err:
             raise _shifted(err, followed.path, lines_before) from None
@@ -535,7 +582,9 @@ def follow(
     writer = FollowWriter(output, "append" if append else "overwrite" if overwrite else "new")
     scoring = _Scoring(detector, thresholds, tally, writer, batch_rows, on_batch, row=int(state.get("next_row", 1)))
     resume = state.get("log") if previous else None
-    follower = LogFollower(source, detector.benign_labels, resume=resume, avoid=[output, summary_path(output)])
+    follower = LogFollower(
+        source, detector.benign_labels, resume=resume, avoid=[output, summary_path(output)], encoding=detector.encoding
+    )
     start = time.perf_counter()
     extra = {"output": str(output), "pipeline_fingerprint": fingerprint}
 

@@ -12,7 +12,7 @@ import gzip
 import os
 import stat
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +20,10 @@ import pandas as pd
 
 from lib.datasets import files, table, zeek
 from lib.datasets.csvparse import GZIP_MAGIC
+from lib.datasets.schema import ZEEK_CONN_NON_NEGATIVE
+from lib.datasets.textio import DEFAULT_ENCODING
+from lib.datasets.values import apply_non_negative, negatives_to_missing
+from lib.datasets.zeek_json import looks_like_zeek_json
 from lib.score.model import ScoreError
 from lib.score.outputs import Tally
 
@@ -74,40 +78,60 @@ def check_input(path: str | os.PathLike, follow: bool = False) -> Path:
             f"{path}, or a group that may read Zeek's logs), or score a copy"
         ) from None
     try:
-        head = os.read(fd, 2)
+        head = os.read(fd, files.ZEEK_HEAD_BYTES if follow else 2)
     except OSError as err:
         raise ScoreError(f"--input {path}: cannot be read ({_reason(err)}). Fix: check the file") from None
     finally:
         os.close(fd)
-    if follow and head == GZIP_MAGIC:
+    if follow and head.startswith(GZIP_MAGIC):
         raise ScoreError(
             f"--input {path}: a gzip file, which Zeek does not append to. Fix: score it without --follow "
             f"(follow mode reads the plain-text log Zeek is writing, e.g. logs/current/conn.log)"
         )
-    if follow and head and not head.startswith(b"#"):
+    if follow and head.strip() and not (head.lstrip().startswith(b"#") or looks_like_zeek_json(head)):
         raise ScoreError(
-            f"--input {path}: not a Zeek TSV log (its first line is not a '#' header line). Fix: follow mode "
-            f"reads a Zeek conn log as Zeek writes it; score a flow table without --follow"
+            f"--input {path}: not a Zeek log (its first line is neither a '#' header line nor a JSON record). Fix: "
+            f"follow mode reads a Zeek conn log as Zeek writes it (TSV or JSON); score a flow table without --follow"
         )
     return path
 
 
-def input_columns(path: Path) -> list[str]:
-    """The column names an input declares in its header (Zeek ``#fields``, a table's first row, Parquet's
-    schema), whether or not records follow."""
+def input_columns(path: Path, encoding: str = DEFAULT_ENCODING) -> list[str]:
+    """The column names an input declares in its header (Zeek ``#fields`` or a JSON log's first record, a
+    table's first row, Parquet's schema), whether or not records follow; its text in ``encoding``."""
     if files.is_zeek_log(path):
-        return zeek.log_columns(path)
-    return table.table_columns(path)
+        return zeek.log_columns(path, encoding)
+    return table.table_columns(path, encoding)
 
 
-def _frames(path: Path, benign_labels: str, numeric: set[str] | frozenset[str]) -> Iterator[pd.DataFrame]:
-    """The input's frames as its reader gives them: a Zeek log's labels, if any, read as training read them,
-    but no row dropped; a table typed by the model's roles."""
+def zeek_values(frame: pd.DataFrame, path: Path, notes: list[dict] | None = None) -> pd.DataFrame:
+    """A Zeek frame's values read as training read them (``lib.datasets.load``'s Zeek readers): its negative
+    counts, sizes and durations (:data:`lib.datasets.schema.ZEEK_CONN_NON_NEGATIVE`) missing, counted in
+    ``notes`` (by default ``frame.attrs["repairs"]``, where the reader put its own repairs)."""
+    if notes is None:
+        return apply_non_negative(frame, ZEEK_CONN_NON_NEGATIVE, path.name)
+    return negatives_to_missing(frame, ZEEK_CONN_NON_NEGATIVE, path.name, notes)
+
+
+def _frames(
+    path: Path,
+    benign_labels: str,
+    numeric: set[str] | frozenset[str],
+    encoding: str = DEFAULT_ENCODING,
+    non_negative: Iterable[str] = (),
+) -> Iterator[pd.DataFrame]:
+    """The input's frames as its reader gives them and as training read its values: a Zeek log (TSV or JSON,
+    told by its content) its labels, if any, read as training read them, but no row dropped, and its negative
+    counts missing (:func:`zeek_values`); a table typed by the model's roles, the negative values of the
+    training data's ``non_negative`` columns missing."""
     if files.is_zeek_log(path):
-        return zeek.zeek_conn_frames(
-            path, benign_labels=benign_labels, ignore_labels=(), labels_required=False, empty_ok=True
+        frames = zeek.zeek_conn_frames(
+            path, benign_labels=benign_labels, ignore_labels=(), labels_required=False, empty_ok=True, encoding=encoding
         )
-    return table.frames_by_role(path, numeric, benign_labels, batch_rows=BATCH_ROWS)
+        return (zeek_values(frame, path) for frame in frames)
+    return table.frames_by_role(
+        path, numeric, benign_labels, batch_rows=BATCH_ROWS, non_negative=non_negative, encoding=encoding
+    )
 
 
 def read_batches(
@@ -116,17 +140,21 @@ def read_batches(
     batch_rows: int = BATCH_ROWS,
     benign_labels: str = "benign",
     numeric: set[str] | frozenset[str] = frozenset(),
+    encoding: str = DEFAULT_ENCODING,
+    non_negative: Iterable[str] = (),
 ) -> Iterator[pd.DataFrame]:
     """The flows of ``path`` in frames of at most ``batch_rows``, with a ``row`` column (1-based number of the
     flow record in the input): a Zeek conn log (labelled or not) or a flow table, whose ``numeric`` columns are
-    read as numbers (the pipeline's numeric features). A log or table without records gives no frame. The
-    readers' repairs and rejected rows are counted in ``tally``."""
+    read as numbers (the pipeline's numeric features), its text in ``encoding`` (the run's ``ENCODING``); the
+    values as training read them (:func:`_frames`; ``non_negative``: the training data set's columns whose
+    negative values are missing, :func:`lib.datasets.schema.non_negative_columns`). A log or table without
+    records gives no frame. The readers' repairs and rejected rows are counted in ``tally``."""
     if batch_rows < 1:
         raise ValueError(f"batch_rows must be 1 or more, not {batch_rows}")
     check_input(path)
     try:
         first = 1
-        for frame in _frames(path, benign_labels, numeric):
+        for frame in _frames(path, benign_labels, numeric, encoding, non_negative):
             tally.add_frame(frame)
             frame = frame.reset_index(drop=True)
             if "row" not in frame:  # (a table numbers its rows itself, counting the rejected ones)
@@ -143,9 +171,13 @@ def read_batches(
 
 
 def read_input(
-    path: str | os.PathLike, numeric: set[str] | frozenset[str] = frozenset(), benign_labels: str = "benign"
+    path: str | os.PathLike,
+    numeric: set[str] | frozenset[str] = frozenset(),
+    benign_labels: str = "benign",
+    encoding: str = DEFAULT_ENCODING,
+    non_negative: Iterable[str] = (),
 ) -> pd.DataFrame:
     """The whole input as one frame, read as the command reads it (for notebooks and tests; the command reads
-    it in batches); a table's ``numeric`` columns as numbers."""
-    frames = list(read_batches(Path(path), Tally(), BATCH_ROWS, benign_labels, numeric))
+    it in batches); a table's ``numeric`` columns as numbers (:func:`read_batches`)."""
+    frames = list(read_batches(Path(path), Tally(), BATCH_ROWS, benign_labels, numeric, encoding, non_negative))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -42,6 +42,7 @@ import pandas as pd
 
 from lib import io, metrics, preprocess, registry
 from lib.datasets import DataError, schema
+from lib.datasets.textio import DEFAULT_ENCODING
 
 if TYPE_CHECKING:
     from lib.score.outputs import Tally
@@ -98,18 +99,13 @@ def run_folder_of(model: str | os.PathLike) -> Path:
 
 def check_stage_record(stage: Any) -> None:
     """A :class:`lib.io.ModelFileError` naming the stage's ``manifest.json`` unless its ``fingerprint`` is the
-    hash of its parameters (places aside), inputs and file records, as :meth:`lib.run.Stage.finish` made it: an
-    edit of a recorded sha256, input or parameter after the stage finished is caught (the module docstring)."""
+    hash of its parameters (places aside), inputs and file records (:func:`lib.run.manifest_fingerprint`, as
+    :meth:`lib.run.Stage.finish` made it): an edit of a recorded sha256, input or parameter after the stage
+    finished is caught (the module docstring)."""
     from lib import run
 
     recorded = stage.manifest
-    parameters = recorded.get("parameters") if isinstance(recorded.get("parameters"), dict) else {}
-    content = {
-        "parameters": {k: v for k, v in parameters.items() if k not in run.LOCATION_PARAMETERS},
-        "inputs": recorded.get("inputs", {}),
-        "files": recorded.get("files", {}),
-    }
-    if io.sha256_bytes(io.dumps(content).encode()) != recorded.get("fingerprint"):
+    if run.manifest_fingerprint(recorded) != recorded.get("fingerprint"):
         raise io.ModelFileError(
             f"{stage.path / run.MANIFEST}: its fingerprint is not the hash of the parameters, inputs and file "
             f"records it holds: the file was edited after {recorded.get('notebook')} finished it, so the run is not "
@@ -134,7 +130,9 @@ def identifiers(df: pd.DataFrame) -> pd.DataFrame:
 class Detector:
     """A trained run ready to score raw flows: the fused pipeline of notebook 04 and the anomaly branch of
     notebook 05, with the benign validation scores their thresholds are taken from and the training range of
-    every model input (drift)."""
+    every model input (drift). ``benign_labels``, ``encoding`` and ``non_negative`` say how notebook 01 read the
+    training data (its ``BENIGN_LABELS`` and ``ENCODING``, and the columns of its ``DATASET``'s schema whose
+    negative values are missing): the inputs to score are read the same way."""
 
     def __init__(
         self,
@@ -149,7 +147,10 @@ class Detector:
         self.manifest, self.arrays, self.fingerprint = manifest, arrays, fingerprint
         self.class_names = list(pipeline.class_names)
         self.training = manifest.get("training", {})
-        self.benign_labels = self.training.get("parameters", {}).get("BENIGN_LABELS") or "benign"
+        trained = self.training.get("parameters", {})  # notebook 01's: how the training data was read
+        self.benign_labels = trained.get("BENIGN_LABELS") or "benign"
+        self.encoding = trained.get("ENCODING") or DEFAULT_ENCODING
+        self.non_negative = schema.non_negative_columns(str(trained.get("DATASET") or ""))
         self.benign_index = self.class_names.index(preprocess.BENIGN) if preprocess.BENIGN in self.class_names else 0
         numeric, self.categories, self.drift_check = set(), {}, True
         for name, part, columns in pipeline.preprocessor.transformers_:
