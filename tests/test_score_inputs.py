@@ -842,3 +842,13 @@ def test_follow_mode_makes_negative_counts_missing_and_reads_the_runs_encoding(l
     summary = run_follow(log, tmp_path / "live.csv", detector=Recording(encoding="latin-1"))
     assert summary["flows_scored"] == 12
     assert summary["repairs"][f"conn.log, column 'orig_bytes': {values.NEGATIVE_REPAIR}"] == 1
+
+
+def test_a_byte_outside_the_runs_encoding_names_the_line_and_the_conversion(tmp_path):
+    table = tmp_path / "flows.csv"
+    table.write_bytes(b"a,b,label\n1,caf\xe9,benign\n")
+    with pytest.raises(DataError) as err:
+        list(inputs.read_batches(table, outputs.Tally(), 10, "benign", frozenset({"a"}), "utf-8", ()))
+    text = str(err.value)
+    assert "flows.csv, line 2" in text and "0xe9" in text
+    assert "iconv -f <its encoding> -t utf-8" in text and "ENCODING='latin-1'" not in text  # the run's, not a parameter

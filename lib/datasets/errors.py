@@ -23,6 +23,16 @@ class DataError(ValueError):
     """Bad input data. The message names the file, the line or column, and how to fix it."""
 
 
+class EncodingError(DataError):
+    """A byte that is not text in the encoding a file is read in: ``where`` names the file, line, column and
+    byte (the message without its fix), ``encoding`` the encoding it was read in."""
+
+    def __init__(self, where: str, encoding: str, fix: str) -> None:
+        super().__init__(f"{where}. Fix: {fix}")
+        self.where = where
+        self.encoding = encoding
+
+
 def note_repair(notes: list[dict], file: object, column: str, repair: str, count: int) -> None:
     """Record (and log) one repair of ``count`` values or rows of ``column`` ("" for whole rows/the file)."""
     if count <= 0:

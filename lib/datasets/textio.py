@@ -23,7 +23,7 @@ from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-from lib.datasets.errors import DataError, note_repair
+from lib.datasets.errors import DataError, EncodingError, note_repair
 
 #: The end of a record (Zeek logs and tables alike; a ``\r`` before it is the parser's to strip).
 NEWLINE = b"\n"
@@ -151,11 +151,12 @@ def _decoded(fh: BinaryIO, path: Path, notes: list[dict], size: int, codec: str,
         block = fh.read(size)
 
 
-def _not_in_encoding(err: UnicodeDecodeError, block: bytes, path: Path, lines: int, codec: str) -> DataError:
+def _not_in_encoding(err: UnicodeDecodeError, block: bytes, path: Path, lines: int, codec: str) -> EncodingError:
     line = lines + block.count(NEWLINE, 0, max(err.start, 0))
-    return DataError(
-        f"{path}, line {line}: byte 0x{block[err.start]:02x} is not {codec} text ({err.reason}). Fix: set "
-        f"ENCODING to the file's encoding ('latin-1' reads any byte)"
+    return EncodingError(
+        f"{path}, line {line}: byte 0x{block[err.start]:02x} is not {codec} text ({err.reason})",
+        codec,
+        "set ENCODING to the file's encoding ('latin-1' reads any byte)",
     )
 
 
@@ -279,7 +280,7 @@ def refuse_non_utf8(
         search = field_end if field_end >= 0 else end + 1
 
 
-def _not_utf8(data: bytes, path: object, first_line: int, pos: int, start: int, column: str | None) -> DataError:
+def _not_utf8(data: bytes, path: object, first_line: int, pos: int, start: int, column: str | None) -> EncodingError:
     """The error for the byte at ``pos`` (in the line that starts at ``start``) of :func:`refuse_non_utf8`."""
     line = first_line + data.count(NEWLINE, 0, start)
     where = f"byte {pos - start + 1} of the line"
@@ -287,10 +288,11 @@ def _not_utf8(data: bytes, path: object, first_line: int, pos: int, start: int, 
         where = f"column {column!r} ({where})"
     end = data.find(NEWLINE, pos)
     shown = data[max(start, pos - 24) : min(pos + 16, len(data) if end < 0 else end)]
-    return DataError(
+    return EncodingError(
         f"{path}, line {line:,}, {where}: byte 0x{data[pos]:02x} is not UTF-8 (near {shown!r}), so the file is "
-        f"not UTF-8 text. Fix: set ENCODING='latin-1' (or the file's encoding, e.g. 'cp1252'), and the text is "
-        f"re-encoded as it is read"
+        f"not UTF-8 text",
+        "utf-8",
+        "set ENCODING='latin-1' (or the file's encoding, e.g. 'cp1252'), and the text is re-encoded as it is read",
     )
 
 

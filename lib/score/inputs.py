@@ -20,6 +20,7 @@ import pandas as pd
 
 from lib.datasets import files, table, zeek
 from lib.datasets.csvparse import GZIP_MAGIC
+from lib.datasets.errors import EncodingError
 from lib.datasets.schema import ZEEK_CONN_NON_NEGATIVE
 from lib.datasets.textio import DEFAULT_ENCODING
 from lib.datasets.values import apply_non_negative, negatives_to_missing
@@ -164,6 +165,11 @@ def read_batches(
                 part = frame.iloc[start : start + batch_rows]
                 tally.read += len(part)
                 yield part
+    except EncodingError as err:  # the encoding is the run's: the fix is the input's, not a parameter's
+        raise ScoreError(
+            f"{err.where}. Fix: this run reads its inputs as {encoding} (notebook 01's ENCODING when it was trained): "
+            f"convert the file, e.g. iconv -f <its encoding> -t {encoding}, or train a run with its ENCODING"
+        ) from None
     except (EOFError, zlib.error, gzip.BadGzipFile, UnicodeDecodeError) as err:
         raise ScoreError(
             f"{path}: the file is cut short or corrupt ({type(err).__name__}: {err}). Fix: copy or download it again"
