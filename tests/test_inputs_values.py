@@ -9,6 +9,7 @@ CICFlowMeter CSV, Argus CSV, a user's flow table).
 from __future__ import annotations
 
 import logging
+import os
 import unicodedata
 
 import numpy as np
@@ -16,7 +17,7 @@ import pandas as pd
 import pytest
 
 from lib import datasets, preprocess
-from lib.datasets import DataError, files, schema, table, values
+from lib.datasets import DataError, files, schema, stream, table, values
 
 NFD_E = "e\u0301"  # é written decomposed (as macOS file systems and some exports write it)
 
@@ -160,8 +161,11 @@ def test_other_thousands_writings(tmp_path, sep, written, expected):
 
 
 def test_ambiguous_or_address_like_values_are_not_read_as_thousands():
-    # 80443, 80.443, or the ports 80 and 443?
+    # 80443, 80.443, or the ports 80 and 443? not read as numbers, but found as ambiguous (the reader refuses it)
     assert values.thousands_numbers(pd.Series(["80,443", "1,234"], dtype="string")) is None
+    assert values.thousands_ambiguous(pd.Series([pd.NA, "7", "80,443", "1,234"], dtype="string")) == 2
+    assert values.thousands_ambiguous(pd.Series(["192.168.100.147", "10.0.0.1"], dtype="string")) is None
+    assert values.thousands_ambiguous(pd.Series(["80,443", "http"], dtype="string")) is None
     assert values.thousands_numbers(pd.Series(["192.168.100.147", "192.168.100.150"], dtype="string")) is None
     assert values.thousands_numbers(pd.Series(["0,5", "1,25"], dtype="string")) is None  # a decimal comma
     assert values.thousands_conflict(pd.Series(["192.168.100.147", "10.0.0.1"] * 3, dtype="string")) is None
@@ -436,3 +440,133 @@ def test_a_botiot_byte_that_is_not_utf8_is_named_but_argus_raw_record_is_read_as
         DataError, match=r"argus\.csv, line 2, column 'subcategory' \(byte \d+ of the line\): byte 0xd0"
     ):
         datasets.read_botiot_csv(path)
+
+
+# ------------------------------------------------------------------------------------ a column of one thousands group
+def test_a_column_of_single_thousands_groups_is_an_error_unless_named_as_text(tmp_path):
+    frame = _flows(20, "normal").assign(bytes=["269,828", "1,024"] * 10, gateway=["192.168.1.5", "10.0.0.1"] * 10)
+    frame.loc[10:, "label"] = "attack"
+    frame.to_csv(path := tmp_path / "flows.csv", index=False)
+    with pytest.raises(DataError) as err:
+        _load_csv(path)
+    message = str(err.value)
+    assert "flows.csv, line 2, column 'bytes'" in message and "'269,828'" in message
+    assert "Fix: rewrite the numbers without the separator (269828), or, if the column is text, name it in " \
+        "CATEGORY_COLUMNS" in message  # fmt: skip
+    df = table.read_flow_table(path, "label", "normal", text_columns=[" bytes"])
+    assert df["bytes"].dtype == "category" and df["bytes"].iloc[:2].tolist() == ["269,828", "1,024"]
+    assert df["gateway"].dtype == "category"  # IPv4-like values stay text, as before
+
+
+# ------------------------------------------------------------------------------------ a parameter naming a column
+def test_a_label_column_parameter_with_surrounding_space_names_the_stripped_header(tmp_path):
+    (path := tmp_path / "Monday.csv").write_text(" Flow Duration, Label\n5,BENIGN\n7,DDoS\n")
+    df = _load_csv(path, label_column=" Label", benign_labels="BENIGN")
+    assert df["label"].tolist() == ["Benign", "DDoS"] and df["Flow Duration"].tolist() == [5.0, 7.0]
+    df = table.read_flow_table(path, " Label ", "benign", id_columns=[" Flow Duration"])
+    assert df.attrs["identifier_columns"] == ["Flow Duration"]
+
+
+# ------------------------------------------------------------------------------------ a table read in chunks
+def _chunked_and_whole(path, monkeypatch, **options):
+    whole = table.read_flow_table(path, options.pop("label_column", "label"), "normal", **options)
+    monkeypatch.setattr(stream, "STREAM_BYTES", 2048)
+    monkeypatch.setattr(stream, "CHUNK_BYTES", 512)
+    chunked = table.read_flow_table(path, whole.attrs.get("label_column", "label"), "normal", **options)
+    monkeypatch.undo()
+    return whole, chunked
+
+
+@pytest.mark.parametrize("layout", ["decimal_comma", "repeated_header", "thousands", "missing_tokens", "gzip"])
+def test_a_table_read_in_chunks_gives_the_frame_and_repairs_of_the_whole_read(tmp_path, monkeypatch, layout):
+    n = 300
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({
+        "bytes": rng.integers(1, 5000, n).astype(str),
+        "duration": [f"{v:.3f}" for v in rng.random(n)],
+        "proto": rng.choice(["tcp", "udp", "icmp"], n),
+        "label": rng.choice(["normal", "attack", " DoS "], n),
+    })  # fmt: skip
+    sep, options = ",", {}
+    if layout == "decimal_comma":
+        sep, frame["duration"] = ";", frame["duration"].str.replace(".", ",")
+        frame.loc[250:, "duration"] = "7"  # the later chunks' numbers without a comma: numbers there
+    elif layout == "repeated_header":
+        frame.loc[[40, 200], :] = ["bytes", "duration", "proto", "label"]
+    elif layout == "thousands":
+        frame.loc[200:, "bytes"] = "4,052,919"  # the evidence only in a later chunk; the first chunk's plain numbers
+    elif layout == "missing_tokens":
+        frame.loc[[5, 260], "bytes"] = "-"
+        frame.loc[[7, 270], "proto"] = ""
+        frame.loc[[10, 280], "duration"] = "1e39"  # beyond float32: missing, counted
+        options["missing_values"] = ["-"]
+    path = tmp_path / ("flows.csv.gz" if layout == "gzip" else "flows.csv")
+    frame.to_csv(path, index=False, sep=sep)
+    whole, chunked = _chunked_and_whole(path, monkeypatch, **options)
+    pd.testing.assert_frame_equal(chunked, whole)
+    assert chunked.attrs["repairs"] == whole.attrs["repairs"]
+    assert whole["bytes"].dtype == np.float32 and whole["proto"].dtype == "category"
+    if layout == "thousands":
+        assert whole["bytes"].iloc[-1] == 4052919.0
+    if layout == "decimal_comma":
+        assert _repairs(whole)[("flows.csv", "duration", "decimal comma read as a decimal point")] == 250
+    if layout == "missing_tokens":
+        assert (
+            _repairs(whole)[
+                ("flows.csv", "duration", "value beyond float32 range (|x| > 3.4e38) set to missing (imputed)")
+            ]
+            == 2
+        )
+    if layout == "repeated_header":
+        assert _repairs(whole)[("flows.csv", "", "repeated header row removed")] == 2
+
+
+def test_an_error_in_a_later_chunk_names_its_line_in_the_file(tmp_path, monkeypatch):
+    rows = [f"{i},{i % 7}.5,{'normal' if i % 2 else 'attack'}" for i in range(400)]
+    rows[350] = "350,oops,normal"  # a numeric column with one text value, far past the first chunk
+    (path := tmp_path / "flows.csv").write_text("bytes,duration,label\n" + "\n".join(rows) + "\n")
+    for chunk_bytes in (None, 512):
+        if chunk_bytes:
+            monkeypatch.setattr(stream, "STREAM_BYTES", 2048)
+            monkeypatch.setattr(stream, "CHUNK_BYTES", chunk_bytes)
+        with pytest.raises(DataError, match=r"flows\.csv, line 352, column 'duration': text value 'oops'"):
+            table.read_flow_table(path, "label", "normal")
+    rows[350] = "350,1.5"  # a cut line
+    (path := tmp_path / "cut.csv").write_text("bytes,duration,label\n" + "\n".join(rows) + "\n")
+    with pytest.raises(DataError, match=r"cut\.csv, line 352: expected 3 comma-separated fields"):
+        table.read_flow_table(path, "label", "normal")
+
+
+_MEMORY_SCRIPT = """
+import gzip, resource, sys
+import numpy as np
+from lib import datasets
+from lib.datasets import stream
+stream.STREAM_BYTES, stream.CHUNK_BYTES = 16 * 2**20, 4 * 2**20  # read in chunks from 16 MiB of text on
+path, rows = sys.argv[1], int(sys.argv[2])
+rng = np.random.default_rng(0)
+with gzip.open(path, "wt", compresslevel=1) as fh:
+    fh.write("a,b,c,d,e,f,g,h,label\\n")
+    block = "".join(f"{i % 97},{i % 13},{i % 5}.5,{i % 31},{i % 7},{i % 11},{i % 3},{i % 17},"
+                    f"{'normal' if i % 3 else 'attack'}\\n" for i in range(100_000))
+    for _ in range(rows // 100_000):
+        fh.write(block)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+df = datasets.load("csv", files=path, label_column="label", benign_labels="normal", use_cache=False)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(len(df), df.memory_usage(deep=True).sum(), before, peak, gzip.open(path).seek(0, 2))
+"""
+
+
+def test_a_large_table_is_read_in_memory_bounded_by_the_frame_not_the_text(tmp_path):
+    import subprocess
+    import sys
+
+    rows = 2_000_000  # about 55 MB of text, over the script's STREAM_BYTES (16 MiB): read in chunks
+    run = subprocess.run(
+        [sys.executable, "-c", _MEMORY_SCRIPT, str(tmp_path / "flows.csv.gz"), str(rows)],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    n, frame_bytes, before, peak, text_bytes = map(int, run.stdout.split())
+    assert text_bytes > 16 * 2**20 and n == rows and peak - before < 4 * frame_bytes, (peak, before, frame_bytes)

@@ -518,3 +518,77 @@ def test_a_real_iot23_log_joined_to_itself_gives_its_flows_twice(mirror, tmp_pat
     pd.testing.assert_frame_equal(twice, pd.concat([whole, whole], ignore_index=True).astype(twice.dtypes))
     read_in_chunks(monkeypatch, 4096)
     pd.testing.assert_frame_equal(datasets.read_zeek_conn(joined), twice)
+
+
+# ------------------------------------------------------------------------------------ label spellings in one log
+def labelled_log(folder, labels: list[str], name: str = "conn.log.labeled"):
+    """A conn log whose flows carry ``labels`` in order (no detailed label)."""
+    records = [r | {"label": label, "detailed-label": "-"} for r, label in zip(flows(len(labels)), labels, strict=True)]
+    return write(folder / name, block(records))
+
+
+def test_attack_label_spellings_of_one_zeek_log_are_decided_and_counted_by_the_load_rule(tmp_path):
+    path = labelled_log(tmp_path, ["Benign"] * 3 + ["dos"] * 12 + ["DoS"] * 4)  # the rarer spelling last
+    read = datasets.read_zeek_conn(path, benign_labels="Benign")
+    assert read["label"].value_counts().to_dict() == {"dos": 12, "DoS": 4, "Benign": 3}  # spelt as written
+    df = datasets.load("zeek", files=str(path), benign_labels="Benign", use_cache=False)
+    assert df["label"].value_counts().to_dict() == {"dos": 16, "Benign": 3}
+    assert df["label_detail"].value_counts().to_dict() == {"dos": 16, "Benign": 3}
+    found = repairs(df)
+    assert found[("label", "label 'DoS' read as 'dos' " + SPELLING_RULE)] == 4
+    assert found[("label_detail", "label 'DoS' read as 'dos' " + SPELLING_RULE)] == 4
+    assert df["is_attack"].sum() == 16
+
+
+SPELLING_RULE = "(spellings differing only by case or surrounding space are one label; the most frequent spelling wins)"
+
+
+def test_surrounding_space_of_a_zeek_label_is_stripped_and_counted(tmp_path):
+    labels = [" benign"] * 2 + ["BENIGN"] * 3 + ["Malicious "] * 2 + ["dos"] * 5 + ["dos "] * 2 + [" Scan "]
+    path = labelled_log(tmp_path, labels)
+    df = datasets.load("zeek", files=str(path), benign_labels="benign", use_cache=False)
+    assert df["label"].value_counts().to_dict() == {"dos": 7, "Benign": 5, "Malicious": 2, "Scan": 1}
+    found = repairs(df)
+    assert found[("label", "surrounding space of label ' benign' stripped")] == 2
+    assert found[("label", "surrounding space of label 'Malicious ' stripped")] == 2
+    assert found[("label", "label 'dos ' read as 'dos' " + SPELLING_RULE)] == 2
+    assert found[("label", "label ' Scan ' read as 'Scan' " + SPELLING_RULE)] == 1
+    assert not any("BENIGN" in repair for _, repair in found)  # benign labels: case-folded, as ever
+
+
+def test_label_spellings_tie_to_the_first_seen_across_zeek_logs_and_are_counted_per_file(tmp_path):
+    first = labelled_log(tmp_path, ["Benign"] + ["DoS"] * 3 + ["dos"], "a.log")
+    second = labelled_log(tmp_path, ["dos"] * 2, "b.log")
+    df = datasets.load("zeek", files=f"{first},{second}", benign_labels="Benign", use_cache=False)
+    assert df["label"].value_counts().to_dict() == {"DoS": 6, "Benign": 1}  # 3 and 3: the first seen wins
+    moved = {(r["file"], r["column"]): r["count"] for r in df.attrs["repairs"] if "'dos' read as" in r["repair"]}
+    assert moved == {("a.log", "label"): 1, ("b.log", "label"): 2, ("a.log", "label_detail"): 1,
+                     ("b.log", "label_detail"): 2}  # fmt: skip
+
+
+# ------------------------------------------------------------------- JSON logs mixing flat and nested fields
+@pytest.mark.parametrize("nested_first", [False, True])
+def test_a_json_log_mixing_flat_and_nested_id_fields_reads_both_as_one_field(tmp_path, monkeypatch, nested_first):
+    records = flows(60)
+    tsv = write(tmp_path / "conn.log", block(records))
+    text = "".join(as_json(r, nested=(i < 30) == nested_first) + "\n" for i, r in enumerate(records))
+    logged = write(tmp_path / "conn.json", text)  # two logs, one written flat, one nested, joined with cat
+    expected = datasets.read_zeek_conn(tsv)
+    got = datasets.read_zeek_conn(logged)
+    pd.testing.assert_frame_equal(got, expected)
+    assert got.attrs["repairs"] == expected.attrs["repairs"]
+    assert got["id.orig_p"].notna().all() and got["id.resp_h"].notna().all()
+    read_in_chunks(monkeypatch, 2048)  # chunks of one spelling and chunks of both
+    pd.testing.assert_frame_equal(datasets.read_zeek_conn(logged), expected)
+
+
+def test_a_json_line_giving_a_field_both_flat_and_nested_is_an_error_naming_the_line(tmp_path):
+    lines = [as_json(r, nested=i < 2) for i, r in enumerate(flows(5))]
+    both = json.loads(lines[3])
+    both["id"] = {"orig_h": "10.9.9.9"}
+    lines[3] = json.dumps(both)
+    path = write(tmp_path / "conn.json", "\n".join(lines) + "\n")
+    with pytest.raises(
+        DataError, match=r"conn\.json, line 4, column 'id\.orig_h': the field is given twice.*Fix: keep"
+    ):
+        datasets.read_zeek_conn(path)

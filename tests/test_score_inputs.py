@@ -478,7 +478,9 @@ def test_a_new_header_block_switches_the_format_and_is_never_read_as_records(log
         assert uids(frames) == expected(0, 16)
         orig_bytes = [int(v) for frame in frames for v in frame["orig_bytes"]]
         assert orig_bytes == [100 + i for i in range(16)]  # read by the fields each block declares
-        assert "local_extra" in frames[-1] and "local_extra" not in frames[0]
+        assert all("local_extra" not in frame for frame in frames)  # a field only the later block has: dropped
+        dropped = [n for n in follower.notes if n["column"] == "local_extra"]
+        assert sum(n["count"] for n in dropped) == 6 and "(#fields on line 7) lacks dropped" in dropped[0]["repair"]
         assert follower.header_blocks == 1 and follower.rotations == 0
         notes = [n for n in follower.notes if "amid the records" in n["repair"]]
         assert sum(n["count"] for n in notes) == 1
@@ -852,3 +854,110 @@ def test_a_byte_outside_the_runs_encoding_names_the_line_and_the_conversion(tmp_
     text = str(err.value)
     assert "flows.csv, line 2" in text and "0xe9" in text
     assert "iconv -f <its encoding> -t utf-8" in text and "ENCODING='latin-1'" not in text  # the run's, not a parameter
+
+
+# ------------------------------------------------------------------------------------------ 7. paths and messages
+def test_a_relative_model_is_taken_from_the_current_folder_and_nothing_is_created(log, tmp_path, monkeypatch, capsys):
+    import lib
+
+    repo = Path(lib.__file__).parents[1]
+    name = f"not_a_run_{tmp_path.name}"
+    (tmp_path / name).mkdir()
+    monkeypatch.chdir(tmp_path)
+    err = refused(capsys, ["--model", name, "--input", str(log), "--output", "out.csv"])
+    assert f"{tmp_path / name}: not a run folder" in err and "Fix: pass the RUN_DIR" in err
+    with pytest.raises(score.ScoreError, match=f"{tmp_path / name}: not a run folder"):
+        Detector.load(name)  # the library function takes it from the current folder too
+    assert cli.parse_args(["--model", "run", "--input", "a", "--output", "b.csv"]).model == str(tmp_path / "run")
+    assert not (repo / name).exists() and not (repo / "run").exists()
+    assert sorted(p.name for p in (tmp_path / name).iterdir()) == []  # nothing created in it either
+
+
+def test_a_dangling_link_as_output_is_an_existing_output(never_loaded, run_folder, log, tmp_path, monkeypatch, capsys):
+    link, target = tmp_path / "alerts.csv", tmp_path / "gone" / "alerts.csv"
+    link.symlink_to(target)
+    argv = ["--model", str(run_folder), "--input", str(log), "--output", str(link)]
+    for options in ([], ["--follow", "--append"]):
+        err = refused(capsys, [*argv, *options])  # before the model loads (never_loaded)
+        assert f"--output {link}: a link to a missing file ({target})" in err and "--overwrite" in err
+    # --overwrite replaces the link itself, never creating the file it names
+    (tmp_path / "gone").mkdir()
+    score.score_file(StandIn(), log, link, overwrite=True)
+    assert not link.is_symlink() and not target.exists() and len(pd.read_csv(link)) == 10
+    os.unlink(link)
+    link.symlink_to(target)
+    run_follow(log, link, overwrite=True)
+    assert not link.is_symlink() and not target.exists() and len(pd.read_csv(link)) == 10
+
+
+def fewer_fields_block(log: Path, missing: str = "missed_bytes") -> list[str]:
+    """A footer and a header block without the field ``missing`` appended to ``log``, then two records."""
+    fields = [f for f in FIELDS if f != missing]
+    with open(log, "ab") as fh:
+        fh.write(b"#close\t2019-01-10-21-30-00\n")
+        fh.write(header("2019-01-10-21-30-05", fields, [TYPES[FIELDS.index(f)] for f in fields]))
+        fh.write(records(10, 12, fields))
+    return fields
+
+
+def test_follow_mode_refuses_a_later_block_without_a_field_of_the_first_naming_its_line(log, tmp_path):
+    fewer_fields_block(log)
+    fields_line = 8 + 10 + 1 + 7  # the first block, its records, the footer, then the new block's 7th line
+    said = (
+        rf"conn\.log, line {fields_line}: this header block's #fields line has no 'missed_bytes' column "
+        r"\(missing: missed_bytes\), which the log's first header block \(#fields on line 7\) has"
+    )
+    follower = score.LogFollower(log)
+    assert uids([follower.poll()]) == expected(0, 10)  # the records before it are read
+    with pytest.raises(DataError, match=said):
+        drain(follower)
+    follower.close()
+    out = tmp_path / "live.csv"
+    with pytest.raises(DataError, match=said):
+        run_follow(log, out)
+    assert list(pd.read_csv(out, keep_default_na=False)["uid"]) == expected(0, 10)  # written and kept
+    assert outputs.read_summary(out)["flows_scored"] == 10
+
+
+class Trained(StandIn):
+    """A stand-in with the training parameters a run records (notebook 01's)."""
+
+    training = {"parameters": {"MISSING_VALUES": "", "DATA_FILES": ""}}
+
+
+def test_a_fix_that_names_a_training_setting_is_said_for_the_scorer(log, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "check_model_folder", lambda model: Path(model))
+    monkeypatch.setattr(Detector, "load", staticmethod(lambda model: Trained()))
+    fewer_fields_block(log)
+    argv = ["--model", "unused", "--input", str(log), "--quiet"]
+    err = refused(capsys, [*argv, "--output", str(tmp_path / "live.csv"), "--follow", "--idle-seconds", "0.05"])
+    assert f"{log}, line 26: this header block's #fields line has no 'missed_bytes' column" in err
+    assert "DATA_FILES" not in err and "Fix: score the files the input joins one by one" in err
+    err = refused(capsys, [*argv, "--output", str(tmp_path / "batch.csv")])  # batch mode: the same words
+    assert f"{log}, line 26: this header block's #fields line" in err and "DATA_FILES" not in err
+    bad = tmp_path / "bad.log"
+    bad.write_bytes(header() + records(0, 3) + record(3).replace(b"\t103\t", b"\tabc\t"))
+    err = refused(capsys, [*argv, "--input", str(bad), "--output", str(tmp_path / "bad.csv")])
+    assert f"{bad}, line 12, column 'orig_bytes': 'abc' is not a number" in err
+    assert "MISSING_VALUES='abc'" not in err and "the run was trained with MISSING_VALUES='')" in err
+    assert "or train a run with MISSING_VALUES set for this input" in err
+    plain = DataError("x.log, line 3: a problem. Fix: check the file")
+    assert cli.scorer_message(plain, {}) == str(plain)  # a fix without a training setting is left as it is
+
+
+def test_a_repair_warning_is_said_once_on_stderr(tmp_path, caplog):
+    table = tmp_path / "flows.csv"
+    table.write_bytes(b"duration,orig_bytes,label\r0.5,100,benign\r0.7,101,benign\r")
+    said = "line ends written as CR alone"
+
+    def read() -> None:
+        inputs.input_columns(table)
+        inputs.read_input(table, numeric={"duration", "orig_bytes"})
+
+    with caplog.at_level("WARNING", logger="lib.datasets"):
+        read()
+        assert sum(said in r.getMessage() for r in caplog.records) >= 2  # each read of the file says it
+        caplog.clear()
+        with cli.each_warning_once():
+            read()
+        assert sum(said in r.getMessage() for r in caplog.records) == 1

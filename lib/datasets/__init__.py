@@ -153,6 +153,7 @@ def load(
     sample_rows: int = 0,
     seed: int = 0,
     encoding: str = "utf-8",
+    category_columns: str | Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """Read every file of ``dataset`` into one frame: a registered data set (``iot23``, ``cicids2017``,
     ``botiot``) from ``data_dir``, or a user's ``zeek`` logs or ``csv`` tables from ``files``.
@@ -162,7 +163,8 @@ def load(
     default ``Background``). ``csv``: ``label_column`` and ``benign_labels`` are required; ``column_names``
     names the columns of headerless files (see :func:`lib.datasets.table.column_names_from`);
     ``missing_values`` are extra tokens meaning "no value" (``-`` for tables exported from Zeek). ``encoding``
-    is the text encoding of the files (notebook 01's ``ENCODING``). Every repair a reader made is in
+    is the text encoding of the files (notebook 01's ``ENCODING``); ``category_columns`` (``CATEGORY_COLUMNS``)
+    are read as text by ``csv`` whatever their values look like. Every repair a reader made is in
     ``frame.attrs["repairs"]`` (see :func:`repairs_frame`).
 
     Two rules apply to every data set, here or in its readers: negative values of the columns its schema
@@ -178,7 +180,16 @@ def load(
     columns. ``attrs["sample"]`` records the draw and how many rows there were in all.
     """
     reader, paths = _reader_and_paths(
-        dataset, data_dir, files, label_column, benign_labels, column_names, ignore_labels, missing_values, encoding
+        dataset,
+        data_dir,
+        files,
+        label_column,
+        benign_labels,
+        column_names,
+        ignore_labels,
+        missing_values,
+        encoding,
+        category_columns,
     )
     root = resolve_data_dir(data_dir) / dataset if dataset in registry.DATASETS else Path(".").resolve()
     if sample_rows > 0 and use_cache:
@@ -208,6 +219,7 @@ def _reader_and_paths(
     ignore_labels: str | Iterable[str] | None,
     missing_values: str | Iterable[str] | None,
     encoding: str = "utf-8",
+    category_columns: str | Iterable[str] | None = None,
 ) -> tuple[Callable[[Path], pd.DataFrame], list[Path]]:
     """The reader of one file of ``dataset`` (with :func:`load`'s options) and the files to read."""
     missing = missing_values.split(",") if isinstance(missing_values, str) else list(missing_values or [])
@@ -218,7 +230,9 @@ def _reader_and_paths(
                 "BENIGN_LABELS (comma-separated values that mean normal traffic)"
             )
         names = column_names_from(column_names)
-        reader = flow_table_reader(label_column, benign_labels, names, ignore_labels, missing, encoding)
+        text = category_columns.split(",") if isinstance(category_columns, str) else list(category_columns or [])
+        text = [name.strip() for name in text if name.strip()]
+        reader = flow_table_reader(label_column, benign_labels, names, ignore_labels, missing, encoding, text)
         paths = expand_files(files)
     elif dataset == "zeek":
         if not files:
@@ -350,7 +364,7 @@ def _sampled(
 
 def load_for(parameters: dict) -> pd.DataFrame:
     """:func:`load` with notebook 01's parameters (``DATASET``, ``DATA_DIR``, ``DATA_FILES``, ``LABEL_COLUMN``,
-    ``BENIGN_LABELS``, ``COLUMN_NAMES``, ``IGNORE_LABELS``, ``MISSING_VALUES``, ``ENCODING``): how 01 reads the
+    ``BENIGN_LABELS``, ``COLUMN_NAMES``, ``IGNORE_LABELS``, ``MISSING_VALUES``, ``ENCODING``, ``CATEGORY_COLUMNS``): how 01 reads the
     data, and how a later notebook reads it again exactly as 01 did (from the parameters 01 recorded)."""
     get = lambda name: parameters.get(name) or None  # noqa: E731 - empty parameters mean "the default"
     return load(
@@ -358,12 +372,14 @@ def load_for(parameters: dict) -> pd.DataFrame:
         benign_labels=get("BENIGN_LABELS"), column_names=get("COLUMN_NAMES"), ignore_labels=get("IGNORE_LABELS"),
         missing_values=get("MISSING_VALUES"), sample_rows=int(parameters.get("SAMPLE_ROWS") or 0),
         seed=int(parameters.get("SEED") or 0), encoding=get("ENCODING") or "utf-8",
+        category_columns=get("CATEGORY_COLUMNS"),
     )  # fmt: skip
 
 
-#: Part of the Zeek readers' cache tag: raised when their output changes (negative counts made missing), so that
-#: the cache entries of the earlier readers are not read.
-ZEEK_READER_VERSION = 2
+#: Part of the Zeek readers' cache tag: raised when their output changes (2: negative counts made missing; 3: attack
+#: labels kept as spelt, for the spelling rule of :func:`load`), so that the cache entries of the earlier readers are
+#: not read.
+ZEEK_READER_VERSION = 3
 
 
 def _zeek_reader(

@@ -7,7 +7,7 @@ error naming the column and the line (never a silent categorical); blank cells, 
 values beyond float32, numbers written with a thousands separator (:func:`lib.datasets.values.thousands_numbers`),
 an Excel ``sep=,`` first line, space around a label and column names written in decomposed Unicode are repaired
 and counted (``frame.attrs["repairs"]``); column names and the parameters that name columns are compared in
-Unicode NFC. Columns that carry the label (``attack_cat``, ``type``, ``Cat`` ... see
+Unicode NFC (a parameter's names stripped of surrounding space, as the header's are). Columns that carry the label (``attack_cat``, ``type``, ``Cat`` ... see
 :data:`lib.registry.LABEL_LIKE_NAMES`) are listed in ``frame.attrs["label_columns"]`` and never become features.
 
 New flows to score (:mod:`lib.score`) are read with the same machinery (``csvparse.py``: delimiter, header,
@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pandas.api.types import union_categoricals
 
 from lib import registry
 from lib.datasets.csvparse import (
@@ -41,14 +42,13 @@ from lib.datasets.csvparse import (
     header_names,
     nfc_names,
     parse_table,
-    read_text_bytes,
     table_layout,
     text_suffix,
 )
 from lib.datasets.errors import DataError, note_repair
 from lib.datasets.schema import guess_identifiers, label_like_columns
-from lib.datasets.stream import header_and_chunks
-from lib.datasets.values import negatives_to_missing, thousands_conflict, thousands_numbers
+from lib.datasets.stream import Chunk, header_and_chunks
+from lib.datasets.values import negatives_to_missing, thousands_ambiguous, thousands_conflict, thousands_numbers
 from lib.datasets.zeek_json import looks_like_zeek_json
 
 log = logging.getLogger(__package__)  # "lib.datasets" for every file of the package
@@ -118,6 +118,7 @@ def read_flow_table(
     ignore_labels: str | Iterable[str] | None = None,
     missing_values: Iterable[str] = (),
     encoding: str = "utf-8",
+    text_columns: Iterable[str] = (),
 ) -> pd.DataFrame:
     """A labelled flow table a user brings (a CSV/TSV's text in ``encoding``). ``label_column`` holds the label;
     the values in ``benign_labels`` (comma-separated, case-insensitive) mean normal traffic, those in
@@ -126,12 +127,19 @@ def read_flow_table(
     are those named in ``id_columns`` plus the known spellings (:func:`lib.datasets.guess_identifiers`); text
     columns other than identifiers become categorical features. No column is taken for a count: negative values
     stay as they are (a data set's schema declares its counts, :func:`lib.datasets.schema.non_negative_columns`).
+    ``text_columns`` (notebook 02's ``CATEGORY_COLUMNS``) are columns the user knows are text: one whose values
+    are all like ``1,024`` (thousands, or a list?) is read as text there, and is an error anywhere else.
+
+    A CSV/TSV's text is parsed in line-aligned chunks (``stream.py``: one chunk up to ``STREAM_BYTES``), each
+    chunk's text columns kept as categories, so that memory is bounded by the data kept, never by the text; each
+    column is then typed once over the whole file, so that a file read in chunks gives the frame of a whole read.
     """
     path = Path(path)
     notes: list[dict] = []
     benign, ignore = label_values(benign_labels), label_values(ignore_labels)
     names = nfc_names(column_names) if column_names else None
-    (label_column,) = nfc_names([label_column])  # compared with the header's names, which are NFC
+    (label_column,) = _param_names([label_column])  # compared with the header's names: stripped, in NFC
+    text_names = set(_param_names(text_columns))
     if text_suffix(path) == ".parquet":
         df, decimal_comma = _read_parquet(path, names, notes), False
         where = lambda position: f"row {position + 1}"  # noqa: E731
@@ -142,27 +150,50 @@ def read_flow_table(
             f"{path}: no column {label_column!r} (LABEL_COLUMN). Columns: {', '.join(map(str, df.columns[:20]))}. "
             f"Fix: set LABEL_COLUMN to one of them"
         )
-    df, labels, lowered, lines = _read_labels(df, path, label_column, benign, ignore, where, notes)
-    is_benign = lowered.isin(benign).to_numpy()
+    df, labels, is_benign, lines = _read_labels(df, path, label_column, benign, ignore, where, notes)
     if not is_benign.any():
-        seen = ", ".join(sorted(labels.unique()[:10]))
+        seen = ", ".join(sorted(map(str, labels.categories[:10])))
         log.warning("%s: no row has a BENIGN_LABELS value %s (labels seen: %s)", path, sorted(benign), seen)
-    ids = guess_identifiers(df.columns, nfc_names(id_columns or ()))
+    ids = guess_identifiers(df.columns, _param_names(id_columns or ()))
     leaks = set(label_like_columns(df.columns)) - ids
     for col in df.columns:
         if col in ids:
-            if df[col].dtype == object:
+            if df[col].dtype == object or isinstance(df[col].dtype, pd.CategoricalDtype):
                 df[col] = df[col].astype("string")
             continue
-        df[col] = _typed_column(df[col], path, where, lines, notes, missing_values, col in leaks, decimal_comma)
+        df[col] = _typed_column(
+            df[col], path, where, lines, notes, missing_values, col in leaks, decimal_comma, col in text_names
+        )
     df = _drop_identical_copies(df, path, notes)
-    df["label"] = pd.Categorical(np.where(is_benign, "Benign", labels.to_numpy(dtype=object)))
+    df["label"] = _final_labels(labels, is_benign)
     df["label_detail"] = df["label"]
     df["is_attack"] = (~is_benign).astype(np.int8)
     df.attrs["identifier_columns"] = sorted(ids & set(df.columns))
     df.attrs["label_columns"] = sorted(leaks & set(df.columns))
     df.attrs["repairs"] = notes
     return df
+
+
+def _param_names(names: Iterable[object]) -> list[str]:
+    """Column names a parameter gives, as the header's are read: stripped of surrounding space, in Unicode NFC
+    (``LABEL_COLUMN=' Label'``, CICIDS2017's own spelling, names the header's ``Label``)."""
+    return nfc_names(str(n).strip() for n in names)
+
+
+def _text_codes(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """A text column as category codes (-1: missing) and its distinct values as text."""
+    cat = values if isinstance(values.dtype, pd.CategoricalDtype) else values.astype("category")
+    written = pd.Series(np.asarray(cat.cat.categories.astype(str), dtype=object), dtype="string")
+    return cat.cat.codes.to_numpy().astype(np.int64), written
+
+
+def _rows_and_first(codes: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per category of ``codes``, its rows and the position of its first row (``len(codes)`` if none)."""
+    counts = np.bincount(codes[codes >= 0], minlength=k)
+    first = np.full(k, len(codes), dtype=np.int64)
+    seen, at = np.unique(codes, return_index=True)
+    first[seen[seen >= 0]] = at[seen >= 0]
+    return counts, first
 
 
 def _read_labels(
@@ -173,43 +204,57 @@ def _read_labels(
     ignore: set[str],
     where: Callable[[int], str],
     notes: list[dict],
-) -> tuple[pd.DataFrame, pd.Series, pd.Series, np.ndarray]:
-    """The table without its label column, and per kept row its label (canonical: ``"1.0"`` -> ``"1"``), the
-    label lower-cased and its position in the file. Repeated header rows and rows labelled with an ``ignore``
-    value are dropped and counted; an empty label is an error unless :data:`EMPTY_LABEL` is a ``benign`` or an
-    ``ignore`` value."""
+) -> tuple[pd.DataFrame, pd.Categorical, np.ndarray, np.ndarray]:
+    """The table without its label column, and per kept row its label (canonical: ``"1.0"`` -> ``"1"``), whether
+    it is a ``benign`` value and its position in the file. Repeated header rows and rows labelled with an
+    ``ignore`` value are dropped and counted; an empty label is an error unless :data:`EMPTY_LABEL` is a
+    ``benign`` or an ``ignore`` value. Worked on the column's distinct values, never a string per row."""
     lines = np.arange(len(df))  # each row's position in the file, for error messages (where(position))
-    written = df[label_column].astype("string")
+    codes, written = _text_codes(df[label_column])
     labels = written.str.strip()
-    spaced = int(labels.ne(written).fillna(False).sum())
-    header_copies = labels.eq(label_column).fillna(False).to_numpy()
+    counts, _ = _rows_and_first(codes, len(labels))
+    spaced = int(counts[labels.ne(written).to_numpy(dtype=bool)].sum())
+    header_copies = np.append(labels.eq(label_column).to_numpy(dtype=bool), False)[codes]
     if header_copies.any():  # CSE-CIC-IDS2018's files repeat their header inside the data
         note_repair(notes, path.name, "", "repeated header row removed", int(header_copies.sum()))
-        df, labels, lines = df[~header_copies].reset_index(drop=True), labels[~header_copies], lines[~header_copies]
-    labels = labels.reset_index(drop=True)
+        df, codes, lines = df[~header_copies].reset_index(drop=True), codes[~header_copies], lines[~header_copies]
     note_repair(notes, path.name, label_column, "space around the label removed", spaced)
+    labels = pd.concat([labels, pd.Series([EMPTY_LABEL], dtype="string")], ignore_index=True)
+    empty = np.append(
+        labels.iloc[:-1].eq("").to_numpy(dtype=bool), True
+    )  # the last category: a missing label (code -1)
     if EMPTY_LABEL.lower() in benign | ignore:  # UNSW-NB15's attack_cat is empty for normal rows
-        labels = labels.mask(labels.isna() | labels.eq(""), EMPTY_LABEL)
-    if labels.isna().any() or labels.eq("").any():
-        row = int(np.flatnonzero((labels.isna() | labels.eq("")).to_numpy())[0])
+        codes = np.where(empty[codes], len(labels) - 1, codes)
+    elif empty[codes].any():
+        row = int(np.flatnonzero(empty[codes])[0])
         raise DataError(
             f"{path}, {where(lines[row])}, column {label_column!r}: empty label. Fix: label or remove the row, check "
             f"COLUMN_NAMES/LABEL_COLUMN, or, if an empty label means normal traffic, add {EMPTY_LABEL} to BENIGN_LABELS"
         )
-    distinct = labels.unique()
-    labels = labels.map(dict(zip(distinct, map(_canonical_label, distinct), strict=True)))
-    lowered = labels.str.lower()
-    ignored = lowered.isin(ignore).to_numpy()
-    for value, count in labels[ignored].value_counts().items():
-        note_repair(notes, path.name, label_column, f"rows labelled {value!r} dropped (IGNORE_LABELS)", count)
-    if ignored.any():
-        df, labels, lowered, lines = (
-            df[~ignored].reset_index(drop=True),
-            labels[~ignored].reset_index(drop=True),
-            lowered[~ignored].reset_index(drop=True),
-            lines[~ignored],
-        )
-    return df.drop(columns=label_column), labels, lowered, lines
+    canonical = labels.map(_canonical_label).astype(str)
+    lowered = canonical.str.lower()
+    counts, first = _rows_and_first(codes, len(labels))
+    ignored_values = lowered.isin(ignore).to_numpy(dtype=bool) & (counts > 0)
+    if ignored_values.any():
+        by_value = pd.DataFrame({"value": canonical[ignored_values], "rows": counts[ignored_values]})
+        totals = by_value.groupby("value", sort=False)["rows"].sum().sort_values(ascending=False, kind="stable")
+        for value, count in totals.items():
+            note_repair(notes, path.name, label_column, f"rows labelled {value!r} dropped (IGNORE_LABELS)", count)
+        kept = ~ignored_values[codes]
+        df, codes, lines = df[kept].reset_index(drop=True), codes[kept], lines[kept]
+    names = pd.Index(sorted(set(canonical[np.bincount(codes, minlength=len(labels)) > 0])))
+    kept_labels = pd.Categorical.from_codes(names.get_indexer(canonical)[codes], categories=names)
+    is_benign = lowered.isin(benign).to_numpy(dtype=bool)[codes]
+    return df.drop(columns=label_column), kept_labels, is_benign, lines
+
+
+def _final_labels(labels: pd.Categorical, is_benign: np.ndarray) -> pd.Categorical:
+    """The ``label`` column: each row's label, ``Benign`` for a benign value."""
+    benign_codes = np.unique(labels.codes[is_benign])
+    names = [BENIGN_LABEL if i in set(benign_codes) else str(c) for i, c in enumerate(labels.categories)]
+    kept = np.bincount(labels.codes, minlength=len(names)) > 0
+    final = pd.Index(sorted({n for n, k in zip(names, kept, strict=True) if k}))  # str, as pandas infers it
+    return pd.Categorical.from_codes(final.get_indexer(names)[labels.codes], categories=final)
 
 
 def _read_parquet(path: Path, names: list[str] | None, notes: list[dict]) -> pd.DataFrame:
@@ -235,13 +280,16 @@ def _read_parquet(path: Path, names: list[str] | None, notes: list[dict]) -> pd.
 def _read_text_table(
     path: Path, label_column: str, names: list[str] | None, notes: list[dict], encoding: str = "utf-8"
 ) -> tuple[pd.DataFrame, Callable[[int], str], bool]:
-    """The table, a function from a row's position to its place in the file ("line 9"), and whether decimal
-    commas are possible (a ``;``-separated file)."""
-    raw = read_text_bytes(path, notes, encoding)
-    lines = [line.decode("utf-8", "replace").rstrip("\r") for line in raw.split(NEWLINE, 2)[:2]]
+    """The table (numbers as parsed, text as categories), a function from a row's position to its place in the
+    file ("line 9"), and whether decimal commas are possible (a ``;``-separated file). The text is parsed a chunk
+    at a time (:func:`lib.datasets.stream.header_and_chunks`), each chunk's rows numbered by their lines in the
+    file, and the chunks' columns put together (:func:`_combined_column`)."""
+    _, chunks = header_and_chunks(path, notes, encoding=encoding)
+    head = next(chunks)
+    lines = [line.decode("utf-8", "replace").rstrip("\r") for line in head.data.split(NEWLINE, 2)[:2]]
     if lines[0].startswith(("#separator", "#fields")):
         raise DataError(f"{path}, line 1: this is a Zeek log, not a table. Fix: read it with DATASET='zeek'")
-    if looks_like_zeek_json(raw[:_JSON_HEAD_BYTES]):
+    if looks_like_zeek_json(head.data[:_JSON_HEAD_BYTES]):
         raise DataError(f"{path}, line 1: this is a Zeek JSON log, not a table. Fix: read it with DATASET='zeek'")
     sep, first, before = table_layout(lines, path, notes, path.name)
     fields = header_names(first, sep)
@@ -268,25 +316,132 @@ def _read_text_table(
                 f"Fix: set LABEL_COLUMN to one of them"
             )
     skip = before + int(has_header)
-    # Arrow infers each column's type (numbers stay numbers, fast); a column with any text comes back as
-    # strings and is checked value by value in _typed_column
-    df = parse_table(raw, path, names, sep, {label_column: pa.string()}, skip, _NULLS)
-    if df.empty:
+    chunks = chain([head], chunks)
+    del head  # each chunk is held only while it is parsed
+    parts: list[pd.DataFrame] = []
+    file_lines: list[np.ndarray] = []
+    for chunk in chunks:
+        df, data_lines = _parse_chunk(chunk, path, names, sep, label_column, skip)
+        del chunk
+        if len(df):
+            parts.append(df)
+            file_lines.append(data_lines[: len(df)])
+    if not parts:
         raise DataError(f"{path}: a header line but no data rows. Fix: remove the file from DATA_FILES")
-    return df, lambda position: f"line {_file_line(raw, skip, position)}", sep == ";"
+    row_lines = np.concatenate(file_lines)
+    mixed = [n for n in names if len({_kind(part[n]) for part in parts} - {"null"}) > 1]
+    if mixed:  # numbers in one chunk, text in another: those columns parsed again as written, as text
+        again = _text_parse(path, names, sep, label_column, skip, mixed, encoding)
+        for part, text in zip(parts, again, strict=True):
+            for n in mixed:
+                part[n] = pd.Series(text[n].array, index=part.index)
+    df = pd.DataFrame(index=pd.RangeIndex(len(row_lines)))
+    for n in names:  # a block per column, never consolidated into a copy of the whole table
+        df[n] = _combined_column([part.pop(n) for part in parts])
+    del parts
+
+    def where(position: int) -> str:
+        line = row_lines[position] if position < len(row_lines) else position + skip + 1
+        return f"line {int(line)}"
+
+    return df, where, sep == ";"
 
 
-def _file_line(raw: bytes, skip: int, position: int) -> int:
-    """The 1-based line of ``raw`` that holds data row ``position`` (after ``skip`` header lines), counting the
-    empty lines the parser passes over (a quoted field spanning lines is not accounted for)."""
-    data = np.frombuffer(raw, dtype=np.uint8)
-    ends = np.flatnonzero(data == ord("\n"))
+def _parse_chunk(
+    chunk: Chunk,
+    path: Path,
+    names: list[str],
+    sep: str,
+    label_column: str,
+    skip: int,
+    types: dict[str, pa.DataType] | None = None,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """One chunk's rows (Arrow infers each column's type; text kept as categories) and the line in the file of
+    each (the header lines skipped in the file's first chunk)."""
+    skip_here = skip if chunk.first_line == 1 else 0
+    data_lines = _data_lines(chunk.data, skip_here) + chunk.first_line
+    types = types if types is not None else {label_column: pa.dictionary(pa.int32(), pa.string())}
+    df = parse_table(chunk.data, path, names, sep, types, skip_here, _NULLS, line_offset=chunk.first_line - 1)
+    for col in df.columns:
+        if df[col].dtype == object:
+            df[col] = df[col].astype("category")
+        elif pd.api.types.is_numeric_dtype(df[col]) and not pd.api.types.is_bool_dtype(df[col]):
+            df[col] = _float32_marked(df[col])  # what the column becomes: half an int64's memory
+    return df, data_lines
+
+
+#: A number beyond float32's range, read per chunk: kept as this NaN payload until the typing counts it.
+_BEYOND = np.array([0x7FC0_BEEF], dtype=np.uint32).view(np.float32)[0]
+
+
+def _float32_marked(values: pd.Series) -> pd.Series:
+    """A chunk's numbers as float32; a finite value beyond float32's range becomes a NaN marked
+    :data:`_BEYOND` (:func:`_beyond_float32` counts and clears it once the rows kept are known)."""
+    as64 = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    over = np.isfinite(as64) & (np.abs(as64) > np.finfo(np.float32).max)
+    out = np.where(over, np.nan, as64).astype(np.float32)
+    out[over] = _BEYOND
+    return pd.Series(out, index=values.index, name=values.name)
+
+
+def _beyond_float32(values: pd.Series, file: object, notes: list[dict]) -> pd.Series:
+    """``values`` (float32 from :func:`_float32_marked`) with its marked values counted as
+    :func:`lib.datasets.csvparse.float32_counted` counts them, and made a plain NaN."""
+    bits = values.to_numpy().view(np.uint32)
+    marked = bits == np.array([_BEYOND], dtype=np.float32).view(np.uint32)[0]
+    if not marked.any():
+        return values
+    note_repair(notes, file, str(values.name), "value beyond float32 range (|x| > 3.4e38) set to missing (imputed)",
+                int(marked.sum()))  # fmt: skip
+    return values.mask(pd.Series(marked, index=values.index))
+
+
+def _text_parse(
+    path: Path, names: list[str], sep: str, label_column: str, skip: int, columns: list[str], encoding: str
+) -> Iterator[pd.DataFrame]:
+    """``columns`` of each chunk with rows, parsed again as text (as written), as categories."""
+    types = {n: pa.dictionary(pa.int32(), pa.string()) for n in [*columns, label_column]}
+    _, chunks = header_and_chunks(path, None, encoding=encoding)
+    for chunk in chunks:
+        df, _ = _parse_chunk(chunk, path, names, sep, label_column, skip, types)
+        del chunk
+        if len(df):
+            yield df[columns]
+
+
+def _kind(values: pd.Series) -> str:
+    """What a chunk's column holds: ``null`` (no value), ``bool``, ``number`` or ``text``."""
+    if values.isna().all():
+        return "null"
+    if pd.api.types.is_bool_dtype(values):
+        return "bool"
+    return "number" if pd.api.types.is_numeric_dtype(values) else "text"
+
+
+def _combined_column(parts: list[pd.Series]) -> pd.Series:
+    """A column's chunks as one column: text (categories, their union) if a chunk holds text, else numbers."""
+    if len(parts) == 1:
+        return parts[0].reset_index(drop=True)
+    if any(isinstance(p.dtype, pd.CategoricalDtype) and _kind(p) != "null" for p in parts):
+        text = [p if isinstance(p.dtype, pd.CategoricalDtype) else p.astype(object).astype("category") for p in parts]
+        text = [p.cat.set_categories(p.cat.categories.astype(object)) for p in text]
+        return pd.Series(union_categoricals(text))
+    numbers = [p.astype(np.float32) if _kind(p) == "null" else p for p in parts]  # numbers are float32 by now
+    return pd.concat(numbers, ignore_index=True)
+
+
+def _data_lines(data: bytes, skip: int) -> np.ndarray:
+    """The 0-based lines of ``data`` that hold data rows (after ``skip`` header lines), counting the empty lines
+    the parser passes over (a quoted field spanning lines is not accounted for)."""
+    if not data:
+        return np.zeros(0, dtype=np.int64)
+    text = np.frombuffer(data, dtype=np.uint8)
+    ends = np.flatnonzero(text == ord("\n"))
     starts = np.concatenate([[0], ends + 1])
-    lengths = np.concatenate([ends, [len(raw)]]) - starts
-    first = data[np.minimum(starts, len(raw) - 1)]
+    lengths = np.concatenate([ends, [len(data)]]) - starts
+    first = text[np.minimum(starts, len(data) - 1)]
     empty = (lengths == 0) | ((lengths == 1) & (first == ord("\r")))
-    data_lines = np.flatnonzero(~empty)[skip:]
-    return int(data_lines[position]) + 1 if position < len(data_lines) else position + skip + 1
+    return np.flatnonzero(~empty)[skip:].astype(np.int64)
 
 
 def _sep_name(sep: str) -> str:
@@ -320,58 +475,101 @@ def _typed_column(
     missing_values: Iterable[str],
     leak: bool,
     decimal_comma: bool,
+    text_column: bool = False,
 ) -> pd.Series:
-    """A feature column as float32 (numbers) or category (text); a numeric column with stray text is an error."""
+    """A feature column as float32 (numbers) or category (text); a numeric column with stray text is an error,
+    and so is a column whose values all read as numbers with one thousands group each (``1,024``), unless the
+    user named it as text (``text_column``). A text column is typed on its distinct values, each weighted by its
+    rows, never a string per row."""
     col = str(values.name)
+    if values.dtype == np.float32:  # a table's numbers, read per chunk
+        return _beyond_float32(values, path.name, notes)
     if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
         return float32_counted(pd.to_numeric(values), path.name, col, notes)
-    text = values.astype("string").str.strip()
-    blank = text.eq("").fillna(False)
+    codes, written = _text_codes(values)
+    rows, first = _rows_and_first(codes, len(written))
+    text = written.str.strip()
+    used = rows > 0
+    blank = text.eq("").to_numpy(dtype=bool) & used
     if blank.any():
-        note_repair(notes, path.name, col, "blank cell read as missing", int(blank.sum()))
+        note_repair(notes, path.name, col, "blank cell read as missing", int(rows[blank].sum()))
     tokens = {str(v).strip() for v in missing_values if str(v).strip()}
-    token = text.isin(tokens).fillna(False) if tokens else blank & False
+    token = text.isin(tokens).to_numpy(dtype=bool) & used if tokens else blank & False
     if token.any():
-        note_repair(notes, path.name, col, f"{'/'.join(sorted(tokens))} read as missing (MISSING_VALUES)", token.sum())
-    text = text.mask(blank | token)
-    present = text.notna().to_numpy()
+        note_repair(
+            notes, path.name, col, f"{'/'.join(sorted(tokens))} read as missing (MISSING_VALUES)", rows[token].sum()
+        )
+    present = used & ~blank & ~token
+
+    def per_row(numbers: pd.Series) -> pd.Series:  # a number per distinct value -> a number per row
+        return pd.Series(
+            np.append(numbers.to_numpy(dtype=np.float64, na_value=np.nan), np.nan)[codes], index=values.index, name=col
+        )
+
     if leak or not present.any():
-        return text.astype("category") if present.any() else pd.Series(np.nan, index=values.index, dtype=np.float32)
-    numbers = pd.to_numeric(text, errors="coerce")
-    numeric = numbers.notna().to_numpy()
+        return (
+            _categories(text, present, codes, values.index, col)
+            if present.any()
+            else pd.Series(np.nan, index=values.index, dtype=np.float32)
+        )
+    numbers = pd.to_numeric(text.where(present), errors="coerce")
+    numeric = numbers.notna().to_numpy(dtype=bool)
     if numeric[present].all():
-        return float32_counted(numbers, path.name, col, notes)
-    comma = text.str.fullmatch(r"[+-]?\d*,\d+").fillna(False).to_numpy() if decimal_comma else numeric & False
+        return float32_counted(per_row(numbers), path.name, col, notes)
+    comma = text.str.fullmatch(r"[+-]?\d*,\d+").to_numpy(dtype=bool) & present if decimal_comma else numeric & False
     if comma.any():
-        with_point = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
-        if with_point.notna().to_numpy()[present].all():
-            note_repair(notes, path.name, col, "decimal comma read as a decimal point", int(comma.sum()))
-            return float32_counted(with_point, path.name, col, notes)
-    reading = thousands_numbers(text)
+        with_point = pd.to_numeric(text.where(present).str.replace(",", ".", regex=False), errors="coerce")
+        if with_point.notna().to_numpy(dtype=bool)[present].all():
+            note_repair(notes, path.name, col, "decimal comma read as a decimal point", int(rows[comma].sum()))
+            return float32_counted(per_row(with_point), path.name, col, notes)
+    # the distinct values in the order of their first rows, weighted by their rows
+    order = np.flatnonzero(present)[np.argsort(first[present], kind="stable")]
+    ordered = text.iloc[order].reset_index(drop=True)
+    reading = thousands_numbers(ordered, rows[order])
     if reading is not None:
         note_repair(notes, path.name, col, reading.repair, reading.count)
-        return float32_counted(reading.numbers, path.name, col, notes)
-    conflict = thousands_conflict(text)
+        full = pd.Series(np.nan, index=text.index)
+        full.iloc[order] = reading.numbers.to_numpy()
+        return float32_counted(per_row(full), path.name, col, notes)
+    conflict = thousands_conflict(ordered, rows[order])
     if conflict is not None:
-        row, example = conflict
+        at, example = conflict
         raise DataError(
-            f"{path}, {where(lines[row])}, column {col!r}: {text.iloc[row]!r} is not written as the "
+            f"{path}, {where(lines[first[order[at]]])}, column {col!r}: {ordered.iloc[at]!r} is not written as the "
             f"column's other numbers, which use a thousands separator (such as {example!r}), so the column "
             f"cannot be read as numbers. Fix: write every number of the column one way (the same separator and "
             f"decimal mark, or none); or, if the value means 'no value', pass it in MISSING_VALUES"
         )
-    stray = present & ~numeric
-    tokens_only = numeric.any() and pd.unique(text[stray]).size <= 2  # numbers and a placeholder such as "-"
-    if numeric[present].mean() >= 0.5 or tokens_only:
-        row = int(np.flatnonzero(stray)[0])
-        examples = ", ".join(repr(v) for v in pd.unique(text[stray])[:3])
+    ambiguous = thousands_ambiguous(ordered)
+    if ambiguous is not None and not text_column:
+        value = ordered.iloc[ambiguous]
         raise DataError(
-            f"{path}, {where(lines[row])}, column {col!r}: text value {text.iloc[row]!r} in a numeric column "
-            f"({int(numeric[present].sum()):,} numbers, {int(stray.sum()):,} text values such as {examples}). "
-            f"Fix: correct the file; or, if the value means 'no value', pass it in MISSING_VALUES; or leave the "
-            f"column out with DROP_COLUMNS={col!r}"
+            f"{path}, {where(lines[first[order[ambiguous]]])}, column {col!r}: every value is written like "
+            f"{value!r}, a number with a thousands separator or a list of numbers (such as ports 80,443): the "
+            f"column is ambiguous, so it is not read. Fix: rewrite the numbers without the separator "
+            f"({value.replace(',', '').replace('.', '')}), or, if the column is text, name it in CATEGORY_COLUMNS"
         )
-    return text.astype("category")
+    stray = present & ~numeric
+    tokens_only = numeric.any() and text[stray].unique().size <= 2  # numbers and a placeholder such as "-"
+    if ambiguous is None and (rows[numeric & present].sum() >= rows[present].sum() / 2 or tokens_only):
+        strays = np.flatnonzero(stray)[np.argsort(first[stray], kind="stable")]
+        examples = ", ".join(repr(v) for v in pd.unique(text.iloc[strays])[:3])
+        raise DataError(
+            f"{path}, {where(lines[first[strays[0]]])}, column {col!r}: text value {text.iloc[strays[0]]!r} in a "
+            f"numeric column ({int(rows[numeric & present].sum()):,} numbers, {int(rows[stray].sum()):,} text values "
+            f"such as {examples}). Fix: correct the file; or, if the value means 'no value', pass it in "
+            f"MISSING_VALUES; or leave the column out with DROP_COLUMNS={col!r}"
+        )
+    return _categories(text, present, codes, values.index, col)
+
+
+def _categories(text: pd.Series, present: np.ndarray, codes: np.ndarray, index: pd.Index, name: str) -> pd.Series:
+    """A column as categories: the text of each row's distinct value, missing where it is not ``present``."""
+    kept = text[present]
+    categories = pd.Index(sorted(set(kept)))  # str, as pandas infers it (and the cache reads it back)
+    new = np.full(len(text) + 1, -1, dtype=np.int64)  # the last: a missing value (code -1)
+    new[np.flatnonzero(present)] = categories.get_indexer(kept)
+    return pd.Series(pd.Categorical.from_codes(new[codes], categories=categories), index=index, name=name)
 
 
 def _drop_identical_copies(df: pd.DataFrame, path: Path, notes: list[dict]) -> pd.DataFrame:
@@ -389,7 +587,7 @@ def _drop_identical_copies(df: pd.DataFrame, path: Path, notes: list[dict]) -> p
 
 #: Part of :func:`flow_table_reader`'s cache tag: raised when the reader's output changes, so that the cache
 #: entries of the earlier reader are not read.
-TABLE_READER_VERSION = 2
+TABLE_READER_VERSION = 3
 
 
 def flow_table_reader(
@@ -399,20 +597,21 @@ def flow_table_reader(
     ignore_labels: str | Iterable[str] | None = None,
     missing_values: Iterable[str] = (),
     encoding: str = "utf-8",
+    text_columns: Iterable[str] = (),
 ) -> Callable[[Path], pd.DataFrame]:
     """:func:`read_flow_table` with these options as a reader of one path (``DATASET="csv"`` in
     :func:`lib.datasets.load`), its ``cache_tag`` naming the options so that the cache keeps one entry each."""
-    names, missing = list(column_names or []), list(missing_values)
+    names, missing, text = list(column_names or []), list(missing_values), sorted(_param_names(text_columns))
     benign, ignore = sorted(label_values(benign_labels)), sorted(label_values(ignore_labels))
 
     def reader(path: Path) -> pd.DataFrame:
         return read_flow_table(
             path, label_column, benign, column_names=names, ignore_labels=ignore, missing_values=missing,
-            encoding=encoding,
+            encoding=encoding, text_columns=text,
         )  # fmt: skip
 
-    # TABLE_READER_VERSION: the reader's output changed (thousands separators, Excel's sep= line, NFC names)
-    options = f"{TABLE_READER_VERSION}|{label_column}|{benign}|{names}|{ignore}|{missing}|{encoding}"
+    # TABLE_READER_VERSION: the reader's output changed (ambiguous thousands refused, names stripped)
+    options = f"{TABLE_READER_VERSION}|{label_column}|{benign}|{names}|{ignore}|{missing}|{encoding}|{text}"
     reader.cache_tag = "table-" + hashlib.sha256(options.encode()).hexdigest()[:8]
     return reader
 

@@ -12,8 +12,11 @@ writing). The writing must be unambiguous in the column: a space is never a deci
 always is one; a comma or a point is read as a separator only if some value of the column holds it twice
 (``4,052,919``, ``4.052.919``) or together with the other mark (``4,052.5``, ``4.052,5``), and a point not
 when every value that holds one could be an IPv4 address (``192.168.100.147``). A column whose values are all
-like ``80,443`` (the number 80443, the decimal 80.443 or the ports 80 and 443?) is left as it was; a
-``;``-separated file reads ``0,5`` as 0.5 first (a decimal comma, ``table.py``). A column at least half of
+like ``80,443`` (the number 80443, the decimal 80.443 or the ports 80 and 443?) is not read as numbers:
+:func:`thousands_ambiguous` finds it, and the table reader refuses it unless the column is named as text
+(``table.py``); a ``;``-separated file reads ``0,5`` as 0.5 first (a decimal comma, ``table.py``). The rules
+that weigh values (how many hold a separator, at least half) take an optional weight per value, so that a
+reader may apply them to a column's distinct values, each weighted by its rows. A column at least half of
 whose values are in an unambiguous writing, but with a value that is neither in it nor a plain number, is a
 :class:`~lib.datasets.errors.DataError` for its reader (:func:`thousands_conflict` names the first such value).
 
@@ -90,13 +93,20 @@ def _evidence(text: pd.Series, separators: str, decimal: str) -> tuple[np.ndarra
     return grouped, bool((twice | both).any())
 
 
-def thousands_numbers(text: pd.Series) -> ThousandsReading | None:
+def _weights(text: pd.Series, weights: np.ndarray | None) -> np.ndarray:
+    """The weight of each value of ``text`` that is not missing (1 each without ``weights``)."""
+    kept = text.notna().to_numpy()
+    return np.ones(int(kept.sum()), dtype=np.int64) if weights is None else np.asarray(weights, np.int64)[kept]
+
+
+def thousands_numbers(text: pd.Series, weights: np.ndarray | None = None) -> ThousandsReading | None:
     """``text`` (stripped, missing values as NA) read as numbers with a thousands separator, if every value that
-    is not missing is written in one unambiguous writing (module docstring); else None."""
+    is not missing is written in one unambiguous writing (module docstring); else None. ``weights`` (per value
+    of ``text``: the rows a distinct value stands for) weigh the count of values that held a separator."""
     present = text.dropna()
     if present.empty:
         return None
-    present = present.astype(str)
+    present, weight = present.astype(str), _weights(text, weights)
     for name, separators, decimal, pattern in _PATTERNS:
         if not present.str.fullmatch(pattern).all():
             continue
@@ -105,24 +115,41 @@ def thousands_numbers(text: pd.Series) -> ThousandsReading | None:
             continue
         plain = present.str.replace(f"[{re.escape(separators)}]", "", regex=True).str.replace(decimal, ".")
         numbers = pd.to_numeric(plain, errors="coerce").reindex(text.index)
-        return ThousandsReading(numbers.astype(np.float64), name, int(grouped.sum()))
+        return ThousandsReading(numbers.astype(np.float64), name, int(weight[grouped].sum()))
     return None
 
 
-def thousands_conflict(text: pd.Series) -> tuple[int, str] | None:
+def thousands_conflict(text: pd.Series, weights: np.ndarray | None = None) -> tuple[int, str] | None:
     """The position (in ``text``) of the first value that breaks the column's thousands writing, and a value
-    written in it: at least half of the values are in one writing, some of them unambiguously with a separator
-    (module docstring), and this one is neither in that writing nor a plain number in it. None if the column is
-    not such a column."""
-    present = text.dropna().astype(str)
+    written in it: at least half of the values (weighted by ``weights``, if given) are in one writing, some of
+    them unambiguously with a separator (module docstring), and this one is neither in that writing nor a plain
+    number in it. None if the column is not such a column."""
+    present, weight = text.dropna().astype(str), _weights(text, weights)
     for _, separators, decimal, pattern in _PATTERNS:
         fits = present.str.fullmatch(pattern).to_numpy(dtype=bool)
-        if fits.sum() < max(1, len(fits) / 2):
+        if weight[fits].sum() < max(1, weight.sum() / 2):
             continue
         grouped, unambiguous = _evidence(present[fits], separators, decimal)
         if unambiguous and not fits.all():
             first = present.index[np.flatnonzero(~fits)[0]]
             return int(text.index.get_loc(first)), str(present[fits][grouped].iloc[0])
+    return None
+
+
+def thousands_ambiguous(text: pd.Series) -> int | None:
+    """The position (in ``text``) of the first value holding a separator, when every value that is not missing
+    is written in a comma or point writing but none shows it unambiguously (``269,828``, ``1,024``: one group
+    each, thousands or a list such as ``80,443``?) and the values are not IPv4 addresses; else None."""
+    present = text.dropna().astype(str)
+    if present.empty:
+        return None
+    for _, separators, decimal, pattern in _PATTERNS:
+        if separators == _SPACES or not present.str.fullmatch(pattern).all():
+            continue
+        grouped, unambiguous = _evidence(present, separators, decimal)
+        address = separators == "." and grouped.any() and present[grouped].str.fullmatch(_IPV4).all()
+        if grouped.any() and not unambiguous and not address:
+            return int(text.index.get_loc(present.index[np.flatnonzero(grouped)[0]]))
     return None
 
 

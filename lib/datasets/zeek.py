@@ -543,15 +543,19 @@ def zeek_frame(chunk: Chunk, notes: list[dict], log_format: ZeekFormat, path: Pa
 
 def _labelled(df: pd.DataFrame, fmt: ZeekFormat, notes: list[dict], path: Path) -> pd.DataFrame:
     """``df`` with its label columns read into ``label``, ``label_detail`` and ``is_attack`` (rows of
-    ``fmt.ignore_labels`` dropped and counted in ``notes``)."""
+    ``fmt.ignore_labels`` dropped and counted in ``notes``). Benign and ``Malicious`` labels are matched whatever
+    their case and surrounding space (surrounding space stripped, counted); another label (an attack family) is
+    kept as it is spelt, so that the rule of :func:`lib.datasets.load` for spellings that differ only by case or
+    surrounding space decides which spelling wins and counts the others."""
     label_column, unset = fmt.label_column, fmt.unset
-    raw_label = df.pop(label_column).fillna(unset).astype(str).str.strip()
+    raw_label = df.pop(label_column).fillna(unset).astype(str)
     no_detail = pd.Series(unset, index=raw_label.index, dtype=object)
     detailed = df.pop(fmt.detail_column).fillna(unset).astype(str) if fmt.detail_column else no_detail
-    lowered = raw_label.str.lower()
+    stripped = raw_label.str.strip()
+    lowered = stripped.str.lower()
     benign = label_values(fmt.benign_labels) or {"benign"}
     ignore = label_values(fmt.ignore_labels)
-    unknown = sorted(set(raw_label[~lowered.isin(benign | ignore | {"malicious"})]))
+    unknown = sorted(set(stripped[~lowered.isin(benign | ignore | {"malicious"})]))
     if unknown and fmt.benign_labels is None:
         raise DataError(
             f"{path}, column {label_column!r}: unexpected value(s) {unknown[:5]}; expected Benign/Malicious "
@@ -559,7 +563,7 @@ def _labelled(df: pd.DataFrame, fmt: ZeekFormat, notes: list[dict], path: Path) 
             f"attack family) and unlabelled ones in IGNORE_LABELS"
         )
     ignored = lowered.isin(ignore).to_numpy()
-    for value, count in raw_label[ignored].value_counts().items():
+    for value, count in stripped[ignored].value_counts().items():
         note_repair(notes, path.name, label_column, f"flows labelled {value!r} dropped (IGNORE_LABELS)", count)
     if ignored.any():
         keep = ~ignored
@@ -570,6 +574,10 @@ def _labelled(df: pd.DataFrame, fmt: ZeekFormat, notes: list[dict], path: Path) 
             detailed[keep],
         )
     is_benign = lowered.isin(benign).to_numpy()
+    keyword = is_benign | (lowered == "malicious").to_numpy()
+    spaced = keyword & (raw_label != raw_label.str.strip()).to_numpy()
+    for value, count in raw_label[spaced].value_counts().items():
+        note_repair(notes, path.name, label_column, f"surrounding space of label {value!r} stripped", count)
     df["label"] = _families(lowered, raw_label, detailed, is_benign)
     df["label_detail"] = pd.Categorical(
         np.where(detailed.isin([unset, ""]).to_numpy(), df["label"].astype(str), detailed.to_numpy())
@@ -580,20 +588,23 @@ def _labelled(df: pd.DataFrame, fmt: ZeekFormat, notes: list[dict], path: Path) 
 
 def _families(lowered: pd.Series, raw_label: pd.Series, detailed: pd.Series, is_benign: np.ndarray) -> pd.Categorical:
     """The family of every flow: ``Benign``, the IoT-23 family of a ``Malicious`` flow's detailed label
-    (:func:`registry.iot23_family`), or another label's own value; computed once per distinct (label,
+    (:func:`registry.iot23_family`), or another label as it is spelt; computed once per distinct (label,
     detailed-label) pair instead of once per row."""
-    keys = pd.Series(np.where(is_benign, "benign", lowered.to_numpy()), dtype=object)
+    kinds = np.where(is_benign, 0, np.where((lowered == "malicious").to_numpy(), 1, 2))  # benign, Malicious, other
+    keys = pd.Series(np.where(kinds == 2, raw_label.to_numpy(), ""), dtype=object)
     lab_codes, lab_values = pd.factorize(keys, use_na_sentinel=False)
     det_codes, det_values = pd.factorize(detailed, use_na_sentinel=False)
-    originals = dict(zip(keys, raw_label, strict=True))
-    pair_codes, pairs = pd.factorize(lab_codes.astype(np.int64) * len(det_values) + det_codes)
+    lab_kinds = lab_codes.astype(np.int64) * 3 + kinds
+    pair_codes, pairs = pd.factorize(lab_kinds * len(det_values) + det_codes)
     families = []
     for p in pairs:
-        label, detail = lab_values[p // len(det_values)], det_values[p % len(det_values)]
-        if label in ("benign", "malicious"):
-            families.append(registry.iot23_family(label, detail))
+        (code, kind), detail = divmod(p // len(det_values), 3), det_values[p % len(det_values)]
+        if kind == 0:
+            families.append("Benign")
+        elif kind == 1:
+            families.append(registry.iot23_family("malicious", detail))
         else:
-            families.append(originals[label])
+            families.append(lab_values[code])
     categories = sorted(set(families))
     codes = np.array([categories.index(f) for f in families], dtype=np.int32)[pair_codes]
     return pd.Categorical.from_codes(codes, categories=categories)

@@ -5,7 +5,8 @@ conn log read from JSON is the frame read from its TSV.
 * Recognised by content, whatever the file's name, plain or gzip: :func:`looks_like_zeek_json` (a text's first
   bytes), :func:`is_zeek_json` (a file).
 * The log's columns (:class:`JsonColumns`, from its first record): the keys of the first record, a nested object
-  flattened with ``.`` (``{"id": {"orig_h": ...}}`` is ``id.orig_h``), and the fields every Zeek conn log has
+  flattened with ``.`` (``{"id": {"orig_h": ...}}`` is ``id.orig_h``, on every line: a log that writes a field
+  nested on some lines and flat on others reads both as the one field), and the fields every Zeek conn log has
   (:data:`CONN_FIELDS`) where the first record leaves them out (Zeek omits unset fields), so that every chunk of
   the file has the same columns. A key no column has (first seen in a later record) is dropped and counted.
   The Zeek type of a conn log field is Zeek's (:data:`CONN_TYPES`); another field's is that of its value in the
@@ -162,6 +163,7 @@ def json_records(data: bytes, path: Path, first_line: int, columns: JsonColumns,
         raise _explain(err, data, path, first_line) from None
     while any(pa.types.is_struct(field.type) for field in table.schema):
         table = table.flatten()
+    table = _one_column_per_name(table, data, path, first_line)
     present = set(table.column_names)
     rows = table.num_rows
     out: dict[str, pa.Array | pa.ChunkedArray] = {}
@@ -178,6 +180,40 @@ def json_records(data: bytes, path: Path, first_line: int, columns: JsonColumns,
     del table
     # converted as the TSV reader's parse is (csvparse.parse_table): the same dtypes
     return pa.table(out).to_pandas(types_mapper=None, split_blocks=True, self_destruct=True)
+
+
+def _one_column_per_name(table: pa.Table, data: bytes, path: Path, first_line: int) -> pa.Table:
+    """``table`` with the columns of one dotted name made one: a log that writes a field flat (``"id.orig_h"``) on
+    some lines and nested (``{"id": {"orig_h": ...}}``) on others (logs of both configurations joined) has it
+    twice once flattened, each column set where the other is not. A line that sets both is an error naming it."""
+    names = table.column_names
+    if len(set(names)) == len(names):
+        return table
+    columns: dict[str, pa.ChunkedArray] = {}
+    for i, name in enumerate(names):
+        column = table.column(i)
+        if name not in columns or pa.types.is_null(columns[name].type):
+            columns[name] = column
+            continue
+        if pa.types.is_null(column.type):
+            continue
+        both = pc.and_(pc.is_valid(columns[name]), pc.is_valid(column)).to_numpy(zero_copy_only=False)
+        if both.any():
+            raise DataError(
+                f"{path}, line {_line_of_row(data, int(np.flatnonzero(both)[0]), first_line):,}, column {name!r}: "
+                f"the field is given twice, as the key {name!r} and nested in an object. Fix: keep one of the two "
+                f"on that line (Zeek writes a field once)"
+            )
+        try:
+            columns[name] = pc.coalesce(columns[name], column)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            bad = _first_valid(column)
+            raise DataError(
+                f"{path}, line {_line_of_row(data, bad, first_line):,}, column {name!r}: {column[bad].as_py()!r} is a "
+                f"value of another kind than the field's values on the lines before. Fix: correct that value (Zeek "
+                f"writes each field with one type)"
+            ) from None
+    return pa.table(columns)
 
 
 def _arrow_type(kind: str) -> pa.DataType:

@@ -77,7 +77,7 @@ def _write_whole(output: Path, overwrite: bool, write: Any) -> None:
                 f"written over. Fix: choose another --output, or pass --overwrite"
             ) from None
         except OSError:  # no hard links here (some network and FAT file systems)
-            if output.exists():
+            if os.path.lexists(output):
                 raise ScoreError(
                     f"--output {output}: the file appeared while the input was scored; it is not written over. "
                     f"Fix: choose another --output, or pass --overwrite"

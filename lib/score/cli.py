@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import os
+import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -168,7 +171,8 @@ def parser() -> argparse.ArgumentParser:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """The options, each checked by :func:`parser`, and their combinations: ``--append``, ``--interval``,
     ``--max-seconds`` and ``--idle-seconds`` need ``--follow``; ``--overwrite`` and ``--append`` exclude each
-    other. A misuse exits with code 2 and the parser's usage message."""
+    other. A misuse exits with code 2 and the parser's usage message. ``--model`` is made an absolute path from
+    the current folder."""
     p = parser()
     args = p.parse_args(argv)
     if not args.follow:
@@ -179,14 +183,88 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--overwrite and --append exclude each other: replace the output, or add rows to it")
     if args.interval is None:
         args.interval = DEFAULT_INTERVAL
+    args.model = os.path.abspath(args.model)  # from the current folder, where it is checked and loaded
     return args
+
+
+# ------------------------------------------------------------------------------------------------ messages
+#: What a scorer user does where a :mod:`lib.datasets` fix names a training setting (a parameter of notebook
+#: 01, which the scorer takes from the run): ``{value}`` is the run's own setting.
+SCORER_FIXES = {
+    "DATA_FILES": "score the files the input joins one by one, each as its own --input",
+    "DATASET": "score an input of the layout the run was trained on (DATASET={value}), or train a run on data of "
+    "this layout",
+    "ENCODING": "convert the input to the run's encoding (ENCODING={value}), e.g. iconv -f <its encoding> -t "
+    "{value}, or train a run on data in this encoding",
+    "MISSING_VALUES": "correct the value in the input (a value that means 'no value' written as the training "
+    "data wrote it, or left empty: the run was trained with MISSING_VALUES={value}), or train a run with "
+    "MISSING_VALUES set for this input",
+}
+#: The wording for any other training setting a fix names.
+SCORER_FIX = "the run was trained with {name}={value}: fix the input to match, or train a run with {name} set for it"
+#: The training settings a fix may name (those of :data:`SCORER_FIXES` first).
+TRAINING_SETTINGS = (
+    *SCORER_FIXES,
+    "LABEL_COLUMN",
+    "BENIGN_LABELS",
+    "IGNORE_LABELS",
+    "COLUMN_NAMES",
+    "DROP_COLUMNS",
+    "DATA_DIR",
+    "SAMPLE_ROWS",
+    "SPLIT",
+)
+
+
+def scorer_message(err: Exception, trained: dict[str, Any] | None = None) -> str:
+    """The message of an error relayed by the scorer: a :mod:`lib.datasets` :class:`DataError` whose fix names
+    a training setting (:data:`TRAINING_SETTINGS`) gets a fix a scorer user can act on (:data:`SCORER_FIXES`,
+    with the run's value of the setting from ``trained``, notebook 01's parameters); any other as it is."""
+    text = str(err)
+    if not isinstance(err, DataError) or isinstance(err, ScoreError):
+        return text
+    head, said, fix = text.partition("Fix: ")
+    named = [name for name in TRAINING_SETTINGS if re.search(rf"\b{name}\b", fix)] if said else []
+    if not named:
+        return text
+    name = named[0]
+    value = repr((trained or {}).get(name, "(not recorded)"))
+    return head + said + SCORER_FIXES.get(name, SCORER_FIX).format(name=name, value=value)
+
+
+class _OnceEach(logging.Filter):
+    """Lets each distinct message through once: a repair the readers note on each read of a file (its header,
+    then its rows) is said once on stderr; the summary counts every repair."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message in self.seen:
+            return False
+        self.seen.add(message)
+        return True
+
+
+@contextmanager
+def each_warning_once(logger: str = "lib.datasets") -> Iterator[None]:
+    """Within it, ``logger`` says each distinct message once (:class:`_OnceEach`)."""
+    once = _OnceEach()
+    logging.getLogger(logger).addFilter(once)
+    try:
+        yield
+    finally:
+        logging.getLogger(logger).removeFilter(once)
 
 
 # ------------------------------------------------------------------------------------------------ checks
 def check_model_folder(model: str | os.PathLike) -> Path:
     """The run folder ``--model`` names, if it is a folder this process can read with a ``fusion/`` stage;
-    else a :class:`ScoreError` naming it, the reason and the fix. Nothing is loaded."""
-    path = Path(model)
+    else a :class:`ScoreError` naming it (absolute, from the current folder), the reason and the fix. Nothing is
+    loaded or created."""
+    path = model = Path(model).absolute()
     fix = "pass the RUN_DIR of a run whose notebooks 01-05 have run (e.g. runs/iot23), or its fusion/pipeline folder"
     if not path.exists():
         raise ScoreError(f"--model {model}: no such folder. Fix: {fix}")
@@ -208,10 +286,12 @@ def check_paths(args: argparse.Namespace) -> None:
         continued_session(args.output, args.input)
 
 
-def _score(args: argparse.Namespace) -> dict:
-    """Check the paths, load the run and score ``--input`` in batch or follow mode; the summary."""
+def _score(args: argparse.Namespace, trained: dict[str, Any]) -> dict:
+    """Check the paths, load the run and score ``--input`` in batch or follow mode; the summary. ``trained``
+    receives the run's training parameters once it is loaded (for :func:`scorer_message`)."""
     check_paths(args)
     detector = Detector.load(args.model)
+    trained.update(getattr(detector, "training", {}).get("parameters", {}))
     if not args.quiet:
         print("model:", json.dumps(detector.describe(), default=str), file=sys.stderr, flush=True)
     if args.follow:
@@ -248,10 +328,12 @@ def main(argv: list[str] | None = None) -> int:
         NotADirectoryError,
         run.StaleArtefactError,
     )
+    trained: dict[str, Any] = {}
     try:
-        summary = _score(args)
+        with each_warning_once():
+            summary = _score(args, trained)
     except refused as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {scorer_message(err, trained)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as err:
         print(f"error: {err}", file=sys.stderr)

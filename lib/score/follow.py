@@ -11,8 +11,10 @@ ones read have changed, e.g. truncated and written again longer): the file is re
 
 **Header blocks**: a ``#`` header block in the appended text (a log written again after a restart, logs
 concatenated) switches the format to the fields it declares, read by
-:func:`~lib.datasets.zeek.zeek_header`; its lines are never parsed as records. ``#close`` footers are skipped,
-other ``#`` lines amid the records are skipped and counted.
+:func:`~lib.datasets.zeek.zeek_header`; its lines are never parsed as records. As in batch mode, a later block
+of a file must have every field of the file's first block (else an error naming the line of its ``#fields``
+line: the rows before it stay scored and written), and a field only a later block has is dropped, counted.
+``#close`` footers are skipped, other ``#`` lines amid the records are skipped and counted.
 
 **Appending** (``--append``): the output's summary records where its session stopped (the log's device, inode
 and byte offset, the header block in force, the next row number, the output's size); a new session adds its
@@ -98,13 +100,14 @@ class _Followed:
     inode: int
     fmt: ZeekFormat | None = None
     header: bytes = b""  # the header block in force
-    inherited: tuple[ZeekFormat, bytes] | None = None  # the block before a rotation in place (no header since)
+    inherited: tuple[ZeekFormat, bytes, Any] | None = None  # format, header, first block before a rotation
     backlog: bytes = b""
     pending: bytes = b""
     line: int = 0  # lines of the file parsed so far
     head: bytes = b""  # the file's first bytes (at most CHECK_BYTES), as read
     recent: bytes = b""  # the last bytes read (at most CHECK_BYTES)
     reencoded: bool = False  # whether its text was re-encoded to UTF-8 (ENCODING), counted once per file
+    first: tuple[list[str], int] | None = None  # the fields of the file's first header block, its #fields line
 
     def offset(self) -> int:
         """Where the first line not parsed yet starts."""
@@ -210,6 +213,8 @@ class LogFollower:
         followed.fmt, followed.header = self._read_header(header, followed, 0), header
         followed.handle.seek(offset)
         followed.line = int(state.get("line", 0))
+        first = state.get("first_fields")
+        followed.first = (list(first), int(state.get("first_fields_line", 0))) if first else (followed.fmt.names, 0)
         followed.head, followed.recent = os.pread(fd, min(CHECK_BYTES, offset), 0), recent
         self.resumed = f"continued at line {followed.line + 1:,} of {self.path}, where the previous session stopped"
 
@@ -241,7 +246,7 @@ class LogFollower:
         self.rotations_by_kind[ROTATION_KINDS[kind]] += 1
         self.current = self._open()
         if self.current is not None and kind != "renamed" and old.fmt is not None:
-            self.current.inherited = (old.fmt, old.header)
+            self.current.inherited = (old.fmt, old.header, old.first)
 
     # ---------------------------------------------------------------------------------------- polling
     def poll(self) -> pd.DataFrame | None:
@@ -325,13 +330,14 @@ class LogFollower:
             record, line = first_record(data, followed.line + 1)  # a JSON log: its first record gives the columns
             followed.header = self._utf8(record + NEWLINE, followed, line)
             followed.fmt = self._read_header(followed.header, followed, line - 1)
+            followed.first = followed.first or (list(followed.fmt.names), line)
         elif followed.fmt is None:
             if followed.inherited is None:
                 raise ScoreError(
                     f"{followed.path}, line {followed.line + 1:,}: a followed log must start with Zeek's '#' header "
                     f"lines or be a Zeek JSON log. Fix: follow a Zeek conn log (score a table without --follow)"
                 )
-            followed.fmt, followed.header = followed.inherited
+            followed.fmt, followed.header, followed.first = followed.inherited
             note_repair(
                 self.notes,
                 followed.path.name,
@@ -348,7 +354,27 @@ class LogFollower:
         chunk = Chunk(self._utf8(body, followed, first), first, False)
         del body
         frame = zeek_frame(chunk, self.notes, log_format=followed.fmt, path=followed.path)
-        return True, None if frame is None else zeek_values(frame, followed.path, self.notes)
+        if frame is None:
+            return True, None
+        return True, zeek_values(self._first_fields(frame, followed), followed.path, self.notes)
+
+    def _first_fields(self, frame: pd.DataFrame, followed: _Followed) -> pd.DataFrame:
+        """``frame`` without the fields of the block in force that the file's first block lacks (dropped and
+        counted, as :func:`lib.datasets.zeek.zeek_conn_frames` does)."""
+        if followed.first is None:
+            return frame
+        names, fields_line = followed.first
+        added = [name for name in followed.fmt.names if name not in names and name in frame]
+        for name in added:
+            note_repair(
+                self.notes,
+                followed.path.name,
+                name,
+                f"field that the log's first header block (#fields on line {fields_line}) lacks dropped (a later "
+                f"header block has it)",
+                int(frame[name].notna().sum()),
+            )
+        return frame.drop(columns=added) if added else frame
 
     def _utf8(self, data: bytes, followed: _Followed, first_line: int) -> bytes:
         """``data`` (whole lines of the log, the first numbered ``first_line``) as UTF-8: as it is, or re-encoded
@@ -402,12 +428,31 @@ class LogFollower:
             block = b"".join(line + NEWLINE for line in lines[start:])
             block = self._utf8(block, followed, followed.line + start + 1)
             fmt = self._read_header(block, followed, followed.line + start)
+            self._check_block(followed, fmt, followed.line + fields[-1] + 1)
             if followed.fmt is not None or followed.inherited is not None:
                 self.header_blocks += 1
             followed.fmt, followed.header = fmt, block
         followed.backlog = data[end:]
         followed.line += len(lines)
         return True
+
+    @staticmethod
+    def _check_block(followed: _Followed, fmt: ZeekFormat, fields_line: int) -> None:
+        """The file's first block is remembered; a later one must have all of its fields (a
+        :class:`DataError` naming the line of its ``#fields`` line, in the words of batch mode's reader)."""
+        if followed.first is None:
+            followed.first = (list(fmt.names), fields_line)
+            return
+        names, first_line = followed.first
+        missing = [name for name in names if name not in fmt.names]
+        if missing:
+            raise DataError(
+                f"{followed.path}, line {fields_line:,}: this header block's #fields line has no {missing[0]!r} "
+                f"column (missing: {', '.join(missing)}), which the log's first header block (#fields on line "
+                f"{first_line:,}) has; every block of a log must have the first block's fields (a field a later "
+                f"block adds is dropped and counted). Fix: read the logs the file joins as separate files "
+                f"(DATA_FILES=a.log,b.log), or put the one with the fewest fields first"
+            )
 
     @staticmethod
     def _block_start(lines: list[bytes], fields: int) -> int:
@@ -446,6 +491,8 @@ class LogFollower:
             "offset": offset,
             "line": followed.line,
             "header": followed.header.decode("utf-8", "replace"),
+            "first_fields": followed.first[0] if followed.first else None,
+            "first_fields_line": followed.first[1] if followed.first else 0,
             "head": followed.head[: min(len(followed.head), offset)].hex(),
             "recent": recent.hex(),
         }

@@ -167,12 +167,13 @@ class Detector:
     @classmethod
     def load(cls, model: str | os.PathLike) -> Detector:
         """The run folder ``model`` (or its ``fusion/pipeline`` folder): its pipeline and anomaly branch, both
-        checked current (:meth:`lib.run.RunDir.open`) and made for each other."""
+        checked current (:meth:`lib.run.RunDir.open`) and made for each other. A relative ``model`` is taken from
+        the current folder (not from the repository, as a notebook's ``RUN_DIR`` is); loading creates nothing."""
+        path = run_folder_of(Path(model).absolute())  # before anything is imported or opened
         import_keras_quietly()  # before lib.fusion and lib.anomaly import Keras
         from lib import anomaly, fusion, run
 
-        path = run_folder_of(model)
-        folder = run.RunDir(path)
+        folder = run.RunDir(path)  # (an absolute folder that exists: RunDir neither moves nor creates it)
         if not folder.has("anomaly"):
             raise ScoreError(
                 f"{path}: no anomaly/ stage, which holds the thresholds and the anomaly branch the scoring uses. "

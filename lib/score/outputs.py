@@ -251,7 +251,8 @@ def check_output_place(
     * the output, or its summary, is one of ``inputs`` or an input's summary (:func:`same_file`): refused
       whatever the options, since writing it would destroy the flows being scored;
     * the output exists: refused unless ``overwrite`` (replace it) or ``append`` (follow mode: add rows to it);
-      a folder, a pipe or a device is refused even then, and so is a write-protected file;
+      a folder, a pipe or a device is refused even then, and so is a write-protected file; a link to a missing
+      file exists too, and is replaced (the link itself) only with ``overwrite``;
     * its folder is missing, is not a folder, or cannot be written in (tried with a nameless temporary file)."""
     output = Path(output)
     check_output(output, follow)
@@ -292,10 +293,19 @@ def check_output_place(
 
 
 def _check_existing(output: Path, overwrite: bool, append: bool, follow: bool) -> None:
-    """The part of :func:`check_output_place` about an output that exists already."""
+    """The part of :func:`check_output_place` about an output that exists already. A link to a missing file is
+    an existing output: refused unless ``overwrite``, which replaces the link itself, never the file it names."""
     try:
         info = os.stat(output)
     except FileNotFoundError:
+        if not os.path.lexists(output):
+            return
+        if not overwrite:
+            raise ScoreError(
+                f"--output {output}: a link to a missing file ({os.readlink(output)}), so it exists and is not "
+                f"replaced. Fix: remove the link, pass --overwrite to replace the link itself with the output (its "
+                f"target is not created), or choose another --output"
+            ) from None
         return
     except OSError as err:
         raise ScoreError(f"--output {output}: cannot be reached ({_why(err)}). Fix: check the path") from None
@@ -398,11 +408,14 @@ class FollowWriter(Writer):
         if mode == "append":
             self.columns, has_rows = existing_header(path, self.sep)
             if not has_rows:  # missing, or a header and no row (a quiet session): the first rows bring theirs
-                self.columns, self.mode = None, "overwrite" if path.exists() else "new"
+                self.columns, self.mode = None, "overwrite" if os.path.lexists(path) else "new"
 
     def _open_text(self) -> Any:
         mode = {"new": "x", "overwrite": "w", "append": "a"}[self.mode]
-        existed = self.path.exists()
+        if self.mode == "overwrite" and os.path.islink(self.path):
+            self.path.unlink()  # the link itself is replaced (as batch mode's rename does), never the file it names
+            mode = "x"
+        existed = os.path.lexists(self.path)
         try:
             handle = open(self.path, mode, newline="")  # noqa: SIM115 - closed in close()
         except FileExistsError:
