@@ -49,7 +49,7 @@ import csv
 import datetime as dt
 import gzip
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -199,6 +199,20 @@ _CTU_CLASSES: dict[tuple[str, str], tuple[int, dict[str, float]]] = {
 }
 
 
+def zeek_header_lines(opened: str, fields: Iterable[str], types: Iterable[str]) -> list[str]:
+    """The '#' header block Zeek writes at the top of a conn.log opened at ``opened`` (its ``#open`` stamp)."""
+    return [
+        "#separator \\x09",
+        "#set_separator\t,",
+        "#empty_field\t(empty)",
+        "#unset_field\t-",
+        "#path\tconn",
+        f"#open\t{opened}",
+        "#fields\t" + "\t".join(fields),
+        "#types\t" + "\t".join(types),
+    ]
+
+
 def _zeek_kind(rng: np.random.Generator, n: int, kind: str) -> pd.DataFrame:
     proto, services, ports, states, dur, obytes, rbytes, opkts, rpkts = _ZEEK_KINDS[kind]
     state = _choice(rng, states, n)
@@ -275,14 +289,7 @@ def write_ctu_zeek(folder: Path | str, seed: int = 0, gz: bool = False) -> Fixtu
         return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%d-%H-%M-%S")
 
     lines = [
-        "#separator \\x09",
-        "#set_separator\t,",
-        "#empty_field\t(empty)",
-        "#unset_field\t-",
-        "#path\tconn",
-        f"#open\t{stamp(start)}",
-        "#fields\t" + "\t".join(CTU_ZEEK_FIELDS),
-        "#types\t" + "\t".join(CTU_ZEEK_TYPES),
+        *zeek_header_lines(stamp(start), CTU_ZEEK_FIELDS, CTU_ZEEK_TYPES),
         *("\t".join(row) for row in df.itertuples(index=False, name=None)),
         f"#close\t{stamp(float(ts[-1]) + 1)}",
     ]

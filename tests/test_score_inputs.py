@@ -16,6 +16,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pytest
+from corpus import zeek_header_lines
 
 from lib import score
 from lib.datasets import DataError, schema, stream, values
@@ -39,17 +40,7 @@ TYPES = (
 
 def header(opened: str = "2019-01-10-21-00-00", fields: list[str] = FIELDS, types: list[str] = TYPES) -> bytes:
     """The '#' header block Zeek writes at the top of conn.log."""
-    lines = [
-        "#separator \\x09",
-        "#set_separator\t,",
-        "#empty_field\t(empty)",
-        "#unset_field\t-",
-        "#path\tconn",
-        f"#open\t{opened}",
-        "#fields\t" + "\t".join(fields),
-        "#types\t" + "\t".join(types),
-    ]
-    return "".join(line + "\n" for line in lines).encode()
+    return "".join(line + "\n" for line in zeek_header_lines(opened, fields, types)).encode()
 
 
 def record(i: int, fields: list[str] = FIELDS) -> bytes:
