@@ -5,6 +5,7 @@
     python -m lib.runner --dataset cicids2017 -p SAMPLE_ROWS 20000 --only 01
     python -m lib.runner --dataset csv -p DATA_FILES my.csv -p LABEL_COLUMN label -p BENIGN_LABELS normal
     python -m lib.runner --dataset zeek -p DATA_FILES captures/         # any labelled Zeek conn logs
+    python -m lib.runner --publish runs/iot23                 # publish a run's executed notebooks, running nothing
 
 A data set's ``notebooks/params/<dataset>.yaml`` may list a *study* (:func:`run_study`): the runs besides the
 main one that the paper's comparison needs (the tuned configuration, the strict split protocols, the SMOTE set, and
@@ -19,6 +20,12 @@ otherwise run notebook 03 on the rows notebook 01 prepared earlier, not on 2,000
 ``RUN_DIR/notebooks/`` (``runs/<NAME>/`` by default; ``NAME`` defaults to the registered data set, or the
 stem of the user's first data file, so two data sets never share a folder), one progress line per notebook; a failure names the
 notebook and the cell.
+
+Once notebook 06 of a main run has run (the last step of :func:`run_study`, or :func:`run` with notebook 06 and
+no ``label``: a study's other runs never run it), the run's executed notebooks 01-06 are *published* beside its
+figures, ``FIGURES_DIR/<NAME>/notebooks/``, cleaned of the machine's paths and of the execution's times
+(:mod:`lib.report.publish`), and its results page links them. ``--publish RUN_DIR`` does that for a run folder
+executed earlier (``-p FIGURES_DIR`` where its figures are not under ``figures/``), without running anything.
 """
 
 from __future__ import annotations
@@ -147,7 +154,9 @@ def run_study(
 ) -> list[Path]:
     """The main command: the main run (notebooks 01-05), then every step of the data set's study (other
     configurations, split protocols, the SMOTE set), then notebook 06 of the main run, which compares them all
-    (its ``STUDY_RUNS``). A data set without a study runs notebooks 01-06 once, as :func:`run` does.
+    (its ``STUDY_RUNS``), after which the main run's executed notebooks are published beside its figures (only
+    the main run's: :func:`publishes_notebooks`). A data set without a study runs notebooks 01-06 once, as
+    :func:`run` does.
 
     Each step gets the command line's parameters that its notebooks declare, then its own (which win); a value
     may name the main run as ``{NAME}`` (e.g. a tuning record to reuse). Steps of their own run are named
@@ -263,7 +272,32 @@ def run(
         target = Path(output_dir) / copy if output_dir else run_folder.notebook_path(copy)
         step = f"[{i}/{len(plans)}] {path.name}"
         executed.append(_execute(run_folder, path, these, target, copy, step, log, resume and declared[path]))
+    if publishes_notebooks(selected, label, output_dir):
+        report = next(these for path, these in plans if path.name.startswith(REPORT_NOTEBOOK))
+        publish_notebooks(run_folder.path, report.get("FIGURES_DIR", ""), report.get("DATASET", dataset), log)
     return executed
+
+
+def publishes_notebooks(selected: Iterable[Path], label: str = "", output_dir: str | Path | None = None) -> bool:
+    """Whether :func:`run` publishes the run's executed notebooks once ``selected`` have run: when notebook 06 (the
+    report, which only a main run runs) is among them, into the run folder (no ``output_dir``) and not as a
+    labelled pass of a study step."""
+    return not label and not output_dir and any(p.name.startswith(REPORT_NOTEBOOK) for p in selected)
+
+
+def publish_notebooks(run_dir: str | Path, figures_dir: str | Path = "", dataset: str = "", log=None) -> list:
+    """Publish ``run_dir``'s executed notebooks 01-06 into ``figures_dir/<run name>/notebooks/`` (notebook 06's
+    ``FIGURES_DIR``; empty: its default) and write the run's results page again so that it links them
+    (:func:`lib.report.publish.publish_run`); log one line with each notebook's size and what was removed."""
+    from lib.report import publish  # the report layer (matplotlib and all): only where notebooks are published
+
+    log = log or functools.partial(print, flush=True)
+    report = notebooks([REPORT_NOTEBOOK])[0].name
+    figures_dir = figures_dir or notebook_defaults(report).get("FIGURES_DIR", "figures")
+    published = publish.publish_run(run_dir, figures_dir, dataset)
+    folder = published[0].path.parent
+    log(f"published {len(published)} executed notebook(s) -> {folder}: {publish.summary(published)}")
+    return published
 
 
 def _check_names(dataset: str, params: dict, given: dict, selected: list[Path], declared: dict) -> None:
@@ -451,10 +485,24 @@ def main(argv: list[str] | None = None) -> int:
         help="skip notebooks whose results are complete, with the same code and parameters",
     )
     parser.add_argument("--profile", default="", help="quick, paper or full (notebooks/params/profiles.yaml)")
+    parser.add_argument(
+        "--publish",
+        metavar="RUN_DIR",
+        default="",
+        help="run nothing: publish RUN_DIR's executed notebooks into FIGURES_DIR/<name>/notebooks/ (-p FIGURES_DIR)",
+    )
     args = parser.parse_args(argv)
     types = declared_types()
     params = {name: parse_value(value, types.get(name)) for name, value in args.parameter}
     try:
+        if args.publish:
+            others = sorted(set(params) - {"FIGURES_DIR"})
+            if others or args.only or args.no_study or args.resume or args.profile:
+                raise ValueError(
+                    f"--publish runs no notebook: it takes -p FIGURES_DIR alone (given: {others or 'a run option'})"
+                )
+            publish_notebooks(args.publish, params.get("FIGURES_DIR", ""))
+            return 0
         defaults, study = profile_parameters(args.profile) if args.profile else ({}, True)
         if args.only or args.no_study or not study:
             run(args.dataset, params, only=args.only, defaults=defaults, resume=args.resume)

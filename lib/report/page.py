@@ -2,7 +2,9 @@
 
 Notebook 06 calls :func:`write_page` last: the page puts together what the notebook wrote into the folder
 (Table 1 with the paper's numbers, its companion at fixed false-positive rates, the findings, every figure with a
-caption, the study's tables, zero-day, the study's wall times) with the fixed prose of :mod:`lib.report.prose`.
+caption, the study's tables, zero-day, the study's wall times) with the fixed prose of :mod:`lib.report.prose`,
+and links the run's executed notebooks where they are published beside it (``notebooks/``:
+:mod:`lib.report.publish`; the runner writes the page again once it has published them, :func:`rewrite_page`).
 Every number on the page is read from those files, none is typed, and each section names the files it quotes
 in a ``*Source: ...*`` line (:func:`unsourced_numbers` checks that every number of a section is in them). For a
 run the repository's README shows (:data:`README_RUNS`), it also rewrites the README's block between
@@ -29,6 +31,8 @@ from lib.report.writer import FigureFolder, markdown_table
 
 #: The page's name in a run's figure folder (``README.md``: what a reader browsing ``figures/`` sees first).
 PAGE = "README"
+#: The folder of a run's figure folder that holds its executed notebooks (:mod:`lib.report.publish` writes it).
+NOTEBOOKS = "notebooks"
 #: The runs whose Table 1 the repository's README shows, in its headline block.
 README_RUNS = ("iot23", "cicids2017")
 RESULTS_START, RESULTS_END = "<!-- results:start -->", "<!-- results:end -->"
@@ -84,6 +88,20 @@ def _figure(out: FigureFolder, name: str, dataset: str) -> list[str]:
     if not absent:
         absent = f"`{name}.png` is not in this folder: rerun notebook 06."
     return [f"*{absent}*", *_note(dataset, name)]
+
+
+def notebook_links(out: FigureFolder) -> list[str]:
+    """The line linking the executed notebooks published beside the page (:mod:`lib.report.publish`), each by its
+    file name; nothing where the folder has none (a run whose notebooks were not published)."""
+    folder = out.folder / NOTEBOOKS
+    names = sorted(p.name for p in folder.glob("*.ipynb") if p.is_file()) if folder.is_dir() else []
+    if not names:
+        return []
+    links = ", ".join(f"[`{name}`]({NOTEBOOKS}/{name})" for name in names)
+    return [
+        f"The notebooks of this run as they ran, with their outputs, to read without running anything "
+        f"([`{NOTEBOOKS}/`]({NOTEBOOKS}/)): {links}."
+    ]
 
 
 def findings_head(out: FigureFolder) -> dict[str, str]:
@@ -326,7 +344,7 @@ def results_page(out: FigureFolder, dataset: str) -> str:
     ]
     if not written_under_current_rules(out):
         head.append(prose.EARLIER_RULES)
-    head += leads(out) + headline(out)
+    head += leads(out) + headline(out) + notebook_links(out)
     sections = [
         _table1_section(out, dataset),
         _findings_section(out),
@@ -350,6 +368,21 @@ def write_page(out: FigureFolder, dataset: str) -> Path:
     path = out.text(results_page(out, dataset), PAGE)
     refresh_readme(out)
     return path
+
+
+#: The page's line naming its data set (:func:`results_page` writes it second).
+DATASET_LINE = re.compile(r"^Data set `(?P<dataset>[^`]+)`", re.MULTILINE)
+
+
+def rewrite_page(out: FigureFolder, dataset: str = "") -> Path | None:
+    """Write ``out``'s results page again from the folder's files (after its notebooks were published beside it:
+    the page then links them), for ``dataset``, else for the data set the page names, else for the folder's name;
+    None (nothing written) where the folder has no page. The README's block is left alone: it quotes no notebook."""
+    text = out.read(f"{PAGE}.md")
+    if text is None:
+        return None
+    named = DATASET_LINE.search(text)
+    return out.text(results_page(out, dataset or (named["dataset"] if named else out.name)), PAGE)
 
 
 # ------------------------------------------------------------------------------------ the README block
