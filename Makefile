@@ -13,11 +13,13 @@ DATA_DIR ?=
 NAME ?=
 PARAMS ?=
 PROFILE ?=
+OUT ?= dist
+SUBMISSION ?=
 
 # $(call quote,TEXT): TEXT as one single-quoted shell word (an apostrophe inside becomes '\'')
 quote = '$(subst ','\'',$(1))'
 
-.PHONY: setup reproduce verify test test-unit test-data test-smoke lint data lab bench clean-cache
+.PHONY: setup reproduce verify test test-unit test-data test-smoke lint data lab bench clean-cache assignments grade
 
 setup: $(STAMP)
 
@@ -75,6 +77,15 @@ bench: setup
 
 lab: setup
 	$(BIN)/jupyter lab notebooks/
+
+## assignments: the exercises of notebooks/exercises/ as OUT/student/ (no solutions), OUT/solution/, OUT/autograder/
+assignments: setup
+	$(BIN)/python -m lib.coursework assign --out $(call quote,$(OUT))
+
+## grade: grade one notebook with its exercise checks, public and hidden, locally; prints its score as N / M
+grade: setup
+	$(if $(SUBMISSION),,$(error give the notebook to grade: make grade OUT=dist SUBMISSION=path/to/notebook.ipynb))
+	$(BIN)/python -m lib.coursework grade --out $(call quote,$(OUT)) $(call quote,$(SUBMISSION))
 
 clean-cache:
 	rm -rf data/cache

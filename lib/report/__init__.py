@@ -19,7 +19,9 @@ job per module:
 * ``figure_inputs.py``: Fig. 1's flows (through :mod:`lib.datasets.capture`), Fig. 2's layers, Fig. 7's importances;
 * ``writer.py``: :class:`FigureFolder`, the one atomic writer of ``figures/<run name>/``;
 * ``page.py``: the results page ``figures/<run name>/README.md`` and the README's headline block
-  (``python -m lib.report figures/iot23`` writes a page from a folder alone).
+  (``python -m lib.report figures/iot23`` writes a page from a folder alone);
+* ``publish.py``: the run's executed notebooks, cleaned of the machine's paths and the execution's times, into
+  ``figures/<run name>/notebooks/`` (the runner calls it after notebook 06; ``python -m lib.runner --publish RUN_DIR``).
 
 Whether decision fusion helps (notebook 04, and notebook 06 for every run of the study) is :func:`lib.metrics.verdict`.
 """
