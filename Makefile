@@ -14,6 +14,8 @@ NAME ?=
 PARAMS ?=
 PROFILE ?=
 OUT ?= dist
+# test processes of `make test` (pytest-xdist; each test file runs whole in one of them, its fixtures once)
+JOBS ?= 2
 SUBMISSION ?=
 
 # $(call quote,TEXT): TEXT as one single-quoted shell word (an apostrophe inside becomes '\'')
@@ -45,9 +47,9 @@ reproduce: setup
 verify: setup
 	$(BIN)/python -m lib.verify --dataset $(call quote,$(DATASET)) $(if $(DATA_DIR),-p DATA_DIR $(call quote,$(DATA_DIR))) $(PARAMS)
 
-## test: lint, then all three test tiers: unit, data (needs the mirror: IOT_BOTNET_DATA_DIR), smoke (notebooks)
+## test: lint, then every test tier: unit, data (needs the mirror: IOT_BOTNET_DATA_DIR), smoke (notebooks), browser
 test: setup lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile
 
 ## test-unit: the fast tier for the edit-test loop (no mirror, no notebook; seconds)
 test-unit: setup

@@ -18,7 +18,6 @@ import sys
 import time
 from pathlib import Path
 
-import corpus  # tests/corpus.py: the format corpus
 import nbformat
 import numpy as np
 import pandas as pd
@@ -430,35 +429,3 @@ def test_notebook_01_on_a_plain_csv(tmp_path):
     data = run.RunDir(tmp_path / "run").load_prepared()
     assert data.class_names == ["Benign", "Attack"]
     assert "src_ip" not in data.feature_names and {"proto_tcp", "proto_udp"} <= set(data.feature_names)
-
-
-# ------------------------------------------------------------------------------------------- format corpus
-@pytest.mark.smoke
-@pytest.mark.parametrize("name", sorted(corpus.CORPUS))
-def test_a_public_format_runs_every_notebook(name, tmp_path):
-    """Each corpus data set (a real public layout, written by tests/corpus.py) runs 01 -> 06 through the runner
-    at tiny size under its default name; identifiers and label columns never become features."""
-    fixture = corpus.CORPUS[name](tmp_path / "data")
-    params = dict(fixture.params)
-    dataset = params.pop("DATASET")
-    expected_name = run.default_name(dataset, params["DATA_FILES"])
-    figures_dir = tmp_path / "figures"
-    # the format is under test, not the models (the chain runs them all): the hybrid and the MLP, two detectors
-    lean = {"DEEP_MODELS": "cnn_lstm,mlp", "FUSION_DEEP_MODELS": "cnn_lstm", "DETECTORS": "autoencoder,knn"}
-    per = tiny_per_notebook(FIGURES_DIR=str(figures_dir), **lean)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(tmp_path)  # runs/<name> is relative to the repository root: pass RUN_DIR to keep it in tmp
-        executed = runner.run(dataset, params | {"RUN_DIR": str(tmp_path / "runs" / expected_name)},
-                              per_notebook=per, log=lambda *_: None)  # fmt: skip
-    assert [p.name for p in executed] == [p.name for p in runner.notebooks()]
-    folder = run.RunDir(tmp_path / "runs" / expected_name)
-    assert folder.name == expected_name
-    data = folder.load_prepared()
-    report = data.meta["report"]
-    used = set(report["numeric_columns"]) | set(report["categorical_columns"])
-    assert set(corpus.IDENTIFIERS[name]) <= set(report["identifier_columns"])
-    assert set(corpus.LEAK_COLUMNS[name]) - {"detailedlabel"} <= set(report["label_columns"])  # Zeek's: label_detail
-    assert not (set(corpus.IDENTIFIERS[name]) | set(corpus.LEAK_COLUMNS[name])) & used
-    assert (figures_dir / expected_name / "table1.csv").exists()
-    findings = (figures_dir / expected_name / "findings.md").read_text()
-    assert "nan" not in findings.lower()

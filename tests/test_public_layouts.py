@@ -1,0 +1,44 @@
+"""Every public layout of the format corpus (tests/corpus.py) through every notebook of the chain, by the runner,
+at tiny size: the formats are under test here, the models in tests/test_notebooks.py."""
+
+from __future__ import annotations
+
+import corpus  # tests/corpus.py: the format corpus
+import pytest
+from test_notebooks import tiny_per_notebook
+
+from lib import run, runner
+
+
+@pytest.mark.smoke
+@pytest.mark.parametrize("name", sorted(corpus.CORPUS))
+def test_a_public_format_runs_every_notebook(name, tmp_path):
+    """Each corpus data set (a real public layout, written by tests/corpus.py) runs 01 -> 06 through the runner
+    at tiny size under its default name; identifiers and label columns never become features."""
+    fixture = corpus.CORPUS[name](tmp_path / "data")
+    params = dict(fixture.params)
+    dataset = params.pop("DATASET")
+    expected_name = run.default_name(dataset, params["DATA_FILES"])
+    figures_dir = tmp_path / "figures"
+    # the format is under test, not the models (the chain runs them all): the hybrid and the MLP, two detectors
+    lean = {"DEEP_MODELS": "cnn_lstm,mlp", "FUSION_DEEP_MODELS": "cnn_lstm", "DETECTORS": "autoencoder,knn"}
+    per = tiny_per_notebook(FIGURES_DIR=str(figures_dir), **lean)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(tmp_path)  # runs/<name> is relative to the repository root: pass RUN_DIR to keep it in tmp
+        executed = runner.run(dataset, params | {"RUN_DIR": str(tmp_path / "runs" / expected_name)},
+                              per_notebook=per, log=lambda *_: None)  # fmt: skip
+    assert [p.name for p in executed] == [p.name for p in runner.notebooks()]
+    folder = run.RunDir(tmp_path / "runs" / expected_name)
+    assert folder.name == expected_name
+    data = folder.load_prepared()
+    report = data.meta["report"]
+    used = set(report["numeric_columns"]) | set(report["categorical_columns"])
+    assert set(corpus.IDENTIFIERS[name]) <= set(report["identifier_columns"])
+    assert set(corpus.LEAK_COLUMNS[name]) - {"detailedlabel"} <= set(report["label_columns"])  # Zeek's: label_detail
+    assert not (set(corpus.IDENTIFIERS[name]) | set(corpus.LEAK_COLUMNS[name])) & used
+    assert (figures_dir / expected_name / "table1.csv").exists()
+    findings = (figures_dir / expected_name / "findings.md").read_text()
+    assert "nan" not in findings.lower()
+    published = figures_dir / expected_name / "notebooks"  # the runner publishes a main run after notebook 06
+    assert sorted(p.name for p in published.glob("*.ipynb")) == [p.name for p in runner.notebooks()]
+    assert not [p.name for p in published.glob("*.ipynb") if str(tmp_path) in p.read_text()]
