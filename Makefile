@@ -17,7 +17,7 @@ PROFILE ?=
 # $(call quote,TEXT): TEXT as one single-quoted shell word (an apostrophe inside becomes '\'')
 quote = '$(subst ','\'',$(1))'
 
-.PHONY: setup reproduce verify test test-unit test-data test-smoke lint data lab bench clean-cache
+.PHONY: setup reproduce verify test test-unit test-data test-smoke test-browser lab-screenshot lint data lab bench clean-cache
 
 setup: $(STAMP)
 
@@ -56,6 +56,14 @@ test-data: setup
 
 test-smoke: setup
 	$(BIN)/python -m pytest -m smoke
+
+## test-browser: notebook 01 in JupyterLab as `make lab` serves it, run in headless Chromium (Debian's chromium)
+test-browser: setup
+	$(BIN)/python -m pytest -m browser
+
+## lab-screenshot: the browser test, keeping its screenshot of the executed notebook 01
+lab-screenshot: setup
+	LAB_SCREENSHOT=figures/jupyterlab/notebook_01.png $(BIN)/python -m pytest tests/test_browser.py
 
 lint: setup
 	$(BIN)/ruff check lib tests notebooks benchmarks
