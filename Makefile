@@ -21,7 +21,8 @@ SUBMISSION ?=
 # $(call quote,TEXT): TEXT as one single-quoted shell word (an apostrophe inside becomes '\'')
 quote = '$(subst ','\'',$(1))'
 
-.PHONY: setup reproduce verify test test-unit test-data test-smoke lint data lab bench clean-cache assignments grade
+.PHONY: setup reproduce verify test test-unit test-data test-smoke test-browser lab-screenshot lint data lab bench clean-cache \
+	assignments grade
 
 setup: $(STAMP)
 
@@ -61,6 +62,14 @@ test-data: setup
 test-smoke: setup
 	$(BIN)/python -m pytest -m smoke
 
+## test-browser: notebook 01 in JupyterLab as `make lab` serves it, run in headless Chromium (Debian's chromium)
+test-browser: setup
+	$(BIN)/python -m pytest -m browser
+
+## lab-screenshot: the browser test, keeping its screenshot of the executed notebook 01
+lab-screenshot: setup
+	LAB_SCREENSHOT=figures/jupyterlab/notebook_01.png $(BIN)/python -m pytest tests/test_browser.py
+
 lint: setup
 	$(BIN)/ruff check lib tests notebooks benchmarks
 	$(BIN)/ruff format --check lib tests notebooks benchmarks
@@ -78,7 +87,7 @@ bench: setup
 	$(BIN)/python benchmarks/run_all.py --quick
 
 lab: setup
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 ## assignments: the exercises of notebooks/exercises/ as OUT/student/ (no solutions), OUT/solution/, OUT/autograder/
 assignments: setup

@@ -88,7 +88,10 @@ def setup(seed: int, *packages: str) -> None:
 
     seed_everything(seed)
     figures.apply_style()
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", force=True)
+    # on standard output: a notebook shows standard error in red, as if something had failed
+    logging.basicConfig(
+        stream=sys.stdout, level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s", force=True
+    )
     logging.getLogger("lib").setLevel(logging.INFO)
     print(versions(*packages))
     print(numerics())

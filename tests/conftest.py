@@ -3,6 +3,7 @@
 Tiers (pytest markers, set here so that no test can be left out of one):
 
 * ``smoke``: tests that run notebooks through papermill (marked ``@pytest.mark.smoke`` where they are);
+* ``browser``: every test of ``tests/test_browser.py`` (notebook 01 in JupyterLab, driven in headless Chromium);
 * ``data``: every other test that uses the ``mirror`` fixture (the real-data mirror);
 * ``unit``: everything else; no mirror, no notebook, seconds (``make test-unit``).
 """
@@ -18,9 +19,16 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MIRROR = REPO_ROOT.parent / "shared" / "data"
 
 
+#: Test files whose every test belongs to one tier.
+FILE_TIERS = {"test_browser.py": "browser"}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if item.get_closest_marker("smoke"):
+        tier = FILE_TIERS.get(item.path.name)
+        if tier:
+            item.add_marker(getattr(pytest.mark, tier))
+        if item.get_closest_marker("smoke") or item.get_closest_marker("browser"):
             continue
         if "mirror" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.data)

@@ -2,9 +2,9 @@
 
 The layers, bottom to top: ``paths``/``io`` and the bottom utilities -> ``datasets`` -> ``preprocess`` ->
 ``metrics`` -> the learners (``baselines``, ``models``, ``tuning``, ``fusion``, ``anomaly``) -> ``run`` ->
-``figures`` -> ``report``, ``runner``, ``score``, ``session``, ``verify``. A module imports only modules of its
-own layer or below, and no import cycle exists between modules (imports under ``if TYPE_CHECKING:`` aside: they
-are never executed).
+``figures`` -> ``report``, ``runner``, ``score``, ``session``, ``verify``, ``coursework``. A module imports only
+modules of its own layer or below, and no import cycle exists between modules (imports under
+``if TYPE_CHECKING:`` aside: they are never executed).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ LAYERS = {
     "baselines": 4, "models": 4, "tuning": 4, "fusion": 4, "anomaly": 4, "shortcut": 4,
     "run": 5,
     "figures": 6,
-    "report": 7, "runner": 7, "score": 7, "session": 7, "verify": 7,
+    "report": 7, "runner": 7, "score": 7, "session": 7, "verify": 7, "coursework": 7,
 }  # fmt: skip
 
 

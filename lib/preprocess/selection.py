@@ -68,14 +68,14 @@ def _without_empty_or_partial(
             f"with DROP_COLUMNS={','.join(empty)!r}"
         )
     if empty:
-        log.warning("dropped %d feature(s) with no value in any row: %s", len(empty), empty)
+        log.info("dropped %d feature(s) with no value in any row: %s", len(empty), empty)
         dropped["no_value_in_any_row"] = empty
         candidates = [c for c in candidates if c not in empty]
     if cfg.drop_partial_columns and "source_file" in df and df["source_file"].nunique() > 1:
         present = df[candidates].notna().groupby(df["source_file"], observed=True).any()
         partial = [c for c in candidates if not present[c].all()]
         if partial:
-            log.warning("dropped %d feature(s) absent from whole source files: %s", len(partial), partial)
+            log.info("dropped %d feature(s) absent from whole source files: %s", len(partial), partial)
         dropped["absent_from_some_files"] = partial
         candidates = [c for c in candidates if c not in partial]
     return candidates
