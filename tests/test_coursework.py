@@ -134,8 +134,9 @@ def test_student_copies_hold_no_solution_and_keep_the_public_checks(made):
             line.strip()
             for cell in cells(master)
             if cell["cell_type"] == "code" and SOLUTION_MARK.search("".join(cell["source"]))
-            for line in "".join(cell["source"]).split("# END SOLUTION")[0].splitlines()[1:]
-            if "=" in line and "..." not in line
+            for solution, prompt in ["".join(cell["source"]).split("# END SOLUTION")]
+            for line in solution.splitlines()[1:]
+            if "=" in line and "..." not in line and line not in prompt  # the prompt's lines are the student's
         ]
         assert solution_only and not [line for line in solution_only if line in code], master.name
     manifest = json.loads((out / coursework.MANIFEST).read_text())
