@@ -239,27 +239,36 @@ def _minutes(seconds: float) -> str:
     return f"{seconds / 60:.1f}" if seconds >= 6 else "< 0.1"
 
 
-def timings_table(rows: list[dict]) -> str:
-    """Markdown: one row per notebook, one column per profile and data set, minutes."""
+def _table(rows: list[dict], first: str) -> list[str]:
     columns = list(dict.fromkeys((r["profile"], r["dataset"]) for r in rows))
-    notebooks = list(dict.fromkeys(r["notebook"] for r in rows))
     cell = {(r["notebook"], r["profile"], r["dataset"]): float(r["seconds"]) for r in rows}
+    # a study step's pass of a notebook (02_baselines.smote) right after the notebook itself
+    notebooks = sorted(dict.fromkeys(r["notebook"] for r in rows), key=lambda nb: (nb.split(".")[0], nb))
     lines = [
-        "| notebook | " + " | ".join(f"{p}, {d} (min)" for p, d in columns) + " |",
+        f"| {first} | " + " | ".join(f"{p}, {d} (min)" for p, d in columns) + " |",
         "|---|" + "---:|" * len(columns),
     ]
     for nb in notebooks:
         values = [cell.get((nb, p, d)) for p, d in columns]
         lines.append(f"| `{nb}` | " + " | ".join("" if v is None else _minutes(v) for v in values) + " |")
-    machines = sorted({f"{r['machine']} ({r['measured']})" for r in rows})
-    lines += ["", "Measured on " + "; ".join(machines) + "; source: [`timings.csv`](timings.csv)."]
+    return lines
+
+
+def timings_table(rows: list[dict]) -> str:
+    """Markdown: minutes per notebook, one column per profile and data set; then the exercise notebooks."""
+    exercises = [r for r in rows if r["notebook"].startswith("exercises/")]
+    lines = _table([r for r in rows if r not in exercises], "notebook")
+    if exercises:
+        lines += ["", *_table(exercises, "exercise notebook")]
+    machines = sorted({f"{r['machine']}, {r['measured']}" for r in rows})
+    lines += ["", "Measured on " + "; ".join(machines) + ". Source: [`timings.csv`](timings.csv)."]
     return "\n".join(lines)
 
 
 def timings(runs: list[str], exercises: str | None = None, note: str = "") -> list[dict]:
     """Gather the rows of :func:`write_timings` from runs (``PROFILE:DATASET:RUN_DIR``) and the exercises, and
     write them."""
-    here = machine() + (f"; {note}" if note else "")
+    here = machine() + (f" ({note})" if note else "")
     rows = []
     for spec in runs:
         profile, dataset, run_dir = spec.split(":", 2)

@@ -142,3 +142,33 @@ def test_student_copies_hold_no_solution_and_keep_the_public_checks(made):
     manifest = json.loads((out / coursework.MANIFEST).read_text())
     assert manifest["student"] == [m.name for m in MASTERS]
     assert manifest["autograder"] == [f"{m.stem}.zip" for m in MASTERS]
+
+
+def test_timings_take_each_notebooks_last_complete_execution_into_the_file_and_the_page(tmp_path):
+    run_dir = tmp_path / "run"
+    (run_dir / "notebooks").mkdir(parents=True)
+    (run_dir / "notebooks" / "wall_times.csv").write_text(
+        "notebook,started_utc,seconds,status\n"
+        "01_data_preparation.ipynb,2026-01-01T00:00:00+00:00,7.5,complete\n"
+        "02_baselines.ipynb,2026-01-01T00:00:08+00:00,40.0,complete\n"
+        "01_data_preparation.ipynb,2026-01-01T01:00:00+00:00,0.0,reused\n"
+        "02_baselines.ipynb,2026-01-01T01:00:00+00:00,90.0,complete\n"
+    )
+    assert coursework.run_times(run_dir) == {"01_data_preparation": 7.5, "02_baselines": 90.0}
+    page = tmp_path / "README.md"
+    start, end = coursework.TIMINGS_BLOCK
+    page.write_text(f"# Teaching\n\n{start}\nold table\n{end}\n\nafter\n")
+    rows = [
+        {"profile": "quick", "dataset": "iot23", "notebook": nb, "seconds": s, "machine": "2 cores", "measured": "x"}
+        for nb, s in coursework.run_times(run_dir).items()
+    ]
+    coursework.write_timings(rows, tmp_path / "timings.csv", page)
+    text = page.read_text()
+    assert "old table" not in text and text.endswith(f"{end}\n\nafter\n")
+    assert "| `02_baselines` | 1.5 |" in text and "| `01_data_preparation` | 0.1 |" in text
+    assert (tmp_path / "timings.csv").read_text().splitlines()[2].startswith("quick,iot23,02_baselines,90.0,")
+    page.write_text("# no block\n")
+    with pytest.raises(ValueError, match="timings: start"):
+        coursework.write_timings(rows, tmp_path / "timings.csv", page)
+    with pytest.raises(FileNotFoundError, match="wall_times.csv"):
+        coursework.run_times(tmp_path / "elsewhere")
