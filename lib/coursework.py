@@ -24,6 +24,7 @@ their program (a throwaway account or a container). Otter passes its own results
 from __future__ import annotations
 
 import argparse
+import ast
 import csv
 import json
 import os
@@ -43,6 +44,21 @@ EXERCISE_DIR = paths.NOTEBOOK_DIR / "exercises"
 #: What ``assign`` writes into ``OUT`` beside the three folders: the mark of a folder it may replace.
 MANIFEST = "assignments.json"
 PARTS = ("student", "solution", "autograder")
+
+
+def preparer(dataset: str, data_dir: str, sample_rows: int, seed: int):
+    """What every exercise notebook starts from: the flows of ``dataset`` (a sample of ``sample_rows``, read as
+    notebook 01 reads them) and ``prepared(**changes)``, notebook 01's preparation of those flows with some of
+    its parameters changed (``prepared(DEDUP=False)``, ``prepared(SCALING="log_standard")``, ...)."""
+    from lib import datasets, preprocess
+
+    flows = datasets.load_for({"DATASET": dataset, "DATA_DIR": data_dir, "SAMPLE_ROWS": sample_rows, "SEED": seed})
+
+    def prepared(**changes):
+        parameters = {"SAMPLE_ROWS": sample_rows, "SEED": seed} | changes
+        return preprocess.prepare(flows, preprocess.PrepConfig.from_parameters(parameters))[0]
+
+    return prepared
 
 
 def masters(only: list[str] | None = None) -> list[Path]:
@@ -74,6 +90,33 @@ def _claim(out: Path) -> None:
         )
 
 
+def _swap_in(staged: Path, out: Path, names: list[str]) -> None:
+    """Put ``staged/<name>`` in place of ``out/<name>`` for each name; if a move fails, the earlier parts are
+    put back, so ``out`` holds either the old assignments or the new ones (nothing else of ``out`` is touched)."""
+    old = out / f".{MANIFEST}.old"
+    shutil.rmtree(old, ignore_errors=True)
+    old.mkdir()
+    moved: list[str] = []
+    try:
+        for name in names:
+            if (out / name).exists():
+                os.replace(out / name, old / name)
+            moved.append(name)
+            shutil.move(str(staged / name), out / name)
+    except OSError as err:
+        for name in moved:
+            if not (old / name).exists():
+                continue
+            if (out / name).is_dir():
+                shutil.rmtree(out / name)
+            else:
+                (out / name).unlink(missing_ok=True)
+            os.replace(old / name, out / name)
+        raise RuntimeError(f"{out}: could not put the new assignments in place ({err}); the old ones are kept") from err
+    finally:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def _assign_one(master: Path, made: Path) -> Path:
     _otter("assign", "--no-run-tests", "--no-pdfs", str(master), str(made))
     return made
@@ -100,11 +143,7 @@ def assign(out: str | Path, only: list[str] | None = None, log=print) -> dict[st
         written = {part: sorted(p.name for p in (staged / part).iterdir()) for part in PARTS}
         (staged / MANIFEST).write_text(json.dumps({"notebooks": [b.name for b in books], **written}, indent=1) + "\n")
         out.mkdir(parents=True, exist_ok=True)
-        for name in (*PARTS, MANIFEST):
-            target = out / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            shutil.move(str(staged / name), target)
+        _swap_in(staged, out, [*PARTS, MANIFEST])
     log(f"student notebooks: {out / 'student'}\nsolutions: {out / 'solution'}\nautograder: {out / 'autograder'}")
     return written
 
@@ -206,6 +245,13 @@ def run_times(run_dir: str | Path) -> dict[str, float]:
     return times
 
 
+def exercise_defaults(notebook: Path) -> dict:
+    """The values of a notebook's parameters cell (papermill reads the cell tagged ``parameters``)."""
+    import papermill
+
+    return {name: ast.literal_eval(p["default"]) for name, p in papermill.inspect_notebook(str(notebook)).items()}
+
+
 def exercise_times(out: str | Path) -> dict[str, float]:
     """Seconds to execute each solution notebook of ``out/solution/`` at its default size, one after another."""
     import papermill
@@ -222,15 +268,17 @@ def exercise_times(out: str | Path) -> dict[str, float]:
 def write_timings(rows: list[dict], csv_path: Path = TIMINGS, page: Path = TEACHER_PAGE) -> None:
     """``rows`` (profile, dataset, notebook, seconds, machine, measured) into ``csv_path``, and the page's table
     of minutes per notebook (between :data:`TIMINGS_BLOCK`) generated from that file."""
+    if not rows:
+        raise ValueError("no timings to write: give at least one --run PROFILE:DATASET:RUN_DIR or --exercises OUT")
+    text = page.read_text()
+    start, end = TIMINGS_BLOCK
+    if start not in text or end not in text:
+        raise ValueError(f"{page}: the lines {start!r} and {end!r} mark where the timings go; they are missing")
     fields = ["profile", "dataset", "notebook", "seconds", "machine", "measured"]
     with csv_path.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-    text = page.read_text()
-    start, end = TIMINGS_BLOCK
-    if start not in text or end not in text:
-        raise ValueError(f"{page}: the lines {start!r} and {end!r} mark where the timings go; they are missing")
     head, rest = text.split(start, 1)
     page.write_text(head + start + "\n" + timings_table(rows) + "\n" + end + rest.split(end, 1)[1])
 
@@ -271,9 +319,13 @@ def timings(runs: list[str], exercises: str | None = None, note: str = "") -> li
     here = machine() + (f" ({note})" if note else "")
     rows = []
     for spec in runs:
-        profile, dataset, run_dir = spec.split(":", 2)
+        parts = spec.split(":", 2)
+        if len(parts) != 3 or not all(parts):
+            raise ValueError(f"--run {spec!r}: give PROFILE:DATASET:RUN_DIR, e.g. quick:iot23:runs/quick-iot23")
+        profile, dataset, run_dir = parts
+        times = run_times(run_dir)
         measured = datetime.fromtimestamp(Path(run_dir, "notebooks", "wall_times.csv").stat().st_mtime, UTC)
-        for notebook, seconds in run_times(run_dir).items():
+        for notebook, seconds in times.items():
             rows.append(
                 {
                     "profile": profile,
@@ -287,10 +339,12 @@ def timings(runs: list[str], exercises: str | None = None, note: str = "") -> li
     if exercises:
         today = datetime.now(UTC).date().isoformat()
         for notebook, seconds in exercise_times(exercises).items():
+            defaults = exercise_defaults(Path(exercises) / "solution" / f"{notebook.split('/')[-1]}.ipynb")
+            profile = f"exercises (SAMPLE_ROWS {defaults['SAMPLE_ROWS']})"
             rows.append(
                 {
-                    "profile": "exercises (SAMPLE_ROWS 20000)",
-                    "dataset": "iot23",
+                    "profile": profile,
+                    "dataset": defaults["DATASET"],
                     "notebook": notebook,
                     "seconds": seconds,
                     "machine": here,

@@ -93,7 +93,9 @@ def made(tmp_path_factory, mirror):
         submission = out / "submissions" / part / master.name
         submission.parent.mkdir(parents=True, exist_ok=True)
         source = out / part / master.name
-        papermill.execute_notebook(source, submission, parameters={"SAMPLE_ROWS": TEST_ROWS}, prepare_only=True)
+        rows = coursework.exercise_defaults(source)["SAMPLE_ROWS"]  # 0: every row (a small data set's notebook)
+        small = {"SAMPLE_ROWS": min(rows, TEST_ROWS) if rows else 0}
+        papermill.execute_notebook(source, submission, parameters=small, prepare_only=True)
         done = subprocess.run(
             [*cli, "grade", "--out", str(out), str(submission)], capture_output=True, text=True, env=env
         )
