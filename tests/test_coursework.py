@@ -90,7 +90,8 @@ def made(tmp_path_factory, mirror):
 
     def graded(part_and_master):
         part, master = part_and_master
-        submission = out / "submissions" / part / master.name
+        # a student's file renamed: the notebook's metadata, not its name, says which checks grade it
+        submission = out / "submissions" / part / ("my work.ipynb" if part == "student" else master.name)
         submission.parent.mkdir(parents=True, exist_ok=True)
         source = out / part / master.name
         rows = coursework.exercise_defaults(source)["SAMPLE_ROWS"]  # 0: every row (a small data set's notebook)
