@@ -501,3 +501,14 @@ def test_a_stage_manifest_that_is_not_a_json_object_is_an_error_naming_it(tmp_pa
     with pytest.raises(run.StaleArtefactError, match=rf"^{manifest}: .*Fix: rerun notebooks/01_data_preparation"):
         folder.open("baselines")  # read as the input of another stage too
     assert folder.reusable("prepared", {"DATASET": "synthetic", "SAMPLE_ROWS": 0, "SEED": 0}) is None
+
+
+def test_notebook_defaults_read_the_projects_notebook_not_a_same_named_file_of_the_working_folder(
+    tmp_path, monkeypatch
+):
+    (tmp_path / "04_decision_fusion.ipynb").write_text(
+        json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+    )
+    projects = run.notebook_defaults("04_decision_fusion.ipynb")
+    monkeypatch.chdir(tmp_path)  # e.g. a grader's folder holding a submitted notebook of that name
+    assert "K_FOLDS" in projects and run.notebook_defaults("04_decision_fusion.ipynb") == projects

@@ -64,7 +64,7 @@ def notebook_defaults(notebook: str) -> dict[str, Any]:
     if not (paths.NOTEBOOK_DIR / notebook).exists():
         return {}
     defaults = {}
-    for name, spec in notebook_parameters(notebook).items():
+    for name, spec in notebook_parameters(paths.NOTEBOOK_DIR / notebook).items():  # never a file of the cwd's
         try:
             defaults[name] = ast.literal_eval(spec["default"])
         except (ValueError, SyntaxError):
