@@ -307,7 +307,11 @@ def timings_table(rows: list[dict]) -> str:
     exercises = [r for r in rows if r["notebook"].startswith("exercises/")]
     lines = _table([r for r in rows if r not in exercises], "notebook")
     if exercises:
-        lines += ["", *_table(exercises, "exercise notebook")]
+        lines += ["", "| exercise notebook | data set | rows read | min |", "|---|---|---|---:|"]
+        for r in sorted(exercises, key=lambda r: r["notebook"]):
+            rows_read = r["profile"].removeprefix("exercises (SAMPLE_ROWS ").removesuffix(")")
+            rows_read = "all" if rows_read == "0" else f"{int(rows_read):,}"
+            lines.append(f"| `{r['notebook']}` | {r['dataset']} | {rows_read} | {_minutes(float(r['seconds']))} |")
     machines = sorted({f"{r['machine']}, {r['measured']}" for r in rows})
     lines += ["", "Measured on " + "; ".join(machines) + ". Source: [`timings.csv`](timings.csv)."]
     return "\n".join(lines)
