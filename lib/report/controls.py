@@ -74,7 +74,7 @@ def shortcut_tables(control: dict[str, Any], run: str) -> tuple[pd.DataFrame, pd
         inside = (" No source holds enough benign and attack flows to train and test inside it, so nothing here "
                   "tells learning the attack from learning the file.")  # fmt: skip
     else:
-        said = ", ".join(f"{s} {v} %" for s, v in zip(tried["Source"], tried["Macro F1 within (%)"], strict=True))
+        said = ", ".join(f"{v} % in {s}" for s, v in zip(tried["Source"], tried["Macro F1 within (%)"], strict=True))
         inside = (
             f" Within one source, where both kinds of flows exist, XGBoost on the features reaches a macro-F1 of {said}"
         )
