@@ -24,7 +24,6 @@ their program (a throwaway account or a container). Otter passes its own results
 from __future__ import annotations
 
 import argparse
-import ast
 import csv
 import json
 import os
@@ -38,7 +37,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from lib import paths
+from lib import paths, run
 
 EXERCISE_DIR = paths.NOTEBOOK_DIR / "exercises"
 #: What ``assign`` writes into ``OUT`` beside the three folders: the mark of a folder it may replace.
@@ -245,13 +244,6 @@ def run_times(run_dir: str | Path) -> dict[str, float]:
     return times
 
 
-def exercise_defaults(notebook: Path) -> dict:
-    """The values of a notebook's parameters cell (papermill reads the cell tagged ``parameters``)."""
-    import papermill
-
-    return {name: ast.literal_eval(p["default"]) for name, p in papermill.inspect_notebook(str(notebook)).items()}
-
-
 def exercise_times(out: str | Path) -> dict[str, float]:
     """Seconds to execute each solution notebook of ``out/solution/`` at its default size, one after another."""
     import papermill
@@ -343,7 +335,9 @@ def timings(runs: list[str], exercises: str | None = None, note: str = "") -> li
     if exercises:
         today = datetime.now(UTC).date().isoformat()
         for notebook, seconds in exercise_times(exercises).items():
-            defaults = exercise_defaults(Path(exercises) / "solution" / f"{notebook.split('/')[-1]}.ipynb")
+            defaults = run.notebook_defaults(
+                Path(exercises).resolve() / "solution" / f"{notebook.split('/')[-1]}.ipynb"
+            )
             profile = f"exercises (SAMPLE_ROWS {defaults['SAMPLE_ROWS']})"
             rows.append(
                 {

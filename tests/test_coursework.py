@@ -14,7 +14,7 @@ from pathlib import Path
 import papermill
 import pytest
 
-from lib import coursework, paths
+from lib import coursework, paths, run
 
 MASTERS = coursework.masters()
 #: rows read by every exercise notebook under test: small enough for CI, large enough for every check to hold
@@ -94,7 +94,7 @@ def made(tmp_path_factory, mirror):
         submission = out / "submissions" / part / ("my work.ipynb" if part == "student" else master.name)
         submission.parent.mkdir(parents=True, exist_ok=True)
         source = out / part / master.name
-        rows = coursework.exercise_defaults(source)["SAMPLE_ROWS"]  # 0: every row (a small data set's notebook)
+        rows = run.notebook_defaults(source)["SAMPLE_ROWS"]  # 0: every row (a small data set's notebook)
         small = {"SAMPLE_ROWS": min(rows, TEST_ROWS) if rows else 0}
         papermill.execute_notebook(source, submission, parameters=small, prepare_only=True)
         done = subprocess.run(
