@@ -2,7 +2,7 @@
 
 Pipeline measured, from a raw DataFrame (the loader's output) to a fused attack probability:
 
-1. preprocessing -- the fitted ``ColumnTransformer`` returned by ``preprocess.prepare`` (CICIDS2017 mirror,
+1. preprocessing -- the fitted preprocessor returned by ``preprocess.prepare`` (CICIDS2017 mirror,
    defaults), ``pre.transform(raw_rows)``;
 2. deep model -- the CNN-LSTM with ``lib.models`` defaults, trained for one epoch (weights do not change
    the cost), ``models.predict_proba`` and the alternatives below;

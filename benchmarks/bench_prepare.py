@@ -9,11 +9,15 @@ scratch folder (``$IOT_BOTNET_BENCH_DIR``), never the repository, and are kept f
 
 Each size runs in fresh child processes on an empty cache: ``parse`` is the first ``datasets.load`` (a file
 over ``stream.STREAM_BYTES`` is parsed and cached in chunks), ``prepare`` is ``preprocess.prepare`` with the
-defaults of notebook 01 for this data set (multi-class, dedup, stratified split, min-max, no SMOTE);
-``reload`` is a second child's ``datasets.load`` from the warm cache. Peak RSS is ``ru_maxrss`` at the end of
-each step (the peak so far), so the prepare column is the peak of load + prepare.
+defaults of notebook 01 for this data set (multi-class, dedup, stratified split, min-max, no SMOTE), each
+array written to a folder as it is made, as notebook 01 writes them into its run folder; ``reload`` is a second
+child's ``datasets.load`` from the warm cache. Peak RSS is ``ru_maxrss`` at the end of each step (the peak so
+far), so the prepare column is the peak of load + prepare. At the sizes ``--runner`` names (default 47),
+``notebook 01 (runner)`` runs the notebook itself through ``lib.runner`` on the same file from the warm cache
+(its tables and figures too): the kernel's own peak (the notebook records it) and that of the whole process
+tree (``/usr/bin/time``), and whether its arrays are ``prepare``'s, byte for byte (sha256 of each ``.npy``).
 
-Usage: ``python benchmarks/bench_prepare.py [--copies 12,24,47]``.
+Usage: ``python benchmarks/bench_prepare.py [--copies 12,24,47] [--runner 47]``.
 """
 
 from __future__ import annotations
@@ -58,7 +62,24 @@ def jittered_csv(copies: int) -> Path:
     return dst
 
 
-def child(mode: str, path: str) -> dict:
+ARRAYS = ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test")
+
+
+def array_hashes(folder: Path) -> dict[str, str]:
+    """sha256 of each prepared array's ``.npy`` file in ``folder`` (the same bytes ``np.save`` writes)."""
+    import hashlib
+
+    def sha256(path: Path) -> str:
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            while block := fh.read(1 << 24):
+                digest.update(block)
+        return digest.hexdigest()
+
+    return {name: sha256(folder / f"{name}.npy") for name in ARRAYS}
+
+
+def child(mode: str, path: str, folder: str) -> dict:
     from lib import datasets, preprocess
 
     def peak() -> float:
@@ -67,28 +88,60 @@ def child(mode: str, path: str) -> dict:
     start = time.perf_counter()
     df = datasets.load("cicids2017", files=path)
     out = {"mode": mode, "rows": len(df), "load_s": time.perf_counter() - start, "load_peak_mib": peak()}
-    if mode == "parse":
+    if mode == "parse":  # as notebook 01 calls it: each array written to a folder as it is made
+        arrays = Path(folder)
+        arrays.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
-        data, _, report = preprocess.prepare(df, preprocess.PrepConfig(label_mode="multiclass"))
+        config = preprocess.PrepConfig(label_mode="multiclass")
+        data, _, report = preprocess.prepare(df, config, out=lambda name: arrays / f"{name}.npy")
         out |= {
             "prepare_s": time.perf_counter() - start,
             "prepare_peak_mib": peak(),
             "rows_after_dedup": report.rows_after_dedup,
             "train_shape": list(data.X_train.shape),
+            "array_sha256": array_hashes(arrays),
         }
     return out
 
 
-def measure(copies: int) -> list[dict]:
+def notebook(path: Path, folder: Path) -> list[str]:
+    """The runner's command for notebook 01 alone on ``path`` with the CICIDS2017 defaults of ``prepare`` above
+    (all rows, multi-class, no SMOTE), its run folder ``folder``."""
+    return [
+        "-m", "lib.runner", "--dataset", "cicids2017", "--only", "01",
+        "-p", "DATA_FILES", str(path), "-p", "SAMPLE_ROWS", "0", "-p", "LABEL_MODE", "multiclass",
+        "-p", "SMOTE", "False", "-p", "NAME", folder.name, "-p", "RUN_DIR", str(folder),
+    ]  # fmt: skip
+
+
+def measure(copies: int, runner: bool) -> list[dict]:
     path = jittered_csv(copies)
+    scratch = common.scratch_dir() / f"prepare-x{copies}-run"
     cache = common.scratch_dir() / f"cache-prepare-x{copies}"
     shutil.rmtree(cache, ignore_errors=True)
+    shutil.rmtree(scratch, ignore_errors=True)
     env = {"IOT_BOTNET_CACHE_DIR": str(cache)}
     script = str(Path(__file__).resolve())
+    arrays = scratch / "arrays"
     try:
-        results = [common.run_child([script, "--child", mode, str(path)], env=env) for mode in ("parse", "reload")]
+        results = [
+            common.run_child([script, "--child", mode, str(path), str(arrays)], env=env) for mode in ("parse", "reload")
+        ]
+        if runner:  # notebook 01 through the runner, from the warm cache: the kernel's peak and the whole run's
+            run_dir = scratch / f"bench-prepare-x{copies}"
+            start = time.perf_counter()
+            result = common.run_child(notebook(path, run_dir), env=env, json_line=False)
+            prepared = run_dir / "prepared"
+            info = json.loads((prepared / "manifest.json").read_text())["info"]
+            results.append({
+                "mode": "notebook 01 (runner)", "rows": results[0]["rows"], "seconds": time.perf_counter() - start,
+                "kernel_peak_mib": info["peak_memory_mib"], "peak_rss_mib": result["peak_rss_mib"],
+                "array_sha256": array_hashes(prepared),
+            })  # fmt: skip
+            results[-1]["arrays_as_prepare"] = results[-1]["array_sha256"] == results[0]["array_sha256"]
     finally:
         shutil.rmtree(cache, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
     for result in results:
         result |= {"copies": copies, "file_mib": path.stat().st_size / 2**20}
     results[1]["parse_over_reload"] = results[0]["load_s"] / results[1]["load_s"]
@@ -97,8 +150,11 @@ def measure(copies: int) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--child", nargs=2, metavar=("MODE", "PATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=3, metavar=("MODE", "PATH", "ARRAYS"), help=argparse.SUPPRESS)
     parser.add_argument("--copies", default="12,24,47", help="sizes, as copies of the 60,000 rows (47: 2.82 M)")
+    parser.add_argument(
+        "--runner", default="47", help="sizes (copies) at which notebook 01 also runs through the runner (empty: none)"
+    )
     parser.add_argument(
         "--name", default="bench_prepare", help="results file name (the benchmark block reads bench_prepare)"
     )
@@ -107,20 +163,22 @@ def main(argv: list[str] | None = None) -> dict:
         print(json.dumps(child(*args.child)))
         return {}
     results = []
+    runner = {int(c) for c in args.runner.split(",") if c.strip()}
     for copies in [int(c) for c in args.copies.split(",")]:
         print(f"[bench_prepare] x{copies} ...", flush=True)
-        results += measure(copies)
+        results += measure(copies, copies in runner)
     rows = [
         {
             "mode": r["mode"],
             "rows": r["rows"],
             "file MiB": r["file_mib"],
-            "load s": r["load_s"],
-            "load rows/s": r["rows"] / r["load_s"],
-            "peak RSS load MiB": r["load_peak_mib"],
+            "load s": r.get("load_s"),
+            "peak RSS load MiB": r.get("load_peak_mib"),
             "rows after dedup": r.get("rows_after_dedup"),
-            "prepare s": r.get("prepare_s"),
-            "peak RSS load+prepare MiB": r.get("prepare_peak_mib"),
+            "prepare s": r.get("prepare_s", r.get("seconds")),
+            "peak RSS load+prepare MiB": r.get("prepare_peak_mib", r.get("kernel_peak_mib")),
+            "peak RSS of the process tree MiB": r.get("peak_rss_mib"),
+            "arrays as prepare's": r.get("arrays_as_prepare"),
             "parse ÷ reload": r.get("parse_over_reload"),
         }
         for r in results

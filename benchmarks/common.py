@@ -110,14 +110,23 @@ def scaled_input(dataset: str, factor: int) -> Path:
 # --------------------------------------------------------------------------------------------------
 # Fresh-subprocess runs (peak RSS)
 # --------------------------------------------------------------------------------------------------
-def run_child(args: list[str], env: dict[str, str] | None = None, timeout: float = 3600) -> dict[str, Any]:
-    """Run ``python <args>`` in a fresh process; its last stdout line is JSON. Adds ``peak_rss_mib`` from
-    ``/usr/bin/time -f %M`` when available, else from ``getrusage(RUSAGE_CHILDREN)`` of a wrapper."""
+def run_child(
+    args: list[str], env: dict[str, str] | None = None, timeout: float = 3600, json_line: bool = True
+) -> dict[str, Any]:
+    """Run ``python <args>`` in a fresh process, from the repository root; its last stdout line is JSON (unless
+    ``json_line`` is false: then the result holds only the peak). Adds ``peak_rss_mib`` from ``/usr/bin/time -f
+    %M`` when available, else from ``getrusage(RUSAGE_CHILDREN)`` of a wrapper: the largest resident set of the
+    process and of the processes it started and waited for (a notebook's kernel)."""
     cmd = [sys.executable, *args]
     full_env = {**os.environ, **(env or {})}
     if Path("/usr/bin/time").exists():
         proc = subprocess.run(
-            ["/usr/bin/time", "-f", "MAXRSS_KB=%M", *cmd], capture_output=True, text=True, env=full_env, timeout=timeout
+            ["/usr/bin/time", "-f", "MAXRSS_KB=%M", *cmd],
+            capture_output=True,
+            text=True,
+            env=full_env,
+            timeout=timeout,
+            cwd=REPO_ROOT,
         )
         rss_kb = [ln for ln in proc.stderr.splitlines() if ln.startswith("MAXRSS_KB=")]
         peak = int(rss_kb[-1].split("=")[1]) / 1024 if rss_kb else None
@@ -127,13 +136,18 @@ def run_child(args: list[str], env: dict[str, str] | None = None, timeout: float
             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)"
         )
         proc = subprocess.run(
-            [sys.executable, "-c", wrapper, *cmd], capture_output=True, text=True, env=full_env, timeout=timeout
+            [sys.executable, "-c", wrapper, *cmd],
+            capture_output=True,
+            text=True,
+            env=full_env,
+            timeout=timeout,
+            cwd=REPO_ROOT,
         )
         tail = proc.stderr.strip().splitlines()
         peak = int(tail[-1]) / 1024 if proc.returncode == 0 and tail else None
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result = json.loads(proc.stdout.strip().splitlines()[-1]) if json_line else {}
     result["peak_rss_mib"] = peak
     return result
 

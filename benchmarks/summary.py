@@ -70,6 +70,22 @@ def prepare_rows(run: dict | None) -> list[dict]:
                 name,
             )
         )  # fmt: skip
+    notebooks = [r for r in run["results"] if r["mode"] == "notebook 01 (runner)" and r["rows"] == big["rows"]]
+    if notebooks:
+        nb = notebooks[0]
+        tree = nb.get("peak_rss_mib")
+        peak = max(nb["kernel_peak_mib"], tree or 0)
+        same = "same arrays as `prepare`" if nb.get("arrays_as_prepare") else "**arrays differ from `prepare`'s**"
+        rows.append(
+            _row(
+                f"CICIDS2017 {big['rows'] / 1e6:.2f} M rows: notebook 01 through the runner, peak RSS",
+                f"{peak / GIB:.2f} GiB (kernel {nb['kernel_peak_mib'] / GIB:.2f} GiB; {same})",
+                "≤ 2 GiB",
+                peak <= 2 * GIB and bool(nb.get("arrays_as_prepare")) if big["rows"] >= FULL_CICIDS_ROWS else None,
+                run,
+                name,
+            )
+        )
     reloads = [r for r in run["results"] if r["mode"] == "reload" and r["rows"] == big["rows"]]
     if reloads:
         ratio = reloads[0]["parse_over_reload"]

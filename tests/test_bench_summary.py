@@ -35,6 +35,17 @@ def test_full_size_figures_get_verdicts_and_smaller_runs_none(summary, tmp_path)
     assert "`gpu_h100.json` missing: not measured" in text
 
 
+@pytest.mark.parametrize("same_arrays", [True, False])
+def test_notebook_01_through_the_runner_meets_the_target_only_with_prepares_arrays(summary, tmp_path, same_arrays):
+    parse = {"mode": "parse", "rows": 2_820_000, "load_s": 40.0, "prepare_s": 60.0, "load_peak_mib": 1500.0}
+    notebook = {"mode": "notebook 01 (runner)", "rows": 2_820_000, "kernel_peak_mib": 1700.0, "peak_rss_mib": 1840.0}
+    notebook["arrays_as_prepare"] = same_arrays
+    write(tmp_path, "bench_prepare", {"results": [parse | {"prepare_peak_mib": 1600.0}, notebook]})
+    lines = [line for line in summary.block(tmp_path).splitlines() if "notebook 01 through the runner" in line]
+    assert len(lines) == 1 and "1.80 GiB (kernel 1.66 GiB" in lines[0]
+    assert ("| met |" in lines[0]) is same_arrays and ("**missed**" in lines[0]) is not same_arrays
+
+
 def test_the_block_is_replaced_between_its_markers_only(summary, tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text(f"before\n{summary.START}\nold\n{summary.END}\nafter\n")

@@ -35,7 +35,7 @@ Order of operations, each step logged with its counts:
 5. feature selection on training rows: identifiers out (unless kept, with a warning that it leaks; the
    columns a split groups or orders by are out in any case), columns absent from the training rows of whole
    source files out, constant and duplicate columns out;
-6. a scikit-learn ``ColumnTransformer`` fitted on training rows: ``inf`` -> NaN, median imputation and
+6. scikit-learn pipelines over the feature columns (:class:`ColumnPipelines`), fitted on training rows: ``inf`` -> NaN, median imputation and
    scaling (``SCALING``: min-max as in paper 1; sign-preserving ``log1p`` then min-max or standard scaling;
    or a quantile transform) for numeric columns; one-hot encoding for categorical columns (protocol; Zeek
    ``service``, ``conn_state``, ``history``; Argus ``flgs``, ``state``, ``dir``; a user's text columns) and
@@ -66,9 +66,11 @@ from lib.preprocess.config import (
     SPLITS,
     PrepConfig,
 )
-from lib.preprocess.dedup import deduplicate, duplicate_groups, duplicated, round_significant
+from lib.preprocess.dedup import deduplicate, duplicate_groups, duplicated, kept_rows, round_significant
 from lib.preprocess.features import (
     SKOPS_TYPES,
+    ArrayFile,
+    ColumnPipelines,
     as_category_strings,
     build_preprocessor,
     fit_rows,
@@ -92,6 +94,7 @@ from lib.preprocess.labels import make_labels, sample_rows
 from lib.preprocess.prep_report import PrepReport
 from lib.preprocess.prepared import PreparedData, SplitFrame, fit_prepared, prepare, smote, split_frame
 from lib.preprocess.selection import (
+    RowView,
     category_features,
     check_column_names,
     imputation_counts,
@@ -134,10 +137,13 @@ __all__ = [
     "SOURCE_SHARE_TOLERANCE",
     "SPLITS",
     "SPLIT_NAMES",
+    "ArrayFile",
+    "ColumnPipelines",
     "HeldOutFrame",
     "PrepConfig",
     "PrepReport",
     "PreparedData",
+    "RowView",
     "SplitFrame",
     "as_category_strings",
     "build_preprocessor",
@@ -157,6 +163,7 @@ __all__ = [
     "group_split_indices",
     "imputation_counts",
     "inf_to_nan",
+    "kept_rows",
     "load_preprocessor",
     "make_labels",
     "missing_columns_table",

@@ -121,11 +121,11 @@ def duplicated(df: pd.DataFrame, columns: list[str], keep: str | bool = "first",
     return np.bincount(leader, minlength=len(df))[leader] > 1
 
 
-def deduplicate(
+def kept_rows(
     df: pd.DataFrame, columns: list[str], digits: int = DEDUP_DIGITS, conflicts: str = DEDUP_CONFLICTS
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """One row per group of copies over ``columns`` (see the module docstring): ``(frame, counts)``, the
-    frame's rows in their original order and values, ``counts`` as :func:`dedup_counts` gives them."""
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """The positions of the rows of ``df`` that :func:`deduplicate` keeps, in order, and its counts: one row per
+    group of copies over ``columns`` (see the module docstring), without a copy of the frame."""
     if conflicts not in DEDUP_CONFLICT_RULES:
         raise ValueError(f"DEDUP_CONFLICTS must be one of {', '.join(DEDUP_CONFLICT_RULES)}, not {conflicts!r}")
     rounded = duplicate_groups(df, columns, digits)
@@ -136,9 +136,20 @@ def deduplicate(
         fate, stats = _resolve(df, members, rounded[members], exact, conflicts)
     keep = np.ones(len(df), dtype=bool)
     keep[members[fate != _KEPT]] = False
-    out = df.loc[keep].reset_index(drop=True)
+    kept = np.flatnonzero(keep)
     removed = pd.DataFrame({"label": df["label"].iloc[members].to_numpy(), "fate": fate})
-    return out, dedup_counts(df, out, removed, stats | {"digits": digits, "conflicts": conflicts})
+    after = df[["label"]].iloc[kept]
+    return kept, dedup_counts(df, after, removed, stats | {"digits": digits, "conflicts": conflicts})
+
+
+def deduplicate(
+    df: pd.DataFrame, columns: list[str], digits: int = DEDUP_DIGITS, conflicts: str = DEDUP_CONFLICTS
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """One row per group of copies over ``columns`` (see the module docstring): ``(frame, counts)``, the
+    frame's rows in their original order and values, ``counts`` as :func:`dedup_counts` gives them (a copy of
+    the rows kept: :func:`kept_rows` gives their positions instead)."""
+    kept, counts = kept_rows(df, columns, digits, conflicts)
+    return df.iloc[kept].reset_index(drop=True), counts
 
 
 def _resolve(

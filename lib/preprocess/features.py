@@ -7,12 +7,12 @@ them, and :func:`load_preprocessor` refuses a file that holds any other type.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, MinMaxScaler, OneHotEncoder, QuantileTransformer, StandardScaler
@@ -34,7 +34,7 @@ def inf_to_nan(X: Any) -> np.ndarray:
 def to_float32(X: Any) -> np.ndarray:
     """``X`` as float32, the dtype of the prepared arrays.
 
-    The scaled numeric block is cast before the ``ColumnTransformer`` stacks it with the (float32) one-hot
+    The scaled numeric block is cast before the preprocessor stacks it with the (float32) one-hot
     block, instead of stacking in float64 and casting the whole matrix after."""
     return np.asarray(X, dtype=np.float32)
 
@@ -83,7 +83,63 @@ def _one_hot(max_categories: int) -> Pipeline:
     )
 
 
-NUMERIC_BLOCK = 8  # numeric columns per fitted block of the preprocessor (see build_preprocessor)
+NUMERIC_BLOCK = 4  # numeric columns per fitted block of the preprocessor (see build_preprocessor)
+
+
+class ColumnPipelines:
+    """Fitted scikit-learn pipelines, each over its own columns, their outputs side by side in float32: what
+    scikit-learn's ``ColumnTransformer`` with ``verbose_feature_names_out=False`` computes from the same
+    pipelines (the same values and names, bit for bit: ``tests/test_preprocess.py``), fitted one pipeline at a
+    time on the training rows of a frame (:meth:`fit_rows`), so that no copy of every training row is made.
+
+    ``transformers`` lists ``(name, pipeline, columns)``; once fitted, ``transformers_`` lists the same, fitted
+    (as a ``ColumnTransformer`` names them). :meth:`transform` takes a frame with (at least) the fitted columns,
+    or an array of them in the order of ``feature_names_in_``."""
+
+    def __init__(self, transformers: list[tuple[str, Any, list[str]]]):
+        self.transformers = [(name, part, list(columns)) for name, part, columns in transformers]
+
+    @property
+    def named_transformers_(self) -> dict[str, Any]:
+        return {name: part for name, part, _ in self.transformers_}
+
+    def fit_rows(self, df: pd.DataFrame, rows: np.ndarray) -> ColumnPipelines:
+        """Fit each pipeline on its columns of the rows at positions ``rows`` of ``df`` (one block of columns
+        copied at a time); returns ``self``."""
+        features = list(dict.fromkeys(c for _, _, columns in self.transformers for c in columns))
+        fitted, widths = [], []
+        for name, part, columns in self.transformers:
+            block = df.iloc[rows, [df.columns.get_loc(c) for c in columns]]
+            part.fit(block)
+            widths.append(len(part.get_feature_names_out(columns)))
+            fitted.append((name, part, columns))
+            del block
+        self.transformers_ = fitted
+        self.feature_names_in_ = np.asarray(features, dtype=object)
+        self.n_features_in_ = len(features)
+        names = self.get_feature_names_out()
+        if len(set(names)) < len(names):
+            repeated = sorted({n for n in names if list(names).count(n) > 1})
+            raise ValueError(f"the preprocessor's output names repeat: {repeated}")
+        self.widths_ = widths
+        return self
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        names = [n for _, part, columns in self.transformers_ for n in part.get_feature_names_out(columns)]
+        return np.asarray(names, dtype=object)
+
+    def transform(self, X: Any) -> np.ndarray:
+        if not isinstance(X, pd.DataFrame):
+            X = pd.DataFrame(np.asarray(X), columns=list(self.feature_names_in_))
+        missing = [c for c in self.feature_names_in_ if c not in X.columns]
+        if missing:
+            raise ValueError(f"columns are missing: {missing}")
+        out = np.empty((len(X), sum(self.widths_)), dtype=np.float32)
+        start = 0
+        for (_, part, columns), width in zip(self.transformers_, self.widths_, strict=True):
+            out[:, start : start + width] = part.transform(X[columns])
+            start += width
+        return out
 
 
 def build_preprocessor(
@@ -94,7 +150,7 @@ def build_preprocessor(
     category_columns: list[str] | tuple[str, ...] = (),
     seed: int = 0,
     n_rows: int | None = None,
-) -> ColumnTransformer:
+) -> ColumnPipelines:
     """inf -> NaN, median imputation, scaling (numeric); one-hot encoding (categorical, and the numeric
     ``category_columns`` once more, as categories: at most ``max_categories`` columns each, rarer values
     ``infrequent``).
@@ -125,37 +181,69 @@ def build_preprocessor(
         ("cat", _one_hot(max_categories), categorical),
         ("num_cat", _one_hot(max_categories), list(category_columns)),
     ]
-    return ColumnTransformer([part for part in parts if part[2]], verbose_feature_names_out=False)
+    return ColumnPipelines([part for part in parts if part[2]])
 
 
 TRANSFORM_BATCH = 131_072  # rows per call of the fitted preprocessor when writing the prepared arrays
 
 
 def transform_rows(
-    pre: ColumnTransformer, df: pd.DataFrame, rows: np.ndarray, columns: list[int], batch: int = TRANSFORM_BATCH
+    pre: Any,
+    df: pd.DataFrame,
+    rows: np.ndarray,
+    columns: list[int],
+    batch: int = TRANSFORM_BATCH,
+    out: Callable[[tuple[int, int]], Any] | None = None,
 ) -> np.ndarray:
-    """``pre.transform(df.iloc[rows, columns])`` as float32, ``batch`` rows at a time into one array: every
-    row is transformed on its own (fitted medians, scales and categories), so the result is the same as one
-    call's, while the float64 working copies are those of one batch, not of the whole split."""
-    out = None
+    """``pre.transform(df.iloc[rows, columns])`` as float32, ``batch`` rows at a time: every row is transformed
+    on its own (fitted medians, scales and categories), so the result is the same as one call's, while the
+    working copies are those of one batch, not of the whole split. ``out(shape)``: where the rows go (an
+    :class:`ArrayFile` that writes each batch to disk as it comes); a new array in memory if not given."""
+    width = len(pre.get_feature_names_out())
+    target = out((len(rows), width)) if out is not None else np.empty((len(rows), width), dtype=np.float32)
     for start in range(0, len(rows), batch):
         part = pre.transform(df.iloc[rows[start : start + batch], columns])
-        if out is None:
-            out = np.empty((len(rows), part.shape[1]), dtype=np.float32)
-        out[start : start + len(part)] = part
-    if out is None:  # no row: the width from the fitted transformer
-        out = np.empty((0, len(pre.get_feature_names_out())), dtype=np.float32)
-    return out
+        target[start : start + len(part)] = part
+    return target.close() if isinstance(target, ArrayFile) else target
 
 
-def fit_rows(pre: ColumnTransformer, df: pd.DataFrame, rows: np.ndarray, columns: list[int]) -> np.ndarray:
-    """Fit ``pre`` on ``df.iloc[rows, columns]`` (the training rows) and return their transform as float32.
+class ArrayFile:
+    """A ``.npy`` file of a known shape and dtype written in consecutive slices (``f[a:b] = rows``) with plain
+    file writes: the rows go to disk as they come and never stay in this process's memory (a memory map would
+    keep every written page resident). :meth:`close` checks that every row was written and returns the file as
+    a read-only memory map."""
 
-    ``ColumnTransformer.fit`` transforms the rows anyway (it is ``fit_transform``, the output dropped), so the
-    training matrix is kept from that one pass instead of being transformed a second time; each row's result
-    is the fitted transform of that row, as :func:`transform_rows` gives it."""
-    out = pre.fit_transform(df.iloc[rows, columns])
-    return np.asarray(out, dtype=np.float32)
+    def __init__(self, path: str | os.PathLike, shape: tuple[int, ...], dtype: Any = np.float32):
+        self.path, self.shape, self.dtype = Path(path), tuple(shape), np.dtype(dtype)
+        self._fh = open(self.path, "wb")  # noqa: SIM115 (closed by close())
+        np.lib.format.write_array_header_1_0(
+            self._fh, {"descr": self.dtype.str, "fortran_order": False, "shape": self.shape}
+        )
+        self._rows = 0
+
+    def __setitem__(self, key: slice, values: np.ndarray) -> None:
+        if not isinstance(key, slice) or key.start != self._rows or key.step not in (None, 1):
+            raise ValueError(f"{self.path}: rows are written in order, from row {self._rows}, not at {key}")
+        values = np.ascontiguousarray(values, dtype=self.dtype)
+        if values.shape[1:] != self.shape[1:] or self._rows + len(values) > self.shape[0]:
+            raise ValueError(f"{self.path}: rows of shape {values.shape} do not fit an array of shape {self.shape}")
+        self._fh.write(values.tobytes())
+        self._rows += len(values)
+
+    def close(self) -> np.ndarray:
+        self._fh.close()
+        if self._rows != self.shape[0]:
+            raise ValueError(f"{self.path}: {self._rows} of {self.shape[0]} rows written")
+        if self.shape[0] == 0:
+            return np.load(self.path)
+        return np.load(self.path, mmap_mode="r")
+
+
+def fit_rows(pre: ColumnPipelines, df: pd.DataFrame, rows: np.ndarray) -> ColumnPipelines:
+    """Fit ``pre`` on the rows at positions ``rows`` of ``df`` (the training rows), one block of columns at a
+    time (:meth:`ColumnPipelines.fit_rows`); the training rows are transformed afterwards, as every split is
+    (:func:`transform_rows`)."""
+    return pre.fit_rows(df, rows)
 
 
 def _qualified_name(function: Any) -> str:
@@ -165,7 +253,11 @@ def _qualified_name(function: Any) -> str:
 #: Every type a saved preprocessor holds beyond skops' own defaults: the functions above, by qualified name,
 #: and ``numpy.dtype`` (the one-hot encoder's). :func:`load_preprocessor` refuses any other.
 SKOPS_TYPES = frozenset(
-    {*map(_qualified_name, (inf_to_nan, to_float32, as_category_strings, signed_log1p)), "numpy.dtype"}
+    {
+        *map(_qualified_name, (inf_to_nan, to_float32, as_category_strings, signed_log1p)),
+        f"{ColumnPipelines.__module__}.{ColumnPipelines.__qualname__}",
+        "numpy.dtype",
+    }
 )
 #: The same functions under the names preprocessors saved before ``lib.preprocess`` became a package hold
 #: (``lib.preprocess`` keeps them importable), so a run trained then still loads and scores.
@@ -174,14 +266,16 @@ EARLIER_SKOPS_TYPES = frozenset(
 )
 
 
-def save_preprocessor(preprocessor: ColumnTransformer, path: str | os.PathLike) -> Path:
+def save_preprocessor(preprocessor: Any, path: str | os.PathLike) -> Path:
     """Write the fitted preprocessor of :func:`build_preprocessor` to ``path`` (skops, atomically)."""
     return io.dump_skops(preprocessor, path)
 
 
-def load_preprocessor(path: str | os.PathLike, data: bytes | None = None) -> ColumnTransformer:
+def load_preprocessor(path: str | os.PathLike, data: bytes | None = None) -> Any:
     """The fitted preprocessor that :func:`save_preprocessor` wrote to ``path``. A file holding a type outside
     :data:`SKOPS_TYPES` (the earlier names of the same functions and skops' defaults aside) is refused with a
     ``ValueError``: it was not written by this code. ``data``: the file's bytes, already read and checked (a
-    model folder's, :class:`lib.io.ModelFolder`); they are what is loaded, ``path`` only names the file."""
+    model folder's, :class:`lib.io.ModelFolder`); they are what is loaded, ``path`` only names the file. A run
+    prepared before :class:`ColumnPipelines` existed holds scikit-learn's ``ColumnTransformer`` of the same
+    pipelines, which loads and transforms as it did."""
     return io.load_skops(path, trusted=SKOPS_TYPES | EARLIER_SKOPS_TYPES, data=data)

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
 
 from lib.preprocess.config import SPLIT_NAMES, PrepConfig
+from lib.preprocess.features import ColumnPipelines
 from lib.preprocess.prep_report import PrepReport
 from lib.preprocess.prepared import PreparedData, SplitFrame, fit_prepared, row_tables, split_frame
 
@@ -101,7 +101,7 @@ class HeldOutFrame:
     split: SplitFrame
     cfg: PrepConfig
 
-    def prepared_without(self, families: str | Sequence[str]) -> tuple[PreparedData, ColumnTransformer]:
+    def prepared_without(self, families: str | Sequence[str]) -> tuple[PreparedData, ColumnPipelines]:
         """:func:`prepare_without` on this split (``families``: one name or several)."""
         return prepare_without(self.split, self.cfg, [families] if isinstance(families, str) else families)
 
@@ -118,7 +118,7 @@ def reread(df: pd.DataFrame, cfg: PrepConfig, data: PreparedData) -> HeldOutFram
 
 def prepare_without(
     df: pd.DataFrame | SplitFrame, cfg: PrepConfig, families: Sequence[str]
-) -> tuple[PreparedData, ColumnTransformer]:
+) -> tuple[PreparedData, ColumnPipelines]:
     """Notebook 01's preparation with the rows of ``families`` removed from the training and validation splits
     BEFORE the features are selected and the preprocessor is fitted; every split (the test split whole) is
     transformed by that preprocessor. ``df`` is a loaded frame (split here, as :func:`lib.preprocess.prepare`

@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.compose import ColumnTransformer
 
 from lib import datasets, registry
 from lib.preprocess.config import SPLIT_NAMES, PrepConfig
-from lib.preprocess.dedup import dedup_counts, deduplicate
-from lib.preprocess.features import build_preprocessor, fit_rows, transform_rows
+from lib.preprocess.dedup import dedup_counts, kept_rows
+from lib.preprocess.features import ArrayFile, ColumnPipelines, build_preprocessor, fit_rows, transform_rows
 from lib.preprocess.labels import make_labels, sample_rows
 from lib.preprocess.prep_report import PrepReport
-from lib.preprocess.selection import category_features, check_column_names, imputation_counts, select_features
+from lib.preprocess.selection import (
+    RowView,
+    category_features,
+    check_column_names,
+    imputation_counts,
+    select_features,
+)
 from lib.preprocess.splits import split_rows
 
 log = logging.getLogger(__name__)
@@ -94,10 +101,11 @@ def smote(X: np.ndarray, y: np.ndarray, seed: int, k: int = 5) -> tuple[np.ndarr
     return X_res.astype(np.float32), y_res.astype(np.int64)
 
 
-def _first_steps(df: pd.DataFrame, cfg: PrepConfig) -> tuple[pd.DataFrame, PrepReport]:
+def _first_steps(df: pd.DataFrame, cfg: PrepConfig) -> tuple[pd.DataFrame, np.ndarray, PrepReport]:
     """A new report of ``df`` (rows loaded, the loaders' repairs, identifier and label columns), then the
-    ``SAMPLE_ROWS`` sample and the copies of a flow removed (``DEDUP``, ``DEDUP_DIGITS``, ``DEDUP_CONFLICTS``:
-    :func:`lib.preprocess.dedup.deduplicate`), each counted in it."""
+    ``SAMPLE_ROWS`` sample and the copies of a flow found (``DEDUP``, ``DEDUP_DIGITS``, ``DEDUP_CONFLICTS``:
+    :func:`lib.preprocess.dedup.kept_rows`), each counted in it. Returns the frame (``df``, or its sample), the
+    positions of the rows kept in it and the report: the frame itself is not copied."""
     rows_read = df.attrs.get("sample", {}).get("rows_read", len(df))  # a sample drawn while loading: all rows
     report = PrepReport(rows_loaded=rows_read, repairs=list(df.attrs.get("repairs", [])))
     report.identifier_columns = datasets.identifier_columns(df)
@@ -106,8 +114,8 @@ def _first_steps(df: pd.DataFrame, cfg: PrepConfig) -> tuple[pd.DataFrame, PrepR
     report.rows_after_sample = len(df)
     dedup_columns = datasets.feature_columns(df, keep_identifiers=cfg.keep_identifiers)
     if cfg.dedup:
-        df, report.dedup = deduplicate(df, dedup_columns, cfg.dedup_digits, cfg.dedup_conflicts)
-        report.duplicates_removed = report.rows_after_sample - len(df)
+        kept, report.dedup = kept_rows(df, dedup_columns, cfg.dedup_digits, cfg.dedup_conflicts)
+        report.duplicates_removed = report.rows_after_sample - len(kept)
         log.info(
             "dedup: %d rows removed (%d exact copies, %d rounded copies, %d of %d rows with conflicting labels), "
             "%d rows left",
@@ -116,38 +124,64 @@ def _first_steps(df: pd.DataFrame, cfg: PrepConfig) -> tuple[pd.DataFrame, PrepR
             report.dedup["rounded copies removed"],
             report.dedup["conflicting rows dropped"],
             report.dedup["conflict_rows"],
-            len(df),
+            len(kept),
         )
     else:
+        kept = np.arange(len(df))
         report.dedup = dedup_counts(df, df)
-    report.rows_after_dedup = len(df)
-    return df, report
+    report.rows_after_dedup = len(kept)
+    return df, kept, report
+
+
+#: The column of :func:`_row_frame` that holds each row's position in the frame it was taken from.
+POSITION = "__position__"
+
+
+def _row_frame(df: pd.DataFrame, kept: np.ndarray, cfg: PrepConfig) -> pd.DataFrame:
+    """The rows ``kept`` of ``df`` with every column but the features (labels, identifiers, times, sources, and
+    the ``GROUP_COLUMNS`` a group split reads), and their positions in ``df`` (column :data:`POSITION`): what
+    the labels and the split read, without a copy of the feature columns."""
+    if POSITION in df.columns:
+        raise ValueError(
+            f"the data has a column named {POSITION!r}, a name notebook 01 keeps for itself. Fix: rename it"
+        )
+    features = set(datasets.feature_columns(df, keep_identifiers=False)) - set(cfg.group_columns)
+    columns = [c for c in df.columns if c not in features]
+    rows = df[columns].iloc[kept].reset_index(drop=True)
+    rows.attrs = dict(df.attrs)
+    rows[POSITION] = kept
+    return rows
 
 
 def _fit_features(
-    df: pd.DataFrame,
+    frame: pd.DataFrame,
     y: np.ndarray,
-    idx: dict[str, np.ndarray],
+    rows: dict[str, np.ndarray],
+    every_row: np.ndarray,
     split_columns: list[str],
     cfg: PrepConfig,
     report: PrepReport,
-) -> tuple[ColumnTransformer, dict[str, np.ndarray]]:
+    out: Callable[[str], Path] | None = None,
+) -> tuple[ColumnPipelines, dict[str, np.ndarray]]:
     """Select the features on the training rows, fit the preprocessor on them and transform every split:
-    ``(preprocessor, {split: X})``. Fills the report's columns and imputation counts."""
-    numeric, categorical, report.dropped_columns = select_features(
-        df, idx["train"], cfg, y[idx["train"]], split_columns
-    )
+    ``(preprocessor, {split: X})``. ``rows``: each split's positions in ``frame``; ``y``: the class ids of
+    ``rows["train"]``; ``every_row``: the positions of every row kept (the imputation counts). Fills the report's
+    columns and imputation counts. ``out(name)``: the file each split's array is written to as it is made
+    (:class:`ArrayFile`); in memory if not given."""
+    numeric, categorical, report.dropped_columns = select_features(frame, rows["train"], cfg, y, split_columns)
     report.numeric_columns, report.categorical_columns = numeric, categorical
     report.category_columns = category_features(cfg, numeric, categorical, report.dropped_columns)
-    report.imputed = imputation_counts(df, numeric)
+    report.imputed = imputation_counts(RowView(frame, every_row), numeric)
 
     pre = build_preprocessor(
-        numeric, categorical, cfg.max_categories, cfg.scaling, report.category_columns, cfg.seed, len(idx["train"])
+        numeric, categorical, cfg.max_categories, cfg.scaling, report.category_columns, cfg.seed, len(rows["train"])
     )
-    features = numeric + categorical
-    positions = [df.columns.get_loc(c) for c in features]  # one take of rows and columns, not two copies
-    X = {"train": fit_rows(pre, df, idx["train"], positions)}
-    X |= {split: transform_rows(pre, df, idx[split], positions) for split in ("val", "test")}
+    fit_rows(pre, frame, rows["train"])  # one block of columns of the training rows at a time
+    positions = [frame.columns.get_loc(c) for c in numeric + categorical]  # one take of rows and columns
+    X = {}
+    for split in SPLIT_NAMES:
+        place = None if out is None else (lambda shape, s=split: ArrayFile(out(f"X_{s}"), shape, np.float32))
+        X[split] = transform_rows(pre, frame, rows[split], positions, out=place)
     return pre, X
 
 
@@ -199,9 +233,11 @@ def _add_smote(data: PreparedData, cfg: PrepConfig, report: PrepReport) -> None:
 @dataclass
 class SplitFrame:
     """A loaded frame after notebook 01's first steps (sample, duplicates), labels and split, before any feature
-    is selected or fitted (:func:`split_frame`): ``df`` the rows kept, ``y`` their class ids, ``idx`` the
-    positions of each split's rows in ``df``, ``split_columns`` the columns the split grouped or ordered by,
-    ``report`` what was counted so far."""
+    is selected or fitted (:func:`split_frame`): ``df`` the rows kept, with every column but the features
+    (:func:`_row_frame`), ``y`` their class ids, ``idx`` the positions of each split's rows in ``df``,
+    ``split_columns`` the columns the split grouped or ordered by, ``report`` what was counted so far;
+    ``frame`` the loaded frame (or its sample) whose feature columns are read, and ``positions`` the position in
+    ``frame`` of each row of ``df``."""
 
     df: pd.DataFrame
     y: np.ndarray
@@ -209,48 +245,79 @@ class SplitFrame:
     split_columns: list[str]
     class_names: list[str]
     report: PrepReport
+    frame: pd.DataFrame
+    positions: np.ndarray
 
 
 def split_frame(df: pd.DataFrame, cfg: PrepConfig) -> SplitFrame:
-    """Steps 1-4 of :func:`prepare`: column names checked, the sample and duplicates, labels, the split."""
+    """Steps 1-4 of :func:`prepare`: column names checked, the sample and duplicates, labels, the split; the
+    feature columns are not copied (their rows are read by position later)."""
     check_column_names(df, cfg)  # before the work: a misspelt column name is an error at once
-    df, report = _first_steps(df, cfg)
-    df, y, class_names = make_labels(df, cfg, report)
-    df, y, idx, split_columns = split_rows(df, y, cfg, report)
-    return SplitFrame(df, y, idx, split_columns, class_names, report)
+    frame, kept, report = _first_steps(df, cfg)
+    rows = _row_frame(frame, kept, cfg)
+    rows, y, class_names = make_labels(rows, cfg, report)
+    rows, y, idx, split_columns = split_rows(rows, y, cfg, report)
+    positions = rows.pop(POSITION).to_numpy()
+    return SplitFrame(rows, y, idx, split_columns, class_names, report, frame, positions)
 
 
 def fit_prepared(
-    split: SplitFrame, idx: dict[str, np.ndarray], cfg: PrepConfig, report: PrepReport
-) -> tuple[PreparedData, ColumnTransformer]:
+    split: SplitFrame,
+    idx: dict[str, np.ndarray],
+    cfg: PrepConfig,
+    report: PrepReport,
+    out: Callable[[str], Path] | None = None,
+) -> tuple[PreparedData, ColumnPipelines]:
     """Steps 5-6 of :func:`prepare` on the rows ``idx`` of ``split`` (its own split, or fewer rows of it): the
     features selected and the preprocessor fitted on ``idx["train"]`` alone, every split transformed, the row
-    tables and class counts into ``report``. No SMOTE, no ``meta``: :func:`prepare` adds those."""
-    df, y = split.df, split.y
-    pre, X = _fit_features(df, y, idx, split.split_columns, cfg, report)
-    rows = row_tables(df, idx, split.split_columns)
+    tables and class counts into ``report``. No SMOTE, no ``meta``: :func:`prepare` adds those. ``out(name)``:
+    the file each array is written to as it is made (see :func:`prepare`)."""
+    y = split.y
+    rows = {s: split.positions[i] for s, i in idx.items()}
+    pre, X = _fit_features(split.frame, y[idx["train"]], rows, split.positions, split.split_columns, cfg, report, out)
+    tables = row_tables(split.df, idx, split.split_columns)
     _count_classes(y, idx, split.class_names, cfg, report)
+    labels = {s: _labels(y[idx[s]], out, f"y_{s}") for s in SPLIT_NAMES}
     data = PreparedData(
         X_train=X["train"],
-        y_train=y[idx["train"]],
+        y_train=labels["train"],
         X_val=X["val"],
-        y_val=y[idx["val"]],
+        y_val=labels["val"],
         X_test=X["test"],
-        y_test=y[idx["test"]],
+        y_test=labels["test"],
         feature_names=[str(n) for n in pre.get_feature_names_out()],
         class_names=split.class_names,
         label_mode=cfg.label_mode,
-        rows=rows,
+        rows=tables,
     )
     return data, pre
 
 
-def prepare(df: pd.DataFrame, cfg: PrepConfig) -> tuple[PreparedData, ColumnTransformer, PrepReport]:
+def _labels(y: np.ndarray, out: Callable[[str], Path] | None, name: str) -> np.ndarray:
+    """Class ids as int64, written to ``out(name)`` when given."""
+    y = np.ascontiguousarray(y, dtype=np.int64)
+    if out is None:
+        return y
+    target = ArrayFile(out(name), y.shape, np.int64)
+    target[0 : len(y)] = y
+    return target.close()
+
+
+def prepare(
+    df: pd.DataFrame, cfg: PrepConfig, out: Callable[[str], Path] | None = None
+) -> tuple[PreparedData, ColumnPipelines, PrepReport]:
     """Everything from a loaded frame to train/val/test arrays; fitted on training rows only (the steps in
-    order: :mod:`lib.preprocess`): :func:`split_frame`, then :func:`fit_prepared` on its split."""
+    order: :mod:`lib.preprocess`): :func:`split_frame`, then :func:`fit_prepared` on its split.
+
+    The frame is never copied whole: duplicates, labels and the split work on row positions and the
+    non-feature columns, the features are chosen and fitted one column or block at a time, and each split is
+    transformed in batches. ``out(name)``, if given, is the path of the ``.npy`` file for the array ``name``
+    (``X_train``, ``y_train``, ...): each is written there as it is made and handed back as a read-only memory
+    map (:class:`ArrayFile`), so the arrays never sit in memory together (a run folder's stage hands out those
+    paths: :meth:`lib.run.Stage.output_file`)."""
     split = split_frame(df, cfg)
     report = split.report
-    data, pre = fit_prepared(split, split.idx, cfg, report)
+    data, pre = fit_prepared(split, split.idx, cfg, report, out)
     if cfg.smote:
         _add_smote(data, cfg, report)
     data.meta = {"config": dict(cfg.__dict__), "report": report.as_dict()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import unicodedata
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,28 @@ from lib import datasets
 from lib.preprocess.config import PrepConfig
 
 log = logging.getLogger(__name__)
+
+
+class RowView:
+    """The rows at positions ``rows`` of ``df``, read one column at a time (``view[column]``: a Series of those
+    rows, indexed from 0) and never copied whole; ``columns`` restricts the columns it shows."""
+
+    def __init__(self, df: pd.DataFrame, rows: np.ndarray, columns: list[str] | None = None):
+        self.df, self.rows = df, np.asarray(rows, dtype=np.int64)
+        self.columns = pd.Index(df.columns if columns is None else columns)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __contains__(self, column: object) -> bool:
+        return column in self.columns
+
+    def __getitem__(self, column: Any) -> Any:
+        if isinstance(column, list):
+            return RowView(self.df, self.rows, column)
+        if column not in self.columns:
+            raise KeyError(column)
+        return self.df[column].iloc[self.rows].reset_index(drop=True)
 
 
 def check_column_names(df: pd.DataFrame, cfg: PrepConfig) -> None:
@@ -54,7 +77,7 @@ def _candidate_columns(
 
 
 def _without_empty_or_partial(
-    df: pd.DataFrame, candidates: list[str], cfg: PrepConfig, dropped: dict[str, list[str]]
+    df: pd.DataFrame | RowView, candidates: list[str], cfg: PrepConfig, dropped: dict[str, list[str]]
 ) -> list[str]:
     """``candidates`` without the columns that have no value in any row of ``df`` (the training rows: all of them
     empty is a :class:`DataError`) and, with ``drop_partial_columns``, those absent from the training rows of
@@ -72,8 +95,8 @@ def _without_empty_or_partial(
         dropped["no_value_in_any_row"] = empty
         candidates = [c for c in candidates if c not in empty]
     if cfg.drop_partial_columns and "source_file" in df and df["source_file"].nunique() > 1:
-        present = df[candidates].notna().groupby(df["source_file"], observed=True).any()
-        partial = [c for c in candidates if not present[c].all()]
+        files = df["source_file"]
+        partial = [c for c in candidates if not df[c].notna().groupby(files, observed=True).any().all()]
         if partial:
             log.info("dropped %d feature(s) absent from whole source files: %s", len(partial), partial)
         dropped["absent_from_some_files"] = partial
@@ -82,7 +105,7 @@ def _without_empty_or_partial(
 
 
 def _without_constant_or_duplicate(
-    train: pd.DataFrame, candidates: list[str], dropped: dict[str, list[str]]
+    train: pd.DataFrame | RowView, candidates: list[str], dropped: dict[str, list[str]]
 ) -> list[str]:
     """``candidates`` without the columns constant on the training rows and those equal there to an earlier
     column."""
@@ -102,7 +125,11 @@ def _without_constant_or_duplicate(
 
 
 def _without_leaks(
-    train: pd.DataFrame, candidates: list[str], y_train: np.ndarray, cfg: PrepConfig, dropped: dict[str, list[str]]
+    train: pd.DataFrame | RowView,
+    candidates: list[str],
+    y_train: np.ndarray,
+    cfg: PrepConfig,
+    dropped: dict[str, list[str]],
 ) -> list[str]:
     """``candidates`` without the columns that alone predict ``y_train`` (:func:`perfect_predictors`), unless
     ``allow_columns`` names them."""
@@ -139,7 +166,7 @@ def select_features(
     dropped: dict[str, list[str]] = {}
     check_column_names(df, cfg)
     candidates = _candidate_columns(df, cfg, split_columns, dropped)
-    train = df.iloc[train_idx]
+    train = RowView(df, train_idx)  # column by column: no copy of every training row
     candidates = _without_empty_or_partial(train, candidates, cfg, dropped)
     candidates = _without_constant_or_duplicate(train, candidates, dropped)
     if y_train is not None:
@@ -158,7 +185,9 @@ def missing_columns_table(missing_columns: dict[str, list[str]]) -> pd.DataFrame
     return pd.DataFrame(rows, columns=["column", "files lacking it", "files"])
 
 
-def perfect_predictors(train: pd.DataFrame, y: np.ndarray, max_values: int = 50, min_rows: int = 5) -> list[str]:
+def perfect_predictors(
+    train: pd.DataFrame | RowView, y: np.ndarray, max_values: int = 50, min_rows: int = 5
+) -> list[str]:
     """Columns whose value alone gives the class of every training row that has a value: each distinct
     value occurs with one class only, the values span at least two classes, and each value has at least
     ``min_rows`` rows on average. Missing values are left out (a feature unset for one class is not a label),
@@ -192,7 +221,7 @@ def category_features(cfg: PrepConfig, numeric: list[str], categorical: list[str
     return encoded
 
 
-def imputation_counts(df: pd.DataFrame, numeric: list[str]) -> dict[str, dict[str, int]]:
+def imputation_counts(df: pd.DataFrame | RowView, numeric: list[str]) -> dict[str, dict[str, int]]:
     """Per numeric feature, the rows whose value is missing or infinite: the values the imputer fills."""
     summary = missing_summary(df, numeric).set_index("column")
     return {
@@ -201,7 +230,7 @@ def imputation_counts(df: pd.DataFrame, numeric: list[str]) -> dict[str, dict[st
     }
 
 
-def missing_summary(df: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
+def missing_summary(df: pd.DataFrame | RowView, columns: list[str] | None = None) -> pd.DataFrame:
     """Per candidate feature (or per column of ``columns``): count of NaN and of +/-inf values, and the share
     of rows affected; columns with neither are left out."""
     cols = datasets.feature_columns(df) if columns is None else columns

@@ -305,6 +305,22 @@ def _iso(value: pd.Timestamp) -> str:
     return pd.Timestamp(value).isoformat(timespec="seconds")
 
 
+def _values_at(values: pd.Series | np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``np.asarray(values, dtype=object)[rows]`` without an object per row of ``values`` (a categorical is read
+    by its codes)."""
+    if isinstance(getattr(values, "dtype", None), pd.CategoricalDtype):
+        return np.asarray(pd.Series(values).iloc[np.flatnonzero(rows)], dtype=object)
+    return np.asarray(values, dtype=object)[rows]
+
+
+def _value_counts(codes: np.ndarray, names: tuple[str, ...]) -> dict[str, int]:
+    """``{name: rows}`` of the codes ``codes`` (of ``names``) as pandas' ``value_counts`` orders the names' texts
+    (most rows first, a tie in the order of first appearance), from the codes alone."""
+    present, first, counts = np.unique(codes[codes >= 0], return_index=True, return_counts=True)
+    order = np.lexsort((first, -counts))
+    return {names[present[k]]: int(counts[k]) for k in order}
+
+
 def describe_split(
     idx: dict[str, np.ndarray],
     kind: str,
@@ -347,17 +363,15 @@ def describe_split(
     if sources is not None:
         info["sources"] = {s: sorted(map(str, sources.iloc[i].unique())) for s, i in idx.items()}
     if sources is not None and source_found is not None:
-        found = source_found.astype(str).reset_index(drop=True)
-        info["sources_found_by"] = {
-            s: {k: int(n) for k, n in found.iloc[i].value_counts().items() if n} for s, i in idx.items()
-        }
-        by_time = found.eq("start time").to_numpy()
+        found = np.asarray(pd.Categorical(source_found, categories=schema.FOUND_BY).codes)  # codes, not texts
+        info["sources_found_by"] = {s: _value_counts(found[i], schema.FOUND_BY) for s, i in idx.items()}
+        by_time = found == schema.FOUND_BY.index("start time")
         info["rows_with_day_from_time"] = int(by_time.sum())
         if files is not None:
-            counts = pd.Series(np.asarray(files, dtype=object)[by_time]).value_counts()
+            counts = pd.Series(_values_at(files, by_time)).value_counts()
             info["day_from_time"] = {str(f): int(n) for f, n in counts.sort_index().items()}
-        own = found.eq("own file").to_numpy()
-        info["files_as_sources"] = sorted(map(str, pd.unique(np.asarray(sources, dtype=object)[own])))
+        own = found == schema.FOUND_BY.index("own file")
+        info["files_as_sources"] = sorted(map(str, pd.unique(_values_at(sources, own))))
     return info
 
 

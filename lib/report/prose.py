@@ -241,7 +241,7 @@ METHOD = """\
    that it leaks), constant and duplicate columns out, and columns that the training rows of whole source files
    lack out (mixing files of different layouts would otherwise let missingness reveal the file, and so the
    label).
-5. A scikit-learn `ColumnTransformer`: `inf` → NaN, median imputation, min-max scaling of numeric columns
+5. Scikit-learn pipelines over the features: `inf` → NaN, median imputation, min-max scaling of numeric columns
    (`SCALING=minmax`, paper 1; `log_minmax` and `log_standard` apply sign(x)·log1p(|x|) first, `quantile` maps
    each column to its training quantiles), one-hot encoding of the categorical ones (at most `MAX_CATEGORIES`
    columns each); `CATEGORY_COLUMNS` names numeric columns also one-hot encoded by value.

@@ -256,6 +256,9 @@ class Stage:
             arrays |= {"X_train_smote": data.X_train_smote, "y_train_smote": data.y_train_smote}
         for name, values in arrays.items():
             dtype = np.float32 if name.startswith("X") else np.int64
+            if _is_file(values, self.path / f"{name}.npy", dtype):  # written there as it was made
+                self.adopt(f"{name}.npy")
+                continue
             values = np.ascontiguousarray(values, dtype=dtype)
             self.save_file(f"{name}.npy", lambda tmp, v=values: np.save(tmp, v))
         for split, rows in data.rows.items():
@@ -269,6 +272,11 @@ class Stage:
             "shapes": {name: list(values.shape) for name, values in arrays.items()},
         }
         self.save_json("meta", meta)
+
+    def array_file(self, name: str) -> Path:
+        """Where :func:`lib.preprocess.prepare` writes the prepared array ``name`` (``X_train``, ...) as it makes
+        it (its ``out``): :meth:`save_prepared` then counts the file as it is, instead of writing it again."""
+        return self.output_file(f"{name}.npy")
 
     def load_prepared(self) -> PreparedData:
         meta = self.json("meta")
@@ -314,3 +322,14 @@ class Stage:
             raise FileNotFoundError(f"{path}: the command did not write it")
         self._files[relpath] = sha256_file(path)
         return path
+
+
+def _is_file(values: Any, path: Path, dtype: Any) -> bool:
+    """Whether ``values`` is the ``.npy`` file at ``path`` itself, read as a memory map, of ``dtype``."""
+    filename = getattr(values, "filename", None)
+    return (
+        isinstance(values, np.memmap)
+        and filename is not None
+        and Path(filename).resolve() == path.resolve()
+        and values.dtype == dtype
+    )
