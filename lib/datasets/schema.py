@@ -277,7 +277,11 @@ def capture_sources(df: pd.DataFrame) -> tuple[pd.Series, pd.Series] | None:
     sources, categories = remap[sources], [categories[i] for i in used]
     index = df.index
     return (
-        pd.Series(pd.Categorical.from_codes(sources, categories=pd.Index(categories, dtype=str if categories else object)), index=index, name="source"),
+        pd.Series(
+            pd.Categorical.from_codes(sources, categories=pd.Index(categories, dtype=str if categories else object)),
+            index=index,
+            name="source",
+        ),
         pd.Series(pd.Categorical.from_codes(found, dtype=pd.CategoricalDtype(FOUND_BY)), index=index, name="found by"),
     )
 
