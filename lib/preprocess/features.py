@@ -89,7 +89,7 @@ NUMERIC_BLOCK = 4  # numeric columns per fitted block of the preprocessor (see b
 class ColumnPipelines:
     """Fitted scikit-learn pipelines, each over its own columns, their outputs side by side in float32: what
     scikit-learn's ``ColumnTransformer`` with ``verbose_feature_names_out=False`` computes from the same
-    pipelines (the same values and names, bit for bit: ``tests/test_preprocess.py``), fitted one pipeline at a
+    pipelines (the same values and names, bit for bit: ``tests/test_prepare_positions.py``), fitted one pipeline at a
     time on the training rows of a frame (:meth:`fit_rows`), so that no copy of every training row is made.
 
     ``transformers`` lists ``(name, pipeline, columns)``; once fitted, ``transformers_`` lists the same, fitted
@@ -133,7 +133,7 @@ class ColumnPipelines:
             X = pd.DataFrame(np.asarray(X), columns=list(self.feature_names_in_))
         missing = [c for c in self.feature_names_in_ if c not in X.columns]
         if missing:
-            raise ValueError(f"columns are missing: {missing}")
+            raise ValueError(f"the rows lack {len(missing)} column(s) the preprocessor was fitted on: {missing}")
         out = np.empty((len(X), sum(self.widths_)), dtype=np.float32)
         start = 0
         for (_, part, columns), width in zip(self.transformers_, self.widths_, strict=True):

@@ -314,7 +314,7 @@ def prepare(
     transformed in batches. ``out(name)``, if given, is the path of the ``.npy`` file for the array ``name``
     (``X_train``, ``y_train``, ...): each is written there as it is made and handed back as a read-only memory
     map (:class:`ArrayFile`), so the arrays never sit in memory together (a run folder's stage hands out those
-    paths: :meth:`lib.run.Stage.output_file`)."""
+    paths: :meth:`lib.run.Stage.array_file`)."""
     split = split_frame(df, cfg)
     report = split.report
     data, pre = fit_prepared(split, split.idx, cfg, report, out)
