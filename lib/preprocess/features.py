@@ -129,17 +129,106 @@ class ColumnPipelines:
         return np.asarray(names, dtype=object)
 
     def transform(self, X: Any) -> np.ndarray:
+        """The fitted parts' outputs side by side, float32. The numeric parts that impute and scale by per-column
+        numbers (min-max or standard scaling, with or without the signed ``log1p``) are computed in one pass over
+        all their columns from those numbers (:meth:`_numeric_plan`): the operations each part's steps make, in
+        the same order and float64, so the same bits (tested against the parts' own ``transform``), without a
+        call of each step of each part (which dominated a small batch)."""
         if not isinstance(X, pd.DataFrame):
             X = pd.DataFrame(np.asarray(X), columns=list(self.feature_names_in_))
         missing = [c for c in self.feature_names_in_ if c not in X.columns]
         if missing:
             raise ValueError(f"the rows lack {len(missing)} column(s) the preprocessor was fitted on: {missing}")
         out = np.empty((len(X), sum(self.widths_)), dtype=np.float32)
+        plan = self._numeric_plan()
+        done = set()
+        if plan is not None and len(X):
+            columns, positions, fill, log, scale, shift, kind = plan
+            values = np.array(X[columns], dtype=np.float64)  # as inf_to_nan copies
+            values[np.isinf(values)] = np.nan
+            missing_at = np.isnan(values)
+            if missing_at.any():  # as the imputer fills: each column's training median
+                values[missing_at] = np.broadcast_to(fill, values.shape)[missing_at]
+            if log:
+                values = signed_log1p(values)
+            if kind == "minmax":  # MinMaxScaler.transform
+                values *= scale
+                values += shift
+            else:  # StandardScaler.transform
+                values -= shift
+                values /= scale
+            out[:, positions] = values.astype(np.float32)
+            done = set(self._plan_parts)
         start = 0
-        for (_, part, columns), width in zip(self.transformers_, self.widths_, strict=True):
-            out[:, start : start + width] = part.transform(X[columns])
+        for i, ((_, part, columns), width) in enumerate(zip(self.transformers_, self.widths_, strict=True)):
+            if i not in done or not len(X):
+                out[:, start : start + width] = part.transform(X[columns])
             start += width
         return out
+
+    def _numeric_plan(self) -> tuple | None:
+        """The numeric parts computed in one pass, once (kept out of the saved file): their input columns, output
+        positions, imputed values, whether the signed ``log1p`` applies, the scaler's two vectors and its kind;
+        None when no part qualifies. A part qualifies when its steps are ``inf_to_nan``, ``median`` (every
+        column with a finite median, no indicator), optionally ``signed_log1p``, ``minmax`` (no clipping) or
+        ``standard``, then ``float32``, all parts of one kind."""
+        if getattr(self, "_plan", False) is not False:
+            return self._plan
+        chosen, columns, positions, fill, scale, shift, kinds = [], [], [], [], [], [], set()
+        start = 0
+        for i, ((_, part, cols), width) in enumerate(zip(self.transformers_, self.widths_, strict=True)):
+            kind = _scaling_kind(part)
+            if kind is not None and width == len(cols):
+                steps = part.named_steps
+                scaler = steps[kind[1]]
+                chosen.append(i)
+                columns += list(cols)
+                positions += list(range(start, start + width))
+                fill.append(np.asarray(steps["median"].statistics_, dtype=np.float64))
+                if kind[1] == "minmax":
+                    scale.append(scaler.scale_)
+                    shift.append(scaler.min_)
+                else:
+                    scale.append(scaler.scale_ if scaler.with_std else np.ones(width))
+                    shift.append(scaler.mean_ if scaler.with_mean else np.zeros(width))
+                kinds.add(kind)
+            start += width
+        self._plan_parts = chosen
+        if not chosen or len(kinds) != 1:
+            self._plan, self._plan_parts = None, []
+            return None
+        ((log, kind_name),) = kinds
+        self._plan = (
+            columns,
+            np.asarray(positions),
+            np.concatenate(fill),
+            log,
+            np.concatenate(scale).astype(np.float64),
+            np.concatenate(shift).astype(np.float64),
+            kind_name,
+        )
+        return self._plan
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k not in ("_plan", "_plan_parts")}
+
+
+def _scaling_kind(part: Any) -> tuple[bool, str] | None:
+    """``(with the signed log1p, "minmax" or "standard")`` when ``part`` is a numeric pipeline of
+    :func:`build_preprocessor` that :meth:`ColumnPipelines.transform` computes from its numbers; else None."""
+    names = [name for name, _ in getattr(part, "steps", [])]
+    log = "signed_log1p" in names
+    for kind in ("minmax", "standard"):
+        expected = ["inf_to_nan", "median", *(["signed_log1p"] if log else []), kind, "float32"]
+        if names != expected:
+            continue
+        imputer, scaler = part.named_steps["median"], part.named_steps[kind]
+        if getattr(imputer, "add_indicator", False) or not np.isfinite(imputer.statistics_).all():
+            return None
+        if kind == "minmax" and getattr(scaler, "clip", False):
+            return None
+        return log, kind
+    return None
 
 
 def build_preprocessor(
