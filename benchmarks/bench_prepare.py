@@ -67,16 +67,9 @@ ARRAYS = ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test")
 
 def array_hashes(folder: Path) -> dict[str, str]:
     """sha256 of each prepared array's ``.npy`` file in ``folder`` (the same bytes ``np.save`` writes)."""
-    import hashlib
+    from lib.io import sha256_file
 
-    def sha256(path: Path) -> str:
-        digest = hashlib.sha256()
-        with open(path, "rb") as fh:
-            while block := fh.read(1 << 24):
-                digest.update(block)
-        return digest.hexdigest()
-
-    return {name: sha256(folder / f"{name}.npy") for name in ARRAYS}
+    return {name: sha256_file(folder / f"{name}.npy") for name in ARRAYS}
 
 
 def child(mode: str, path: str, folder: str) -> dict:

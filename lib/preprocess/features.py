@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -140,48 +140,45 @@ class ColumnPipelines:
         if missing:
             raise ValueError(f"the rows lack {len(missing)} column(s) the preprocessor was fitted on: {missing}")
         out = np.empty((len(X), sum(self.widths_)), dtype=np.float32)
-        plan = self._numeric_plan()
-        done = set()
-        if plan is not None and len(X):
-            columns, positions, fill, log, scale, shift, kind = plan
-            values = np.array(X[columns], dtype=np.float64)  # as inf_to_nan copies
+        plan = self._numeric_plan() if len(X) else None
+        if plan is not None:
+            values = np.array(X[plan.columns], dtype=np.float64)  # as inf_to_nan copies
             values[np.isinf(values)] = np.nan
             missing_at = np.isnan(values)
             if missing_at.any():  # as the imputer fills: each column's training median
-                values[missing_at] = np.broadcast_to(fill, values.shape)[missing_at]
-            if log:
+                values[missing_at] = np.broadcast_to(plan.fill, values.shape)[missing_at]
+            if plan.log:
                 values = signed_log1p(values)
-            if kind == "minmax":  # MinMaxScaler.transform
-                values *= scale
-                values += shift
+            if plan.kind == "minmax":  # MinMaxScaler.transform
+                values *= plan.scale
+                values += plan.shift
             else:  # StandardScaler.transform
-                values -= shift
-                values /= scale
-            out[:, positions] = values.astype(np.float32)
-            done = set(self._plan_parts)
+                values -= plan.shift
+                values /= plan.scale
+            out[:, plan.positions] = values.astype(np.float32)
+        done = set(plan.parts) if plan is not None else set()
         start = 0
         for i, ((_, part, columns), width) in enumerate(zip(self.transformers_, self.widths_, strict=True)):
-            if i not in done or not len(X):
+            if i not in done:
                 out[:, start : start + width] = part.transform(X[columns])
             start += width
         return out
 
-    def _numeric_plan(self) -> tuple | None:
-        """The numeric parts computed in one pass, once (kept out of the saved file): their input columns, output
-        positions, imputed values, whether the signed ``log1p`` applies, the scaler's two vectors and its kind;
-        None when no part qualifies. A part qualifies when its steps are ``inf_to_nan``, ``median`` (every
-        column with a finite median, no indicator), optionally ``signed_log1p``, ``minmax`` (no clipping) or
-        ``standard``, then ``float32``, all parts of one kind."""
-        if getattr(self, "_plan", False) is not False:
+    def _numeric_plan(self) -> NumericPlan | None:
+        """The numeric parts :meth:`transform` computes in one pass (:class:`NumericPlan`), made once and kept out
+        of the saved file; None when no part qualifies. A part qualifies when its steps are ``inf_to_nan``,
+        ``median`` (every column with a finite median, no indicator), optionally ``signed_log1p``, ``minmax`` (no
+        clipping) or ``standard``, then ``float32``, all parts of one kind."""
+        if "_plan" in self.__dict__:
             return self._plan
-        chosen, columns, positions, fill, scale, shift, kinds = [], [], [], [], [], [], set()
+        parts, columns, positions, fill, scale, shift, kinds = [], [], [], [], [], [], set()
         start = 0
         for i, ((_, part, cols), width) in enumerate(zip(self.transformers_, self.widths_, strict=True)):
             kind = _scaling_kind(part)
             if kind is not None and width == len(cols):
                 steps = part.named_steps
                 scaler = steps[kind[1]]
-                chosen.append(i)
+                parts.append(i)
                 columns += list(cols)
                 positions += list(range(start, start + width))
                 fill.append(np.asarray(steps["median"].statistics_, dtype=np.float64))
@@ -193,24 +190,38 @@ class ColumnPipelines:
                     shift.append(scaler.mean_ if scaler.with_mean else np.zeros(width))
                 kinds.add(kind)
             start += width
-        self._plan_parts = chosen
-        if not chosen or len(kinds) != 1:
-            self._plan, self._plan_parts = None, []
-            return None
-        ((log, kind_name),) = kinds
-        self._plan = (
-            columns,
-            np.asarray(positions),
-            np.concatenate(fill),
-            log,
-            np.concatenate(scale).astype(np.float64),
-            np.concatenate(shift).astype(np.float64),
-            kind_name,
-        )
+        self._plan = None
+        if parts and len(kinds) == 1:
+            ((log, kind_name),) = kinds
+            self._plan = NumericPlan(
+                parts,
+                columns,
+                np.asarray(positions),
+                np.concatenate(fill),
+                log,
+                np.concatenate(scale).astype(np.float64),
+                np.concatenate(shift).astype(np.float64),
+                kind_name,
+            )
         return self._plan
 
     def __getstate__(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if k not in ("_plan", "_plan_parts")}
+        return {k: v for k, v in self.__dict__.items() if k != "_plan"}
+
+
+class NumericPlan(NamedTuple):
+    """The numeric parts of a :class:`ColumnPipelines` computed in one pass: which parts, their input columns,
+    output positions, imputed values (the training medians), whether the signed ``log1p`` applies, the scaler's
+    two vectors (min-max: ``scale_`` and ``min_``; standard: ``scale_`` and ``mean_``) and its kind."""
+
+    parts: list[int]
+    columns: list[str]
+    positions: np.ndarray
+    fill: np.ndarray
+    log: bool
+    scale: np.ndarray
+    shift: np.ndarray
+    kind: str
 
 
 def _scaling_kind(part: Any) -> tuple[bool, str] | None:
@@ -326,13 +337,6 @@ class ArrayFile:
         if self.shape[0] == 0:
             return np.load(self.path)
         return np.load(self.path, mmap_mode="r")
-
-
-def fit_rows(pre: ColumnPipelines, df: pd.DataFrame, rows: np.ndarray) -> ColumnPipelines:
-    """Fit ``pre`` on the rows at positions ``rows`` of ``df`` (the training rows), one block of columns at a
-    time (:meth:`ColumnPipelines.fit_rows`); the training rows are transformed afterwards, as every split is
-    (:func:`transform_rows`)."""
-    return pre.fit_rows(df, rows)
 
 
 def _qualified_name(function: Any) -> str:

@@ -14,7 +14,7 @@ import pandas as pd
 from lib import datasets, registry
 from lib.preprocess.config import SPLIT_NAMES, PrepConfig
 from lib.preprocess.dedup import dedup_counts, kept_rows
-from lib.preprocess.features import ArrayFile, ColumnPipelines, build_preprocessor, fit_rows, transform_rows
+from lib.preprocess.features import ArrayFile, ColumnPipelines, build_preprocessor, transform_rows
 from lib.preprocess.labels import make_labels, sample_rows
 from lib.preprocess.prep_report import PrepReport
 from lib.preprocess.selection import (
@@ -176,7 +176,7 @@ def _fit_features(
     pre = build_preprocessor(
         numeric, categorical, cfg.max_categories, cfg.scaling, report.category_columns, cfg.seed, len(rows["train"])
     )
-    fit_rows(pre, frame, rows["train"])  # one block of columns of the training rows at a time
+    pre.fit_rows(frame, rows["train"])  # one block of columns of the training rows at a time
     positions = [frame.columns.get_loc(c) for c in numeric + categorical]  # one take of rows and columns
     X = {}
     for split in SPLIT_NAMES:
