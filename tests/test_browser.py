@@ -355,10 +355,22 @@ def _run_all_and_save(page, notebook: Path) -> dict:
     before = notebook.stat().st_mtime_ns
     _menu(page, "File", "docmanager:save")
     deadline = time.monotonic() + SAVE_SECONDS
-    while notebook.stat().st_mtime_ns == before and time.monotonic() < deadline:
+    while not _saved(notebook, before) and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert notebook.stat().st_mtime_ns != before, f"File > Save Notebook did not write {notebook} in {SAVE_SECONDS} s"
+    assert _saved(notebook, before), f"File > Save Notebook did not write {notebook} in {SAVE_SECONDS} s"
     return state
+
+
+def _saved(notebook: Path, before: int) -> bool:
+    """Whether ``notebook`` was written since ``before`` (its earlier mtime) and the write is whole: the server
+    truncates the file before it writes it, so a changed mtime alone may show an empty file."""
+    if notebook.stat().st_mtime_ns == before:
+        return False
+    try:
+        json.loads(notebook.read_text(encoding="utf-8"))
+    except ValueError:
+        return False
+    return True
 
 
 def test_notebook_01_runs_in_jupyterlab_without_error_or_warning(lab, tmp_path):
