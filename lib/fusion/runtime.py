@@ -1,0 +1,172 @@
+"""Every network of a fusion scored in one call (:class:`SideBySide`), and the runtime chosen by measurement.
+
+A fusion's pipeline holds ``k`` folds of up to four networks each, all over one input (a flow's preprocessed
+features as a sequence). Called one by one, each network costs a call of its own and runs alone on the cores.
+:class:`SideBySide` runs them all as one TensorFlow graph (``tf.function``): one call per batch, the networks
+independent branches the executor runs side by side, on float32 batches of fixed sizes made once (a partial
+batch is padded, so a graph is traced once per size). Its runtimes (:data:`RUNTIMES`):
+
+* ``tensorflow``: the graph as TensorFlow runs it;
+* ``xla``: the same graph compiled by XLA (``jit_compile=True``), which fuses the operations of each network.
+
+:func:`choose_runtime` measures each on rows of the data to be scored, refuses one whose deep outputs differ
+from the networks' own ``predict`` by more than :data:`TOLERANCE`, and returns the fastest with what it measured.
+The deep outputs are assembled exactly as :func:`lib.fusion.stacking.deep_outputs` assembles them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from lib import models
+from lib.fusion.stacking import EMBEDDING_LAYER, EMBEDDING_MODEL, check_inputs, deep_outputs
+
+RUNTIMES = ("tensorflow", "xla")
+#: The largest difference allowed between a runtime's deep outputs and those of the networks' own ``predict``.
+TOLERANCE = 1e-5
+#: The batch sizes a graph is traced for: a batch is cut into pieces of the largest, and a smaller piece is
+#: padded up to the next size (an XLA program has fixed shapes; a few sizes keep padding below half a batch).
+BATCH_SIZES = (64, 512, 4096)
+
+
+def _outputs_of(model: keras.Model, with_embedding: bool) -> keras.Model:
+    """``model``, or a model sharing its weights with its output and its ``fully_connected`` layer's."""
+    if not with_embedding:
+        return model
+    outputs = [model.outputs[0], model.get_layer(EMBEDDING_LAYER).output]
+    return keras.Model(model.inputs, outputs, name=f"{model.name}_and_embedding")
+
+
+class SideBySide:
+    """The networks of every fold of ``fold_models`` as one graph over the shared input: :meth:`fold_outputs` is
+    :func:`lib.fusion.stacking.deep_outputs` of each fold (the same numbers, within :data:`TOLERANCE`) from one
+    call per batch. ``runtime``: one of :data:`RUNTIMES`."""
+
+    def __init__(self, fold_models: Sequence[dict[str, keras.Model]], inputs: str, runtime: str = "tensorflow"):
+        if runtime not in RUNTIMES:
+            raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, not {runtime!r}")
+        names = list(fold_models[0])
+        check_inputs(inputs, names)
+        self.inputs, self.runtime, self.n_folds = inputs, runtime, len(fold_models)
+        self.n_features = int(fold_models[0][names[0]].inputs[0].shape[1])
+        embedded = inputs in ("embedding", "both")
+        self.layout: list[tuple[int, str, bool]] = []  # (fold, network, with its embedding) per network called
+        self._networks = []
+        for k, fold in enumerate(fold_models):
+            for name in names:
+                if inputs == "embedding" and name != EMBEDDING_MODEL:
+                    continue
+                with_embedding = embedded and name == EMBEDDING_MODEL
+                self._networks.append(_outputs_of(fold[name], with_embedding))
+                self.layout.append((k, name, with_embedding))
+        spec = tf.TensorSpec([None, self.n_features, 1], tf.float32)
+        self._call = tf.function(self._forward, input_signature=[spec], jit_compile=runtime == "xla")
+        self._buffers: dict[int, np.ndarray] = {}
+
+    def _forward(self, x: tf.Tensor) -> list[tf.Tensor]:
+        outputs = []
+        for network in self._networks:
+            out = network(x, training=False)
+            outputs.extend(out if isinstance(out, list | tuple) else [out])
+        return outputs
+
+    def _batch(self, X: np.ndarray) -> list[np.ndarray]:
+        """Every network's outputs of at most ``BATCH_SIZES[-1]`` rows, padded up to a batch size."""
+        n = len(X)
+        size = next(s for s in BATCH_SIZES if s >= n)
+        if size not in self._buffers:  # one float32 batch per size, made once and reused
+            self._buffers[size] = np.zeros((size, self.n_features, 1), dtype=np.float32)
+        batch = self._buffers[size]
+        batch[:n] = X
+        batch[n:] = 0.0
+        return [np.asarray(out)[:n] for out in self._call(batch)]
+
+    def raw_outputs(self, X: np.ndarray) -> list[np.ndarray]:
+        """Each called network's outputs of the rows ``X`` (in :attr:`layout` order; a network with its
+        embedding gives two arrays), float32."""
+        X = models.as_sequence(X)
+        if X.shape[1] != self.n_features:
+            raise ValueError(f"rows of {X.shape[1]} features, the networks take {self.n_features}")
+        step = BATCH_SIZES[-1]
+        parts = [self._batch(X[start : start + step]) for start in range(0, len(X), step)]
+        if not parts:
+            parts = [[np.asarray(out) for out in self._call(np.zeros((0, self.n_features, 1), np.float32))]]
+        return [np.concatenate(pieces, axis=0) for pieces in zip(*parts, strict=True)]
+
+    def fold_outputs(self, X: np.ndarray) -> list[np.ndarray]:
+        """Each fold's deep outputs of the preprocessed rows ``X``, as :func:`deep_outputs` gives them."""
+        raw = iter(self.raw_outputs(X))
+        folds: list[list[np.ndarray]] = [[] for _ in range(self.n_folds)]
+        embeddings: list[np.ndarray | None] = [None] * self.n_folds
+        for k, _, with_embedding in self.layout:
+            out = next(raw)
+            if with_embedding:
+                embeddings[k] = next(raw)
+            if self.inputs in ("proba", "both"):  # a sigmoid head's P(attack), or every class's (2: the attack's)
+                folds[k].append(out[:, 1:] if out.shape[1] == 2 else out)
+        return [
+            np.concatenate(parts + ([embeddings[k]] if embeddings[k] is not None else []), axis=1).astype(np.float32)
+            for k, parts in enumerate(folds)
+        ]
+
+
+def max_difference(ours: Sequence[np.ndarray], reference: Sequence[np.ndarray]) -> float:
+    """The largest absolute difference between two lists of arrays of the same shapes."""
+    return max(float(np.max(np.abs(a - b), initial=0.0)) for a, b in zip(ours, reference, strict=True))
+
+
+def reference_outputs(fold_models: Sequence[dict[str, keras.Model]], X: np.ndarray, inputs: str) -> list[np.ndarray]:
+    """Each fold's deep outputs from the networks' own ``predict``, one network at a time."""
+    return [deep_outputs(fold, X, inputs) for fold in fold_models]
+
+
+def choose_runtime(
+    fold_models: Sequence[dict[str, keras.Model]], X: np.ndarray, inputs: str, repeats: int = 3
+) -> tuple[SideBySide | None, list[dict[str, Any]]]:
+    """Measure the networks' own ``predict`` (one at a time) and :class:`SideBySide` under each of
+    :data:`RUNTIMES` on the rows ``X``: rows per second (the best of ``repeats`` timed calls, after one that
+    traces or compiles) and the largest difference from ``predict``'s outputs. Returns the fastest
+    :class:`SideBySide` within :data:`TOLERANCE` (None if ``predict`` itself is the fastest) and one record per
+    contender: ``runtime``, ``rows_per_s``, ``max_difference``, ``within_tolerance``, ``chosen``."""
+    reference = reference_outputs(fold_models, X, inputs)
+
+    def rate(call) -> float:
+        call()
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.perf_counter()
+            call()
+            best = min(best, time.perf_counter() - start)
+        return len(X) / best
+
+    records = [
+        {
+            "runtime": "predict, one network at a time",
+            "rows_per_s": rate(lambda: reference_outputs(fold_models, X, inputs)),
+            "max_difference": 0.0,
+            "within_tolerance": True,
+        }
+    ]
+    scorers: list[SideBySide | None] = [None]
+    for runtime in RUNTIMES:
+        scorer = SideBySide(fold_models, inputs, runtime)
+        difference = max_difference(scorer.fold_outputs(X), reference)
+        records.append(
+            {
+                "runtime": runtime,
+                "rows_per_s": rate(lambda s=scorer: s.fold_outputs(X)),
+                "max_difference": difference,
+                "within_tolerance": difference <= TOLERANCE,
+            }
+        )
+        scorers.append(scorer)
+    best = max((i for i, r in enumerate(records) if r["within_tolerance"]), key=lambda i: records[i]["rows_per_s"])
+    for i, record in enumerate(records):
+        record["chosen"] = i == best
+    return scorers[best], records

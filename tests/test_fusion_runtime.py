@@ -1,0 +1,64 @@
+"""Every network of a fusion in one call: the deep outputs of each runtime equal the networks' own ``predict``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lib import models
+from lib.fusion import runtime
+
+
+def folds(n_classes: int, names: tuple[str, ...], k: int = 2, n_features: int = 12) -> list[dict]:
+    """``k`` folds of small untrained networks (weights seeded per fold), as a fusion's fold models are."""
+    out = []
+    for fold in range(k):
+        models._seed(100 + fold)
+        out.append(
+            {name: models.build(name, n_features, n_classes, filters=8, lstm_units=8, dense_units=8) for name in names}
+        )
+    return out
+
+
+@pytest.mark.parametrize("runtime_name", runtime.RUNTIMES)
+@pytest.mark.parametrize(
+    ("n_classes", "inputs", "names"),
+    [
+        (2, "proba", ("cnn_only", "cnn_lstm")),
+        (4, "both", ("cnn_lstm", "mlp")),
+        (3, "embedding", ("cnn_only", "cnn_lstm")),
+    ],
+)
+def test_side_by_side_gives_each_folds_deep_outputs(runtime_name, n_classes, inputs, names):
+    fold_models = folds(n_classes, names)
+    rng = np.random.default_rng(0)
+    scorer = runtime.SideBySide(fold_models, inputs, runtime_name)
+    for n in (1, 63, 700, 4096 + 5):  # padded up to each batch size, and cut into pieces
+        X = rng.random((n, 12), dtype=np.float32)
+        ours, reference = scorer.fold_outputs(X), runtime.reference_outputs(fold_models, X, inputs)
+        assert [a.shape for a in ours] == [b.shape for b in reference]
+        assert all(a.dtype == np.float32 for a in ours)
+        assert runtime.max_difference(ours, reference) <= runtime.TOLERANCE
+
+
+def test_the_chosen_runtime_is_the_fastest_within_tolerance(monkeypatch):
+    fold_models = folds(2, ("cnn_only", "mlp"))
+    X = np.random.default_rng(1).random((256, 12), dtype=np.float32)
+    scorer, records = runtime.choose_runtime(fold_models, X, "proba", repeats=1)
+    assert [r["runtime"] for r in records] == ["predict, one network at a time", *runtime.RUNTIMES]
+    assert sum(r["chosen"] for r in records) == 1
+    chosen = next(r for r in records if r["chosen"])
+    assert chosen["rows_per_s"] == max(r["rows_per_s"] for r in records if r["within_tolerance"])
+    assert (scorer is None) == (chosen["runtime"] == records[0]["runtime"])
+    # a runtime whose outputs differ is never chosen, however fast
+    monkeypatch.setattr(runtime, "TOLERANCE", -1.0)
+    scorer, records = runtime.choose_runtime(fold_models, X, "proba", repeats=1)
+    assert scorer is None and records[0]["chosen"]
+
+
+def test_a_runtime_must_be_known_and_rows_must_fit():
+    fold_models = folds(2, ("mlp",), k=1)
+    with pytest.raises(ValueError, match="runtime must be one of"):
+        runtime.SideBySide(fold_models, "proba", "onnx-someday")
+    with pytest.raises(ValueError, match="rows of 5 features"):
+        runtime.SideBySide(fold_models, "proba").fold_outputs(np.zeros((3, 5), np.float32))
