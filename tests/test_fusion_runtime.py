@@ -62,3 +62,32 @@ def test_a_runtime_must_be_known_and_rows_must_fit():
         runtime.SideBySide(fold_models, "proba", "onnx-someday")
     with pytest.raises(ValueError, match="rows of 5 features"):
         runtime.SideBySide(fold_models, "proba").fold_outputs(np.zeros((3, 5), np.float32))
+
+
+@pytest.mark.parametrize("name", ["auto", "predict", *runtime.RUNTIMES])
+def test_a_pipeline_scores_the_same_whatever_runs_its_networks(name):
+    from types import SimpleNamespace
+
+    from lib import baselines
+    from lib.fusion import FusionPipeline
+    from lib.fusion.stacking import FusionModel, meta_features
+
+    fold_models = folds(3, ("cnn_only", "mlp"))
+    rng = np.random.default_rng(2)
+    X = rng.random((300, 12), dtype=np.float32)
+    y = rng.integers(0, 3, len(X))
+    outputs = runtime.reference_outputs(fold_models, X, "proba")
+    meta = baselines.fit(baselines.build("random_forest", 0, n_estimators=5), meta_features(outputs[0], X, True), y)
+    model = FusionModel(fold_models, meta, "random_forest", "proba", 3, with_features=True)
+    preprocessor = SimpleNamespace(feature_names_in_=[f"f{i}" for i in range(12)])
+    pipeline = FusionPipeline(preprocessor, model, ["Benign", "A", "B"])
+    expected = pipeline.score_features(X)
+    assert pipeline.runtime == "predict"
+    measured = pipeline.use_runtime(name, X if name == "auto" else None)
+    assert (len(measured) == 1 + len(runtime.RUNTIMES)) is (name == "auto")
+    assert pipeline.runtime == (next(r["runtime"] for r in measured if r["chosen"]) if measured else name).replace(
+        "predict, one network at a time", "predict"
+    )
+    np.testing.assert_allclose(pipeline.score_features(X), expected, atol=1e-5)
+    with pytest.raises(ValueError, match="runtime must be auto, predict or one of"):
+        pipeline.use_runtime("fast")

@@ -17,8 +17,11 @@ import pandas as pd
 from lib import baselines, io, models, preprocess, registry
 from lib.fusion.stacking import FusionModel
 
-
 # ------------------------------------------------------------------------------------------------- pipeline
+#: The runtime of :meth:`FusionPipeline.use_runtime` that runs each network's own ``predict``, one at a time.
+PREDICT = "predict"
+
+
 def known_unused_columns(meta: dict[str, Any]) -> list[str]:
     """Columns a raw frame of this run may hold that are not model inputs: labels, identifiers, dropped ones.
 
@@ -53,6 +56,31 @@ class FusionPipeline:
         self.feature_columns = [str(c) for c in preprocessor.feature_names_in_]
         self.ignored_columns = sorted(set(ignored_columns) - set(self.feature_columns))
         self.manifest = manifest or {}
+        self.runtime = PREDICT  # how the fold models run: set by use_runtime
+        self._side_by_side: Any = None
+
+    def use_runtime(self, runtime: str = "auto", X: np.ndarray | None = None) -> list[dict[str, Any]]:
+        """Run the fold models with ``runtime``: ``predict`` (each network's own ``predict``, one at a time), one
+        of :data:`lib.fusion.runtime.RUNTIMES` (every network in one graph), or ``auto``: the fastest on the
+        preprocessed rows ``X`` whose outputs agree with ``predict``'s (:func:`lib.fusion.runtime.choose_runtime`;
+        its measurements are returned). Sets :attr:`runtime`."""
+        from lib.fusion import runtime as runtimes
+
+        records: list[dict[str, Any]] = []
+        if runtime == "auto":
+            if X is None:
+                raise ValueError("runtime='auto' measures each runtime on rows: pass X")
+            self._side_by_side, records = runtimes.choose_runtime(self.model.fold_models, X, self.model.inputs)
+        elif runtime == PREDICT:
+            self._side_by_side = None
+        elif runtime in runtimes.RUNTIMES:
+            self._side_by_side = runtimes.SideBySide(self.model.fold_models, self.model.inputs, runtime)
+        else:
+            raise ValueError(
+                f"runtime must be auto, {PREDICT} or one of {', '.join(runtimes.RUNTIMES)}, not {runtime!r}"
+            )
+        self.runtime = PREDICT if self._side_by_side is None else self._side_by_side.runtime
+        return records
 
     def check_columns(self, df: pd.DataFrame, extra_columns: str = "error") -> None:
         """Raise a ``ValueError`` naming missing feature columns (and unknown extra ones unless ignored)."""
@@ -79,11 +107,13 @@ class FusionPipeline:
 
     def score(self, df: pd.DataFrame, extra_columns: str = "error") -> np.ndarray:
         """Class probabilities ``(n, n_classes)`` of the raw flows in ``df`` (columns in ``class_names`` order)."""
-        return self.model.predict_proba(self.transform(df, extra_columns))
+        return self.score_features(self.transform(df, extra_columns))
 
     def score_features(self, X: np.ndarray) -> np.ndarray:
-        """Class probabilities of already preprocessed rows (the arrays of ``RUN_DIR/prepared``)."""
-        return self.model.predict_proba(X)
+        """Class probabilities of already preprocessed rows (the arrays of ``RUN_DIR/prepared``), the fold models
+        run by :attr:`runtime`."""
+        outputs = None if self._side_by_side is None else self._side_by_side.fold_outputs(X)
+        return self.model.predict_proba(X, outputs)
 
 
 # ------------------------------------------------------------------------------------------------- its folder

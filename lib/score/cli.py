@@ -21,7 +21,7 @@ from lib.datasets import DataError
 from lib.score.batch import score_file
 from lib.score.follow import continued_session, follow, max_line_bytes
 from lib.score.inputs import BATCH_ROWS, check_input
-from lib.score.model import Detector, ScoreError, run_folder_of
+from lib.score.model import RUNTIME_CHOICES, Detector, ScoreError, run_folder_of
 from lib.score.outputs import check_output_place, format_summary
 
 #: The exit code of a scoring refused: an option out of range, bad input, an output that would destroy data
@@ -164,6 +164,14 @@ def parser() -> argparse.ArgumentParser:
         default=BATCH_ROWS,
         help=f"flows per call of the pipeline, 1 or more (default {BATCH_ROWS})",
     )
+    p.add_argument(
+        "--runtime",
+        choices=RUNTIME_CHOICES,
+        default="auto",
+        help="how the fusion's networks run: auto (the fastest, measured at the start on the run's validation "
+        "rows, of those whose scores agree with predict's within 1e-5), predict (one network at a time), "
+        "tensorflow or xla (all networks in one graph, compiled by XLA or not)",
+    )
     p.add_argument("--quiet", action="store_true", help="print the summary only")
     return p
 
@@ -292,6 +300,13 @@ def _score(args: argparse.Namespace, trained: dict[str, Any]) -> dict:
     check_paths(args)
     detector = Detector.load(args.model)
     trained.update(getattr(detector, "training", {}).get("parameters", {}))
+    measured = detector.use_runtime(args.runtime)
+    if measured and not args.quiet:
+        rates = ", ".join(
+            f"{r['runtime']} {r['rows_per_s']:,.0f} flows/s" + ("" if r["within_tolerance"] else " (outputs differ)")
+            for r in measured
+        )
+        print(f"runtime: {detector.pipeline.runtime} (measured: {rates})", file=sys.stderr, flush=True)
     if not args.quiet:
         print("model:", json.dumps(detector.describe(), default=str), file=sys.stderr, flush=True)
     if args.follow:

@@ -49,6 +49,10 @@ if TYPE_CHECKING:
 
 #: A model input above ``high + DRIFT_MARGIN * (high - low)`` of the training rows (or as far below) is drift.
 DRIFT_MARGIN = 1.0
+#: Rows of the run's own validation split on which ``--runtime auto`` measures each runtime (:meth:`Detector.use_runtime`).
+CALIBRATION_ROWS = 2048
+#: ``--runtime``: ``auto`` measures; the others name one (:meth:`lib.fusion.FusionPipeline.use_runtime`).
+RUNTIME_CHOICES = ("auto", "predict", "tensorflow", "xla")
 
 
 class ScoreError(DataError):
@@ -204,6 +208,21 @@ class Detector:
             raise ScoreError(f"{path}: the anomaly branch was saved for another pipeline. Fix: {folder.fix('anomaly')}")
         return cls(path, pipeline, detector, manifest, arrays, anomaly_stage.fingerprint)
 
+    def use_runtime(self, runtime: str = "auto") -> list[dict[str, Any]]:
+        """Run the fusion's fold models with ``runtime`` (:data:`RUNTIME_CHOICES`); ``auto`` measures each on the
+        first :data:`CALIBRATION_ROWS` preprocessed rows of the run's validation split (seeded uniform rows if the
+        run folder has none), keeps the fastest whose outputs agree with ``predict``'s, and returns what it
+        measured. The rows only time the runtimes and compare their outputs: no score depends on them."""
+        rows = None
+        if runtime == "auto":
+            path = Path(self.run_dir) / "prepared" / "X_val.npy"
+            width = len(self.input_names)
+            if path.is_file():
+                rows = np.asarray(np.load(path, mmap_mode="r")[:CALIBRATION_ROWS], dtype=np.float32)
+            if rows is None or rows.ndim != 2 or rows.shape[1] != width or not len(rows):
+                rows = np.random.default_rng(0).random((CALIBRATION_ROWS, width), dtype=np.float32)
+        return self.pipeline.use_runtime(runtime, rows)
+
     def describe(self) -> dict[str, Any]:
         """What the run was trained on and with (printed when scoring starts)."""
         m, trained = self.pipeline.manifest, self.training.get("parameters", {})
@@ -214,6 +233,7 @@ class Detector:
             | {"held_out_sources": self.training.get("test_sources", [])},
             "prepared_fingerprint": self.training.get("fingerprint"),
             "pipeline": m.get("contender"),
+            "runtime": self.pipeline.runtime,
             "deep_models": m.get("deep_models"),
             "k_folds": m.get("k_folds"),
             "seed": m.get("seed"),
