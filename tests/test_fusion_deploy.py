@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from lib.fusion import deploy
@@ -52,3 +53,20 @@ def test_agreement_counts_the_same_likeliest_class():
     assert deploy.agreement(ours, theirs) == pytest.approx(2 / 3)
     with pytest.raises(ValueError, match="shapes"):
         deploy.agreement(ours, theirs[:, :1])
+
+
+def test_a_deployment_pipeline_is_saved_and_loaded_with_its_one_network(tmp_path):
+    from lib import preprocess
+    from lib.fusion import FusionPipeline, load_pipeline, save_pipeline
+
+    frame = pd.DataFrame(rows(200, 5), columns=[f"f{i}" for i in range(10)])
+    pre = preprocess.build_preprocessor(list(frame.columns), []).fit_rows(frame, np.arange(len(frame)))
+    X = pre.transform(frame)
+    distilled = deploy.distil(teacher(), X[:150], X[150:], seed=1, config={"epochs": 2})
+    pipeline = FusionPipeline(pre, distilled, ["Benign", "A", "B"], manifest={"seed": 1})
+    assert pipeline.use_runtime("auto", X) == [] and pipeline.runtime == "predict"
+    folder = save_pipeline(pipeline, tmp_path / "pipeline")
+    assert sorted(p.name for p in folder.iterdir()) == ["manifest.json", "preprocessor.skops", "student.keras"]
+    back = load_pipeline(folder)
+    assert back.manifest["variant"] == "deploy" and back.manifest["contender"] == deploy.CONTENDER
+    np.testing.assert_array_equal(back.score(frame), pipeline.score(frame))

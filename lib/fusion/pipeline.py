@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from lib import baselines, io, models, preprocess, registry
+from lib.fusion.deploy import PIPELINES, DistilledModel
 from lib.fusion.stacking import FusionModel
 
 # ------------------------------------------------------------------------------------------------- pipeline
@@ -67,6 +68,13 @@ class FusionPipeline:
         from lib.fusion import runtime as runtimes
 
         records: list[dict[str, Any]] = []
+        if not getattr(self.model, "fold_models", None):  # the deployment variant: one network, nothing to choose
+            if runtime not in ("auto", PREDICT, *runtimes.RUNTIMES):
+                raise ValueError(
+                    f"runtime must be auto, {PREDICT} or one of {', '.join(runtimes.RUNTIMES)}, not {runtime!r}"
+                )
+            self._side_by_side, self.runtime = None, PREDICT
+            return records
         if runtime == "auto":
             if X is None:
                 raise ValueError("runtime='auto' measures each runtime on rows: pass X")
@@ -122,6 +130,10 @@ PIPELINE_FORMAT = 3  # 3: the fold models of a cross-fitted fusion (2: one set o
 REMAKE = "save the pipeline again (notebooks/04_decision_fusion.ipynb)"
 
 
+#: The one network of a deployment variant's folder.
+DEPLOY_FILE = "student.keras"
+
+
 def _deep_file(name: str, fold: int) -> str:
     """The file of deep model ``name`` of fold ``fold`` inside a pipeline folder."""
     return f"deep_{name}_fold{fold}.keras"
@@ -134,10 +146,14 @@ def save_pipeline(pipeline: FusionPipeline, folder: str | os.PathLike) -> Path:
     ``deep_<name>_fold<k>.keras``, and the meta-classifier (``meta_xgboost.ubj`` or ``meta_<name>.skops``). The
     manifest says how many folds (``k_folds``), which deep models (``deep_models``), their ``inputs``, whether
     the features follow the deep outputs (``with_features``) and the fusion contender it is, and records the
-    sha256 of every other file of the folder (``files``, :func:`lib.io.file_hashes`), written last."""
+    sha256 of every other file of the folder (``files``, :func:`lib.io.file_hashes`), written last. The
+    deployment variant (``variant``: ``deploy``, :mod:`lib.fusion.deploy`) holds the preprocessor and its one
+    network, ``student.keras``, instead of the fold models and the meta-classifier."""
     folder = io.empty_folder(folder)
     model = pipeline.model
     preprocess.save_preprocessor(pipeline.preprocessor, folder / "preprocessor.skops")
+    if isinstance(model, DistilledModel):
+        return _save_deploy(pipeline, folder)
     for fold, deep_models in enumerate(model.fold_models):
         for name, deep_model in deep_models.items():
             deep_model.save(folder / _deep_file(name, fold))
@@ -146,6 +162,7 @@ def save_pipeline(pipeline: FusionPipeline, folder: str | os.PathLike) -> Path:
     manifest = {
         **pipeline.manifest,
         "format": PIPELINE_FORMAT,
+        "variant": "full",
         "class_names": pipeline.class_names,
         "contender": model.contender,
         "inputs": model.inputs,
@@ -163,12 +180,38 @@ def save_pipeline(pipeline: FusionPipeline, folder: str | os.PathLike) -> Path:
     return folder
 
 
+def _save_deploy(pipeline: FusionPipeline, folder: Path) -> Path:
+    """The deployment variant's folder (:mod:`lib.fusion.deploy`): the preprocessor (already written), its one
+    network ``student.keras`` and the manifest (``variant``: ``deploy``)."""
+    pipeline.model.network.save(folder / DEPLOY_FILE)
+    manifest = {
+        **pipeline.manifest,
+        "format": PIPELINE_FORMAT,
+        "variant": "deploy",
+        "class_names": pipeline.class_names,
+        "contender": pipeline.model.contender,
+        "network_file": DEPLOY_FILE,
+        "feature_columns": pipeline.feature_columns,
+        "ignored_columns": pipeline.ignored_columns,
+        io.FILE_HASHES: io.file_hashes(folder),
+    }
+    io.write_json(folder / io.MANIFEST, manifest)
+    return folder
+
+
 def _checked_manifest(files: io.ModelFolder) -> dict[str, Any]:
     """The manifest of a pipeline folder, its format and the types of the keys that name files checked."""
     folder, manifest = files.path, files.manifest
     if not isinstance(manifest, dict) or manifest.get("format") != PIPELINE_FORMAT:
         found = manifest.get("format") if isinstance(manifest, dict) else None
         raise ValueError(f"{folder}: pipeline format {found!r}, this code reads {PIPELINE_FORMAT}. Fix: {REMAKE}")
+    if manifest.get("variant", "full") not in PIPELINES:
+        raise ValueError(
+            f"{folder / io.MANIFEST}: 'variant' must be one of {', '.join(PIPELINES)}, not "
+            f"{manifest.get('variant')!r}. Fix: {REMAKE}"
+        )
+    if manifest.get("variant") == "deploy":
+        return manifest
     names, k_folds = manifest.get("deep_models"), manifest.get("k_folds")
     if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
         raise ValueError(
@@ -203,6 +246,15 @@ def load_pipeline(folder: str | os.PathLike, manifest_sha256: str | None = None)
         )
     files = io.ModelFolder(folder, fix=REMAKE, manifest_sha256=manifest_sha256)
     manifest = _checked_manifest(files)
+    if manifest.get("variant") == "deploy":
+        network_file = files.file(manifest.get("network_file"), key="network_file", suffixes=(".keras",))
+        files.file("preprocessor.skops")
+        network = models.read_keras(network_file, files.read(network_file.name))
+        model: Any = DistilledModel(network, len(manifest["class_names"]))
+        preprocessor = preprocess.load_preprocessor(
+            folder / "preprocessor.skops", data=files.read("preprocessor.skops", suffixes=(".skops",))
+        )
+        return FusionPipeline(preprocessor, model, manifest["class_names"], manifest["ignored_columns"], manifest)
     names = manifest["deep_models"]
     deep_files = [
         {name: files.file(_deep_file(name, fold), key="deep_models", value=name).name for name in names}

@@ -233,6 +233,7 @@ class Detector:
             | {"held_out_sources": self.training.get("test_sources", [])},
             "prepared_fingerprint": self.training.get("fingerprint"),
             "pipeline": m.get("contender"),
+            "variant": m.get("variant", "full"),
             "runtime": self.pipeline.runtime,
             "deep_models": m.get("deep_models"),
             "k_folds": m.get("k_folds"),
