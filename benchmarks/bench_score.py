@@ -19,9 +19,15 @@ lines, then its data lines repeated to ``--flows`` flows, in a temporary folder 
 Detectors: ``--run-dir`` (a run whose notebooks 01-05 ran: ``score.Detector.load``) and ``--pipeline-run``
 (a study run whose ``fusion/pipeline`` is the full study configuration but which has no ``anomaly/detector``:
 the Detector is built here from that pipeline, with a kNN anomaly branch (k=1, 1 % FPR) fitted on the run's
-prepared rows). Each is measured when its folder exists.
+prepared rows). Each is measured when its folder exists, first with each network's own ``predict`` (the
+reference of the ratios), then with the runtime ``iot-botnet score --runtime auto`` chooses by measurement
+(``lib.fusion.runtime``: every fold network in one graph, XLA-compiled or not) where it is another. The study
+pipeline's deployment variant (``lib.fusion.deploy``: one network distilled from it on the run's prepared
+training and validation rows, as notebook 04 does, the same anomaly branch) is distilled here and measured too
+(``--no-deploy``: not); its agreement with the full pipeline on the run's test rows is recorded.
 
-Usage: ``python benchmarks/bench_score.py [--quick] [--run-dir DIR] [--pipeline-run DIR] [--only detect|study]``.
+Usage: ``python benchmarks/bench_score.py [--quick] [--run-dir DIR] [--pipeline-run DIR] [--only detect|study]
+[--runtimes ''] [--no-deploy]``.
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ DEFAULT_RUN_DIR = "runs/iot23-detect"  # the IoT-23 study's detect step (noteboo
 DEFAULT_PIPELINE_RUN = "runs/iot23"  # the IoT-23 main run (its fusion/pipeline)
 TARGET_RATE = 5_000
 TARGET_P99_S = 1.0
+TARGET_DEPLOY_RATE = 50_000
 
 # The writer: appends the data lines of LINES (cycled) to LOG at RATE flows/s, a burst every BURST seconds,
 # for SECONDS; records per burst the time.time() after write + flush and the 1-based number of its last flow.
@@ -88,9 +95,11 @@ def describe(detector: Any, origin: str) -> dict[str, Any]:
         "origin": origin,
         "run": str(detector.run_dir),
         "pipeline": m.get("contender"),
+        "variant": m.get("variant", "full"),
+        "runtime": detector.pipeline.runtime,
         "deep_models": m.get("deep_models"),
         "k_folds": m.get("k_folds"),
-        "networks": int(sum(len(fold) for fold in folds)),
+        "networks": int(sum(len(fold) for fold in folds)) if folds else 1,
         "inputs": m.get("inputs"),
         "feature_columns": len(detector.pipeline.feature_columns),
         "model_inputs": len(detector.input_names),
@@ -122,6 +131,31 @@ def build_from_pipeline(path: Path) -> Any:
     )
     manifest["threshold"] = knn.threshold
     return score.Detector(Path(path), pipeline, knn, manifest, arrays)
+
+
+def distilled_from(detector: Any, path: Path) -> tuple[Any, dict[str, Any]]:
+    """The deployment variant of ``detector``'s full pipeline (:func:`lib.fusion.deploy.distil` on the run's
+    prepared training and validation rows, as notebook 04 distils it) with the same anomaly branch, and what the
+    distillation gave: its epochs, seconds and agreement with the full pipeline on the run's test rows."""
+    from lib import anomaly, fusion, run, score
+    from lib.fusion import deploy
+
+    folder = run.RunDir(path)
+    X, y = folder.load_prepared().arrays()
+    full = detector.pipeline
+    start = time.perf_counter()
+    student = deploy.distil(full.model, X["train"], X["val"], seed=common.SEED)
+    seconds = time.perf_counter() - start
+    manifest = full.manifest | {"variant": "deploy", "contender": student.contender}
+    pipeline = fusion.FusionPipeline(full.preprocessor, student, full.class_names, full.ignored_columns, manifest)
+    training = folder.open("prepared").provenance() | {"test_sources": []}
+    branch, bundle, arrays = anomaly.scoring_bundle(
+        pipeline, detector.anomaly, X, y, 0.01, training=training, pipeline_fingerprint="distilled in the benchmark"
+    )
+    bundle["threshold"] = branch.threshold
+    agreement = deploy.agreement(student.predict_proba(X["test"]), full.score_features(X["test"]))
+    record = {"epochs": len(student.history.get("loss", [])), "distil_s": seconds, "test_agreement": agreement}
+    return score.Detector(Path(path), pipeline, branch, bundle, arrays), record
 
 
 # --------------------------------------------------------------------------------------------------- inputs
@@ -281,6 +315,13 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seconds", type=float, default=None, help="follow: seconds of appending (default 30)")
     parser.add_argument("--burst-ms", type=float, default=10.0, help="follow: milliseconds between bursts")
     parser.add_argument(
+        "--runtimes", default="auto", help="'auto': also measure the runtime the scorer chooses ('' to skip)"
+    )
+    parser.add_argument(
+        "--no-deploy", dest="deploy", action="store_false",
+        help="do not distil and measure the deployment variant of the study pipeline",
+    )  # fmt: skip
+    parser.add_argument(
         "--fallback-fraction", type=float, default=0.5,
         help="a configuration that does not keep up at --rate is followed again at this fraction of its batch "
         "flows/s (0: not)",
@@ -307,6 +348,33 @@ def main(argv: list[str] | None = None) -> dict:
 
     folder = Path(tempfile.mkdtemp(prefix="bench_score_", dir=common.scratch_dir()))
     results: dict[str, Any] = {}
+
+    def measure(name: str, detector: Any, info: dict[str, Any]) -> None:
+        """Batch, follow at ``--rate`` and, where that falls behind, follow at a fraction of the batch rate."""
+        print(f"[bench_score] {name}: {json.dumps(info)}", flush=True)
+        print(f"[bench_score] {name}: batch, {n_flows:,} flows ...", flush=True)
+        batch = bench_batch(detector, batch_log, folder / "scored.csv", n_flows)
+        print(
+            f"  score_file {batch['score_file_flows_per_s']:,.0f} flows/s, parse {batch['parse_flows_per_s']:,.0f}",
+            flush=True,
+        )
+        print(f"[bench_score] {name}: follow, {args.rate:,.0f} flows/s for {seconds:g} s ...", flush=True)
+        load_follow = os.getloadavg()
+        follow = bench_follow(detector, folder, header, data, args.rate, seconds, args.burst_ms / 1e3)
+        follow["load_average_at_start"] = load_follow
+        report(follow)
+        results[name] = {"detector": info, "batch": batch, "follow": follow}
+        if not follow["kept_up"]:
+            results[name]["sustainable_rate_from_batch"] = batch["score_file_flows_per_s"]
+            if args.fallback_fraction > 0:
+                rate = max(100.0, round(args.fallback_fraction * batch["score_file_flows_per_s"], -2))
+                print(f"[bench_score] {name}: follow again at {rate:,.0f} flows/s for {seconds:g} s ...", flush=True)
+                load_follow = os.getloadavg()
+                again = bench_follow(detector, folder, header, data, rate, seconds, args.burst_ms / 1e3)
+                again["load_average_at_start"] = load_follow
+                report(again)
+                results[name]["follow_fallback"] = again
+
     try:
         batch_log = write_log(folder / "conn.log", header, data, n_flows, close=True)
         for name, path, loader in configs:
@@ -314,46 +382,41 @@ def main(argv: list[str] | None = None) -> dict:
             start = time.perf_counter()
             detector = loader(path)
             load_s = time.perf_counter() - start
-            info = describe(detector, "Detector.load" if loader is load_run else "built from fusion/pipeline + kNN")
-            info["load_s"] = load_s
-            print(f"  {json.dumps(info)}", flush=True)
-            print(f"[bench_score] {name}: batch, {n_flows:,} flows ...", flush=True)
-            batch = bench_batch(detector, batch_log, folder / f"{name}_scored.csv", n_flows)
-            print(
-                f"  score_file {batch['score_file_flows_per_s']:,.0f} flows/s, parse {batch['parse_flows_per_s']:,.0f}",
-                flush=True,
-            )
-            print(f"[bench_score] {name}: follow, {args.rate:,.0f} flows/s for {seconds:g} s ...", flush=True)
-            load_follow = os.getloadavg()
-            follow = bench_follow(detector, folder, header, data, args.rate, seconds, args.burst_ms / 1e3)
-            follow["load_average_at_start"] = load_follow
-            report(follow)
-            results[name] = {"detector": info, "batch": batch, "follow": follow}
-            if not follow["kept_up"]:
-                results[name]["sustainable_rate_from_batch"] = batch["score_file_flows_per_s"]
-                if args.fallback_fraction > 0:
-                    rate = max(100.0, round(args.fallback_fraction * batch["score_file_flows_per_s"], -2))
-                    print(
-                        f"[bench_score] {name}: follow again at {rate:,.0f} flows/s for {seconds:g} s ...", flush=True
-                    )
-                    load_follow = os.getloadavg()
-                    again = bench_follow(detector, folder, header, data, rate, seconds, args.burst_ms / 1e3)
-                    again["load_average_at_start"] = load_follow
-                    report(again)
-                    results[name]["follow_fallback"] = again
+            origin = "Detector.load" if loader is load_run else "built from fusion/pipeline + kNN"
+            detector.use_runtime("predict")  # the reference: each network's own predict, one at a time
+            info = describe(detector, origin) | {"load_s": load_s}
+            measure(name, detector, info)
+            start = time.perf_counter()
+            chosen = detector.use_runtime("auto") if "auto" in args.runtimes else []
+            if detector.pipeline.runtime != "predict":
+                measure(f"{name}, {detector.pipeline.runtime}", detector, describe(detector, origin) | {
+                    "runtime_choice": chosen, "choice_s": time.perf_counter() - start})  # fmt: skip
+            elif chosen:
+                print(f"[bench_score] {name}: the measured choice is predict: {json.dumps(chosen)}", flush=True)
+                results[name]["detector"]["runtime_choice"] = chosen
+            if name == "study" and args.deploy:
+                print(f"[bench_score] {name}: distilling the deployment variant ...", flush=True)
+                distilled, record = distilled_from(detector, path)
+                measure(f"{name}, deploy", distilled, describe(distilled, origin + ", distilled here") | record)
+                del distilled
             del detector
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
+    reference = results.get("study", {}).get("batch", {}).get("score_file_flows_per_s")
     rows = []
     for name, r in results.items():
         d, b, f = r["detector"], r["batch"], r["follow"]
         rows.append(
             {
                 "config": name,
-                "pipeline": f"{d['pipeline']} {'+'.join(d['deep_models'] or [])} x{d['k_folds']} folds",
+                "pipeline": f"{d['pipeline']} {'+'.join(d['deep_models'] or [])} x{d['k_folds']} folds"
+                if d.get("variant") != "deploy"
+                else f"{d['pipeline']}: one network",
                 "networks": d["networks"],
+                "runtime": d.get("runtime"),
                 "batch flows/s": b["score_file_flows_per_s"],
+                "× study, predict": b["score_file_flows_per_s"] / reference if reference else None,
                 "parse flows/s": b["parse_flows_per_s"],
                 "score ÷ parse": b["score_over_parse"],
                 "rate": f["rate_achieved"],
@@ -385,7 +448,10 @@ def main(argv: list[str] | None = None) -> dict:
         "load_average_before": load_before,
         "load_average_after": os.getloadavg(),
         "input": f"{common.IOT23_SAMPLE} (23,145 flows): header + data lines repeated",
-        "target": f"follow keeps up at {TARGET_RATE:,} flows/s with p99 < {TARGET_P99_S:g} s",
+        "target": f"follow keeps up at {TARGET_RATE:,} flows/s with p99 < {TARGET_P99_S:g} s; the deployment "
+        f"variant scores {TARGET_DEPLOY_RATE:,} flows/s in batch",
+        "reference": "each configuration's batch flows/s over the study pipeline's with each network's own predict, "
+        "measured in this run (× study, predict), and over the parse alone (score ÷ parse)",
         "batch_flows": n_flows,
         "follow_seconds": seconds,
         "configs": results,

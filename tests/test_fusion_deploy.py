@@ -16,7 +16,7 @@ def teacher(n_classes: int = 3, n_features: int = 10, seed: int = 0):
     weights = np.random.default_rng(seed).normal(0, 3, (n_features, n_classes))
 
     def predict_proba(X: np.ndarray) -> np.ndarray:
-        logits = np.asarray(X, dtype=np.float64) @ weights
+        logits = (np.asarray(X, dtype=np.float64) - 0.5) @ weights  # rows are uniform on [0, 1): centred
         e = np.exp(logits - logits.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True)
 
@@ -70,3 +70,67 @@ def test_a_deployment_pipeline_is_saved_and_loaded_with_its_one_network(tmp_path
     back = load_pipeline(folder)
     assert back.manifest["variant"] == "deploy" and back.manifest["contender"] == deploy.CONTENDER
     np.testing.assert_array_equal(back.score(frame), pipeline.score(frame))
+
+
+def fused_runs(seeds=(1, 2)):
+    """Notebook 04's results for ``seeds`` as :func:`lib.fusion.evaluate_seeds` leaves them, the fusion of each seed
+    a fixed teacher (its test and validation probabilities kept), and prepared rows it labels itself."""
+    from lib import metrics
+    from lib.fusion.study import FusionRuns
+
+    full = teacher(n_classes=2)
+    full.contender = "fusion_xgboost"
+    X = {split: rows(n, seed) for split, n, seed in (("train", 1500, 1), ("val", 400, 2), ("test", 600, 3))}
+    y = {split: full.predict_proba(X[split]).argmax(axis=1) for split in X}
+    y["test"][:30] = 1 - y["test"][:30]  # the fusion is wrong on a few test rows
+    data = SimpleNamespace(
+        **{f"X_{s}": X[s] for s in X}, **{f"y_{s}": y[s] for s in y}, class_names=["Benign", "Attack"]
+    )
+    results = metrics.Results()
+    for seed in seeds:
+        for split in ("test", "val"):
+            results.predictions[full.contender, seed, split] = full.predict_proba(X[split])
+        result = metrics.evaluate(y["test"], full.predict_proba(X["test"]), data.class_names)
+        results.add(full.contender, seed, result, n_test=len(y["test"]), val_f1=1.0, val_f1_macro=1.0)
+    fits = {seed: SimpleNamespace(pipeline_model=lambda choice: full) for seed in seeds}
+    return FusionRuns(results, pd.DataFrame(), pd.DataFrame(), fits), data, full
+
+
+def test_every_seed_gets_a_variant_scored_beside_the_fusion_it_was_distilled_from():
+    from lib import fusion
+
+    fused, data, full = fused_runs()
+    table = fusion.distil_seeds(fused, data, "auto", config={"epochs": 30})
+    assert list(table["seed"]) == [1, 2] and set(table["distilled_from"]) == {"fusion_xgboost"}
+    for row in table.itertuples():  # the agreement is that of the probabilities kept for the run folder
+        ours = fused.results.predictions[deploy.CONTENDER, row.seed, "test"]
+        assert row.agreement == deploy.agreement(ours, full.predict_proba(data.X_test)) >= 0.9
+        assert 0 < row.epochs <= 30 and fused.results.histories[deploy.CONTENDER, row.seed]["val_loss"]
+    assert fused.results.tables["deploy"] is table
+    scores = fused.scores.set_index(["model", "seed"])
+    assert scores.loc[(deploy.CONTENDER, 2), "f1_macro"] < 1.0  # scored against the labels, not the teacher
+    compared = fused.deploy_comparisons()
+    assert [(d["model"], d["reference"]) for d in compared] == [(deploy.CONTENDER, "fusion_xgboost")]
+    assert compared[0]["mean"] == pytest.approx(
+        scores.loc[deploy.CONTENDER, "f1_macro"].mean() - scores.loc["fusion_xgboost", "f1_macro"].mean()
+    )
+    side_by_side = fusion.deploy_table(fused, data)
+    assert list(side_by_side["model"]) == ["Fusion (XGBoost meta)", "Fusion, deployment variant (distilled)"]
+    assert side_by_side["agreement"].iloc[1] == pytest.approx(table["agreement"].mean())
+    assert side_by_side["detection @ 1 % FPR"].between(0, 1).all()
+    assert fused.saved_model("deploy", "auto", 2) is fused.students[2]
+    assert fused.saved_model("full", "auto", 2) is full
+
+
+def test_the_deployment_variant_is_chosen_by_name_and_only_after_distilling():
+    from lib.fusion import check_runs
+
+    fused, _, _ = fused_runs(seeds=(1,))
+    with pytest.raises(ValueError, match="distil it first"):
+        fused.saved_model("deploy", "auto", 1)
+    with pytest.raises(ValueError, match="distil it first"):
+        fused.deploy_comparisons()
+    deep = SimpleNamespace(models={"mlp": None}, seeds=[1], info={"configs": {"mlp": {}}})
+    base = SimpleNamespace(models={"random_forest": None, "xgboost": None}, seeds=[1])
+    with pytest.raises(ValueError, match="PIPELINE must be one of full, deploy"):
+        check_runs(deep, base, names=["mlp"], inputs="proba", seed=1, pipeline_meta="auto", pipeline="fast")

@@ -231,6 +231,7 @@ def test_all_notebooks_in_order_on_iot23(chain):
     assert set(deep.info["configs"]) == set(deep.info["models"]) == set(deep.json("tuning")["configs"])
     fusion_scores = folder.open("fusion").scores()
     assert {"fusion_random_forest", "fusion_xgboost", "soft_voting", "cnn_lstm"} <= set(fusion_scores["model"])
+    assert metrics.DEPLOY_CONTENDER in set(fusion_scores["model"])  # distilled, scored beside the fusions
     zero_day = folder.open("anomaly").table("zero_day")
     assert {"family", "recall_supervised", "recall_autoencoder"} <= set(zero_day.columns) and len(zero_day)
     written = {p.name for p in (chain.parent / "figures" / "iot23").glob("*.png")}
@@ -241,8 +242,13 @@ def test_all_notebooks_in_order_on_iot23(chain):
     out = report.FigureFolder(chain.parent / "figures", "iot23")
     page = out.read("README.md")
     assert report.unsourced_numbers(page, out.folder) == {}  # every number of the page, new sections too
-    for name in ("operating_realism", "shortcut_control", "intervals", "differences"):
+    for name in ("operating_realism", "shortcut_control", "intervals", "differences", "deploy_variant"):
         assert out.exists(f"{name}.csv"), name
+    deployed = pd.read_csv(out.folder / "deploy_variant.csv", keep_default_na=False)
+    assert deployed["Model"].iloc[-1] == metrics.CONTENDER_NAMES[metrics.DEPLOY_CONTENDER] and len(deployed) >= 2
+    agreement = folder.open("fusion").table("deploy")["agreement"]  # one seed (TINY): the cell is its value
+    assert deployed["Agreement with the fusion"].iloc[-1] == f"{100 * agreement.iloc[0]:.2f}"
+    assert "## The deployment variant beside the full fusion" in page
     assert "The intervals resample the" not in out.read("findings.md")  # one seed (TINY): no interval, no call
     written_verdicts = {name: out.read(f"{name}.md") for name in ("findings", "protocol_findings", "fusion_verdicts")}
     assert report.rewrite_verdicts(out, "iot23")  # python -m lib.report: the same verdicts from the folder alone
@@ -289,6 +295,12 @@ def test_later_notebooks_reuse_what_earlier_ones_fitted(chain):
     scores = fusion_stage.scores().set_index(["model", "seed"])
     expected = metrics.evaluate(data.y_test, voted, data.class_names)["f1_macro"]
     assert scores.loc[("soft_voting", seed), "f1_macro"] == pytest.approx(expected)
+    distilled = fusion_stage.table("deploy").set_index("seed").loc[seed]  # the variant's decisions vs its fusion's
+    ours, theirs = (fusion_stage.prediction(m, seed) for m in (metrics.DEPLOY_CONTENDER, distilled["distilled_from"]))
+    assert distilled["agreement"] == pytest.approx(
+        np.mean(ours.argmax(axis=1) == theirs.argmax(axis=1)), abs=2 / len(ours)
+    )
+    assert pipeline.manifest["variant"] == "full" and fusion_stage.info["variant"] == "full"  # PIPELINE's default
     forest = baselines.load_model(folder.open("baselines").model_stem("random_forest", seed))
     originals = data.meta["report"]["numeric_columns"] + data.meta["report"]["categorical_columns"]
     expected = figures.group_importances(forest.feature_importances_, data.feature_names, originals)

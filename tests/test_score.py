@@ -27,9 +27,11 @@ pytestmark = pytest.mark.smoke
 
 @pytest.fixture(scope="module")
 def detect_run(mirror, tmp_path_factory) -> Path:
-    """Notebooks 01-05 and 07 through the runner at tiny size, 44-1 held out (the study's ``detect`` step)."""
+    """Notebooks 01-05 and 07 through the runner at tiny size, 44-1 held out (the study's ``detect`` step), the
+    deployment variant saved as the pipeline (the notebook chain of test_notebooks.py saves the full fusion)."""
     run_dir = tmp_path_factory.mktemp("detect") / "run"
     params = {"DATA_DIR": str(mirror), "RUN_DIR": str(run_dir), "SPLIT": "source", "TEST_SOURCES": HELD_OUT}
+    params["PIPELINE"] = "deploy"
     only = ["01", "02", "03", "04", "05", "07"]
     # scoring is under test, not the zero-day test (the chain runs it): no family is held out here
     per = tiny_per_notebook(FIGURES_DIR=str(run_dir.parent / "figures"), MIN_FAMILY_ROWS=10**9)
@@ -88,6 +90,8 @@ def test_the_command_writes_one_row_per_flow_and_a_summary(detect_run, held_out_
     assert {"uid", "ts", "id.orig_h", "id.resp_p", "p_attack", "family", "anomaly_score", "alert"} <= set(scored)
     assert summary["alerts"] == int(scored["alert"].ne("").sum())
     assert "flows read" in done.stdout and "model:" in done.stderr and "oneDNN" not in done.stderr
+    described = json.loads(next(line for line in done.stderr.splitlines() if line.startswith("model: "))[7:])
+    assert described["variant"] == "deploy" and described["pipeline"] == "fusion_deploy"  # the variant it holds
     # the command's scores are the pipeline's scores of the same flows read in the notebook's way
     flows = score.read_input(held_out_log)
     expected = detector_attack_scores(detect_run, flows)

@@ -105,6 +105,9 @@ class StandIn:
         self.manifest = {"pipeline_fingerprint": fingerprint, "threshold": 1.0, "target_fpr": 0.01}
         self.fail_after, self.batches = fail_after, 0
 
+    def use_runtime(self, runtime: str = "auto") -> list:
+        return []  # nothing to measure: no network
+
     def thresholds(self, fpr: float | None = None) -> Thresholds:
         return Thresholds(None if fpr is None else 0.5, 1.0 if fpr is None else 0.9, fpr, f"stand-in at {fpr}")
 

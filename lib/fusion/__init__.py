@@ -34,10 +34,16 @@ Here:
 scores raw flows in one call, exactly as the fitted fusion does; :func:`save_pipeline` and :func:`load_pipeline`
 write and read it without pickle (``.keras``, XGBoost UBJSON, skops with trusted types). :func:`evaluate_seeds` is notebook 04's loop over
 seeds; the sentences that say whether fusion helps are :mod:`lib.metrics.compare`'s.
+
+The deployment variant (``PIPELINE=deploy``, :mod:`lib.fusion.deploy`): one small network distilled from the
+fusion's class probabilities (:func:`distil_seeds`), saved in the same folder format with the same
+preprocessor. :mod:`lib.fusion.runtime` runs every fold model of a full pipeline in one graph, the runtime
+chosen by measurement (:meth:`FusionPipeline.use_runtime`).
 """
 
 from __future__ import annotations
 
+from lib.fusion.deploy import PIPELINES, DistilledModel
 from lib.fusion.pipeline import (
     PIPELINE_FORMAT,
     REMAKE,
@@ -78,7 +84,10 @@ from lib.fusion.study import (
     FusionRuns,
     best_single_model,
     check_runs,
+    deploy_table,
     describe_comparisons,
+    describe_saved,
+    distil_seeds,
     evaluate_seeds,
     grid_frame,
     grid_from,
@@ -87,6 +96,8 @@ from lib.fusion.study import (
 )
 
 __all__ = [
+    "PIPELINES",
+    "DistilledModel",
     "describe_comparisons",
     "grid_from",
     "grid_frame",
@@ -127,5 +138,8 @@ __all__ = [
     "FusionRuns",
     "check_runs",
     "evaluate_seeds",
+    "distil_seeds",
+    "describe_saved",
+    "deploy_table",
     "best_single_model",
 ]

@@ -18,7 +18,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from lib import models
+from lib import metrics, models
 
 #: ``PIPELINE``: the full fusion (the paper's) or its distilled deployment variant.
 PIPELINES = ("full", "deploy")
@@ -26,7 +26,7 @@ PIPELINES = ("full", "deploy")
 #: validation cross-entropy to the teacher (patience 5, the best weights restored).
 STUDENT = {"hidden": (64, 32), "epochs": 60, "batch_size": 256, "patience": 5, "learning_rate": 1e-3}
 #: The contender name the deployment variant is reported under.
-CONTENDER = "fusion_deploy"
+CONTENDER = metrics.DEPLOY_CONTENDER
 
 
 def student(n_features: int, n_classes: int, hidden: tuple[int, ...] = STUDENT["hidden"]) -> keras.Model:
@@ -50,6 +50,7 @@ class DistilledModel:
     history: dict[str, list[float]] = field(default_factory=dict)
     contender: str = CONTENDER
     fold_models: list = field(default_factory=list)  # none: one network, nothing to run side by side
+    meta_name: str | None = None  # no meta-classifier
 
     def predict_proba(self, X: np.ndarray, fold_outputs: Any = None) -> np.ndarray:
         X = np.asarray(X, dtype=np.float32)

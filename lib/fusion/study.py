@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from lib import metrics, models, progress
+from lib.fusion import deploy
 from lib.fusion.stacking import (
     FUSION_CONTENDERS,
     META_CLASSIFIERS,
@@ -41,6 +42,7 @@ class FusionRuns:
     grid: pd.DataFrame
     folds: pd.DataFrame
     fits: dict[int, FusionFit]
+    students: dict[int, deploy.DistilledModel] = field(default_factory=dict)
 
     @property
     def scores(self) -> pd.DataFrame:
@@ -53,6 +55,15 @@ class FusionRuns:
                 f"no fusion for seed {seed}: notebook 03 trained seeds {sorted(self.fits)}; pick one as SEED"
             )
         return self.fits[seed]
+
+    def saved_model(self, pipeline: str, pipeline_meta: str, seed: int) -> FusionModel | deploy.DistilledModel:
+        """The model of the pipeline saved for ``seed``: the fusion ``pipeline_meta`` names (``pipeline="full"``) or
+        the deployment variant distilled from it (``"deploy"``, :func:`distil_seeds` first)."""
+        if pipeline == "full":
+            return self.fit(seed).pipeline_model(pipeline_meta)
+        if seed not in self.students:
+            raise ValueError(f"no deployment variant for seed {seed}: distil it first (lib.fusion.distil_seeds)")
+        return self.students[seed]
 
     @property
     def contenders(self) -> list[str]:
@@ -84,14 +95,28 @@ class FusionRuns:
         with one seed), and the verdict against the best single deep model and XGBoost
         (:func:`lib.metrics.verdict`, with ``interval_of``)."""
         pairs = [(c, r) for c in self.contenders for r in (best_single, "soft_voting", "xgboost")]
+        found = self._differences(pairs, interval_of)
+        verdict = metrics.verdict(found, best_single, CONTENDER_NAMES, tie, baseline="xgboost", interval_of=interval_of)
+        return found, verdict
+
+    def deploy_comparisons(self, interval_of: compare.IntervalOf = compare.seed_interval) -> list[dict[str, Any]]:
+        """The deployment variant against each fusion it was distilled from (macro-F1, paired by seed), with the
+        intervals of ``interval_of``, as :meth:`comparisons` gives them. :func:`distil_seeds` first."""
+        if "deploy" not in self.results.tables:
+            raise ValueError("no deployment variant: distil it first (lib.fusion.distil_seeds)")
+        teachers = self.results.tables["deploy"]["distilled_from"].unique()
+        return self._differences([(deploy.CONTENDER, str(t)) for t in teachers], interval_of)
+
+    def _differences(self, pairs: list[tuple[str, str]], interval_of: compare.IntervalOf) -> list[dict[str, Any]]:
+        """:func:`lib.metrics.paired_difference` of each ``(model, reference)`` on macro-F1, its ``interval``
+        (low, high and how; none where ``interval_of`` gives none) added."""
         found = [metrics.paired_difference(self.scores, c, r, COMPARISON_METRIC) for c, r in pairs]
         for d in found:
             interval = interval_of(d)
             d["interval"] = (
                 None if interval is None else {"low": interval.low, "high": interval.high, "how": interval.how}
             )
-        verdict = metrics.verdict(found, best_single, CONTENDER_NAMES, tie, baseline="xgboost", interval_of=interval_of)
-        return found, verdict
+        return found
 
 
 def describe_comparisons(
@@ -110,6 +135,7 @@ def check_runs(
     inputs: str,
     seed: int,
     pipeline_meta: str,
+    pipeline: str = "full",
     features_variant: bool = False,
 ) -> None:
     """Everything notebook 04 needs from notebooks 02 and 03 and from its own parameters, checked before it
@@ -134,6 +160,11 @@ def check_runs(
         )
     if seed not in seeds:
         raise ValueError(f"SEED={seed} chooses the pipeline's fusion, but notebook 03 trained seeds {seeds}: pick one")
+    if pipeline not in deploy.PIPELINES:
+        raise ValueError(
+            f"PIPELINE must be one of {', '.join(deploy.PIPELINES)} (the paper's fusion or its distilled deployment "
+            f"variant), got {pipeline!r}"
+        )
     fitted = [c for c, (_, with_features) in FUSION_CONTENDERS.items() if features_variant or not with_features]
     if pipeline_meta not in ("auto", *fitted):
         raise ValueError(
@@ -184,13 +215,86 @@ def evaluate_seeds(
                 baselines_run.prediction(name, seed, "val"),
             )
         for name, (proba, val_proba) in contenders.items():
-            if name not in names and name not in FEATURE_BASELINES:  # the others' are their own stages' files
-                results.predictions |= {(name, seed, "test"): proba, (name, seed, "val"): val_proba}
-            val = metrics.evaluate(data.y_val, val_proba, data.class_names)
-            result = metrics.evaluate(data.y_test, proba, data.class_names)
-            results.add(name, seed, result, n_test=len(data.y_test), val_f1=val["f1"], val_f1_macro=val["f1_macro"])
+            keep = name not in names and name not in FEATURE_BASELINES  # the others' are their own stages' files
+            _add_scores(results, data, name, seed, proba, val_proba, keep=keep)
         results.timings.append({"model": "fusion", "seed": seed, "fit_seconds": fitting.seconds})
     return FusionRuns(results, pd.concat(grids, ignore_index=True), pd.concat(folds, ignore_index=True), fits)
+
+
+def _add_scores(
+    results: metrics.Results, data: PreparedData, name: str, seed: int, proba: np.ndarray, val_proba: np.ndarray,
+    *, keep: bool,
+) -> None:  # fmt: skip
+    """One contender's test scores (and validation F1s, for model choice) into ``results``; its probabilities too
+    when ``keep`` (those of the deep models and baselines are their own stages' files)."""
+    if keep:
+        results.predictions |= {(name, seed, "test"): proba, (name, seed, "val"): val_proba}
+    val = metrics.evaluate(data.y_val, val_proba, data.class_names)
+    result = metrics.evaluate(data.y_test, proba, data.class_names)
+    results.add(name, seed, result, n_test=len(data.y_test), val_f1=val["f1"], val_f1_macro=val["f1_macro"])
+
+
+def distil_seeds(
+    fused: FusionRuns, data: PreparedData, pipeline_meta: str, config: dict[str, Any] | None = None
+) -> pd.DataFrame:
+    """The deployment variant of every seed (:func:`lib.fusion.deploy.distil`): one small network trained on the
+    class probabilities that seed's saved fusion (``pipeline_meta``, as :meth:`FusionRuns.saved_model` picks it)
+    gives the training rows, early stopping on its probabilities of the validation rows. Each is scored on the
+    test rows as the contender :data:`lib.fusion.deploy.CONTENDER` (probabilities kept, so it has intervals and
+    operating points like every fusion) into ``fused.results``, kept in ``fused.students``. Returns, per seed, the
+    fusion it was distilled from, the share of test rows (and validation rows) on which its decision is that
+    fusion's (``agreement``), its epochs and seconds of training; the same table is ``fused.results.tables["deploy"]``."""
+    rows = []
+    for seed in progress.bar(sorted(fused.fits), desc="deployment variant", unit="seed"):
+        teacher = fused.fit(seed).pipeline_model(pipeline_meta)
+        with metrics.timer() as fitting:
+            student = fused.students[seed] = deploy.distil(teacher, data.X_train, data.X_val, seed, config)
+        proba, val_proba = student.predict_proba(data.X_test), student.predict_proba(data.X_val)
+        _add_scores(fused.results, data, deploy.CONTENDER, seed, proba, val_proba, keep=True)
+        fused.results.histories[deploy.CONTENDER, seed] = student.history
+        fused.results.timings.append({"model": deploy.CONTENDER, "seed": seed, "fit_seconds": fitting.seconds})
+        teacher_of = {split: fused.results.predictions[teacher.contender, seed, split] for split in ("test", "val")}
+        rows.append(
+            {
+                "seed": seed,
+                "distilled_from": teacher.contender,
+                "agreement": deploy.agreement(proba, teacher_of["test"]),
+                "val_agreement": deploy.agreement(val_proba, teacher_of["val"]),
+                "epochs": len(student.history.get("loss", [])),
+            }
+        )
+    table = fused.results.tables["deploy"] = pd.DataFrame(rows)
+    return table
+
+
+def deploy_table(fused: FusionRuns, data: PreparedData, target_fpr: float = 0.01) -> pd.DataFrame:
+    """The deployment variant beside each fusion it was distilled from, mean over seeds: test macro-F1, detection
+    rate and realised test FPR at ``target_fpr`` (the threshold set on the validation benign rows,
+    :func:`lib.metrics.detection_at_fpr`) and, for the variant, the share of test rows whose decision is the
+    fusion's. :func:`distil_seeds` first."""
+    distilled = fused.results.tables["deploy"]
+    scores = fused.scores.set_index(["model", "seed"])["f1_macro"]
+    rows = []
+    for model in [*dict.fromkeys(distilled["distilled_from"]), deploy.CONTENDER]:
+        seeds = sorted(fused.fits)
+        points = [
+            metrics.detection_at_fpr(
+                data.y_val, fused.results.predictions[model, seed, "val"],
+                data.y_test, fused.results.predictions[model, seed, "test"], (target_fpr,),
+            )[0]
+            for seed in seeds
+        ]  # fmt: skip
+        label = f"{100 * target_fpr:g} % FPR"
+        rows.append(
+            {
+                "model": CONTENDER_NAMES[model],
+                "f1_macro": float(np.mean([scores[model, seed] for seed in seeds])),
+                f"detection @ {label}": float(np.mean([p["detection_rate"] for p in points])),
+                f"test FPR @ {label}": float(np.mean([p["test_fpr"] for p in points])),
+                "agreement": float(distilled["agreement"].mean()) if model == deploy.CONTENDER else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def best_single_model(scores: pd.DataFrame, names: Sequence[str]) -> str:
@@ -214,21 +318,40 @@ def with_probabilities(frame: pd.DataFrame, proba: np.ndarray, class_names: Sequ
     return frame.assign(**{f"P({c})": proba[:, i] for i, c in enumerate(class_names)})
 
 
+def describe_saved(model: FusionModel | deploy.DistilledModel) -> str:
+    """What a saved pipeline runs after its preprocessor: the fold models and meta-classifier of a fusion, or the
+    one network of the deployment variant."""
+    if isinstance(model, deploy.DistilledModel):
+        hidden = [layer.units for layer in model.network.layers if layer.name.startswith("hidden_")]
+        return f"{CONTENDER_NAMES[model.contender]}: one network, hidden layers {hidden}, {model.network.count_params():,} weights"
+    return (
+        f"{CONTENDER_NAMES[model.contender]}: {len(model.fold_models)} folds of {model.names}, then its meta-classifier"
+    )
+
+
 def summary(
-    fused: FusionRuns, summarised: pd.DataFrame, best_single: str, verdict: str, saved: FusionModel, *,
-    inputs: str, names: Sequence[str], k_folds: int, seed: int,
+    fused: FusionRuns, summarised: pd.DataFrame, best_single: str, verdict: str,
+    saved: FusionModel | deploy.DistilledModel, *, inputs: str, names: Sequence[str], k_folds: int, seed: int,
 ) -> str:  # fmt: skip
     """Notebook 04's summary: what was fused, the test macro-F1 of each fusion beside the best single deep model
     and XGBoost on the features (means over seeds, from ``summarised``: :func:`lib.metrics.summarise`), the
-    verdict, and the pipeline saved."""
+    verdict, the deployment variant beside the fusion it was distilled from (when :func:`distil_seeds` ran), and
+    the pipeline saved."""
     mean_f1 = summarised[summarised["metric"] == "f1_macro"].set_index("model")["mean"]
     fusions = ", ".join(f"{CONTENDER_NAMES[m]} {mean_f1[m]:.4f}" for m in fused.contenders)
-    return "\n".join(
-        [
-            f"* {len(fused.fits)} seed(s), fusion inputs {inputs!r} from {list(names)}, cross-fitted over {k_folds} folds.",
-            f"* Test macro-F1: {fusions}; best single deep model ({CONTENDER_NAMES[best_single]}) "
-            f"{mean_f1[best_single]:.4f}; XGBoost on the features {mean_f1['xgboost']:.4f}.",
-            f"* {verdict}",
-            f"* Saved pipeline: {CONTENDER_NAMES[saved.contender]} (seed {seed}, {k_folds} fold models per deep model).",
-        ]
-    )
+    lines = [
+        f"* {len(fused.fits)} seed(s), fusion inputs {inputs!r} from {list(names)}, cross-fitted over {k_folds} folds.",
+        f"* Test macro-F1: {fusions}; best single deep model ({CONTENDER_NAMES[best_single]}) "
+        f"{mean_f1[best_single]:.4f}; XGBoost on the features {mean_f1['xgboost']:.4f}.",
+        f"* {verdict}",
+    ]
+    distilled = fused.results.tables.get("deploy")
+    if distilled is not None and deploy.CONTENDER in mean_f1:
+        teachers = ", ".join(CONTENDER_NAMES[t] for t in distilled["distilled_from"].unique())
+        lines.append(
+            f"* Deployment variant (one network distilled from {teachers}): test macro-F1 "
+            f"{mean_f1[deploy.CONTENDER]:.4f}; its decision is the fusion's on {100 * distilled['agreement'].mean():.2f} % "
+            "of the test rows (mean over seeds)."
+        )
+    lines.append(f"* Saved pipeline (seed {seed}): {describe_saved(saved)}.")
+    return "\n".join(lines)

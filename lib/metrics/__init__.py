@@ -33,6 +33,7 @@ from lib.metrics.compare import (
 )
 from lib.metrics.names import (
     CONTENDER_NAMES,
+    DEPLOY_CONTENDER,
     MACRO_F1_COLUMN,
     MODEL_NAMES,
     PAPER1_DATASETS,
@@ -85,6 +86,7 @@ __all__ = [
     "MODEL_NAMES",
     "display_names",
     "CONTENDER_NAMES",
+    "DEPLOY_CONTENDER",
     "TABLE1_COLUMNS",
     "MACRO_F1_COLUMN",
     "MetricWarning",

@@ -30,6 +30,9 @@ MODEL_NAMES: dict[str, str] = {
     "mlp": "MLP",
 }
 
+#: Notebook 04's deployment variant of the fusion: one small network distilled from it (``PIPELINE=deploy``).
+DEPLOY_CONTENDER = "fusion_deploy"
+
 #: Display names of notebook 04's contenders (the deep models and baselines keep their Table 1 names); here so
 #: that notebook 06 can name them without importing the fusion's Keras code.
 CONTENDER_NAMES: dict[str, str] = {
@@ -38,6 +41,7 @@ CONTENDER_NAMES: dict[str, str] = {
     "fusion_xgboost": "Fusion (XGBoost meta)",
     "fusion_random_forest_features": "Fusion + features (RF meta)",
     "fusion_xgboost_features": "Fusion + features (XGBoost meta)",
+    "fusion_deploy": "Fusion, deployment variant (distilled)",
     "soft_voting": "Soft voting",
     "random_forest": "Random Forest (features)",
     "xgboost": "XGBoost (features)",

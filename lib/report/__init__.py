@@ -71,6 +71,7 @@ from lib.report.runs import (
 from lib.report.tables import (
     as_percent,
     configurations_table,
+    deploy_table,
     detection_rows,
     detection_table,
     fusion_study,
@@ -120,6 +121,7 @@ __all__ = [
     "table1_summary",
     "detection_rows",
     "detection_table",
+    "deploy_table",
     "configurations_table",
     "protocol_rows",
     "protocol_table",

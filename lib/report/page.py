@@ -178,6 +178,17 @@ def _detection_section(out: FigureFolder) -> list[str]:
     ]
 
 
+def _deploy_section(out: FigureFolder) -> list[str]:
+    if not out.exists("deploy_variant.md"):
+        return []
+    return [
+        "## The deployment variant beside the full fusion",
+        prose.DEPLOY,
+        _file(out, "deploy_variant", "notebook 06 writes it from notebook 04's saved predictions."),
+        _source("deploy_variant.md"),
+    ]
+
+
 def _operating_section(out: FigureFolder) -> list[str]:
     if not out.exists("operating_realism.md"):
         return []
@@ -350,6 +361,7 @@ def results_page(out: FigureFolder, dataset: str) -> str:
         _findings_section(out),
         _shortcut_section(out),
         _detection_section(out),
+        _deploy_section(out),
         _operating_section(out),
         _figures_section(out, dataset),
         _importance_section(out, dataset),

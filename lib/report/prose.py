@@ -37,6 +37,16 @@ DETECTION = (
     "resolve a target, the threshold is the highest benign validation score."
 )
 
+DEPLOY = (
+    "The full pipeline runs every fused deep model once per fold, then the meta-classifier: too slow to watch a "
+    "busy network live on a laptop. Notebook 04 distils, for every seed, one small network from the fusion it "
+    "saves (trained on the fusion's class probabilities of the training rows, early stopping on its probabilities "
+    "of the validation rows; no label and no test row), which `PIPELINE=deploy` saves instead. The table sets it "
+    "beside that fusion: macro-F1 with its 95 % test-set interval, detection and test FPR at 1 % FPR (threshold on "
+    "the validation benign rows), and the share of test rows on which its decision is the fusion's. How many flows "
+    "a second each scores is `benchmarks/bench_score.py`'s to say."
+)
+
 #: Said where the folder has the test-set intervals (``intervals.csv``, ``differences.csv``: notebook 06 writes them).
 INTERVALS = (
     "**Intervals over the test set.** Beside each of our Table 1 columns (and the macro-F1 and FPR of the protocol "

@@ -123,6 +123,8 @@ def describe_stages(stages: dict[str, Any]) -> dict[str, str]:
             f"{', '.join(session.split_list(parameters['FUSION_DEEP_MODELS']))}{features}, "
             f"averaged over {parameters.get('K_FOLDS', '?')} fold models"
         )
+        if stages["fusion"].info.get("variant") == "deploy":  # PIPELINE=deploy: the saved pipeline is distilled
+            out["fusion"] += "; scored by one network distilled from it"
     if "anomaly" in stages:
         fpr = stages["anomaly"].parameters["TARGET_FPR"]
         branch = stages["anomaly"].info.get("anomaly_branch", {}).get("description")  # the validation-chosen one

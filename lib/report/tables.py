@@ -76,6 +76,40 @@ def detection_table(rows: pd.DataFrame, decimals: int = 1) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def deploy_table(run: RunDir, intervals: pd.DataFrame, name: str, target_fpr: float = 0.01,
+                 decimals: int = 1) -> pd.DataFrame:  # fmt: skip
+    """Notebook 04's deployment variant beside each fusion it was distilled from (its ``deploy`` table): per model,
+    test macro-F1 (mean ± std over seeds) and its 95 % test-set interval (``intervals``, the run ``name``, fusion
+    pool), detection rate and realised test FPR at ``target_fpr`` (threshold on the validation benign rows), and
+    for the variant the share of test rows whose decision is the fusion's; all in percent. Empty when the run's
+    notebook 04 distilled none."""
+    if not run.has("fusion") or "tables/deploy.csv" not in run.open("fusion").files("tables"):
+        return pd.DataFrame()
+    stage, data = run.open("fusion"), run.load_prepared()
+    distilled, scores = stage.table("deploy"), stage.scores().set_index(["model", "seed"])[STUDY_METRIC]
+    found, seeds = _interval_lookup(intervals, name, "fusion"), [int(s) for s in distilled["seed"]]
+    label = f"{100 * target_fpr:g} % FPR"
+    rows = []
+    for model in [*dict.fromkeys(distilled["distilled_from"]), metrics.DEPLOY_CONTENDER]:
+        points = [
+            metrics.detection_at_fpr(data.y_val, stage.prediction(model, seed, "val"), data.y_test,
+                                     stage.prediction(model, seed, "test"), (target_fpr,))[0]
+            for seed in seeds
+        ]  # fmt: skip
+        agree = distilled["agreement"].to_numpy(dtype=float) if model == metrics.DEPLOY_CONTENDER else None
+        rows.append(
+            {
+                "Model": metrics.CONTENDER_NAMES.get(model, model),
+                "Macro F1": _mean_std(100 * np.array([scores[model, seed] for seed in seeds]), decimals),
+                "Macro F1 95 % CI": found.get((model, STUDY_METRIC), ""),
+                f"Detection @ {label}": _mean_std(100 * np.array([p["detection_rate"] for p in points]), decimals),
+                f"Test FPR @ {label}": _mean_std(100 * np.array([p["test_fpr"] for p in points]), decimals),
+                "Agreement with the fusion": "" if agree is None else _mean_std(100 * agree, 2),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 # ------------------------------------------------------------------------------------ the study
 def configurations_table(runs: dict[str, RunDir], dataset: str, label_mode: str) -> pd.DataFrame:
     """Table 1 for the paper-faithful and the tuned configuration side by side (stratified split only): one
