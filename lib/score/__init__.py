@@ -9,7 +9,11 @@
 saved the fused pipeline (preprocessor, fold models, meta-classifier), notebook 05 the anomaly branch and the
 benign validation scores its thresholds come from (:class:`Detector`). Both are loaded without pickle
 (:func:`lib.fusion.load_pipeline`, :func:`lib.anomaly.load_detector`) from folders :class:`lib.run.RunDir`
-checks current; the manifest (data set, parameters, fingerprints, thresholds) is printed first.
+checks current; the manifest (data set, parameters, fingerprints, thresholds, the pipeline's ``variant``: the
+full fusion or the deployment variant notebook 04 saves with ``PIPELINE=deploy``) is printed first.
+``--runtime`` says how a full pipeline's fold networks run: ``auto`` (the default) times each runtime of
+:mod:`lib.fusion.runtime` on the run's validation rows and keeps the fastest whose scores agree with
+``predict``'s within 1e-5; ``predict``, ``tensorflow`` or ``xla`` name one.
 
 **Input**: a Zeek conn log (TSV with its ``#fields`` header or JSON, told by its content whatever its name;
 labelled or not, plain or gzip), or a flow table (CSV/TSV/Parquet) with the columns the run was trained on (a
