@@ -11,7 +11,8 @@ does per flow and compare the rate it achieves with what this machine's matrix u
    repeats), GFLOP/s = ``2 n^3 / s``, in float32 and in bfloat16. This is the compute ceiling only: no memory
    bandwidth is measured, so the "roof" here is flat, and a small model that is bound by memory or by
    per-op overhead shows as a low fraction of it.
-3. **Achieved**: training flows/s (``models.train``, i.e. ``model.fit``, on synthetic float32 rows shaped like
+3. **Achieved**: training flows/s (``models.train``, i.e. ``model.fit``, with and without ``jit_compile=True``:
+   the training step compiled by XLA, notebook 03's ``JIT_COMPILE``, on synthetic float32 rows shaped like
    the CICIDS2017 sample: 70 features, 6 classes; time of the training batches of each epoch, median of
    the epochs after the first) and inference flows/s with ``models.predict_proba`` (``model.predict``) and
    with a ``tf.function(jit_compile=True)`` (XLA) call over batches of 8192, for ``float32`` and
@@ -141,11 +142,11 @@ def synthetic(n_rows: int, n_features: int, n_classes: int, seed: int) -> tuple[
 
 
 def training_flows_per_s(
-    model: Any, X: np.ndarray, y: np.ndarray, epochs: int, batch_size: int | None = None
+    model: Any, X: np.ndarray, y: np.ndarray, epochs: int, batch_size: int | None = None, jit_compile: bool = False
 ) -> dict[str, Any]:
     """Flows/s of ``models.train`` (``model.fit``): rows / time of an epoch's training batches (validation
-    excluded), median of the epochs after the first (the first traces the graph). ``batch_size``: the
-    paper-faithful ``DeepConfig`` batch unless given."""
+    excluded), median of the epochs after the first (the first traces the graph, and compiles it with
+    ``jit_compile``). ``batch_size``: the paper-faithful ``DeepConfig`` batch unless given."""
     import keras
 
     from lib import models
@@ -168,7 +169,7 @@ def training_flows_per_s(
     X_val, y_val = X[:256], y[:256]
     models.train(
         model, X, y, X_val, y_val, epochs=epochs, batch_size=batch_size or models.DeepConfig().batch_size, seed=common.SEED,
-        patience=epochs + 1, callbacks=[timer],
+        patience=epochs + 1, callbacks=[timer], jit_compile=jit_compile,
     )  # fmt: skip
     steady = timer.epochs[1:] or timer.epochs
     return {"epoch_s": timer.epochs, "flows_per_s": len(y) / common.median(steady), "rows": len(y)}
@@ -219,6 +220,8 @@ def measure_models(names, precisions, size: dict[str, int], peaks: dict[str, flo
             model = models.build(name, N_FEATURES, N_CLASSES, seed=common.SEED, precision=precision, **architecture)
             flops = forward_flops(model)
             train = training_flows_per_s(model, X_train, y_train, size["train_epochs"])
+            fresh = models.build(name, N_FEATURES, N_CLASSES, seed=common.SEED, precision=precision, **architecture)
+            train_xla = training_flows_per_s(fresh, X_train, y_train, size["train_epochs"], jit_compile=True)
             predict = timed(lambda model=model: models.predict_proba(model, X_infer), size["repeats"])
             xla_predict = xla_predictor(model)
             xla = timed(lambda f=xla_predict: f(X_infer), size["repeats"])
@@ -237,6 +240,10 @@ def measure_models(names, precisions, size: dict[str, int], peaks: dict[str, flo
                     "train_epoch_s": train["epoch_s"],
                     "train_flows_per_s": train["flows_per_s"],
                     "train_fraction_of_peak": fraction(3 * flops, train["flows_per_s"], peak),
+                    "train_xla_epoch_s": train_xla["epoch_s"],
+                    "train_xla_flows_per_s": train_xla["flows_per_s"],
+                    "train_xla_fraction_of_peak": fraction(3 * flops, train_xla["flows_per_s"], peak),
+                    "train_xla_over_plain": train_xla["flows_per_s"] / train["flows_per_s"],
                     "infer_rows": len(X_infer),
                     "predict_s": predict["all"],
                     "predict_flows_per_s": predict_fps,
@@ -430,6 +437,8 @@ def main(argv: list[str] | None = None) -> dict:
             "MFLOP/flow fwd": r["forward_flops_per_flow"] / 1e6,
             "train flows/s": r["train_flows_per_s"],
             "train % peak": _percent(r["train_fraction_of_peak"]),
+            "train XLA flows/s": r.get("train_xla_flows_per_s"),
+            "train XLA % peak": _percent(r.get("train_xla_fraction_of_peak")),
             "predict flows/s": r["predict_flows_per_s"],
             "predict % peak": _percent(r["predict_fraction_of_peak"]),
             "XLA flows/s": r["xla_flows_per_s"],

@@ -149,6 +149,26 @@ def test_same_seed_gives_the_same_metrics_twice_on_cpu():
     assert h3["loss"] != h1["loss"]
 
 
+def test_an_xla_compiled_training_step_gives_the_same_losses_where_no_dropout_is_drawn():
+    n_classes = 2  # the paper's binary head (sigmoid, binary cross-entropy)
+    X, y = separable(300, n_classes, seed=0)
+    X_val, y_val = separable(100, n_classes, seed=1)
+    config = models.DeepConfig(**(TINY | {"dropout": 0.0}), epochs=2, batch_size=64, learning_rate=0.01)
+
+    def run(jit_compile):
+        settings = config.training() | {"jit_compile": jit_compile}
+        model = models.build("cnn_lstm", 8, n_classes, seed=5, **config.architecture())
+        return models.train(model, X, y, X_val, y_val, seed=5, **settings), model
+
+    (plain, a), (compiled, b) = run(False), run(True)
+    for key in ("loss", "val_loss"):
+        np.testing.assert_allclose(compiled[key], plain[key], rtol=0, atol=1e-5)
+    assert plain["loss"][0] != plain["loss"][1]  # it trained: the losses moved
+    for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
+        np.testing.assert_allclose(wa, wb, atol=1e-4)
+    assert models.DeepConfig.from_parameters({"JIT_COMPILE": True}).training()["jit_compile"] is True
+
+
 def test_balanced_class_weight():
     weights = models.balanced_class_weight(np.array([0, 0, 0, 0, 0, 0, 1, 1]), n_classes=3)
     assert weights == {0: pytest.approx(8 / (2 * 6)), 1: pytest.approx(8 / (2 * 2))}
