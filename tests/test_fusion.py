@@ -504,7 +504,8 @@ def test_notebook_04_trains_fold_models_with_notebook_03s_configuration(run_dir,
     assert f"best single deep model (CNN-LSTM Hybrid) {f1['cnn_lstm']:.4f}" in lines[1]
     assert lines[1].endswith(f"XGBoost on the features {f1['xgboost']:.4f}.") and lines[2] == f"* {verdict}"
     contender = fusion.CONTENDER_NAMES[fit.best_contender()]
-    assert lines[3] == f"* Saved pipeline: {contender} (seed 5, 2 fold models per deep model)."
+    expected = f"* Saved pipeline (seed 5): {contender}: 2 folds of ['cnn_lstm'], then its meta-classifier."
+    assert lines[3] == expected and len(lines) == 4  # no deployment variant distilled here: no line for it
 
 
 def test_check_runs_refuses_what_notebook_04_cannot_do(stages):

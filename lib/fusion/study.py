@@ -243,7 +243,8 @@ def distil_seeds(
     test rows as the contender :data:`lib.fusion.deploy.CONTENDER` (probabilities kept, so it has intervals and
     operating points like every fusion) into ``fused.results``, kept in ``fused.students``. Returns, per seed, the
     fusion it was distilled from, the share of test rows (and validation rows) on which its decision is that
-    fusion's (``agreement``), its epochs and seconds of training; the same table is ``fused.results.tables["deploy"]``."""
+    fusion's (``agreement``) and its epochs (its seconds of training go to the timings); the same table is
+    ``fused.results.tables["deploy"]``."""
     rows = []
     for seed in progress.bar(sorted(fused.fits), desc="deployment variant", unit="seed"):
         teacher = fused.fit(seed).pipeline_model(pipeline_meta)
