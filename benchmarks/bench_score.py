@@ -4,6 +4,9 @@ Input: the IoT-23 mirror's ``CTU-IoT-Malware-Capture-34-1/bro/conn.log.labeled``
 lines, then its data lines repeated to ``--flows`` flows, in a temporary folder under
 ``$IOT_BOTNET_BENCH_DIR`` (removed at the end).
 
+0. **components** -- the first ``--component-rows`` flows of the batch log through each step of
+   ``Detector.score`` alone (transform, fold networks, meta-classifier or the deployment variant's network,
+   anomaly branch), through all of it, and written as CSV: rows/s of each, where a batch's time goes.
 1. **batch** -- ``score.score_file(detector, log, out.csv)``, flows/s; the same run's reference is the parse
    alone (the log read through ``score.read_batches``, nothing scored), and the ratio of the two.
 2. **follow** -- the log starts as its header only; a writer subprocess appends data lines at ``--rate``
@@ -181,6 +184,38 @@ def write_log(path: Path, header: list[bytes], data: list[bytes], n_flows: int, 
     return path
 
 
+# ----------------------------------------------------------------------------------------------- components
+def components(detector: Any, log: Path, rows: int, repeats: int = 5) -> dict[str, Any]:
+    """Where a batch's time goes: the first ``rows`` flows of ``log`` through each step of ``Detector.score``
+    alone (the preprocessor's transform, the fold networks, the meta-classifier or the one network of the
+    deployment variant, the anomaly branch), through all of it, and written as CSV; rows/s of each (the median of
+    ``repeats`` calls after a warm-up call)."""
+    import io as text_io
+
+    from lib import score
+
+    batch = next(iter(score.read_batches(log, score.Tally(), rows, detector.benign_labels)))
+    pipeline, thresholds = detector.pipeline, detector.thresholds()
+    X = np.asarray(pipeline.preprocessor.transform(batch[pipeline.feature_columns]), dtype=np.float32)
+    outputs = pipeline.fold_outputs(X)
+    scored = detector.score(batch, thresholds, score.Tally())
+    steps = {"transform": lambda: pipeline.preprocessor.transform(batch[pipeline.feature_columns])}
+    if outputs is None:
+        steps["network"] = lambda: pipeline.score_features(X)
+    else:
+        steps["fold networks"] = lambda: pipeline.fold_outputs(X)
+        steps["meta-classifier"] = lambda: pipeline.model.predict_proba(X, outputs)
+    steps["anomaly branch"] = lambda: detector.anomaly.score(X)
+    steps["Detector.score"] = lambda: detector.score(batch, thresholds, score.Tally())
+    steps["CSV of the output rows"] = lambda: scored.to_csv(text_io.StringIO(), index=False)
+    measured = {}
+    for name, step in steps.items():
+        step()
+        seconds = common.median(common.repeat(step, repeats)[0])
+        measured[name] = {"seconds": seconds, "rows_per_s": len(batch) / seconds}
+    return {"rows": len(batch), "steps": measured}
+
+
 # --------------------------------------------------------------------------------------------------- batch
 def bench_batch(detector: Any, log: Path, out: Path, n_flows: int) -> dict[str, Any]:
     from lib import score
@@ -315,6 +350,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seconds", type=float, default=None, help="follow: seconds of appending (default 30)")
     parser.add_argument("--burst-ms", type=float, default=10.0, help="follow: milliseconds between bursts")
     parser.add_argument(
+        "--component-rows", type=int, default=8192, help="rows of the batch each scoring step is timed on"
+    )
+    parser.add_argument(
         "--runtimes", default="auto", help="'auto': also measure the runtime the scorer chooses ('' to skip)"
     )
     parser.add_argument(
@@ -352,6 +390,10 @@ def main(argv: list[str] | None = None) -> dict:
     def measure(name: str, detector: Any, info: dict[str, Any]) -> None:
         """Batch, follow at ``--rate`` and, where that falls behind, follow at a fraction of the batch rate."""
         print(f"[bench_score] {name}: {json.dumps(info)}", flush=True)
+        parts = components(detector, batch_log, args.component_rows)
+        print(
+            "  " + ", ".join(f"{k} {v['rows_per_s']:,.0f}" for k, v in parts["steps"].items()) + " rows/s", flush=True
+        )
         print(f"[bench_score] {name}: batch, {n_flows:,} flows ...", flush=True)
         batch = bench_batch(detector, batch_log, folder / "scored.csv", n_flows)
         print(
@@ -363,7 +405,7 @@ def main(argv: list[str] | None = None) -> dict:
         follow = bench_follow(detector, folder, header, data, args.rate, seconds, args.burst_ms / 1e3)
         follow["load_average_at_start"] = load_follow
         report(follow)
-        results[name] = {"detector": info, "batch": batch, "follow": follow}
+        results[name] = {"detector": info, "components": parts, "batch": batch, "follow": follow}
         if not follow["kept_up"]:
             results[name]["sustainable_rate_from_batch"] = batch["score_file_flows_per_s"]
             if args.fallback_fraction > 0:

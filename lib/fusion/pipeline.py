@@ -120,8 +120,14 @@ class FusionPipeline:
     def score_features(self, X: np.ndarray) -> np.ndarray:
         """Class probabilities of already preprocessed rows (the arrays of ``RUN_DIR/prepared``), the fold models
         run by :attr:`runtime`."""
-        outputs = None if self._side_by_side is None else self._side_by_side.fold_outputs(X)
-        return self.model.predict_proba(X, outputs)
+        return self.model.predict_proba(X, self.fold_outputs(X))
+
+    def fold_outputs(self, X: np.ndarray) -> list[np.ndarray] | None:
+        """Each fold's deep outputs of the preprocessed rows ``X``, run by :attr:`runtime` (what the
+        meta-classifier reads); None for the deployment variant, which has no fold models."""
+        if not getattr(self.model, "fold_models", None):
+            return None
+        return self.model.fold_outputs(X) if self._side_by_side is None else self._side_by_side.fold_outputs(X)
 
 
 # ------------------------------------------------------------------------------------------------- its folder
