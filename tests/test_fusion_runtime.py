@@ -27,6 +27,7 @@ def folds(n_classes: int, names: tuple[str, ...], k: int = 2, n_features: int = 
         (2, "proba", ("cnn_only", "cnn_lstm")),
         (4, "both", ("cnn_lstm", "mlp")),
         (3, "embedding", ("cnn_only", "cnn_lstm")),
+        (2, "both", ("lstm_only", "cnn_lstm", "mlp")),
     ],
 )
 def test_side_by_side_gives_each_folds_deep_outputs(runtime_name, n_classes, inputs, names):
@@ -54,6 +55,23 @@ def test_the_chosen_runtime_is_the_fastest_within_tolerance(monkeypatch):
     monkeypatch.setattr(runtime, "TOLERANCE", -1.0)
     scorer, records = runtime.choose_runtime(fold_models, X, "proba", repeats=1)
     assert scorer is None and records[0]["chosen"]
+
+
+def test_copies_that_differ_or_compute_in_another_precision_are_not_stacked():
+    from lib.fusion.stacked import NotStackable, StackedNetworks
+
+    wide, narrow = (models.build("mlp", 12, 2, mlp_units=units) for units in (16, 8))
+    with pytest.raises(NotStackable, match="layer hidden of mlp is not the same"):
+        StackedNetworks([wide, narrow])
+    half = [models.build("mlp", 12, 2, precision="mixed_bfloat16") for _ in range(2)]
+    with pytest.raises(NotStackable, match="computes in bfloat16"):
+        StackedNetworks(half)
+    with pytest.raises(NotStackable, match="has no layer 'fully_connected_2'"):
+        StackedNetworks([wide], "fully_connected_2")
+    X = np.random.default_rng(3).random((64, 12), dtype=np.float32)
+    _, records = runtime.choose_runtime([{"mlp": network} for network in half], X, "proba", repeats=1)
+    stacked = [r for r in records if r["runtime"].startswith("stacked")]
+    assert stacked and all("bfloat16" in r["unavailable"] and not r["chosen"] for r in stacked)
 
 
 def test_a_runtime_must_be_known_and_rows_must_fit():

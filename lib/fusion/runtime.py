@@ -7,7 +7,11 @@ independent branches the executor runs side by side, on float32 batches of fixed
 batch is padded, so a graph is traced once per size). Its runtimes (:data:`RUNTIMES`):
 
 * ``tensorflow``: the graph as TensorFlow runs it;
-* ``xla``: the same graph compiled by XLA (``jit_compile=True``), which fuses the operations of each network.
+* ``xla``: the same graph compiled by XLA (``jit_compile=True``), which fuses the operations of each network;
+* ``stacked`` and ``stacked_xla``: the ``k`` fold copies of each network as one network whose layers hold the
+  ``k`` sets of weights (:mod:`lib.fusion.stacked`: one batched operation per layer instead of ``k``), without and
+  with XLA. A pipeline whose networks cannot be stacked (a layer or precision :mod:`lib.fusion.stacked` does not
+  compute) keeps the other runtimes.
 
 :func:`choose_runtime` measures each on rows of the data to be scored, refuses one whose deep outputs differ
 from the networks' own ``predict`` by more than :data:`TOLERANCE`, and returns the fastest with what it measured.
@@ -25,9 +29,12 @@ import numpy as np
 import tensorflow as tf
 
 from lib import models
+from lib.fusion.stacked import NotStackable, StackedNetworks
 from lib.fusion.stacking import EMBEDDING_LAYER, EMBEDDING_MODEL, check_inputs, deep_outputs
 
-RUNTIMES = ("tensorflow", "xla")
+RUNTIMES = ("tensorflow", "xla", "stacked", "stacked_xla")
+#: The runtimes compiled by XLA.
+COMPILED = ("xla", "stacked_xla")
 #: The largest difference allowed between a runtime's deep outputs and those of the networks' own ``predict``.
 TOLERANCE = 1e-5
 #: The batch sizes a graph is traced for: a batch is cut into pieces of the largest, and a smaller piece is
@@ -65,12 +72,28 @@ class SideBySide:
                 with_embedding = embedded and name == EMBEDDING_MODEL
                 self._networks.append(_outputs_of(fold[name], with_embedding))
                 self.layout.append((k, name, with_embedding))
+        self._stacks: dict[str, StackedNetworks] = {}
+        if runtime.startswith("stacked"):  # NotStackable when a layer or precision cannot be
+            called = dict.fromkeys(name for _, name, _ in self.layout)
+            embedding = {name: with_embedding for _, name, with_embedding in self.layout}
+            self._stacks = {
+                name: StackedNetworks(
+                    [fold[name] for fold in fold_models], EMBEDDING_LAYER if embedding[name] else None
+                )
+                for name in called
+            }
         spec = tf.TensorSpec([None, self.n_features, 1], tf.float32)
-        self._call = tf.function(self._forward, input_signature=[spec], jit_compile=runtime == "xla")
+        self._call = tf.function(self._forward, input_signature=[spec], jit_compile=runtime in COMPILED)
         self._buffers: dict[int, np.ndarray] = {}
 
     def _forward(self, x: tf.Tensor) -> list[tf.Tensor]:
         outputs = []
+        if self._stacks:
+            stacked = {name: stack(x) for name, stack in self._stacks.items()}
+            for k, name, with_embedding in self.layout:
+                out, embedding = stacked[name]
+                outputs.extend([out[k], embedding[k]] if with_embedding else [out[k]])
+            return outputs
         for network in self._networks:
             out = network(x, training=False)
             outputs.extend(out if isinstance(out, list | tuple) else [out])
@@ -133,7 +156,8 @@ def choose_runtime(
     :data:`RUNTIMES` on the rows ``X``: rows per second (the best of ``repeats`` timed calls, after one that
     traces or compiles) and the largest difference from ``predict``'s outputs. Returns the fastest
     :class:`SideBySide` within :data:`TOLERANCE` (None if ``predict`` itself is the fastest) and one record per
-    contender: ``runtime``, ``rows_per_s``, ``max_difference``, ``within_tolerance``, ``chosen``."""
+    contender: ``runtime``, ``rows_per_s``, ``max_difference``, ``within_tolerance``, ``chosen`` (and, for a runtime
+    the networks cannot run under, None for the numbers and why in ``unavailable``)."""
     reference = reference_outputs(fold_models, X, inputs)
 
     def rate(call) -> float:
@@ -155,7 +179,13 @@ def choose_runtime(
     ]
     scorers: list[SideBySide | None] = [None]
     for runtime in RUNTIMES:
-        scorer = SideBySide(fold_models, inputs, runtime)
+        try:
+            scorer = SideBySide(fold_models, inputs, runtime)
+        except NotStackable as err:
+            records.append({"runtime": runtime, "rows_per_s": None, "max_difference": None, "within_tolerance": False,
+                            "unavailable": str(err)})  # fmt: skip
+            scorers.append(None)
+            continue
         difference = max_difference(scorer.fold_outputs(X), reference)
         records.append(
             {

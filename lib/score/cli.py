@@ -170,7 +170,8 @@ def parser() -> argparse.ArgumentParser:
         default="auto",
         help="how the fusion's networks run: auto (the fastest, measured at the start on the run's validation "
         "rows, of those whose scores agree with predict's within 1e-5), predict (one network at a time), "
-        "tensorflow or xla (all networks in one graph, compiled by XLA or not)",
+        "tensorflow or xla (all networks in one graph, compiled by XLA or not), stacked or stacked_xla (each "
+        "network's fold copies as one network with stacked weights)",
     )
     p.add_argument("--quiet", action="store_true", help="print the summary only")
     return p
@@ -303,7 +304,10 @@ def _score(args: argparse.Namespace, trained: dict[str, Any]) -> dict:
     measured = detector.use_runtime(args.runtime)
     if measured and not args.quiet:
         rates = ", ".join(
-            f"{r['runtime']} {r['rows_per_s']:,.0f} flows/s" + ("" if r["within_tolerance"] else " (outputs differ)")
+            f"{r['runtime']} unavailable ({r['unavailable']})"
+            if r.get("unavailable")
+            else f"{r['runtime']} {r['rows_per_s']:,.0f} flows/s"
+            + ("" if r["within_tolerance"] else " (outputs differ)")
             for r in measured
         )
         print(f"runtime: {detector.pipeline.runtime} (measured: {rates})", file=sys.stderr, flush=True)

@@ -52,7 +52,7 @@ DRIFT_MARGIN = 1.0
 #: Rows of the run's own validation split on which ``--runtime auto`` measures each runtime (:meth:`Detector.use_runtime`).
 CALIBRATION_ROWS = 2048
 #: ``--runtime``: ``auto`` measures; the others name one (:meth:`lib.fusion.FusionPipeline.use_runtime`).
-RUNTIME_CHOICES = ("auto", "predict", "tensorflow", "xla")
+RUNTIME_CHOICES = ("auto", "predict", "tensorflow", "xla", "stacked", "stacked_xla")
 
 
 class ScoreError(DataError):
