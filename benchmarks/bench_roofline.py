@@ -285,12 +285,18 @@ def measure_pipeline(pipeline: Any, data: Any, repeats: int, peaks: dict[str, fl
     from lib import fusion
 
     fusion_model = pipeline.model
-    flops = sum(forward_flops(m) for fold in fusion_model.fold_models for m in fold.values())
-    if fusion_model.inputs in ("embedding", "both"):
-        flops += sum(
-            forward_flops(fusion.embedding_model(fold[fusion.EMBEDDING_MODEL])) for fold in fusion_model.fold_models
-        )
-    first = next(iter(fusion_model.fold_models[0].values()))
+    if not fusion_model.fold_models:  # the deployment variant: one network
+        first = fusion_model.network
+        flops = forward_flops(first)
+        folds, names, inputs = 0, [first.name], "features"
+    else:
+        flops = sum(forward_flops(m) for fold in fusion_model.fold_models for m in fold.values())
+        if fusion_model.inputs in ("embedding", "both"):
+            flops += sum(
+                forward_flops(fusion.embedding_model(fold[fusion.EMBEDDING_MODEL])) for fold in fusion_model.fold_models
+            )
+        first = next(iter(fusion_model.fold_models[0].values()))
+        folds, names, inputs = len(fusion_model.fold_models), fusion_model.names, fusion_model.inputs
     policy = getattr(first.dtype_policy, "name", str(first.dtype_policy))
     X = data.X_test
     result = timed(lambda: pipeline.score_features(X), repeats)
@@ -298,9 +304,10 @@ def measure_pipeline(pipeline: Any, data: Any, repeats: int, peaks: dict[str, fl
     peak = peaks["bfloat16" if "bfloat16" in policy else "float32"]
     return {
         "rows": len(X),
-        "folds": len(fusion_model.fold_models),
-        "deep_models": fusion_model.names,
-        "inputs": fusion_model.inputs,
+        "variant": pipeline.manifest.get("variant", "full"),
+        "folds": folds,
+        "deep_models": names,
+        "inputs": inputs,
         "meta": fusion_model.meta_name,
         "precision": policy,
         "forward_flops_per_flow": int(flops),

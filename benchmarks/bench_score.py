@@ -24,7 +24,8 @@ Detectors: ``--run-dir`` (a run whose notebooks 01-05 ran: ``score.Detector.load
 the Detector is built here from that pipeline, with a kNN anomaly branch (k=1, 1 % FPR) fitted on the run's
 prepared rows). Each is measured when its folder exists, first with each network's own ``predict`` (the
 reference of the ratios), then with the runtime ``iot-botnet score --runtime auto`` chooses by measurement
-(``lib.fusion.runtime``: every fold network in one graph, XLA-compiled or not) where it is another. The study
+(``lib.fusion.runtime``: every fold network in one graph, or each network's fold copies stacked into one,
+XLA-compiled or not) where it is another. The study
 pipeline's deployment variant (``lib.fusion.deploy``: one network distilled from it on the run's prepared
 training and validation rows, as notebook 04 does, the same anomaly branch) is distilled here and measured too
 (``--no-deploy``: not); its agreement with the full pipeline on the run's test rows is recorded.
@@ -149,7 +150,8 @@ def distilled_from(detector: Any, path: Path) -> tuple[Any, dict[str, Any]]:
     start = time.perf_counter()
     student = deploy.distil(full.model, X["train"], X["val"], seed=common.SEED)
     seconds = time.perf_counter() - start
-    manifest = full.manifest | {"variant": "deploy", "contender": student.contender}
+    manifest = {k: v for k, v in full.manifest.items() if k not in ("deep_models", "k_folds", "inputs")}
+    manifest |= {"variant": "deploy", "contender": student.contender}
     pipeline = fusion.FusionPipeline(full.preprocessor, student, full.class_names, full.ignored_columns, manifest)
     training = folder.open("prepared").provenance() | {"test_sources": []}
     branch, bundle, arrays = anomaly.scoring_bundle(
@@ -395,7 +397,7 @@ def main(argv: list[str] | None = None) -> dict:
             "  " + ", ".join(f"{k} {v['rows_per_s']:,.0f}" for k, v in parts["steps"].items()) + " rows/s", flush=True
         )
         print(f"[bench_score] {name}: batch, {n_flows:,} flows ...", flush=True)
-        batch = bench_batch(detector, batch_log, folder / "scored.csv", n_flows)
+        batch = bench_batch(detector, batch_log, folder / f"scored_{len(results)}.csv", n_flows)  # one per config
         print(
             f"  score_file {batch['score_file_flows_per_s']:,.0f} flows/s, parse {batch['parse_flows_per_s']:,.0f}",
             flush=True,
@@ -429,7 +431,7 @@ def main(argv: list[str] | None = None) -> dict:
             info = describe(detector, origin) | {"load_s": load_s}
             measure(name, detector, info)
             start = time.perf_counter()
-            chosen = detector.use_runtime("auto") if "auto" in args.runtimes else []
+            chosen = detector.use_runtime("auto") if args.runtimes == "auto" else []
             if detector.pipeline.runtime != "predict":
                 measure(f"{name}, {detector.pipeline.runtime}", detector, describe(detector, origin) | {
                     "runtime_choice": chosen, "choice_s": time.perf_counter() - start})  # fmt: skip

@@ -77,7 +77,7 @@ class DeepConfig:
     than ``lr_patience``: the rate has to be able to drop before training stops. ``jit_compile``: the training
     step compiled by XLA (:func:`train`); the same losses as without it (to float32 rounding) where no dropout is
     drawn, but XLA draws the dropout masks with its own generator, so a model with dropout trains as with another
-    seed.
+    seed (and on a GPU, Keras runs an LSTM layer with cuDNN, which it does not compile).
     """
 
     filters: int = 64

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
@@ -57,6 +58,27 @@ def test_the_chosen_runtime_is_the_fastest_within_tolerance(monkeypatch):
     assert scorer is None and records[0]["chosen"]
 
 
+@pytest.mark.parametrize(("name", "kernel_size", "pool_size"), [("cnn_lstm", 4, 2), ("cnn_only", 2, 3)])
+def test_stacked_copies_compute_what_keras_computes_on_odd_lengths_and_even_kernels(name, kernel_size, pool_size):
+    import tensorflow as tf
+
+    from lib.fusion.stacked import StackedNetworks
+
+    copies = []
+    for fold in range(3):
+        models._seed(200 + fold)
+        copies.append(models.build(name, 13, 3, filters=4, kernel_size=kernel_size, pool_size=pool_size,
+                                   lstm_units=5, dense_units=6))  # fmt: skip
+    X = models.as_sequence(np.random.default_rng(5).random((37, 13), dtype=np.float32))
+    outputs, embedding = StackedNetworks(copies, "fully_connected")(tf.constant(X))
+    for k, copy in enumerate(copies):
+        np.testing.assert_allclose(outputs[k].numpy(), copy.predict_on_batch(X), atol=1e-6)
+        middle = keras.Model(copy.inputs, copy.get_layer("fully_connected").output).predict_on_batch(X)
+        np.testing.assert_allclose(embedding[k].numpy(), middle, atol=1e-6)
+    empty, _ = StackedNetworks(copies)(tf.zeros((0, 13, 1)))
+    assert tuple(empty.shape) == (3, 0, 3)
+
+
 def test_copies_that_differ_or_compute_in_another_precision_are_not_stacked():
     from lib.fusion.stacked import NotStackable, StackedNetworks
 
@@ -72,6 +94,26 @@ def test_copies_that_differ_or_compute_in_another_precision_are_not_stacked():
     _, records = runtime.choose_runtime([{"mlp": network} for network in half], X, "proba", repeats=1)
     stacked = [r for r in records if r["runtime"].startswith("stacked")]
     assert stacked and all("bfloat16" in r["unavailable"] and not r["chosen"] for r in stacked)
+
+
+def test_a_runtime_that_fails_here_is_left_out_and_the_scorer_names_every_runtime(monkeypatch):
+    from lib.score.model import RUNTIME_CHOICES
+
+    assert RUNTIME_CHOICES == ("auto", "predict", *runtime.RUNTIMES)
+    fold_models = folds(2, ("mlp",))
+    X = np.random.default_rng(4).random((64, 12), dtype=np.float32)
+    real = runtime.SideBySide
+
+    def refusing(fold_models, inputs, name="tensorflow"):
+        if name == "xla":
+            raise RuntimeError("XLA cannot compile an operation here\nsecond line")
+        return real(fold_models, inputs, name)
+
+    monkeypatch.setattr(runtime, "SideBySide", refusing)
+    _, records = runtime.choose_runtime(fold_models, X, "proba", repeats=1)
+    xla = next(r for r in records if r["runtime"] == "xla")
+    assert xla["unavailable"] == "RuntimeError: XLA cannot compile an operation here" and not xla["chosen"]
+    assert sum(r["chosen"] for r in records) == 1
 
 
 def test_a_runtime_must_be_known_and_rows_must_fit():
@@ -107,5 +149,22 @@ def test_a_pipeline_scores_the_same_whatever_runs_its_networks(name):
         "predict, one network at a time", "predict"
     )
     np.testing.assert_allclose(pipeline.score_features(X), expected, atol=1e-5)
+    chosen = next((r for r in measured if r["chosen"]), {})
+    assert ("score_max_difference" in chosen) is (name == "auto" and pipeline.runtime != "predict")
     with pytest.raises(ValueError, match="runtime must be auto, predict or one of"):
         pipeline.use_runtime("fast")
+
+
+def test_a_pipeline_that_cannot_be_stacked_says_which_runtime_to_use():
+    from types import SimpleNamespace
+
+    from lib.fusion import FusionPipeline
+
+    half = [{"mlp": models.build("mlp", 12, 2, precision="mixed_bfloat16")} for _ in range(2)]
+    model = SimpleNamespace(fold_models=half, inputs="proba")
+    pipeline = FusionPipeline(SimpleNamespace(feature_names_in_=[f"f{i}" for i in range(12)]), model, ["B", "A"])
+    with pytest.raises(
+        ValueError, match=r"runtime 'stacked': .*bfloat16.*Fix: use runtime auto, predict or tensorflow"
+    ):
+        pipeline.use_runtime("stacked")
+    assert pipeline.runtime == "predict"

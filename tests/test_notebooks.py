@@ -274,6 +274,24 @@ def test_resume_skips_each_stage_made_by_the_same_code_and_parameters_and_only_t
 
 
 @pytest.mark.smoke
+def test_the_scorer_runs_the_fold_networks_as_asked_and_calibrates_on_the_runs_validation_rows(chain, monkeypatch):
+    from lib import score
+    from lib.fusion import runtime
+    from lib.score.model import CALIBRATION_ROWS
+
+    detector = score.Detector.load(chain)
+    X = run.RunDir(chain).load_prepared().X_test[:300]
+    by_predict = detector.pipeline.fold_outputs(X)
+    assert detector.use_runtime("tensorflow") == [] and detector.describe()["runtime"] == "tensorflow"
+    assert runtime.max_difference(detector.pipeline.fold_outputs(X), by_predict) <= runtime.TOLERANCE
+    seen = []
+    monkeypatch.setattr(type(detector.pipeline), "use_runtime", lambda self, name, rows: seen.append(rows) or [])
+    detector.use_runtime("auto")
+    expected = run.RunDir(chain).load_prepared().X_val[:CALIBRATION_ROWS]
+    np.testing.assert_array_equal(seen[0], expected.astype(np.float32))
+
+
+@pytest.mark.smoke
 def test_later_notebooks_reuse_what_earlier_ones_fitted(chain):
     """Notebook 04's soft voting averages notebook 03's saved predictions, and its pipeline holds its own K fold
     models per fused network (cross-fitting), not notebook 03's; Fig. 7's forest is notebook 02's forest."""

@@ -939,6 +939,37 @@ def test_a_fix_that_names_a_training_setting_is_said_for_the_scorer(log, tmp_pat
     assert cli.scorer_message(plain, {}) == str(plain)  # a fix without a training setting is left as it is
 
 
+class Measured(StandIn):
+    """A stand-in whose ``--runtime auto`` measured three runtimes, one of them unavailable here."""
+
+    pipeline = SimpleNamespace(runtime="stacked")
+
+    def use_runtime(self, runtime: str = "auto") -> list:
+        self.asked = runtime
+        return [
+            {"runtime": "predict, one network at a time", "rows_per_s": 1000.0, "within_tolerance": True},
+            {"runtime": "stacked", "rows_per_s": 4000.0, "within_tolerance": True, "chosen": True,
+             "score_max_difference": 3e-7},
+            {"runtime": "xla", "rows_per_s": None, "within_tolerance": False, "unavailable": "RuntimeError: no"},
+        ]  # fmt: skip
+
+    def describe(self) -> dict:
+        return {"variant": "full", "runtime": self.pipeline.runtime}
+
+
+def test_the_command_says_which_runtime_it_measured_and_chose(log, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "check_model_folder", lambda model: Path(model))
+    monkeypatch.setattr(Detector, "load", staticmethod(lambda model: Measured()))
+    assert cli.main(["--model", "unused", "--input", str(log), "--output", str(tmp_path / "out.csv")]) == 0
+    err = capsys.readouterr().err
+    line = next(line for line in err.splitlines() if line.startswith("runtime: "))
+    assert line == (
+        "runtime: stacked (measured: predict, one network at a time 1,000 flows/s, stacked 4,000 flows/s, "
+        "xla unavailable (RuntimeError: no); its scores differ from predict's by at most 3e-07 on those rows)"
+    )
+    assert '"runtime": "stacked"' in err  # the model line names it too
+
+
 def test_a_repair_warning_is_said_once_on_stderr(tmp_path, caplog):
     table = tmp_path / "flows.csv"
     table.write_bytes(b"duration,orig_bytes,label\r0.5,100,benign\r0.7,101,benign\r")

@@ -8,6 +8,12 @@ training rows, early stopping watches the cross-entropy to its probabilities of 
 label and no test row is seen (:func:`distil`). What it costs is measured, never assumed: its macro-F1 beside the
 full fusion's and how often its decision (the likeliest class) is the full pipeline's on the test rows
 (:func:`agreement`).
+
+The soft targets are what the saved pipeline itself answers on the training rows: each fold's networks saw
+``(k-1)/k`` of those rows, so the answers are surer there than on new rows. The other choice, the training rows'
+out-of-fold outputs through the meta-classifier, has the meta-classifier answer on the rows it was fitted on; no
+target of a training row is free of one of the two. Early stopping watches rows neither saw (the validation
+rows), and the agreement is measured on the test rows.
 """
 
 from __future__ import annotations

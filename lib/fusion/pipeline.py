@@ -16,6 +16,7 @@ import pandas as pd
 
 from lib import baselines, io, models, preprocess, registry
 from lib.fusion.deploy import PIPELINES, DistilledModel
+from lib.fusion.stacked import NotStackable
 from lib.fusion.stacking import FusionModel
 
 # ------------------------------------------------------------------------------------------------- pipeline
@@ -63,30 +64,36 @@ class FusionPipeline:
     def use_runtime(self, runtime: str = "auto", X: np.ndarray | None = None) -> list[dict[str, Any]]:
         """Run the fold models with ``runtime``: ``predict`` (each network's own ``predict``, one at a time), one
         of :data:`lib.fusion.runtime.RUNTIMES` (every network in one graph), or ``auto``: the fastest on the
-        preprocessed rows ``X`` whose outputs agree with ``predict``'s (:func:`lib.fusion.runtime.choose_runtime`;
-        its measurements are returned). Sets :attr:`runtime`."""
+        preprocessed rows ``X`` whose networks' outputs agree with ``predict``'s within 1e-5
+        (:func:`lib.fusion.runtime.choose_runtime`; its measurements are returned, the chosen one's with
+        ``score_max_difference``: the largest difference of the final scores on ``X``). Sets :attr:`runtime`. The
+        deployment variant has one network and always runs it with its own ``predict``."""
         from lib.fusion import runtime as runtimes
 
         records: list[dict[str, Any]] = []
-        if not getattr(self.model, "fold_models", None):  # the deployment variant: one network, nothing to choose
-            if runtime not in ("auto", PREDICT, *runtimes.RUNTIMES):
-                raise ValueError(
-                    f"runtime must be auto, {PREDICT} or one of {', '.join(runtimes.RUNTIMES)}, not {runtime!r}"
-                )
+        if runtime not in ("auto", PREDICT, *runtimes.RUNTIMES):
+            raise ValueError(
+                f"runtime must be auto, {PREDICT} or one of {', '.join(runtimes.RUNTIMES)}, not {runtime!r}"
+            )
+        if not getattr(self.model, "fold_models", None):  # the deployment variant: one network, its own predict
             self._side_by_side, self.runtime = None, PREDICT
             return records
         if runtime == "auto":
             if X is None:
                 raise ValueError("runtime='auto' measures each runtime on rows: pass X")
             self._side_by_side, records = runtimes.choose_runtime(self.model.fold_models, X, self.model.inputs)
+            if self._side_by_side is not None:  # the final scores too, through the meta-classifier (whose trees
+                # can turn a difference in the last float bit into another branch on a rare row)
+                chosen = next(r for r in records if r["chosen"])
+                ours = self.model.predict_proba(X, self._side_by_side.fold_outputs(X))
+                chosen["score_max_difference"] = float(np.max(np.abs(ours - self.model.predict_proba(X)), initial=0))
         elif runtime == PREDICT:
             self._side_by_side = None
-        elif runtime in runtimes.RUNTIMES:
-            self._side_by_side = runtimes.SideBySide(self.model.fold_models, self.model.inputs, runtime)
         else:
-            raise ValueError(
-                f"runtime must be auto, {PREDICT} or one of {', '.join(runtimes.RUNTIMES)}, not {runtime!r}"
-            )
+            try:
+                self._side_by_side = runtimes.SideBySide(self.model.fold_models, self.model.inputs, runtime)
+            except NotStackable as err:
+                raise ValueError(f"runtime {runtime!r}: {err}. Fix: use runtime auto, {PREDICT} or tensorflow") from err
         self.runtime = PREDICT if self._side_by_side is None else self._side_by_side.runtime
         return records
 

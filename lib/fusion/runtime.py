@@ -29,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from lib import models
-from lib.fusion.stacked import NotStackable, StackedNetworks
+from lib.fusion.stacked import StackedNetworks
 from lib.fusion.stacking import EMBEDDING_LAYER, EMBEDDING_MODEL, check_inputs, deep_outputs
 
 RUNTIMES = ("tensorflow", "xla", "stacked", "stacked_xla")
@@ -38,7 +38,8 @@ COMPILED = ("xla", "stacked_xla")
 #: The largest difference allowed between a runtime's deep outputs and those of the networks' own ``predict``.
 TOLERANCE = 1e-5
 #: The batch sizes a graph is traced for: a batch is cut into pieces of the largest, and a smaller piece is
-#: padded up to the next size (an XLA program has fixed shapes; a few sizes keep padding below half a batch).
+#: padded up to the next size (an XLA program has fixed shapes: a few sizes, each traced once, instead of one
+#: per length; a piece just above a size is padded up to eight times its rows).
 BATCH_SIZES = (64, 512, 4096)
 
 
@@ -179,22 +180,20 @@ def choose_runtime(
     ]
     scorers: list[SideBySide | None] = [None]
     for runtime in RUNTIMES:
-        try:
+        try:  # a runtime that cannot run these networks here (a layer it does not compute, XLA refusing an
+            # operation) is left out, never the end of scoring: predict always runs
             scorer = SideBySide(fold_models, inputs, runtime)
-        except NotStackable as err:
+            difference = max_difference(scorer.fold_outputs(X), reference)
+            measured = rate(lambda s=scorer: s.fold_outputs(X))
+        except Exception as err:  # noqa: BLE001 (recorded and printed, the other runtimes kept)
             records.append({"runtime": runtime, "rows_per_s": None, "max_difference": None, "within_tolerance": False,
-                            "unavailable": str(err)})  # fmt: skip
+                            "unavailable": f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"})  # fmt: skip
             scorers.append(None)
             continue
-        difference = max_difference(scorer.fold_outputs(X), reference)
         records.append(
-            {
-                "runtime": runtime,
-                "rows_per_s": rate(lambda s=scorer: s.fold_outputs(X)),
-                "max_difference": difference,
-                "within_tolerance": difference <= TOLERANCE,
-            }
-        )
+            {"runtime": runtime, "rows_per_s": measured, "max_difference": difference,
+             "within_tolerance": difference <= TOLERANCE}
+        )  # fmt: skip
         scorers.append(scorer)
     best = max((i for i, r in enumerate(records) if r["within_tolerance"]), key=lambda i: records[i]["rows_per_s"])
     for i, record in enumerate(records):

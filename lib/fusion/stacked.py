@@ -4,7 +4,7 @@ A fusion's pipeline holds ``k`` folds of each deep model: the same architecture 
 rows. Run one by one (or side by side), each copy's every layer is a small operation of its own. Here each layer
 is one operation over all the copies at once: the fold axis comes first (``(k, rows, ...)``) and each weight is
 stacked along it, so a Dense layer is one batched matrix product (``einsum``) instead of ``k`` small ones, a
-convolution one batched product over the sequence's windows, an LSTM step one batched product per step.
+convolution one batched product per tap of its kernel, an LSTM step one batched product per step.
 
 :class:`StackedNetworks` reads the layers of the copies (``Conv1D`` with ``same`` padding, ``MaxPooling1D``,
 ``LSTM``, ``Flatten``, ``Dense``, ``Dropout``: the layers of :mod:`lib.models`), checks that they are the same
@@ -142,15 +142,16 @@ class StackedNetworks:
             raise NotStackable(f"layer {layer.name}: only stride 1, same padding, ungrouped Conv1D is computed stacked")
         kernel, bias = self._weights(layer, copies, index, 2)  # (k, width, channels, filters), (k, filters)
         act = _activation(layer)
-        width, channels, filters = kernel.shape[1:]
-        flat_kernel = tf.reshape(kernel, [self.k, width * channels, filters])
         left = (kernel_size - 1) // 2  # TensorFlow's "same": the extra padding goes to the right
 
         def conv(x: tf.Tensor) -> tf.Tensor:
+            # one batched product per tap of the kernel, summed: no (k, rows, steps, width x channels) copy
             steps = x.shape[2]
             padded = tf.pad(x, [[0, 0], [0, 0], [left, kernel_size - 1 - left], [0, 0]])
-            windows = tf.concat([padded[:, :, i : i + steps, :] for i in range(kernel_size)], axis=-1)
-            return act(tf.einsum("kbsp,kpf->kbsf", windows, flat_kernel) + bias[:, None, None, :])
+            total = bias[:, None, None, :]
+            for tap in range(kernel_size):
+                total = total + tf.einsum("kbsc,kcf->kbsf", padded[:, :, tap : tap + steps, :], kernel[:, tap])
+            return act(total)
 
         return conv
 

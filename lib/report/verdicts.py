@@ -74,7 +74,10 @@ def fusion_comparisons(scores: pd.DataFrame, evidence: Evidence | None = None) -
         fused = in_percent(fused)
         tie, single = tie_points(fused), best_single(fused)
         interval_of = compare.seed_interval if evidence is None else evidence.interval_of(name, "fusion")
-        contenders = [m for m in metrics.CONTENDER_NAMES if m.startswith("fusion_") and m in set(fused["model"])]
+        contenders = [  # the fusions; the distilled deployment variant is set beside its fusion elsewhere
+            m for m in metrics.CONTENDER_NAMES
+            if m.startswith("fusion_") and m != metrics.DEPLOY_CONTENDER and m in set(fused["model"])
+        ]  # fmt: skip
         found = [
             compare.paired_difference(fused, c, r, STUDY_METRIC)
             for c in contenders

@@ -169,7 +169,7 @@ def parser() -> argparse.ArgumentParser:
         choices=RUNTIME_CHOICES,
         default="auto",
         help="how the fusion's networks run: auto (the fastest, measured at the start on the run's validation "
-        "rows, of those whose scores agree with predict's within 1e-5), predict (one network at a time), "
+        "rows, of those whose networks' outputs agree with predict's within 1e-5), predict (one network at a time), "
         "tensorflow or xla (all networks in one graph, compiled by XLA or not), stacked or stacked_xla (each "
         "network's fold copies as one network with stacked weights)",
     )
@@ -310,7 +310,10 @@ def _score(args: argparse.Namespace, trained: dict[str, Any]) -> dict:
             + ("" if r["within_tolerance"] else " (outputs differ)")
             for r in measured
         )
-        print(f"runtime: {detector.pipeline.runtime} (measured: {rates})", file=sys.stderr, flush=True)
+        chosen = next(r for r in measured if r.get("chosen"))
+        final = chosen.get("score_max_difference")
+        agree = "" if final is None else f"; its scores differ from predict's by at most {final:.2g} on those rows"
+        print(f"runtime: {detector.pipeline.runtime} (measured: {rates}{agree})", file=sys.stderr, flush=True)
     if not args.quiet:
         print("model:", json.dumps(detector.describe(), default=str), file=sys.stderr, flush=True)
     if args.follow:

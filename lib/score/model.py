@@ -50,9 +50,9 @@ if TYPE_CHECKING:
 #: A model input above ``high + DRIFT_MARGIN * (high - low)`` of the training rows (or as far below) is drift.
 DRIFT_MARGIN = 1.0
 #: Rows of the run's own validation split on which ``--runtime auto`` measures each runtime (:meth:`Detector.use_runtime`).
-CALIBRATION_ROWS = 2048
+CALIBRATION_ROWS = 4096  # one whole batch of lib.fusion.runtime.BATCH_SIZES: timed without padding
 #: ``--runtime``: ``auto`` measures; the others name one (:meth:`lib.fusion.FusionPipeline.use_runtime`).
-RUNTIME_CHOICES = ("auto", "predict", "tensorflow", "xla", "stacked", "stacked_xla")
+RUNTIME_CHOICES = ("auto", "predict", "tensorflow", "xla", "stacked", "stacked_xla")  # = auto, predict, RUNTIMES
 
 
 class ScoreError(DataError):
@@ -213,12 +213,16 @@ class Detector:
         first :data:`CALIBRATION_ROWS` preprocessed rows of the run's validation split (seeded uniform rows if the
         run folder has none), keeps the fastest whose outputs agree with ``predict``'s, and returns what it
         measured. The rows only time the runtimes and compare their outputs: no score depends on them."""
+        from lib import run
+
         rows = None
         if runtime == "auto":
-            path = Path(self.run_dir) / "prepared" / "X_val.npy"
             width = len(self.input_names)
-            if path.is_file():
+            try:  # the prepared stage, read through the run folder (checked current)
+                path = run.RunDir(self.run_dir).open("prepared").file("X_val.npy")
                 rows = np.asarray(np.load(path, mmap_mode="r")[:CALIBRATION_ROWS], dtype=np.float32)
+            except (run.StaleArtefactError, OSError, ValueError):
+                rows = None
             if rows is None or rows.ndim != 2 or rows.shape[1] != width or not len(rows):
                 rows = np.random.default_rng(0).random((CALIBRATION_ROWS, width), dtype=np.float32)
         return self.pipeline.use_runtime(runtime, rows)
