@@ -423,6 +423,7 @@ def test_fusion_study_has_one_column_per_run_that_ran_notebook_04_and_its_verdic
     _study_run(tmp_path, "d-group", macro, SPLIT="group")  # notebook 04 never ran there
     writer = main.begin("fusion", {"DATASET": "iot23"}, inputs=["prepared", "deep", "baselines"])
     f1 = {"fusion_xgboost": (0.9, 0.91), "xgboost": (0.96, 0.96), "cnn_lstm": (0.8, 0.8), "soft_voting": (0.8, 0.8)}
+    f1[metrics.DEPLOY_CONTENDER] = (0.99, 0.995)  # the distilled variant: beside its fusion, never a fusion verdict
     scores = [
         {"model": m, "seed": s, "f1_macro": v[s], "val_f1_macro": v[s], "n_test": 1000}
         for m, v in f1.items()
@@ -441,3 +442,4 @@ def test_fusion_study_has_one_column_per_run_that_ran_notebook_04_and_its_verdic
     row = comparisons.set_index("Reference").loc["XGBoost (features)"]
     assert row["Difference (points)"] == "-5.50" and row["Tie margin (points)"] == "0.20"
     assert row["Call"] == "not separable here from"  # two seeds: -6 and -5, an interval from -11.9 to +0.9
+    assert set(comparisons["Contender"]) == {"Fusion (XGBoost meta)"} and "deployment variant" not in verdicts
