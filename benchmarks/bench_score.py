@@ -207,7 +207,8 @@ def components(detector: Any, log: Path, rows: int, repeats: int = 5) -> dict[st
     else:
         steps["fold networks"] = lambda: pipeline.fold_outputs(X)
         steps["meta-classifier"] = lambda: pipeline.model.predict_proba(X, outputs)
-    steps["anomaly branch"] = lambda: detector.anomaly.score(X)
+    branch = getattr(detector.anomaly, "scorer", detector.anomaly)  # the scorer itself: Detector.score keeps the
+    steps["anomaly branch"] = lambda: branch.score(X)  # scores of the arrays it saw last (by identity)
     steps["Detector.score"] = lambda: detector.score(batch, thresholds, score.Tally())
     steps["CSV of the output rows"] = lambda: scored.to_csv(text_io.StringIO(), index=False)
     measured = {}

@@ -36,12 +36,23 @@ def test_side_by_side_gives_each_folds_deep_outputs(runtime_name, n_classes, inp
     rng = np.random.default_rng(0)
     scorer = runtime.SideBySide(fold_models, inputs, runtime_name)
     sizes = (63, 4096 + 5) if runtime_name in runtime.COMPILED else (1, 63, 700, 4096 + 5)  # an XLA size: a compile
-    for n in sizes:  # padded up to each batch size, and cut into pieces
+    for n in sizes:  # cut into pieces of the batch sizes, the last padded
         X = rng.random((n, 12), dtype=np.float32)
         ours, reference = scorer.fold_outputs(X), runtime.reference_outputs(fold_models, X, inputs)
         assert [a.shape for a in ours] == [b.shape for b in reference]
         assert all(a.dtype == np.float32 for a in ours)
         assert runtime.max_difference(ours, reference) <= runtime.TOLERANCE
+
+
+@pytest.mark.parametrize("n", [0, 1, 63, 64, 65, 700, 4095, 4096, 4096 * 3 + 1300])
+def test_a_batch_is_cut_into_pieces_of_the_traced_sizes_padding_only_the_last_under_the_smallest(n):
+    cut = runtime.pieces(n)
+    assert sum(rows for _, rows, _ in cut) == n
+    assert [start for start, _, _ in cut] == list(np.cumsum([0] + [rows for _, rows, _ in cut])[:-1])
+    assert all(size in runtime.BATCH_SIZES for _, _, size in cut)
+    assert all(rows == size for _, rows, size in cut[:-1])  # every piece but the last runs unpadded
+    assert sum(size - rows for _, rows, size in cut) < runtime.BATCH_SIZES[0]
+    assert [size for _, _, size in cut] == sorted((size for _, _, size in cut), reverse=True)
 
 
 def test_the_chosen_runtime_is_the_fastest_within_tolerance(monkeypatch):

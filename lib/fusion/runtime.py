@@ -3,8 +3,8 @@
 A fusion's pipeline holds ``k`` folds of up to four networks each, all over one input (a flow's preprocessed
 features as a sequence). Called one by one, each network costs a call of its own and runs alone on the cores.
 :class:`SideBySide` runs them all as one TensorFlow graph (``tf.function``): one call per batch, the networks
-independent branches the executor runs side by side, on float32 batches of fixed sizes made once (a partial
-batch is padded, so a graph is traced once per size). Its runtimes (:data:`RUNTIMES`):
+independent branches the executor runs side by side, on float32 batches of fixed sizes made once (a batch is
+cut into pieces of those sizes, so a graph is traced once per size; only a last piece of under 64 rows is padded). Its runtimes (:data:`RUNTIMES`):
 
 * ``tensorflow``: the graph as TensorFlow runs it;
 * ``xla``: the same graph compiled by XLA (``jit_compile=True``), which fuses the operations of each network;
@@ -37,10 +37,23 @@ RUNTIMES = ("tensorflow", "xla", "stacked", "stacked_xla")
 COMPILED = ("xla", "stacked_xla")
 #: The largest difference allowed between a runtime's deep outputs and those of the networks' own ``predict``.
 TOLERANCE = 1e-5
-#: The batch sizes a graph is traced for: a batch is cut into pieces of the largest, and a smaller piece is
-#: padded up to the next size (an XLA program has fixed shapes: a few sizes, each traced once, instead of one
-#: per length; a piece just above a size is padded up to eight times its rows).
-BATCH_SIZES = (64, 512, 4096)
+#: The batch sizes a graph is traced for (an XLA program has fixed shapes: a few sizes, each traced once, instead
+#: of one per length). A batch is cut into pieces of the largest size, then of each smaller size that fits what is
+#: left; only a last piece under the smallest size is padded (at most 63 rows computed for nothing per batch).
+BATCH_SIZES = (64, 128, 256, 512, 1024, 2048, 4096)
+
+
+def pieces(n: int) -> list[tuple[int, int, int]]:
+    """``(start, rows, size)`` of each piece :class:`SideBySide` cuts ``n`` rows into: ``rows`` of the batch
+    from ``start``, run as a batch of ``size`` (``rows`` padded up to it only for the last piece)."""
+    out, start = [], 0
+    while start < n:
+        left = n - start
+        size = next((s for s in reversed(BATCH_SIZES) if s <= left), BATCH_SIZES[0])
+        rows = min(size, left)
+        out.append((start, rows, size))
+        start += rows
+    return out
 
 
 def _outputs_of(model: keras.Model, with_embedding: bool) -> keras.Model:
@@ -100,10 +113,9 @@ class SideBySide:
             outputs.extend(out if isinstance(out, list | tuple) else [out])
         return outputs
 
-    def _batch(self, X: np.ndarray) -> list[np.ndarray]:
-        """Every network's outputs of at most ``BATCH_SIZES[-1]`` rows, padded up to a batch size."""
+    def _batch(self, X: np.ndarray, size: int) -> list[np.ndarray]:
+        """Every network's outputs of at most ``size`` rows, run as a batch of ``size`` (padded with zeros)."""
         n = len(X)
-        size = next(s for s in BATCH_SIZES if s >= n)
         if size not in self._buffers:  # one float32 batch per size, made once and reused
             self._buffers[size] = np.zeros((size, self.n_features, 1), dtype=np.float32)
         batch = self._buffers[size]
@@ -117,8 +129,7 @@ class SideBySide:
         X = models.as_sequence(X)
         if X.shape[1] != self.n_features:
             raise ValueError(f"rows of {X.shape[1]} features, the networks take {self.n_features}")
-        step = BATCH_SIZES[-1]
-        parts = [self._batch(X[start : start + step]) for start in range(0, len(X), step)]
+        parts = [self._batch(X[start : start + rows], size) for start, rows, size in pieces(len(X))]
         if not parts:
             parts = [[np.asarray(out) for out in self._call(np.zeros((0, self.n_features, 1), np.float32))]]
         return [np.concatenate(pieces, axis=0) for pieces in zip(*parts, strict=True)]

@@ -210,8 +210,8 @@ class Detector:
 
     def use_runtime(self, runtime: str = "auto") -> list[dict[str, Any]]:
         """Run the fusion's fold models with ``runtime`` (:data:`RUNTIME_CHOICES`); ``auto`` measures each on the
-        first :data:`CALIBRATION_ROWS` preprocessed rows of the run's validation split (seeded uniform rows if the
-        run folder has none), keeps the fastest whose outputs agree with ``predict``'s, and returns what it
+        first :data:`CALIBRATION_ROWS` preprocessed rows of the run's validation split (repeated up to that many if
+        it holds fewer; seeded uniform rows if the run folder has none), keeps the fastest whose outputs agree with ``predict``'s, and returns what it
         measured. The rows only time the runtimes and compare their outputs: no score depends on them."""
         from lib import run
 
@@ -225,6 +225,8 @@ class Detector:
                 rows = None
             if rows is None or rows.ndim != 2 or rows.shape[1] != width or not len(rows):
                 rows = np.random.default_rng(0).random((CALIBRATION_ROWS, width), dtype=np.float32)
+            elif len(rows) < CALIBRATION_ROWS:  # fewer validation rows: repeated to one whole batch, so that each
+                rows = np.resize(rows, (CALIBRATION_ROWS, width))  # runtime is timed on the batches scoring runs
         return self.pipeline.use_runtime(runtime, rows)
 
     def describe(self) -> dict[str, Any]:
