@@ -64,9 +64,9 @@ class FusionPipeline:
     def use_runtime(self, runtime: str = "auto", X: np.ndarray | None = None) -> list[dict[str, Any]]:
         """Run the fold models with ``runtime``: ``predict`` (each network's own ``predict``, one at a time), one
         of :data:`lib.fusion.runtime.RUNTIMES` (every network in one graph), or ``auto``: the fastest on the
-        preprocessed rows ``X`` whose networks' outputs agree with ``predict``'s within 1e-5
-        (:func:`lib.fusion.runtime.choose_runtime`; its measurements are returned, the chosen one's with
-        ``score_max_difference``: the largest difference of the final scores on ``X``). Sets :attr:`runtime`. The
+        preprocessed rows ``X`` whose networks' outputs, and the final scores made from them, agree with
+        ``predict``'s within 1e-5 (:func:`lib.fusion.runtime.choose_runtime`; its measurements are returned, each
+        with ``score_max_difference``: the largest difference of the final scores on ``X``). Sets :attr:`runtime`. The
         deployment variant has one network and always runs it with its own ``predict``."""
         from lib.fusion import runtime as runtimes
 
@@ -81,12 +81,11 @@ class FusionPipeline:
         if runtime == "auto":
             if X is None:
                 raise ValueError("runtime='auto' measures each runtime on rows: pass X")
-            self._side_by_side, records = runtimes.choose_runtime(self.model.fold_models, X, self.model.inputs)
-            if self._side_by_side is not None:  # the final scores too, through the meta-classifier (whose trees
-                # can turn a difference in the last float bit into another branch on a rare row)
-                chosen = next(r for r in records if r["chosen"])
-                ours = self.model.predict_proba(X, self._side_by_side.fold_outputs(X))
-                chosen["score_max_difference"] = float(np.max(np.abs(ours - self.model.predict_proba(X)), initial=0))
+            # the final scores through the meta-classifier too: its trees can turn a difference in the last
+            # bits of a network's output into another branch, and so another score
+            self._side_by_side, records = runtimes.choose_runtime(
+                self.model.fold_models, X, self.model.inputs, final=lambda outputs: self.model.predict_proba(X, outputs)
+            )
         elif runtime == PREDICT:
             self._side_by_side = None
         else:

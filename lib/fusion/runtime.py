@@ -13,15 +13,16 @@ cut into pieces of those sizes, so a graph is traced once per size; only a last 
   with XLA. A pipeline whose networks cannot be stacked (a layer or precision :mod:`lib.fusion.stacked` does not
   compute) keeps the other runtimes.
 
-:func:`choose_runtime` measures each on rows of the data to be scored, refuses one whose deep outputs differ
-from the networks' own ``predict`` by more than :data:`TOLERANCE`, and returns the fastest with what it measured.
+:func:`choose_runtime` measures each on rows of the data to be scored, refuses one whose deep outputs, or the final
+scores made from them, differ from those of the networks' own ``predict`` by more than :data:`TOLERANCE`, and
+returns the fastest with what it measured.
 The deep outputs are assembled exactly as :func:`lib.fusion.stacking.deep_outputs` assembles them.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import keras
@@ -162,15 +163,29 @@ def reference_outputs(fold_models: Sequence[dict[str, keras.Model]], X: np.ndarr
 
 
 def choose_runtime(
-    fold_models: Sequence[dict[str, keras.Model]], X: np.ndarray, inputs: str, repeats: int = 3
+    fold_models: Sequence[dict[str, keras.Model]],
+    X: np.ndarray,
+    inputs: str,
+    repeats: int = 3,
+    final: Callable[[list[np.ndarray]], np.ndarray] | None = None,
 ) -> tuple[SideBySide | None, list[dict[str, Any]]]:
     """Measure the networks' own ``predict`` (one at a time) and :class:`SideBySide` under each of
     :data:`RUNTIMES` on the rows ``X``: rows per second (the best of ``repeats`` timed calls, after one that
-    traces or compiles) and the largest difference from ``predict``'s outputs. Returns the fastest
-    :class:`SideBySide` within :data:`TOLERANCE` (None if ``predict`` itself is the fastest) and one record per
-    contender: ``runtime``, ``rows_per_s``, ``max_difference``, ``within_tolerance``, ``chosen`` (and, for a runtime
-    the networks cannot run under, None for the numbers and why in ``unavailable``)."""
+    traces or compiles) and the largest difference from ``predict``'s outputs. ``final`` (the fold outputs ->
+    the final scores, e.g. through a meta-classifier) adds ``score_max_difference``, the largest difference of
+    the final scores from those of ``predict``'s outputs: a meta-classifier's trees can turn a difference in the
+    last bits of an output into another branch, so a runtime is kept only when both are within
+    :data:`TOLERANCE`. Returns the fastest :class:`SideBySide` within tolerance (None if ``predict`` itself is the
+    fastest) and one record per contender: ``runtime``, ``rows_per_s``, ``max_difference``
+    (``score_max_difference``), ``within_tolerance``, ``chosen`` (and, for a runtime the networks cannot run under,
+    None for the numbers and why in ``unavailable``)."""
     reference = reference_outputs(fold_models, X, inputs)
+    reference_scores = final(reference) if final is not None else None
+
+    def score_difference(outputs: list[np.ndarray]) -> dict[str, float]:
+        if reference_scores is None:
+            return {}
+        return {"score_max_difference": float(np.max(np.abs(final(outputs) - reference_scores), initial=0.0))}
 
     def rate(call) -> float:
         call()
@@ -186,24 +201,27 @@ def choose_runtime(
             "runtime": "predict, one network at a time",
             "rows_per_s": rate(lambda: reference_outputs(fold_models, X, inputs)),
             "max_difference": 0.0,
-            "within_tolerance": True,
         }
+        | score_difference(reference)
+        | {"within_tolerance": True}
     ]
     scorers: list[SideBySide | None] = [None]
     for runtime in RUNTIMES:
         try:  # a runtime that cannot run these networks here (a layer it does not compute, XLA refusing an
             # operation) is left out, never the end of scoring: predict always runs
             scorer = SideBySide(fold_models, inputs, runtime)
-            difference = max_difference(scorer.fold_outputs(X), reference)
+            outputs = scorer.fold_outputs(X)
+            difference, scores = max_difference(outputs, reference), score_difference(outputs)
             measured = rate(lambda s=scorer: s.fold_outputs(X))
         except Exception as err:  # noqa: BLE001 (recorded and printed, the other runtimes kept)
             records.append({"runtime": runtime, "rows_per_s": None, "max_difference": None, "within_tolerance": False,
                             "unavailable": f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"})  # fmt: skip
             scorers.append(None)
             continue
+        within = difference <= TOLERANCE and scores.get("score_max_difference", 0.0) <= TOLERANCE
         records.append(
-            {"runtime": runtime, "rows_per_s": measured, "max_difference": difference,
-             "within_tolerance": difference <= TOLERANCE}
+            {"runtime": runtime, "rows_per_s": measured, "max_difference": difference} | scores
+            | {"within_tolerance": within}
         )  # fmt: skip
         scorers.append(scorer)
     best = max((i for i, r in enumerate(records) if r["within_tolerance"]), key=lambda i: records[i]["rows_per_s"])

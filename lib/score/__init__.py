@@ -12,8 +12,8 @@ benign validation scores its thresholds come from (:class:`Detector`). Both are 
 checks current; the manifest (data set, parameters, fingerprints, thresholds, the pipeline's ``variant``: the
 full fusion or the deployment variant notebook 04 saves with ``PIPELINE=deploy``) is printed first.
 ``--runtime`` says how a full pipeline's fold networks run: ``auto`` (the default) times each runtime of
-:mod:`lib.fusion.runtime` on the run's validation rows and keeps the fastest whose networks' outputs agree with
-``predict``'s within 1e-5 (the largest difference of the final scores on those rows is printed);
+:mod:`lib.fusion.runtime` on the run's validation rows and keeps the fastest whose networks' outputs and final scores
+agree with ``predict``'s within 1e-5 (the chosen one's largest difference of the final scores is printed);
 ``predict``, ``tensorflow``, ``xla``, ``stacked`` or ``stacked_xla`` name one.
 
 **Input**: a Zeek conn log (TSV with its ``#fields`` header or JSON, told by its content whatever its name;

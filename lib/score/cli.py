@@ -307,7 +307,7 @@ def _score(args: argparse.Namespace, trained: dict[str, Any]) -> dict:
             f"{r['runtime']} unavailable ({r['unavailable']})"
             if r.get("unavailable")
             else f"{r['runtime']} {r['rows_per_s']:,.0f} flows/s"
-            + ("" if r["within_tolerance"] else " (outputs differ)")
+            + ("" if r["within_tolerance"] else " (outputs or scores differ from predict's)")
             for r in measured
         )
         chosen = next(r for r in measured if r.get("chosen"))
