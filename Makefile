@@ -50,7 +50,7 @@ verify: setup
 
 ## test: lint, then every test tier: unit, data (needs the mirror: IOT_BOTNET_DATA_DIR), smoke (notebooks), browser
 test: setup lint
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadfile --no-loadscope-reorder
 
 ## test-unit: the fast tier for the edit-test loop (no mirror, no notebook; seconds)
 test-unit: setup

@@ -24,6 +24,7 @@ START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
 GIB = 1024
 FULL_CICIDS_ROWS = 2_500_000  # the targets are for CICIDS2017's 2.83 M rows (bench_prepare --copies 47: 2.82 M)
 FULL_ZEEK_MIB = 9_000  # and for a 10 GB conn log (bench_stream --mib 10240)
+DEPLOY_RATE = 50_000  # flows/s of the deployment variant (notebook 04's PIPELINE=deploy) in batch, on 2 cores
 
 
 def load(name: str, results: Path) -> dict[str, Any] | None:
@@ -171,10 +172,14 @@ def score_rows(run: dict | None) -> list[dict]:
     rows = []
     for config in run["configs"].values():
         detector, follow = config["detector"], config["follow"]
-        what = f"{detector['pipeline']} ({detector['networks']} networks)"
+        networks = detector["networks"]
+        runtime = detector.get("runtime", "predict")
+        what = f"{detector['pipeline']} ({networks} network{'s' if networks != 1 else ''}, runtime {runtime})"
+        rate = config["batch"]["score_file_flows_per_s"]
+        deploy = detector.get("variant") == "deploy"  # the deployment variant's own target in batch
+        target, met = (f"≥ {DEPLOY_RATE:,} flows/s", rate >= DEPLOY_RATE) if deploy else ("measured", None)
         rows.append(
-            _row(f"`iot-botnet score` of a Zeek log, {what}", f"{config['batch']['score_file_flows_per_s']:,.0f} flows/s",
-                 "measured", None, run, name)
+            _row(f"`iot-botnet score` of a Zeek log, {what}", f"{rate:,.0f} flows/s", target, met, run, name)
         )  # fmt: skip
         rows.append(
             _row(

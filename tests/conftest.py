@@ -22,8 +22,15 @@ DEFAULT_MIRROR = REPO_ROOT.parent / "shared" / "data"
 #: Test files whose every test belongs to one tier.
 FILE_TIERS = {"test_browser.py": "browser"}
 
+#: The files that take longest (minutes each: whole notebook chains), run first and in this order. ``make test``
+#: hands whole files to its processes in collection order (``--dist loadfile --no-loadscope-reorder``): a long
+#: file left to the end would run alone while the other process waits.
+LONGEST_FIRST = ("test_public_layouts.py", "test_notebooks.py", "test_coursework.py", "test_score.py")
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
     for item in items:
         tier = FILE_TIERS.get(item.path.name)
         if tier:
