@@ -66,8 +66,8 @@ class FusionPipeline:
         of :data:`lib.fusion.runtime.RUNTIMES` (every network in one graph), or ``auto``: the fastest on the
         preprocessed rows ``X`` whose networks' outputs, and the final scores made from them, agree with
         ``predict``'s within 1e-5 (:func:`lib.fusion.runtime.choose_runtime`; its measurements are returned, each
-        with ``score_max_difference``: the largest difference of the final scores on ``X``). Sets :attr:`runtime`. The
-        deployment variant has one network and always runs it with its own ``predict``."""
+        with ``score_max_difference``: the largest difference of the final scores on ``X``). Sets
+        :attr:`runtime`. The deployment variant has one network and always runs it with its own ``predict``."""
         from lib.fusion import runtime as runtimes
 
         records: list[dict[str, Any]] = []

@@ -4,7 +4,8 @@ A fusion's pipeline holds ``k`` folds of up to four networks each, all over one 
 features as a sequence). Called one by one, each network costs a call of its own and runs alone on the cores.
 :class:`SideBySide` runs them all as one TensorFlow graph (``tf.function``): one call per batch, the networks
 independent branches the executor runs side by side, on float32 batches of fixed sizes made once (a batch is
-cut into pieces of those sizes, so a graph is traced once per size; only a last piece of under 64 rows is padded). Its runtimes (:data:`RUNTIMES`):
+cut into pieces of those sizes, so a graph is traced once per size; only a last piece of under 64 rows is
+padded). Its runtimes (:data:`RUNTIMES`):
 
 * ``tensorflow``: the graph as TensorFlow runs it;
 * ``xla``: the same graph compiled by XLA (``jit_compile=True``), which fuses the operations of each network;
@@ -133,7 +134,7 @@ class SideBySide:
         parts = [self._batch(X[start : start + rows], size) for start, rows, size in pieces(len(X))]
         if not parts:
             parts = [[np.asarray(out) for out in self._call(np.zeros((0, self.n_features, 1), np.float32))]]
-        return [np.concatenate(pieces, axis=0) for pieces in zip(*parts, strict=True)]
+        return [np.concatenate(chunks, axis=0) for chunks in zip(*parts, strict=True)]
 
     def fold_outputs(self, X: np.ndarray) -> list[np.ndarray]:
         """Each fold's deep outputs of the preprocessed rows ``X``, as :func:`deep_outputs` gives them."""

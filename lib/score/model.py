@@ -211,8 +211,9 @@ class Detector:
     def use_runtime(self, runtime: str = "auto") -> list[dict[str, Any]]:
         """Run the fusion's fold models with ``runtime`` (:data:`RUNTIME_CHOICES`); ``auto`` measures each on the
         first :data:`CALIBRATION_ROWS` preprocessed rows of the run's validation split (repeated up to that many if
-        it holds fewer; seeded uniform rows if the run folder has none), keeps the fastest whose outputs agree with ``predict``'s, and returns what it
-        measured. The rows only time the runtimes and compare their outputs: no score depends on them."""
+        it holds fewer; seeded uniform rows if the run folder has none), keeps the fastest whose outputs and final
+        scores agree with ``predict``'s, and returns what it measured. The rows only time the runtimes and compare
+        their outputs: no score depends on them."""
         from lib import run
 
         rows = None
