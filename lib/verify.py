@@ -12,11 +12,16 @@ written into a fresh ``runs/verify-*`` folder all the same). Every cell that is 
 printed with its difference; a cell further than the tolerance (:data:`TOLERANCES`), a missing row or column,
 or a cell whose form changed fails the check (exit status 1, else 0).
 
-The tolerances are in points of a percentage, one for the mean and a wider one for the ``± std`` of a cell:
-the deep models are trained with oneDNN and Eigen kernels that TensorFlow picks for the CPU at hand, and their
-results are reproducible for a seed on one machine only (the SVM and the forests are the same everywhere).
-Detection at a fixed false-positive rate reads a threshold off a handful of benign validation rows and moves
-further for the same change, so its table has tolerances of its own.
+The deep models are trained with oneDNN and Eigen kernels that TensorFlow picks for the CPU at hand, and their
+results are reproducible for a seed on one machine only (the SVM and the forests are the same everywhere): on
+another CPU each network is another draw of its training's noise, as another seed is. So a cell may move as far as
+the seeds say such a draw moves it (:func:`allowance`): twice the standard error of the difference of two
+means over the run's ``n`` seeds, from the seeds' own spread (a ``mean ± std`` cell: both sides' ``std``; a
+test-set interval's bound: the spread of that bound over the rerun's seeds, each seed's interval on the same
+resamples, :func:`lib.report.seed_bound_spread`), and never less than a fixed floor in points of a percentage
+(:data:`TOLERANCES`: one for a mean, a wider one for a ``± std`` and an interval's bound). Detection at a fixed
+false-positive rate reads a threshold off a handful of benign validation rows and moves further for the same
+change, so its table has floors of its own.
 """
 
 from __future__ import annotations
@@ -41,13 +46,17 @@ NOTEBOOKS = ("01", "02", "03")
 
 @dataclass(frozen=True)
 class Tolerance:
-    """How far a rerun's cell may be from the committed one, in points of a percentage."""
+    """The least a rerun's cell may move from the committed one, in points of a percentage: its mean, and its
+    ``± std`` or an interval's bound (:func:`allowance` allows more where the seeds' spread says so)."""
 
     mean: float
     spread: float
 
 
-#: Per committed table: the tolerance of its cells (module docstring; tests/README.md says how they were chosen).
+#: Standard errors of a difference a cell may move by (two: about 19 reruns in 20 that differ from the committed
+#: run only as another draw of the seeds would).
+STANDARD_ERRORS = 2.0
+#: Per committed table: the floors of its cells (module docstring; tests/README.md says how they were chosen).
 TOLERANCES = {
     "table1": Tolerance(mean=0.5, spread=1.0),
     "table1_detection_at_fpr": Tolerance(mean=2.0, spread=3.0),
@@ -77,17 +86,19 @@ class CellDifference:
     column: str
     committed: str
     rerun: str
-    mean: float | None  # rerun minus committed (None: not two numbers)
-    spread: float | None
+    mean: float | None  # rerun minus committed (None: not two numbers); an interval's low bound
+    spread: float | None  # the ± std's difference; an interval's high bound
     within: bool
+    allowed: tuple[float, float] = (0.0, 0.0)  # how far the mean and the spread (the two bounds) may move
 
     def line(self, tolerance: Tolerance) -> str:
-        """One printed line: the cell, both texts, the differences and the verdict."""
+        """One printed line: the cell, both texts, the differences, what each may move by and the verdict."""
         parts = [f"{self.table}: {self.row} / {self.column}: committed {self.committed!r}, rerun {self.rerun!r}"]
+        interval = _INTERVAL.match(str(self.committed)) is not None
         if self.mean is not None:
-            parts.append(f"mean {self.mean:+.2f} (tolerance {tolerance.mean:g})")
+            parts.append(f"{'low' if interval else 'mean'} {self.mean:+.2f} (allowed {self.allowed[0]:.2f})")
         if self.spread is not None:
-            parts.append(f"± {self.spread:+.2f} (tolerance {tolerance.spread:g})")
+            parts.append(f"{'high' if interval else '±'} {self.spread:+.2f} (allowed {self.allowed[1]:.2f})")
         if self.mean is None:
             parts.append("not comparable as numbers")
         return ", ".join(parts) + (": within" if self.within else ": OUTSIDE")
@@ -121,24 +132,48 @@ class Comparison:
         return lines
 
 
-def compare_cell(table: str, row: str, column: str, committed: str, rerun: str, tolerance: Tolerance):
-    """None when the two texts are identical, else the :class:`CellDifference` (numbers within ``tolerance``
-    pass; a number against a blank or text fails, as does a ``± std`` on one side only)."""
+def allowance(floor: float, spreads: tuple[float, ...], seeds: int) -> float:
+    """How far a cell may move: :data:`STANDARD_ERRORS` times the standard error of the difference of two means
+    over ``seeds`` seeds whose standard deviations are ``spreads`` (one per side), or ``floor`` if that is more
+    (always ``floor`` with fewer than two seeds, where no spread is measured)."""
+    if seeds < 2 or not spreads:
+        return floor
+    return max(floor, STANDARD_ERRORS * math.sqrt(sum(s * s for s in spreads) / seeds))
+
+
+def compare_cell(
+    table: str,
+    row: str,
+    column: str,
+    committed: str,
+    rerun: str,
+    tolerance: Tolerance,
+    seeds: int = 0,
+    bound_spread: tuple[float, float] | None = None,
+):
+    """None when the two texts are identical, else the :class:`CellDifference`. Numbers pass within their
+    :func:`allowance` over ``seeds`` seeds (the floors ``tolerance``): a mean from both sides' ``± std``, an
+    interval's bound from ``bound_spread`` (the spread of its low and high bound over the rerun's seeds, taken
+    for both sides), a ``± std`` at its floor. A number against a blank or text fails, as does a ``± std`` on one
+    side only."""
     if committed == rerun:
         return None
     bounds = [_INTERVAL.match(str(text)) for text in (committed, rerun)]
-    if all(bounds):  # a test-set interval: each bound within the spread's tolerance
+    if all(bounds):  # a test-set interval: each bound within its own allowance
         (low_old, high_old), (low_new, high_new) = ((float(a), float(b)) for a, b in (m.groups() for m in bounds))
         low, high = low_new - low_old, high_new - high_old
-        within = _close(low, tolerance.spread) and _close(high, tolerance.spread)
-        return CellDifference(table, row, column, committed, rerun, low, high, within)
+        spread = bound_spread or (0.0, 0.0)
+        allowed = tuple(allowance(tolerance.spread, (s, s) if math.isfinite(s) else (), seeds) for s in spread)
+        within = _close(low, allowed[0]) and _close(high, allowed[1])
+        return CellDifference(table, row, column, committed, rerun, low, high, within, allowed)
     old, new = parse_cell(committed), parse_cell(rerun)
     if old is None or new is None or (old[1] is None) != (new[1] is None):
         return CellDifference(table, row, column, committed, rerun, None, None, False)
     mean = new[0] - old[0]
     spread = new[1] - old[1] if old[1] is not None and new[1] is not None else None
-    within = _close(mean, tolerance.mean) and (spread is None or _close(spread, tolerance.spread))
-    return CellDifference(table, row, column, committed, rerun, mean, spread, within)
+    allowed = (allowance(tolerance.mean, (old[1], new[1]) if spread is not None else (), seeds), tolerance.spread)
+    within = _close(mean, allowed[0]) and (spread is None or _close(spread, allowed[1]))
+    return CellDifference(table, row, column, committed, rerun, mean, spread, within, allowed)
 
 
 def _close(difference: float, tolerance: float) -> bool:
@@ -146,9 +181,18 @@ def _close(difference: float, tolerance: float) -> bool:
     return abs(difference) <= tolerance or math.isclose(abs(difference), tolerance, abs_tol=1e-9)
 
 
-def compare_tables(table: str, committed: pd.DataFrame, rerun: pd.DataFrame, tolerance: Tolerance) -> Comparison:
+def compare_tables(
+    table: str,
+    committed: pd.DataFrame,
+    rerun: pd.DataFrame,
+    tolerance: Tolerance,
+    seeds: int = 0,
+    bound_spreads: pd.DataFrame | None = None,
+) -> Comparison:
     """Every cell of ``committed`` against the same row (by :data:`KEY`) and column of ``rerun`` (both read as
-    text). A row or column on one side only is an error naming it; the other cells are still compared."""
+    text), over ``seeds`` seeds (:func:`compare_cell`); ``bound_spreads``: a table of the rerun's shape whose
+    interval cells hold the spread of each bound over the seeds (``"[1.2, 0.3]"``). A row or column on one side
+    only is an error naming it; the other cells are still compared."""
     out = Comparison(table, tolerance, differences=[], errors=[])
     for name, frame in (("committed", committed), ("rerun", rerun)):
         if KEY not in frame.columns:
@@ -159,17 +203,27 @@ def compare_tables(table: str, committed: pd.DataFrame, rerun: pd.DataFrame, tol
     out.errors += [f"column {c!r} is missing from the rerun" for c in columns if c not in rerun.columns]
     out.errors += [f"column {c!r} is new in the rerun" for c in rerun.columns if c not in committed.columns]
     old, new = committed.set_index(KEY), rerun.set_index(KEY)
+    spreads = bound_spreads.set_index(KEY) if bound_spreads is not None and KEY in bound_spreads else None
     out.errors += [f"row {r!r} is missing from the rerun" for r in old.index if r not in new.index]
     out.errors += [f"row {r!r} is new in the rerun" for r in new.index if r not in old.index]
     for row in (r for r in old.index if r in new.index):
         for column in (c for c in columns if c in new.columns):
             out.cells += 1
-            difference = compare_cell(table, row, column, old.at[row, column], new.at[row, column], tolerance)
+            difference = compare_cell(table, row, column, old.at[row, column], new.at[row, column], tolerance,
+                                      seeds, _bound_spread(spreads, row, column))  # fmt: skip
             if difference is None:
                 out.identical += 1
             else:
                 out.differences.append(difference)
     return out
+
+
+def _bound_spread(spreads: pd.DataFrame | None, row: str, column: str) -> tuple[float, float] | None:
+    """The spreads of a cell's two bounds, read from ``spreads``' cell ``"[low, high]"`` (None where there is none)."""
+    if spreads is None or row not in spreads.index or column not in spreads.columns:
+        return None
+    found = _INTERVAL.match(str(spreads.at[row, column]))
+    return (float(found.group(1)), float(found.group(2))) if found else None
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -189,28 +243,42 @@ def resampling(dataset: str, run: RunDir) -> tuple[int, int]:
     return n_boot, int(run.open("prepared").parameters.get("SEED", 42))
 
 
-def rerun_tables(run: RunDir, dataset: str, out: Path) -> dict[str, Path]:
-    """Table 1 and its detection companion of ``run``, as notebook 06 builds them, written under ``out``."""
+#: The table :func:`rerun_tables` writes beside Table 1: the spread over the seeds of each interval bound.
+BOUND_SPREADS = "table1_bound_spread"
+
+
+def rerun_tables(run: RunDir, dataset: str, out: Path) -> tuple[dict[str, Path], int]:
+    """Table 1 and its detection companion of ``run``, as notebook 06 builds them, and Table 1's shape with the
+    spread over the seeds of each interval bound (:data:`BOUND_SPREADS`), written under ``out``; and the number
+    of seeds they are over."""
     label_mode = run.load_prepared().label_mode
     folder = report.FigureFolder(out, "verify")
     n_boot, seed = resampling(dataset, run)
     intervals, _ = report.run_evidence(run, n_boot, seed)
-    table1 = report.table1_with_intervals(report.load_runs(run), dataset, label_mode, intervals, run.name)
+    runs = report.load_runs(run)
+    table1 = report.table1_with_intervals(runs, dataset, label_mode, intervals, run.name)
     written = {"table1": folder.table(table1, "table1")[0]}
     detection = report.detection_table(report.detection_rows(run))
     written["table1_detection_at_fpr"] = folder.table(detection, "table1_detection_at_fpr")[0]
-    return written
+    spreads = report.seed_bound_spread(run, n_boot, seed)
+    table = report.table1_with_intervals(runs, dataset, label_mode, spreads, run.name)
+    written[BOUND_SPREADS] = folder.table(table, BOUND_SPREADS)[0]
+    seeds = int(intervals.loc[intervals["pool"] == "table1", "seeds"].max()) if len(intervals) else 0
+    return written, seeds
 
 
-def verify(committed_dir: Path, written: dict[str, Path]) -> list[Comparison]:
-    """Each table of ``written`` compared with the one of the same name in ``committed_dir``; a table the
-    committed folder lacks is skipped only where it is optional (the detection companion)."""
+def verify(committed_dir: Path, written: dict[str, Path], seeds: int = 0) -> list[Comparison]:
+    """Each table of ``written`` compared with the one of the same name in ``committed_dir`` over ``seeds``
+    seeds (Table 1's interval bounds with the spreads of ``written``'s :data:`BOUND_SPREADS`, where it has it);
+    a table the committed folder lacks is skipped only where it is optional (the detection companion)."""
     results = []
+    spreads = read_table(written[BOUND_SPREADS]) if BOUND_SPREADS in written else None
     for name, path in written.items():
         committed = committed_dir / path.name
-        if name != "table1" and not committed.exists():
+        if name == BOUND_SPREADS or (name != "table1" and not committed.exists()):
             continue
-        results.append(compare_tables(name, read_table(committed), read_table(path), TOLERANCES[name]))
+        results.append(compare_tables(name, read_table(committed), read_table(path), TOLERANCES[name], seeds,
+                                      spreads if name == "table1" else None))  # fmt: skip
     return results
 
 
@@ -247,8 +315,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.run_dir:
             print(f"verify: notebooks {' '.join(NOTEBOOKS)} of {args.dataset} into {run_dir}", flush=True)
             _rerun(args.dataset, params, run_dir)
-        written = rerun_tables(RunDir(run_dir), args.dataset, out)
-        results = verify(committed, written)
+        written, seeds = rerun_tables(RunDir(run_dir), args.dataset, out)
+        results = verify(committed, written, seeds)
     except (RuntimeError, ValueError, FileNotFoundError, FileExistsError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -87,6 +87,24 @@ def test_findings_use_the_test_set_intervals_and_say_how_they_were_made(tmp_path
     assert list(table.columns).index("F1-Score 95 % CI") == list(table.columns).index("F1-Score (ours)") + 1
 
 
+def test_the_seed_spread_of_a_bound_is_nil_where_the_seeds_agree_and_measured_where_they_differ(tmp_path, monkeypatch):
+    folder = _run(tmp_path, {"random_forest": 0.02, "xgboost": 0.02, "cnn_lstm": 0.10, "cnn_only": 0.10})
+    read_saved = ev._reader
+
+    def reader(folder, stages, split="test"):  # XGBoost's three seeds made to predict alike
+        read = read_saved(folder, stages, split)
+        return lambda model, seed: read(model, SEEDS[0] if model == "xgboost" else seed)
+
+    monkeypatch.setattr(ev, "_reader", reader)
+    spread = report.seed_bound_spread(folder, n_boot=200, seed=1)
+    assert len(spread) == 4 * len(ev.INTERVAL_SCORES) and set(spread["seeds"]) == {3}
+    spread = spread.set_index(["model", "score"])
+    assert (spread.loc["xgboost", ["low", "high"]].to_numpy() == 0).all()
+    assert spread.loc["cnn_lstm", "low"].max() > 0 and (spread[["low", "high"]].fillna(0).to_numpy() >= 0).all()
+    table = report.table1_with_intervals(report.load_runs(folder), "iot23", "binary", spread.reset_index(), "r")
+    assert table.set_index("Model").loc["XGBoost", "Macro F1 95 % CI"] == "[0.0, 0.0]"
+
+
 def test_one_seed_gives_no_interval_to_the_rule(tmp_path):
     folder = _run(tmp_path, {"random_forest": 0.02, "xgboost": 0.02, "cnn_lstm": 0.2, "cnn_only": 0.2})
     intervals, differences = report.run_evidence(folder, n_boot=50, seed=1)

@@ -112,3 +112,35 @@ def test_a_test_set_interval_is_compared_bound_by_bound_within_the_spreads_toler
         "table1", "XGBoost", "Macro F1 95 % CI", "[90.0, 95.6]", "[93.4, 95.6]", tolerance
     ).within
     assert not verify.compare_cell("table1", "XGBoost", "Macro F1 95 % CI", "[90.0, 95.6]", "93.4", tolerance).within
+
+
+def test_a_mean_may_move_by_two_standard_errors_of_the_seeds_and_never_less_than_the_floor():
+    assert verify.allowance(0.5, (0.9, 1.1), 3) == pytest.approx(2 * ((0.81 + 1.21) / 3) ** 0.5)
+    assert verify.allowance(0.5, (0.1, 0.0), 3) == 0.5 and verify.allowance(0.5, (9.0, 9.0), 1) == 0.5
+    moved = verify.compare_cell("table1", "LSTM-Only", "Precision (ours)", "90.4 ± 0.9", "89.6 ± 1.1", TOLERANCE, 3)
+    assert moved.within and moved.allowed[0] == pytest.approx(1.64, abs=0.01)
+    assert "mean -0.80 (allowed 1.64)" in moved.line(TOLERANCE)
+    assert not verify.compare_cell("table1", "LSTM-Only", "c", "90.4 ± 0.9", "89.6 ± 1.1", TOLERANCE).within
+    assert not verify.compare_cell("table1", "LSTM-Only", "c", "90.4 ± 0.9", "88.6 ± 1.1", TOLERANCE, 3).within
+
+
+def test_an_interval_bound_may_move_as_far_as_its_spread_over_the_seeds_says():
+    cell = ("table1", "CNN-LSTM Hybrid", "Recall 95 % CI", "[47.0, 100.0]", "[59.3, 100.0]", TOLERANCE, 3)
+    wide = verify.compare_cell(*cell, bound_spread=(10.0, 0.0))
+    assert wide.within and wide.allowed == pytest.approx((2 * (200 / 3) ** 0.5, 1.0))
+    assert "low +12.30 (allowed 16.33), high +0.00 (allowed 1.00)" in wide.line(TOLERANCE)
+    assert not verify.compare_cell(*cell, bound_spread=(2.0, 0.0)).within
+    assert not verify.compare_cell(*cell).within  # no spread measured: the floor
+
+
+def test_verify_reads_the_bound_spreads_the_rerun_wrote_beside_its_table(tmp_path):
+    committed, rerun = tmp_path / "committed", tmp_path / "rerun"
+    committed.mkdir()
+    rerun.mkdir()
+    table(XGBoost={"Recall 95 % CI": "[47.0, 100.0]"}).to_csv(committed / "table1.csv", index=False)
+    table(XGBoost={"Recall 95 % CI": "[59.3, 100.0]"}).to_csv(rerun / "table1.csv", index=False)
+    written = {"table1": rerun / "table1.csv", verify.BOUND_SPREADS: rerun / "spread.csv"}
+    for low, passed in (("10.0", True), ("2.0", False)):
+        table(XGBoost={"Recall 95 % CI": f"[{low}, 0.0]"}).to_csv(rerun / "spread.csv", index=False)
+        (result,) = verify.verify(committed, written, seeds=3)
+        assert result.table == "table1" and result.passed is passed

@@ -30,7 +30,14 @@ from __future__ import annotations
 
 from lib.metrics.zero_day import zero_day_reason
 from lib.report.controls import loco_beside_stratified, loco_runs, loco_table, shortcut_tables
-from lib.report.evidence import Evidence, flows_per_day, operating_table, run_evidence, study_evidence
+from lib.report.evidence import (
+    Evidence,
+    flows_per_day,
+    operating_table,
+    run_evidence,
+    seed_bound_spread,
+    study_evidence,
+)
 from lib.report.figure_inputs import importance_table, layer_names, lifecycle_figure
 from lib.report.findings import (
     PAPER_MODELS,
@@ -95,6 +102,7 @@ __all__ = [
     "shortcut_tables",
     "Evidence",
     "run_evidence",
+    "seed_bound_spread",
     "study_evidence",
     "flows_per_day",
     "operating_table",

@@ -134,6 +134,37 @@ def run_evidence(folder: RunDir, n_boot: int = bootstrap.N_BOOT, seed: int = 42)
     return _rounded(pd.DataFrame(intervals)), _rounded(pd.DataFrame(differences))
 
 
+def seed_bound_spread(folder: RunDir, n_boot: int = bootstrap.N_BOOT, seed: int = 42) -> pd.DataFrame:
+    """How far each bound of Table 1's test-set intervals moves from seed to seed: per model and score of
+    :data:`INTERVAL_SCORES`, each seed's own interval on the same resampled groups as :func:`run_evidence` draws
+    (that seed alone), and the standard deviation over the seeds of its ``low`` and of its ``high`` bound
+    (percent; the rows of ``intervals.csv``' ``table1`` pool, with spreads where the bounds were). Empty with
+    fewer than two seeds."""
+    data = folder.load_prepared()
+    groups, grouped_by = bootstrap.test_groups(data.rows["test"])
+    models = [m for s in TABLE1_STAGES for m in folder.open(s).models]
+    seeds = sorted(set(folder.open("deep").seeds) & set(folder.open("baselines").seeds))
+    if len(seeds) < 2:
+        return pd.DataFrame(columns=["run", "pool", "seeds", "model", "score", "low", "high"])
+    read = _reader(folder, list(TABLE1_STAGES))
+    bounds: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for one in seeds:  # the same group weights for every seed: resamples() draws them first, from ``seed``
+        draws = bootstrap.resamples(groups, data.y_test, [one], n_boot=n_boot, seed=seed, how=grouped_by)
+        scorer = bootstrap.PairedIntervals(data.y_test, read, data.n_classes, draws, scale=100)
+        for model in models:
+            _, boot = scorer.scores(model)
+            for score in INTERVAL_SCORES:
+                bounds.setdefault((model, score), []).append(bootstrap.percentile_interval(boot[score]))
+    rows = []
+    for (model, score), found in bounds.items():
+        low, high = (100 * np.array(side, dtype=np.float64) for side in zip(*found, strict=True))
+        spread = [float(np.std(side[np.isfinite(side)], ddof=1)) if np.isfinite(side).sum() > 1 else np.nan
+                  for side in (low, high)]  # fmt: skip
+        rows.append({"run": folder.name, "pool": "table1", "seeds": len(seeds), "model": model, "score": score,
+                     "low": spread[0], "high": spread[1]})  # fmt: skip
+    return _rounded(pd.DataFrame(rows))
+
+
 def _rounded(frame: pd.DataFrame) -> pd.DataFrame:
     """Scores in percent to 4 decimals: the files stay small and byte-stable."""
     columns = [c for c in ("mean", "low", "high") if c in frame]
