@@ -91,7 +91,7 @@ class CellDifference:
     within: bool
     allowed: tuple[float, float] = (0.0, 0.0)  # how far the mean and the spread (the two bounds) may move
 
-    def line(self, tolerance: Tolerance) -> str:
+    def line(self) -> str:
         """One printed line: the cell, both texts, the differences, what each may move by and the verdict."""
         parts = [f"{self.table}: {self.row} / {self.column}: committed {self.committed!r}, rerun {self.rerun!r}"]
         interval = _INTERVAL.match(str(self.committed)) is not None
@@ -122,7 +122,7 @@ class Comparison:
     def report(self) -> list[str]:
         """The lines :func:`main` prints: each error, each differing cell, then one summary line."""
         lines = [f"{self.table}: ERROR {error}" for error in self.errors or []]
-        lines += [difference.line(self.tolerance) for difference in self.differences or []]
+        lines += [difference.line() for difference in self.differences or []]
         outside = sum(not d.within for d in self.differences or [])
         lines.append(
             f"{self.table}: {self.cells} cells, {self.identical} byte-identical, "

@@ -60,7 +60,7 @@ def test_exactly_the_tolerance_passes_despite_float_rounding():
 @pytest.mark.parametrize(("committed", "rerun"), [("86.3", ""), ("94.3 ± 0.0", "94.3"), ("94.3", "n/a")])
 def test_a_cell_that_changed_its_form_fails(committed, rerun):
     difference = verify.compare_cell("table1", "SVM", "c", committed, rerun, TOLERANCE)
-    assert not difference.within and difference.mean is None and "not comparable" in difference.line(TOLERANCE)
+    assert not difference.within and difference.mean is None and "not comparable" in difference.line()
 
 
 def test_a_missing_row_or_column_is_an_error_naming_it():
@@ -119,7 +119,7 @@ def test_a_mean_may_move_by_two_standard_errors_of_the_seeds_and_never_less_than
     assert verify.allowance(0.5, (0.1, 0.0), 3) == 0.5 and verify.allowance(0.5, (9.0, 9.0), 1) == 0.5
     moved = verify.compare_cell("table1", "LSTM-Only", "Precision (ours)", "90.4 ± 0.9", "89.6 ± 1.1", TOLERANCE, 3)
     assert moved.within and moved.allowed[0] == pytest.approx(1.64, abs=0.01)
-    assert "mean -0.80 (allowed 1.64)" in moved.line(TOLERANCE)
+    assert "mean -0.80 (allowed 1.64)" in moved.line()
     assert not verify.compare_cell("table1", "LSTM-Only", "c", "90.4 ± 0.9", "89.6 ± 1.1", TOLERANCE).within
     assert not verify.compare_cell("table1", "LSTM-Only", "c", "90.4 ± 0.9", "88.6 ± 1.1", TOLERANCE, 3).within
 
@@ -128,7 +128,7 @@ def test_an_interval_bound_may_move_as_far_as_its_spread_over_the_seeds_says():
     cell = ("table1", "CNN-LSTM Hybrid", "Recall 95 % CI", "[47.0, 100.0]", "[59.3, 100.0]", TOLERANCE, 3)
     wide = verify.compare_cell(*cell, bound_spread=(10.0, 0.0))
     assert wide.within and wide.allowed == pytest.approx((2 * (200 / 3) ** 0.5, 1.0))
-    assert "low +12.30 (allowed 16.33), high +0.00 (allowed 1.00)" in wide.line(TOLERANCE)
+    assert "low +12.30 (allowed 16.33), high +0.00 (allowed 1.00)" in wide.line()
     assert not verify.compare_cell(*cell, bound_spread=(2.0, 0.0)).within
     assert not verify.compare_cell(*cell).within  # no spread measured: the floor
 
