@@ -84,6 +84,12 @@ def _pairs(models: list[str]) -> list[tuple[str, str]]:
     return list(itertools.combinations(models, 2))
 
 
+def _table1_members(folder: RunDir) -> tuple[list[str], list[int]]:
+    """Table 1's models of ``folder`` and the seeds both its baselines and its deep models ran."""
+    models = [m for s in TABLE1_STAGES for m in folder.open(s).models]
+    return models, sorted(set(folder.open("deep").seeds) & set(folder.open("baselines").seeds))
+
+
 def run_evidence(folder: RunDir, n_boot: int = bootstrap.N_BOOT, seed: int = 42) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(intervals, differences)`` of one run (the rows of ``intervals.csv`` and ``differences.csv``)."""
     data = folder.load_prepared()
@@ -91,8 +97,7 @@ def run_evidence(folder: RunDir, n_boot: int = bootstrap.N_BOOT, seed: int = 42)
     attack_sizes = np.bincount(groups[data.y_test != 0])
     attack_sizes = attack_sizes[attack_sizes > 0]
     keys = {k: v for k, v in configuration(folder).items() if k in KEYS}
-    table1_models = [m for s in TABLE1_STAGES for m in folder.open(s).models]
-    seeds = sorted(set(folder.open("deep").seeds) & set(folder.open("baselines").seeds))
+    table1_models, seeds = _table1_members(folder)
     pools: dict[str, tuple[list[str], list[tuple[str, str]], tuple[str, ...], list[int], list[str]]] = {
         "table1": (list(TABLE1_STAGES), _pairs(table1_models), TABLE1_DIFFERENCES, seeds, table1_models)
     }
@@ -142,8 +147,7 @@ def seed_bound_spread(folder: RunDir, n_boot: int = bootstrap.N_BOOT, seed: int 
     fewer than two seeds."""
     data = folder.load_prepared()
     groups, grouped_by = bootstrap.test_groups(data.rows["test"])
-    models = [m for s in TABLE1_STAGES for m in folder.open(s).models]
-    seeds = sorted(set(folder.open("deep").seeds) & set(folder.open("baselines").seeds))
+    models, seeds = _table1_members(folder)
     if len(seeds) < 2:
         return pd.DataFrame(columns=["run", "pool", "seeds", "model", "score", "low", "high"])
     read = _reader(folder, list(TABLE1_STAGES))
@@ -345,9 +349,8 @@ def operating_table(
     stages = [*TABLE1_STAGES, *(["fusion"] if folder.has("fusion") else [])]
     read_test = _reader(folder, stages)
     read_val = _reader(folder, stages, split="val")
-    seeds = sorted(set(folder.open("deep").seeds) & set(folder.open("baselines").seeds))
+    members, seeds = _table1_members(folder)
     draws = bootstrap.resamples(groups, y_test, seeds, n_boot=n_boot, seed=seed, how=grouped_by)
-    members = [m for s in TABLE1_STAGES for m in folder.open(s).models]
     if "fusion" in stages:
         members += [m for m in folder.open("fusion").models if m not in members]
     benign_val = int((y_val == 0).sum())
