@@ -134,3 +134,13 @@ def test_the_deployment_variant_is_chosen_by_name_and_only_after_distilling():
     base = SimpleNamespace(models={"random_forest": None, "xgboost": None}, seeds=[1])
     with pytest.raises(ValueError, match="PIPELINE must be one of full, deploy"):
         check_runs(deep, base, names=["mlp"], inputs="proba", seed=1, pipeline_meta="auto", pipeline="fast")
+
+
+def test_the_students_log_scale_is_an_increasing_map_of_the_unit_interval_onto_itself_keeping_signs():
+    x = np.array([[-0.5, -1e-5, 0.0, 1e-5, 1e-3, 0.5, 1.0, 2.0]], dtype=np.float32)
+    y = np.asarray(deploy.LogScale()(x))[0]
+    assert y[2] == 0.0 and y[6] == pytest.approx(1.0) and np.all(np.diff(y) > 0)
+    assert np.all(np.sign(y) == np.sign(x[0]))
+    assert y[3] > 100 * x[0, 3]  # the smallest positive values are spread out, not left beside zero
+    again = deploy.LogScale.from_config(deploy.LogScale(stretch=10.0).get_config())
+    assert again.stretch == 10.0

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from test_notebooks import tiny_per_notebook
+from test_notebooks import SAMPLE_ROWS, tiny_per_notebook
 
 from lib import fusion, run, runner, score
 from lib.datasets import DataError, schema
@@ -33,8 +33,11 @@ def detect_run(mirror, tmp_path_factory) -> Path:
     params = {"DATA_DIR": str(mirror), "RUN_DIR": str(run_dir), "SPLIT": "source", "TEST_SOURCES": HELD_OUT}
     params["PIPELINE"] = "deploy"
     only = ["01", "02", "03", "04", "05", "07"]
-    # scoring is under test, not the zero-day test (the chain runs it): no family is held out here
-    per = tiny_per_notebook(FIGURES_DIR=str(run_dir.parent / "figures"), MIN_FAMILY_ROWS=10**9)
+    # scoring is under test, not the zero-day test (the chain runs it): no family is held out here; the lean
+    # models of tests/test_public_layouts.py, on a sample of the training captures
+    lean = {"DEEP_MODELS": "cnn_lstm,mlp", "FUSION_DEEP_MODELS": "cnn_lstm", "DETECTORS": "autoencoder,knn"}
+    per = tiny_per_notebook(FIGURES_DIR=str(run_dir.parent / "figures"), MIN_FAMILY_ROWS=10**9, **lean)
+    params["SAMPLE_ROWS"] = SAMPLE_ROWS
     runner.run("iot23", params, only=only, per_notebook=per, log=lambda *_: None)
     return run_dir
 
