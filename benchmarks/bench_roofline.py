@@ -285,6 +285,12 @@ def measure_pipeline(pipeline: Any, data: Any, repeats: int, peaks: dict[str, fl
     from lib import fusion
 
     fusion_model = pipeline.model
+    if getattr(fusion_model, "kind", "mlp") == "trees":  # a deployment variant of boosted trees: no FLOP count
+        X = data.X_test
+        result = timed(lambda: pipeline.score_features(X), repeats)
+        return {"rows": len(X), "variant": "deploy", "folds": 0, "deep_models": ["boosted trees"], "inputs": "features",
+                "meta": None, "precision": "float32", "forward_flops_per_flow": 0, "seconds": result["all"],
+                "flows_per_s": len(X) / result["seconds"], "fraction_of_peak": None}  # fmt: skip
     if not fusion_model.fold_models:  # the deployment variant: one network
         first = fusion_model.network
         flops = forward_flops(first)

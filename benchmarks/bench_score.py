@@ -5,7 +5,7 @@ lines, then its data lines repeated to ``--flows`` flows, in a temporary folder 
 ``$IOT_BOTNET_BENCH_DIR`` (removed at the end).
 
 0. **components** -- the first ``--component-rows`` flows of the batch log through each step of
-   ``Detector.score`` alone (transform, fold networks, meta-classifier or the deployment variant's network,
+   ``Detector.score`` alone (transform, fold networks, meta-classifier or the deployment variant's student,
    anomaly branch), through all of it, and written as CSV: rows/s of each, where a batch's time goes.
 1. **batch** -- ``score.score_file(detector, log, out.csv)``, flows/s; the same run's reference is the parse
    alone (the log read through ``score.read_batches``, nothing scored), and the ratio of the two.
@@ -26,7 +26,7 @@ prepared rows). Each is measured when its folder exists, first with each network
 reference of the ratios), then with the runtime ``iot-botnet score --runtime auto`` chooses by measurement
 (``lib.fusion.runtime``: every fold network in one graph, or each network's fold copies stacked into one,
 XLA-compiled or not) where it is another. The study
-pipeline's deployment variant (``lib.fusion.deploy``: one network distilled from it on the run's prepared
+pipeline's deployment variant (``lib.fusion.deploy``: one small model distilled from it on the run's prepared
 training and validation rows, as notebook 04 does, the same anomaly branch) is distilled here and measured too
 (``--no-deploy``: not); its agreement with the full pipeline on the run's test rows is recorded.
 
@@ -103,7 +103,7 @@ def describe(detector: Any, origin: str) -> dict[str, Any]:
         "runtime": detector.pipeline.runtime,
         "deep_models": m.get("deep_models"),
         "k_folds": m.get("k_folds"),
-        "networks": int(sum(len(fold) for fold in folds)) if folds else 1,
+        "networks": int(sum(len(fold) for fold in folds)) if folds else int(detector.pipeline.model.kind == "mlp"),
         "inputs": m.get("inputs"),
         "feature_columns": len(detector.pipeline.feature_columns),
         "model_inputs": len(detector.input_names),
@@ -140,7 +140,8 @@ def build_from_pipeline(path: Path) -> Any:
 def distilled_from(detector: Any, path: Path) -> tuple[Any, dict[str, Any]]:
     """The deployment variant of ``detector``'s full pipeline (:func:`lib.fusion.deploy.distil` on the run's
     prepared training and validation rows, as notebook 04 distils it) with the same anomaly branch, and what the
-    distillation gave: its epochs, seconds and agreement with the full pipeline on the run's test rows."""
+    distillation gave: the student kept, every student's validation cross-entropy to the full pipeline, its epochs
+    (rounds for trees), seconds and agreement with the full pipeline on the run's test rows."""
     from lib import anomaly, fusion, run, score
     from lib.fusion import deploy
 
@@ -159,7 +160,13 @@ def distilled_from(detector: Any, path: Path) -> tuple[Any, dict[str, Any]]:
     )
     bundle["threshold"] = branch.threshold
     agreement = deploy.agreement(student.predict_proba(X["test"]), full.score_features(X["test"]))
-    record = {"epochs": len(student.history.get("loss", [])), "distil_s": seconds, "test_agreement": agreement}
+    record = {
+        "student": student.kind,
+        "val_cross_entropy": student.tried,
+        "epochs": len(student.history.get("loss", [])),
+        "distil_s": seconds,
+        "test_agreement": agreement,
+    }
     return score.Detector(Path(path), pipeline, branch, bundle, arrays), record
 
 

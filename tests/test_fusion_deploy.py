@@ -55,21 +55,78 @@ def test_agreement_counts_the_same_likeliest_class():
         deploy.agreement(ours, theirs[:, :1])
 
 
-def test_a_deployment_pipeline_is_saved_and_loaded_with_its_one_network(tmp_path):
+@pytest.mark.parametrize("kind", deploy.KINDS)
+def test_a_deployment_pipeline_is_saved_and_loaded_with_its_one_student(tmp_path, kind):
     from lib import preprocess
-    from lib.fusion import FusionPipeline, load_pipeline, save_pipeline
+    from lib.fusion import FusionPipeline, describe_saved, load_pipeline, save_pipeline
 
     frame = pd.DataFrame(rows(200, 5), columns=[f"f{i}" for i in range(10)])
     pre = preprocess.build_preprocessor(list(frame.columns), []).fit_rows(frame, np.arange(len(frame)))
     X = pre.transform(frame)
-    distilled = deploy.distil(teacher(), X[:150], X[150:], seed=1, config={"epochs": 2})
+    distilled = deploy.distil(teacher(), X[:150], X[150:], seed=1, config={"epochs": 2, "kinds": (kind,)})
+    assert distilled.kind == kind and list(distilled.tried) == [kind]
     pipeline = FusionPipeline(pre, distilled, ["Benign", "A", "B"], manifest={"seed": 1})
     assert pipeline.use_runtime("auto", X) == [] and pipeline.runtime == "predict"
     folder = save_pipeline(pipeline, tmp_path / "pipeline")
-    assert sorted(p.name for p in folder.iterdir()) == ["manifest.json", "preprocessor.skops", "student.keras"]
+    student_file = deploy.STUDENT_FILES[kind]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(["manifest.json", "preprocessor.skops", student_file])
     back = load_pipeline(folder)
     assert back.manifest["variant"] == "deploy" and back.manifest["contender"] == deploy.CONTENDER
+    assert back.manifest["student"] == back.model.kind == kind
     np.testing.assert_array_equal(back.score(frame), pipeline.score(frame))
+    assert describe_saved(back.model) == describe_saved(distilled)
+    assert ("boosted trees" in describe_saved(back.model)) == (kind == "trees")
+
+
+def threshold_teacher(X: np.ndarray) -> np.ndarray:
+    """Three classes cut by two thresholds on two features, nearly sure of each: what a tree fusion gives."""
+    X = np.asarray(X, dtype=np.float64)
+    cls = np.where(X[:, 0] < 0.02, 2, (X[:, 1] > 0.6).astype(int))
+    proba = np.full((len(X), 3), 0.01)
+    proba[np.arange(len(X)), cls] = 0.98
+    return proba
+
+
+def test_the_tree_student_learns_cuts_from_the_teachers_probabilities():
+    full = SimpleNamespace(predict_proba=threshold_teacher)
+    X_train, X_val, X_test = rows(4000, 1) ** 3, rows(800, 2) ** 3, rows(2000, 3) ** 3  # most values near zero
+    trees = deploy.distil(full, X_train, X_val, seed=5, config={"kinds": ("trees",)})
+    ours = trees.predict_proba(X_test)
+    assert ours.shape == (2000, 3) and ours.dtype == np.float64
+    np.testing.assert_allclose(ours.sum(axis=1), 1.0, atol=1e-5)
+    assert deploy.agreement(ours, threshold_teacher(X_test)) >= 0.99
+    rounds = trees.network.num_boosted_rounds()
+    assert rounds == len(trees.history["val_loss"]) <= deploy.TREE_STUDENT["rounds"]  # later rounds dropped
+    assert trees.predict_proba(X_test[:0]).shape == (0, 3)
+
+
+def test_distil_keeps_the_student_closer_to_the_teacher_on_the_validation_rows():
+    full = SimpleNamespace(predict_proba=threshold_teacher)
+    X_train, X_val = rows(3000, 1) ** 3, rows(600, 2) ** 3
+    kept = deploy.distil(full, X_train, X_val, seed=5, config={"epochs": 3})
+    assert set(kept.tried) == set(deploy.KINDS) and kept.kind == min(kept.tried, key=kept.tried.get)
+    assert kept.tried[kept.kind] == pytest.approx(
+        deploy.cross_entropy(threshold_teacher(X_val), kept.predict_proba(X_val))
+    )
+    with pytest.raises(ValueError, match="students must be some of mlp, trees"):
+        deploy.distil(full, X_train, X_val, seed=5, config={"kinds": ("forest",)})
+
+
+def test_soft_rows_enter_once_per_likely_class_weighted_by_its_probability():
+    soft = np.array([[0.7, 0.3, 0.0], [0.0005, 0.0005, 0.999], [0.4, 0.3, 0.3]], dtype=np.float32)
+    X = np.arange(6, dtype=np.float32).reshape(3, 2)
+    matrix = deploy._soft_rows(X, soft, 1e-3)
+    assert list(matrix.get_label()) == [0, 1, 2, 0, 1, 2]
+    np.testing.assert_allclose(matrix.get_weight(), [0.7, 0.3, 0.999, 0.4, 0.3, 0.3], rtol=1e-6)
+    assert matrix.num_row() == 6
+    assert deploy.cross_entropy(soft[:1], np.array([[0.5, 0.5, 0.0]])) == pytest.approx(np.log(2))
+
+
+def test_a_student_file_that_is_not_one_is_refused_naming_it(tmp_path):
+    from lib import io
+
+    with pytest.raises(io.ModelFileError, match="student.ubj: XGBoost can not read it"):
+        deploy.load_student(tmp_path / "student.ubj", b"not a model", 3)
 
 
 def fused_runs(seeds=(1, 2)):
@@ -100,12 +157,13 @@ def test_every_seed_gets_a_variant_scored_beside_the_fusion_it_was_distilled_fro
     from lib import fusion
 
     fused, data, full = fused_runs()
-    table = fusion.distil_seeds(fused, data, "auto", config={"epochs": 30})
+    table = fusion.distil_seeds(fused, data, "auto", config={"epochs": 30, "kinds": ("mlp",)})
     assert list(table["seed"]) == [1, 2] and set(table["distilled_from"]) == {"fusion_xgboost"}
     for row in table.itertuples():  # the agreement is that of the probabilities kept for the run folder
         ours = fused.results.predictions[deploy.CONTENDER, row.seed, "test"]
         assert row.agreement == deploy.agreement(ours, full.predict_proba(data.X_test)) >= 0.9
         assert 0 < row.epochs <= 30 and fused.results.histories[deploy.CONTENDER, row.seed]["val_loss"]
+        assert row.student == "mlp" and row.val_cross_entropy_mlp > 0
     assert fused.results.tables["deploy"] is table
     scores = fused.scores.set_index(["model", "seed"])
     assert scores.loc[(deploy.CONTENDER, 2), "f1_macro"] < 1.0  # scored against the labels, not the teacher

@@ -35,8 +35,8 @@ scores raw flows in one call, exactly as the fitted fusion does; :func:`save_pip
 write and read it without pickle (``.keras``, XGBoost UBJSON, skops with trusted types). :func:`evaluate_seeds` is notebook 04's loop over
 seeds; the sentences that say whether fusion helps are :mod:`lib.metrics.compare`'s.
 
-The deployment variant (``PIPELINE=deploy``, :mod:`lib.fusion.deploy`): one small network distilled from the
-fusion's class probabilities (:func:`distil_seeds`), saved in the same folder format with the same
+The deployment variant (``PIPELINE=deploy``, :mod:`lib.fusion.deploy`): one small network or ensemble of boosted
+trees distilled from the fusion's class probabilities (:func:`distil_seeds`), saved in the same folder format with the same
 preprocessor. :mod:`lib.fusion.runtime` runs every fold model of a full pipeline in one graph, the runtime
 chosen by measurement (:meth:`FusionPipeline.use_runtime`).
 """

@@ -2,11 +2,13 @@
 
 The full pipeline runs ``k`` folds of up to four networks, then a meta-classifier per fold: the paper's method,
 and too slow to watch a busy network live on a laptop. The deployment variant keeps its preprocessor and
-replaces everything after it by one small multilayer perceptron (:func:`student`) trained to give the full
-pipeline's class probabilities (its *teacher*): the soft targets are the full pipeline's probabilities of the
-training rows, early stopping watches the cross-entropy to its probabilities of the validation rows, and no
-label and no test row is seen (:func:`distil`). What it costs is measured, never assumed: its macro-F1 beside the
-full fusion's and how often its decision (the likeliest class) is the full pipeline's on the test rows
+replaces everything after it by one small model trained to give the full pipeline's class probabilities (its
+*teacher*): the soft targets are the full pipeline's probabilities of the training rows, early stopping watches
+the cross-entropy to its probabilities of the validation rows, and no label and no test row is seen
+(:func:`distil`). Two students are trained, a small multilayer perceptron (:func:`student`) and a small ensemble
+of boosted trees (:func:`distil_trees`), and the one whose cross-entropy to the teacher on the validation rows is
+lower is kept (both are recorded). What it costs is measured, never assumed: its macro-F1 beside the full
+fusion's and how often its decision (the likeliest class) is the full pipeline's on the test rows
 (:func:`agreement`).
 
 The soft targets are what the saved pipeline itself answers on the training rows: each fold's networks saw
@@ -23,8 +25,9 @@ from typing import Any
 
 import keras
 import numpy as np
+import xgboost as xgb
 
-from lib import metrics, models
+from lib import io, metrics, models
 
 #: ``PIPELINE``: the full fusion (the paper's) or its distilled deployment variant.
 PIPELINES = ("full", "deploy")
@@ -32,6 +35,15 @@ PIPELINES = ("full", "deploy")
 #: batches of 256; early stopping on the validation cross-entropy to the teacher (patience 10, the best weights
 #: restored) ends the training; 500 epochs are a cap.
 STUDENT = {"hidden": (64, 32), "epochs": 500, "batch_size": 256, "patience": 10, "learning_rate": 1e-3}
+#: The boosted-tree student: at most 100 rounds (one tree per class each) of depth 8 at a learning rate of 0.5,
+#: early stopping on the validation cross-entropy to the teacher (patience 10); a few hundred trees in all, so it
+#: stays fast. A training row enters once per class the teacher gives at least ``min_probability``, weighted by
+#: that probability: the trees' loss is the cross-entropy to the teacher's probabilities, up to those dropped.
+TREE_STUDENT = {"rounds": 100, "max_depth": 8, "learning_rate": 0.5, "patience": 10, "min_probability": 1e-3}
+#: The students :func:`distil` trains: ``mlp`` (:func:`student`) and ``trees`` (:func:`distil_trees`).
+KINDS = ("mlp", "trees")
+#: The file of each kind of student in a pipeline folder.
+STUDENT_FILES = {"mlp": "student.keras", "trees": "student.ubj"}
 #: The contender name the deployment variant is reported under.
 CONTENDER = metrics.DEPLOY_CONTENDER
 #: :class:`LogScale`'s stretch: a scaled feature of 1e-5 (a byte count of 1 on a scale to 1e5) maps to 0.06.
@@ -73,18 +85,68 @@ def student(n_features: int, n_classes: int, hidden: tuple[int, ...] = STUDENT["
 @dataclass
 class DistilledModel:
     """The deployment variant's model: :meth:`predict_proba` of preprocessed rows, as a
-    :class:`lib.fusion.stacking.FusionModel` gives it (float64, ``(n, n_classes)``)."""
+    :class:`lib.fusion.stacking.FusionModel` gives it (float64, ``(n, n_classes)``). ``network`` is the student:
+    a Keras network (``kind="mlp"``) or an XGBoost booster (``kind="trees"``); ``tried``: the validation
+    cross-entropy to the teacher of every student :func:`distil` trained, this one's included."""
 
-    network: keras.Model
+    network: keras.Model | xgb.Booster
     n_classes: int
     history: dict[str, list[float]] = field(default_factory=dict)
+    kind: str = "mlp"
+    tried: dict[str, float] = field(default_factory=dict)
     contender: str = CONTENDER
-    fold_models: list = field(default_factory=list)  # none: one network, nothing to run side by side
+    fold_models: list = field(default_factory=list)  # none: one model, nothing to run side by side
     meta_name: str | None = None  # no meta-classifier
 
     def predict_proba(self, X: np.ndarray, fold_outputs: Any = None) -> np.ndarray:
         X = np.asarray(X, dtype=np.float32)
+        if self.kind == "trees":
+            proba = self.network.inplace_predict(X) if len(X) else np.empty((0, self.n_classes))
+            return np.asarray(proba, dtype=np.float64).reshape(len(X), self.n_classes)
         return np.asarray(models.forward(self.network, X), dtype=np.float64)
+
+    def describe(self) -> str:
+        """The student in a few words: its layers and weights, or its trees."""
+        if self.kind == "trees":
+            rounds = self.network.num_boosted_rounds()
+            return (
+                f"boosted trees, {rounds} rounds of {self.n_classes} trees (depth at most {TREE_STUDENT['max_depth']})"
+            )
+        hidden = [layer.units for layer in self.network.layers if layer.name.startswith("hidden_")]
+        return f"one network, hidden layers {hidden}, {self.network.count_params():,} weights"
+
+    def save(self, folder: Any) -> str:
+        """Write the student into the pipeline folder ``folder``; returns its file name (:data:`STUDENT_FILES`)."""
+        name = STUDENT_FILES[self.kind]
+        if self.kind == "trees":
+            (folder / name).write_bytes(bytes(self.network.save_raw("ubj")))
+        else:
+            self.network.save(folder / name)
+        return name
+
+
+def load_student(path: Any, data: bytes, n_classes: int) -> DistilledModel:
+    """The student saved by :meth:`DistilledModel.save` at ``path``, loaded from ``data`` (its bytes, already checked
+    against the hash its folder recorded): a ``.keras`` file in Keras' safe mode, a ``.ubj`` file with XGBoost (no
+    pickle either way). A file neither can read is a :class:`lib.io.ModelFileError` naming it."""
+    if str(path).endswith(".ubj"):
+        booster = xgb.Booster()
+        try:
+            booster.load_model(bytearray(data))
+        except Exception as err:  # XGBoostError and the like: the file is no model of ours
+            raise io.ModelFileError(
+                f"{path}: XGBoost can not read it ({io.short_reason(err)}): the file is cut, corrupted or not the "
+                f"one saved. Fix: {io.RESTORE}"
+            ) from None
+        return DistilledModel(booster, n_classes, kind="trees")
+    return DistilledModel(models.read_keras(path, data), n_classes)
+
+
+def cross_entropy(teacher: np.ndarray, student: np.ndarray) -> float:
+    """Mean over rows of ``-sum(p * log q)``: the student's probabilities ``q`` against the teacher's ``p``
+    (``q`` clipped at 1e-7)."""
+    q = np.clip(np.asarray(student, dtype=np.float64), 1e-7, 1.0)
+    return float(-(np.asarray(teacher, dtype=np.float64) * np.log(q)).sum(axis=1).mean())
 
 
 def distil(
@@ -94,11 +156,33 @@ def distil(
     seed: int,
     config: dict[str, Any] | None = None,
 ) -> DistilledModel:
-    """Train :func:`student` on the teacher's class probabilities (``teacher.predict_proba``) of the training rows,
-    with early stopping on the cross-entropy to its probabilities of the validation rows; seeded with ``seed``."""
-    config = {**STUDENT, **(config or {})}
+    """Train each student of ``config["kinds"]`` (default :data:`KINDS`) on the teacher's class probabilities
+    (``teacher.predict_proba``) of the training rows, with early stopping on the cross-entropy to its probabilities
+    of the validation rows, seeded with ``seed``, and keep the one whose cross-entropy to the teacher on the
+    validation rows is lowest (every student's in ``tried``). ``config``: :data:`STUDENT`'s keys for the network,
+    ``trees`` (a dict) for :data:`TREE_STUDENT`'s."""
+    config = {**STUDENT, "kinds": KINDS, **(config or {})}
+    unknown = sorted(set(config["kinds"]) - set(KINDS))
+    if unknown or not config["kinds"]:
+        raise ValueError(f"students must be some of {', '.join(KINDS)}, not {list(config['kinds'])}")
     soft_train = np.asarray(teacher.predict_proba(X_train), dtype=np.float32)
     soft_val = np.asarray(teacher.predict_proba(X_val), dtype=np.float32)
+    trained = {}
+    if "mlp" in config["kinds"]:
+        trained["mlp"] = distil_network(soft_train, soft_val, X_train, X_val, seed, config)
+    if "trees" in config["kinds"]:
+        trained["trees"] = distil_trees(soft_train, soft_val, X_train, X_val, seed, config.get("trees"))
+    tried = {kind: cross_entropy(soft_val, model.predict_proba(X_val)) for kind, model in trained.items()}
+    kept = trained[min(tried, key=tried.get)]
+    kept.tried = tried
+    return kept
+
+
+def distil_network(
+    soft_train: np.ndarray, soft_val: np.ndarray, X_train: np.ndarray, X_val: np.ndarray, seed: int, config: dict
+) -> DistilledModel:
+    """:func:`student` trained on the teacher's probabilities ``soft_train`` with early stopping on the cross-entropy
+    to ``soft_val`` (:data:`STUDENT`'s settings from ``config``)."""
     n_classes = soft_train.shape[1]
     keras.utils.set_random_seed(seed)
     network = student(np.asarray(X_train).shape[1], n_classes, tuple(config["hidden"]))
@@ -118,6 +202,39 @@ def distil(
     )
     history = {key: [float(v) for v in values] for key, values in fitted.history.items()}
     return DistilledModel(network, n_classes, history)
+
+
+def _soft_rows(X: np.ndarray, soft: np.ndarray, min_probability: float) -> xgb.DMatrix:
+    """Each row once per class the teacher gives at least ``min_probability``, labelled with that class and
+    weighted by its probability (a row whose probabilities all fall below it keeps its likeliest class)."""
+    keep = (soft >= min_probability) | (np.arange(soft.shape[1]) == soft.argmax(axis=1)[:, None])
+    rows, classes = np.nonzero(keep)
+    return xgb.DMatrix(np.asarray(X, dtype=np.float32)[rows], label=classes, weight=soft[rows, classes])
+
+
+def distil_trees(
+    soft_train: np.ndarray, soft_val: np.ndarray, X_train: np.ndarray, X_val: np.ndarray, seed: int,
+    config: dict | None = None,
+) -> DistilledModel:  # fmt: skip
+    """Boosted trees (XGBoost, ``multi:softprob``) trained on the teacher's probabilities ``soft_train``, early
+    stopping on the cross-entropy to ``soft_val`` (:data:`TREE_STUDENT`, updated by ``config``); the trees after the
+    best round are dropped."""
+    config = {**TREE_STUDENT, **(config or {})}
+    n_classes = soft_train.shape[1]
+    train = _soft_rows(X_train, soft_train, config["min_probability"])
+    val = _soft_rows(X_val, soft_val, config["min_probability"])
+    params = {
+        "objective": "multi:softprob", "num_class": n_classes, "eval_metric": "mlogloss", "tree_method": "hist",
+        "max_depth": config["max_depth"], "learning_rate": config["learning_rate"], "seed": seed,
+    }  # fmt: skip
+    found: dict[str, dict[str, list[float]]] = {}
+    booster = xgb.train(
+        params, train, num_boost_round=config["rounds"], evals=[(train, "train"), (val, "val")],
+        early_stopping_rounds=config["patience"], evals_result=found, verbose_eval=False,
+    )  # fmt: skip
+    best = booster.best_iteration + 1 if hasattr(booster, "best_iteration") else booster.num_boosted_rounds()
+    history = {"loss": found["train"]["mlogloss"][:best], "val_loss": found["val"]["mlogloss"][:best]}
+    return DistilledModel(booster[:best], n_classes, history, kind="trees")
 
 
 def agreement(ours: np.ndarray, theirs: np.ndarray) -> float:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from lib import baselines, io, models, preprocess, registry
-from lib.fusion.deploy import PIPELINES, DistilledModel
+from lib.fusion.deploy import PIPELINES, DistilledModel, load_student
 from lib.fusion.stacked import NotStackable
 from lib.fusion.stacking import FusionModel
 
@@ -142,10 +142,6 @@ PIPELINE_FORMAT = 3  # 3: the fold models of a cross-fitted fusion (2: one set o
 REMAKE = "save the pipeline again (notebooks/04_decision_fusion.ipynb)"
 
 
-#: The one network of a deployment variant's folder.
-DEPLOY_FILE = "student.keras"
-
-
 def _deep_file(name: str, fold: int) -> str:
     """The file of deep model ``name`` of fold ``fold`` inside a pipeline folder."""
     return f"deep_{name}_fold{fold}.keras"
@@ -160,7 +156,8 @@ def save_pipeline(pipeline: FusionPipeline, folder: str | os.PathLike) -> Path:
     the features follow the deep outputs (``with_features``) and the fusion contender it is, and records the
     sha256 of every other file of the folder (``files``, :func:`lib.io.file_hashes`), written last. The
     deployment variant (``variant``: ``deploy``, :mod:`lib.fusion.deploy`) holds the preprocessor and its one
-    network, ``student.keras``, instead of the fold models and the meta-classifier."""
+    student, ``student.keras`` or ``student.ubj`` (the manifest's ``student``: ``mlp`` or ``trees``), instead of
+    the fold models and the meta-classifier."""
     folder = io.empty_folder(folder)
     model = pipeline.model
     preprocess.save_preprocessor(pipeline.preprocessor, folder / "preprocessor.skops")
@@ -193,16 +190,17 @@ def save_pipeline(pipeline: FusionPipeline, folder: str | os.PathLike) -> Path:
 
 
 def _save_deploy(pipeline: FusionPipeline, folder: Path) -> Path:
-    """The deployment variant's folder (:mod:`lib.fusion.deploy`): the preprocessor (already written), its one
-    network ``student.keras`` and the manifest (``variant``: ``deploy``)."""
-    pipeline.model.network.save(folder / DEPLOY_FILE)
+    """The deployment variant's folder (:mod:`lib.fusion.deploy`): the preprocessor (already written), its student
+    (:meth:`lib.fusion.deploy.DistilledModel.save`) and the manifest (``variant``: ``deploy``)."""
+    network_file = pipeline.model.save(folder)
     manifest = {
         **pipeline.manifest,
         "format": PIPELINE_FORMAT,
         "variant": "deploy",
         "class_names": pipeline.class_names,
         "contender": pipeline.model.contender,
-        "network_file": DEPLOY_FILE,
+        "student": pipeline.model.kind,
+        "network_file": network_file,
         "feature_columns": pipeline.feature_columns,
         "ignored_columns": pipeline.ignored_columns,
         io.FILE_HASHES: io.file_hashes(folder),
@@ -259,10 +257,9 @@ def load_pipeline(folder: str | os.PathLike, manifest_sha256: str | None = None)
     files = io.ModelFolder(folder, fix=REMAKE, manifest_sha256=manifest_sha256)
     manifest = _checked_manifest(files)
     if manifest.get("variant") == "deploy":
-        network_file = files.file(manifest.get("network_file"), key="network_file", suffixes=(".keras",))
+        network_file = files.file(manifest.get("network_file"), key="network_file", suffixes=(".keras", ".ubj"))
         files.file("preprocessor.skops")
-        network = models.read_keras(network_file, files.read(network_file.name))
-        model: Any = DistilledModel(network, len(manifest["class_names"]))
+        model: Any = load_student(network_file, files.read(network_file.name), len(manifest["class_names"]))
         preprocessor = preprocess.load_preprocessor(
             folder / "preprocessor.skops", data=files.read("preprocessor.skops", suffixes=(".skops",))
         )

@@ -237,13 +237,14 @@ def _add_scores(
 def distil_seeds(
     fused: FusionRuns, data: PreparedData, pipeline_meta: str, config: dict[str, Any] | None = None
 ) -> pd.DataFrame:
-    """The deployment variant of every seed (:func:`lib.fusion.deploy.distil`): one small network trained on the
+    """The deployment variant of every seed (:func:`lib.fusion.deploy.distil`): one small model trained on the
     class probabilities that seed's saved fusion (``pipeline_meta``, as :meth:`FusionRuns.saved_model` picks it)
     gives the training rows, early stopping on its probabilities of the validation rows. Each is scored on the
     test rows as the contender :data:`lib.fusion.deploy.CONTENDER` (probabilities kept, so it has intervals and
     operating points like every fusion) into ``fused.results``, kept in ``fused.students``. Returns, per seed, the
     fusion it was distilled from, the share of test rows (and validation rows) on which its decision is that
-    fusion's (``agreement``) and its epochs (its seconds of training go to the timings); the same table is
+    fusion's (``agreement``), the student kept, its epochs (rounds for trees) and every student's validation
+    cross-entropy to the fusion (its seconds of training go to the timings); the same table is
     ``fused.results.tables["deploy"]``."""
     rows = []
     for seed in progress.bar(sorted(fused.fits), desc="deployment variant", unit="seed"):
@@ -261,7 +262,9 @@ def distil_seeds(
                 "distilled_from": teacher.contender,
                 "agreement": deploy.agreement(proba, teacher_of["test"]),
                 "val_agreement": deploy.agreement(val_proba, teacher_of["val"]),
+                "student": student.kind,
                 "epochs": len(student.history.get("loss", [])),
+                **{f"val_cross_entropy_{kind}": loss for kind, loss in student.tried.items()},
             }
         )
     table = fused.results.tables["deploy"] = pd.DataFrame(rows)
@@ -323,8 +326,7 @@ def describe_saved(model: FusionModel | deploy.DistilledModel) -> str:
     """What a saved pipeline runs after its preprocessor: the fold models and meta-classifier of a fusion, or the
     one network of the deployment variant."""
     if isinstance(model, deploy.DistilledModel):
-        hidden = [layer.units for layer in model.network.layers if layer.name.startswith("hidden_")]
-        return f"{CONTENDER_NAMES[model.contender]}: one network, hidden layers {hidden}, {model.network.count_params():,} weights"
+        return f"{CONTENDER_NAMES[model.contender]}: {model.describe()}"
     return (
         f"{CONTENDER_NAMES[model.contender]}: {len(model.fold_models)} folds of {model.names}, then its meta-classifier"
     )

@@ -39,9 +39,10 @@ DETECTION = (
 
 DEPLOY = (
     "The full pipeline runs every fused deep model once per fold, then the meta-classifier: too slow to watch a "
-    "busy network live on a laptop. Notebook 04 distils, for every seed, one small network from the fusion it "
+    "busy network live on a laptop. Notebook 04 distils, for every seed, one small model from the fusion it "
     "saves (trained on the fusion's class probabilities of the training rows, early stopping on its probabilities "
-    "of the validation rows; no label and no test row), which `PIPELINE=deploy` saves instead. The table sets it "
+    "of the validation rows; no label and no test row; a small network or small boosted trees, whichever is closer "
+    "to the fusion on the validation rows), which `PIPELINE=deploy` saves instead. The table sets it "
     "beside that fusion: macro-F1 with its 95 % test-set interval, detection and test FPR at 1 % FPR (threshold on "
     "the validation benign rows), and the share of test rows on which its decision is the fusion's. How many flows "
     "a second each scores is `benchmarks/bench_score.py`'s to say."

@@ -241,6 +241,7 @@ class Detector:
             "prepared_fingerprint": self.training.get("fingerprint"),
             "pipeline": m.get("contender"),
             "variant": m.get("variant", "full"),
+            "student": m.get("student", "mlp") if m.get("variant") == "deploy" else None,
             "runtime": self.pipeline.runtime,
             "deep_models": m.get("deep_models"),
             "k_folds": m.get("k_folds"),
