@@ -205,8 +205,9 @@ def distil_network(
 
 
 def _soft_rows(X: np.ndarray, soft: np.ndarray, min_probability: float) -> xgb.DMatrix:
-    """Each row once per class the teacher gives at least ``min_probability``, labelled with that class and
-    weighted by its probability (a row whose probabilities all fall below it keeps its likeliest class)."""
+    """Each row once per class the teacher gives at least ``min_probability`` (and always for its likeliest class),
+    labelled with that class and weighted by its probability: a copy of the rows, a little more than one per row
+    where the teacher is sure."""
     keep = (soft >= min_probability) | (np.arange(soft.shape[1]) == soft.argmax(axis=1)[:, None])
     rows, classes = np.nonzero(keep)
     return xgb.DMatrix(np.asarray(X, dtype=np.float32)[rows], label=classes, weight=soft[rows, classes])
