@@ -262,18 +262,23 @@ def read_classifier(path: Path, class_ids: Sequence[int], data: bytes | None = N
     never the file again. A file XGBoost or skops can not read is a :class:`lib.io.ModelFileError` naming it."""
     path = Path(path)
     if path.suffix == ".ubj":
-        model = XGBClassifier()
-        source = path if data is None else bytearray(data)
-        try:
-            model.load_model(source)
-        except Exception as err:  # XGBoostError and the like: the file is no model of ours
-            raise io.ModelFileError(
-                f"{path}: XGBoost can not read it ({io.short_reason(err)}): the file is cut, corrupted or not the "
-                f"one saved. Fix: {io.RESTORE}"
-            ) from None
+        model = read_xgboost(XGBClassifier(), path, data)
     else:
         model = io.load_skops(path, trusted=SKOPS_TYPES, data=data)
     model.class_ids_ = np.asarray(class_ids, dtype=np.int64)
+    return model
+
+
+def read_xgboost(model: Any, path: Path, data: bytes | None = None) -> Any:
+    """``model`` (an ``XGBClassifier`` or a ``Booster``) loaded from the UBJSON file ``path``, or from ``data``, its
+    bytes already read and checked. A file XGBoost can not read is a :class:`lib.io.ModelFileError` naming it."""
+    try:
+        model.load_model(path if data is None else bytearray(data))
+    except Exception as err:  # XGBoostError and the like: the file is no model of ours
+        raise io.ModelFileError(
+            f"{path}: XGBoost can not read it ({io.short_reason(err)}): the file is cut, corrupted or not the "
+            f"one saved. Fix: {io.RESTORE}"
+        ) from None
     return model
 
 

@@ -27,7 +27,7 @@ import keras
 import numpy as np
 import xgboost as xgb
 
-from lib import io, metrics, models
+from lib import baselines, io, metrics, models
 
 #: ``PIPELINE``: the full fusion (the paper's) or its distilled deployment variant.
 PIPELINES = ("full", "deploy")
@@ -108,10 +108,7 @@ class DistilledModel:
     def describe(self) -> str:
         """The student in a few words: its layers and weights, or its trees."""
         if self.kind == "trees":
-            rounds = self.network.num_boosted_rounds()
-            return (
-                f"boosted trees, {rounds} rounds of {self.n_classes} trees (depth at most {TREE_STUDENT['max_depth']})"
-            )
+            return f"boosted trees, {self.network.num_boosted_rounds()} rounds of {self.n_classes} trees"
         hidden = [layer.units for layer in self.network.layers if layer.name.startswith("hidden_")]
         return f"one network, hidden layers {hidden}, {self.network.count_params():,} weights"
 
@@ -119,9 +116,9 @@ class DistilledModel:
         """Write the student into the pipeline folder ``folder``; returns its file name (:data:`STUDENT_FILES`)."""
         name = STUDENT_FILES[self.kind]
         if self.kind == "trees":
-            (folder / name).write_bytes(bytes(self.network.save_raw("ubj")))
+            io.atomic_write(folder / name, lambda tmp: self.network.save_model(str(tmp)))
         else:
-            self.network.save(folder / name)
+            models.save_model(self.network, folder / name.removesuffix(".keras"))
         return name
 
 
@@ -130,15 +127,7 @@ def load_student(path: Any, data: bytes, n_classes: int) -> DistilledModel:
     against the hash its folder recorded): a ``.keras`` file in Keras' safe mode, a ``.ubj`` file with XGBoost (no
     pickle either way). A file neither can read is a :class:`lib.io.ModelFileError` naming it."""
     if str(path).endswith(".ubj"):
-        booster = xgb.Booster()
-        try:
-            booster.load_model(bytearray(data))
-        except Exception as err:  # XGBoostError and the like: the file is no model of ours
-            raise io.ModelFileError(
-                f"{path}: XGBoost can not read it ({io.short_reason(err)}): the file is cut, corrupted or not the "
-                f"one saved. Fix: {io.RESTORE}"
-            ) from None
-        return DistilledModel(booster, n_classes, kind="trees")
+        return DistilledModel(baselines.read_xgboost(xgb.Booster(), path, data), n_classes, kind="trees")
     return DistilledModel(models.read_keras(path, data), n_classes)
 
 
