@@ -1,4 +1,4 @@
-"""Every public layout of the format corpus (tests/corpus.py) through notebook 01, and two of them through every
+"""Every public layout of the format corpus (tests/corpus.py) through notebook 01, and one of them through every
 notebook of the chain, by the runner, at tiny size: the formats are under test here, the models in
 tests/test_notebooks.py."""
 
@@ -6,16 +6,31 @@ from __future__ import annotations
 
 import corpus  # tests/corpus.py: the format corpus
 import pytest
-from test_notebooks import tiny_per_notebook
+from test_notebooks import TINY, tiny_per_notebook
 
 from lib import run, runner
+from lib.anomaly import eligible_families
+from lib.metrics import bootstrap
 
-#: The layouts that run every notebook: a format reaches the notebooks after 01 only through the prepared rows, and
-#: these two differ in all that those notebooks read from them. CSE-CIC-IDS2018: several files, a multi-class
-#: label, no addresses (test-set resamples by source file); IoT-ID20: a user's CSV, a binary label with families
-#: beside it (the zero-day test holds one out), addresses (resamples by host pair). The Zeek layout goes through
-#: every notebook on the IoT-23 mirror in tests/test_notebooks.py.
-EVERY_NOTEBOOK = ("cse_cic_ids2018", "iotid20")
+#: The layout that runs every notebook: a format reaches the notebooks after 01 only through the prepared rows (the
+#: arrays, the labels and the identifier columns, checked below for every layout). CSE-CIC-IDS2018: several files, a
+#: multi-class label whose classes the zero-day test holds out, no addresses (test-set resamples by source file).
+#: A binary label with addresses (resamples by host pair) and families goes through every notebook on the IoT-23
+#: mirror in tests/test_notebooks.py.
+EVERY_NOTEBOOK = ("cse_cic_ids2018",)
+#: What the later notebooks read from each layout's prepared rows: the test-set bootstrap's groups (the columns of
+#: an address pair, or the source file) and the attack families the zero-day test could hold out (at
+#: ``MIN_FAMILY_ROWS`` of the chain). A binary label without a family column names one family: none to hold out.
+READ_LATER = {
+    "ctu_zeek": ("id.orig_h/id.resp_h", ["C&C", "DDoS", "PortScan"]),
+    "unsw_nb15": ("srcip/dstip", []),
+    "iotid20": ("Src_IP/Dst_IP", []),
+    "cse_cic_ids2018": (
+        "source file",
+        ["DoS attacks-GoldenEye", "DoS attacks-Hulk", "FTP-BruteForce", "SSH-Bruteforce"],
+    ),
+    "ton_iot": ("src_ip/dst_ip", []),
+}
 
 
 @pytest.mark.smoke
@@ -46,6 +61,11 @@ def test_a_public_format_runs_every_notebook(name, tmp_path):
     assert set(corpus.IDENTIFIERS[name]) <= set(report["identifier_columns"])
     assert set(corpus.LEAK_COLUMNS[name]) - {"detailedlabel"} <= set(report["label_columns"])  # Zeek's: label_detail
     assert not (set(corpus.IDENTIFIERS[name]) | set(corpus.LEAK_COLUMNS[name])) & used
+    groups, described = bootstrap.test_groups(data.rows["test"])
+    grouped_by, families = READ_LATER[name]
+    assert described.startswith(grouped_by) and 1 <= len(set(groups)) <= len(data.y_test), described
+    held_out, _ = eligible_families(data.rows, {"train": data.y_train, "test": data.y_test}, TINY["MIN_FAMILY_ROWS"])
+    assert held_out == families
     if only:
         return
     assert (figures_dir / expected_name / "table1.csv").exists()
