@@ -174,7 +174,10 @@ def score_rows(run: dict | None) -> list[dict]:
         detector, follow = config["detector"], config["follow"]
         networks = detector["networks"]
         runtime = detector.get("runtime", "predict")
-        what = f"{detector['pipeline']} ({networks} network{'s' if networks != 1 else ''}, runtime {runtime})"
+        model = f"{networks} network{'s' if networks != 1 else ''}"
+        if detector.get("student") == "trees":  # the deployment variant's boosted-tree student: no network
+            model = "tree student"
+        what = f"{detector['pipeline']} ({model}, runtime {runtime})"
         rate = config["batch"]["score_file_flows_per_s"]
         deploy = detector.get("variant") == "deploy"  # the deployment variant's own target in batch
         target, met = (f"≥ {DEPLOY_RATE:,} flows/s", rate >= DEPLOY_RATE) if deploy else ("measured", None)
